@@ -1,0 +1,167 @@
+// Package store is orbit-server's persistence: one interface, implemented on SQLite
+// (embedded default) and PostgreSQL, sharing one set of SQL migrations and one
+// conformance suite (package storetest).
+//
+// The store knows nothing of HTTP or roles. It enforces what the database must
+// enforce whatever the caller: uniqueness, referential integrity, and atomicity (a
+// failed call changes nothing). Secrets reach it already sealed (encrypted) or hashed.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every implementation returns (wrapped is fine; callers use errors.Is).
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrConflict is returned for a unique violation or a delete blocked by dependants.
+	// Implementations wrap it in *ConflictError to say which field.
+	ErrConflict = errors.New("conflict")
+)
+
+// ConflictError says which field caused a conflict (e.g. "name", "is_default").
+type ConflictError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ConflictError) Error() string { return e.Field + ": " + e.Reason }
+func (e *ConflictError) Unwrap() error { return ErrConflict }
+
+// RootSpaceID is the id of the space every tree starts from. Migrations create it.
+const RootSpaceID = "root"
+
+type Space struct {
+	ID              string
+	Name            string
+	ParentSpaceID   string // "" only for root
+	InheritEntities bool
+	Description     string
+	Labels          []string // sorted, unique
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+type Role string
+
+const (
+	RoleRead  Role = "read"
+	RoleWrite Role = "write"
+	RoleAdmin Role = "admin"
+)
+
+type RoleBinding struct {
+	SpaceID string
+	Role    Role
+}
+
+type APIKey struct {
+	ID         string
+	Name       string
+	SecretHash []byte // SHA-256 of the key's secret part
+	Roles      []RoleBinding
+	CreatedAt  time.Time
+}
+
+type Stack struct {
+	ID          string
+	Name        string
+	SpaceID     string
+	Description string
+	Labels      []string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type Provider string
+
+const (
+	ProviderBitbucketCloud      Provider = "bitbucket_cloud"
+	ProviderBitbucketDataCenter Provider = "bitbucket_datacenter"
+)
+
+// Integration holds both provider kinds; fields that do not apply are zero.
+// Sealed* fields are AES-256-GCM ciphertexts produced by the server; the store
+// never sees plaintext credentials or the plaintext webhook secret.
+type Integration struct {
+	ID          string
+	Provider    Provider
+	Name        string
+	IsDefault   bool
+	SpaceID     string // RootSpaceID when IsDefault
+	Description string
+	Labels      []string
+	VCSChecks   string // individual | aggregated | all
+
+	// Bitbucket Cloud
+	Email      string
+	Username   string // Cloud legacy (app password) and Data Center
+	AuthMethod string // Cloud: api_token | app_password; "" for DC
+
+	// Bitbucket Data Center
+	APIHost        string
+	UserFacingHost string
+	UseGitCheckout bool
+
+	SealedCredential    []byte // api_token, app_password or access_token, sealed
+	SealedWebhookSecret []byte
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ListFilter narrows a list. Empty fields do not filter. Labels: the object must
+// carry every one. Results are ordered by name, then id; PageToken is opaque and
+// returned as NextPageToken by the previous page ("" = last page).
+type ListFilter struct {
+	SpaceIDs  []string // any of these; nil = all spaces
+	Labels    []string
+	Name      string
+	Provider  Provider // integrations only
+	PageSize  int      // 0 = implementation default (100)
+	PageToken string
+}
+
+// Store is implemented by the SQLite and PostgreSQL stores. Every method is atomic.
+// Create methods fill ID (when empty), CreatedAt and UpdatedAt on the passed value's
+// copy and return it. Update methods replace every mutable field and return the
+// stored result; they return ErrNotFound when the id does not exist.
+type Store interface {
+	Ping(ctx context.Context) error
+	Close() error
+
+	CreateSpace(ctx context.Context, s Space) (Space, error) // ErrNotFound when the parent does not exist
+	GetSpace(ctx context.Context, id string) (Space, error)
+	ListSpaces(ctx context.Context, f ListFilter) ([]Space, string, error)
+	// AllSpaces returns the whole tree (used for role inheritance); small by nature.
+	AllSpaces(ctx context.Context) ([]Space, error)
+	UpdateSpace(ctx context.Context, s Space) (Space, error)
+	DeleteSpace(ctx context.Context, id string) error // ConflictError when it has children, stacks or integrations
+
+	CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error)
+	GetAPIKey(ctx context.Context, id string) (APIKey, error)
+	ListAPIKeys(ctx context.Context) ([]APIKey, error)
+	DeleteAPIKey(ctx context.Context, id string) error
+	CountAPIKeys(ctx context.Context) (int, error)
+
+	CreateStack(ctx context.Context, s Stack) (Stack, error)
+	GetStack(ctx context.Context, id string) (Stack, error)
+	ListStacks(ctx context.Context, f ListFilter) ([]Stack, string, error)
+	UpdateStack(ctx context.Context, s Stack) (Stack, error)
+	DeleteStack(ctx context.Context, id string) error
+
+	// CreateIntegration: ConflictError{Field:"name"} when the name is taken for the
+	// provider, ConflictError{Field:"is_default"} when a default already exists.
+	CreateIntegration(ctx context.Context, in Integration) (Integration, error)
+	GetIntegration(ctx context.Context, id string) (Integration, error)
+	GetIntegrationByName(ctx context.Context, p Provider, name string) (Integration, error)
+	ListIntegrations(ctx context.Context, f ListFilter) ([]Integration, string, error)
+	// UpdateIntegration replaces all fields but ID, Provider, Name, CreatedAt.
+	// A nil SealedCredential keeps the stored one.
+	UpdateIntegration(ctx context.Context, in Integration) (Integration, error)
+	// SetWebhookSecret replaces only the sealed webhook secret.
+	SetWebhookSecret(ctx context.Context, id string, sealed []byte) (Integration, error)
+	DeleteIntegration(ctx context.Context, id string) error
+}
