@@ -1,0 +1,113 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+)
+
+// These validators mirror the rules of orbit-server (internal/server/API.md), so that a
+// bad value fails at plan time, naming the attribute, instead of halfway through apply.
+// They are shared by resources, data sources and the provider block.
+
+var (
+	labelPattern           = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,62}$`)
+	integrationNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	privatePoolPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+)
+
+// vcsChecksValues are the accepted values of vcs_checks, in documentation order.
+var vcsChecksValues = []string{"individual", "aggregated", "all"}
+
+const defaultVCSChecks = "individual"
+
+// labelsValidators checks every element of a labels set.
+func labelsValidators() []validator.Set {
+	return []validator.Set{
+		setvalidator.ValueStringsAre(stringvalidator.RegexMatches(labelPattern,
+			"must start with a letter or digit, be at most 63 characters and contain only letters, digits and _ . : / -")),
+	}
+}
+
+// vcsChecksValidators restricts vcs_checks to the values orbit-server understands.
+func vcsChecksValidators() []validator.String {
+	return []validator.String{stringvalidator.OneOf(vcsChecksValues...)}
+}
+
+// integrationNameValidators: integration names go into the webhook URL path.
+func integrationNameValidators() []validator.String {
+	return []validator.String{
+		stringvalidator.RegexMatches(integrationNamePattern,
+			"must be 1-63 characters of lowercase letters, digits, _ and -, starting with a letter or digit (it becomes part of the webhook URL)"),
+	}
+}
+
+// objectNameValidators: names of spaces and stacks are 1-100 characters, not blank.
+func objectNameValidators() []validator.String {
+	return []validator.String{
+		stringvalidator.LengthBetween(1, 100),
+		stringvalidator.RegexMatches(regexp.MustCompile(`\S`), "must not be blank"),
+	}
+}
+
+// httpsURLValidator accepts an absolute https:// URL without userinfo, query or fragment.
+func httpsURLValidator() validator.String { return urlValidator{allowPrivate: false} }
+
+// apiHostValidator accepts what httpsURLValidator accepts, or private://<pool> for a
+// Bitbucket Data Center reached through a private worker pool.
+func apiHostValidator() validator.String { return urlValidator{allowPrivate: true} }
+
+type urlValidator struct{ allowPrivate bool }
+
+func (v urlValidator) Description(context.Context) string {
+	if v.allowPrivate {
+		return "must be an https:// URL (no credentials, query or fragment) or private://<pool>"
+	}
+	return "must be an https:// URL (no credentials, query or fragment)"
+}
+
+func (v urlValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v urlValidator) ValidateString(ctx context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if problem := checkURL(req.ConfigValue.ValueString(), v.allowPrivate); problem != "" {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid URL",
+			fmt.Sprintf("%s %s, got %q: %s.", req.Path, v.Description(ctx), req.ConfigValue.ValueString(), problem))
+	}
+}
+
+// checkURL returns why raw is not acceptable, or "" when it is.
+func checkURL(raw string, allowPrivate bool) string {
+	if allowPrivate && strings.HasPrefix(raw, "private://") {
+		pool := strings.TrimPrefix(raw, "private://")
+		if !privatePoolPattern.MatchString(pool) {
+			return "the pool name must be lowercase letters, digits, _ and -"
+		}
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "it does not parse as a URL"
+	}
+	switch {
+	case u.Scheme != "https":
+		return "the scheme must be https"
+	case u.Host == "":
+		return "the host is missing"
+	case u.User != nil:
+		return "credentials do not belong in the URL"
+	case u.RawQuery != "" || u.ForceQuery:
+		return "a query string is not allowed"
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return "a fragment is not allowed"
+	}
+	return ""
+}
