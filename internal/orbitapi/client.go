@@ -1,0 +1,327 @@
+// Package orbitapi is a typed client for the orbit-server HTTP API (/api/v1), as
+// described in internal/server/API.md.
+//
+// Requests go through hashicorp/go-retryablehttp. Only idempotent requests (GET, PUT,
+// DELETE) are retried on transport errors and 5xx answers; any request, POST included,
+// is retried on 429, because a throttled request was not processed. Retry-After is
+// honoured, up to a bound.
+package orbitapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+)
+
+const (
+	apiPrefix = "/api/v1"
+
+	// maxResponseBytes bounds how much of a response body is read.
+	maxResponseBytes = 8 << 20
+)
+
+// Client talks to one orbit-server with one API key. It is safe for concurrent use.
+type Client struct {
+	baseURL   *url.URL // the server root, without /api/v1
+	apiKey    string
+	userAgent string
+	http      *retryablehttp.Client
+
+	retryAfterMax time.Duration
+
+	Spaces       *SpacesService
+	Stacks       *StacksService
+	Integrations *IntegrationsService
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithVersion sets the version in the user agent: terraform-provider-orbit/<version>.
+func WithVersion(version string) Option {
+	return func(c *Client) {
+		if version != "" {
+			c.userAgent = "terraform-provider-orbit/" + version
+		}
+	}
+}
+
+// WithHTTPClient replaces the underlying *http.Client (transport, timeouts, TLS).
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc != nil {
+			c.http.HTTPClient = hc
+		}
+	}
+}
+
+// WithRetry sets how many times a retryable request is retried and the bounds of the
+// exponential back-off used when the server gives no Retry-After.
+func WithRetry(maxRetries int, waitMin, waitMax time.Duration) Option {
+	return func(c *Client) {
+		c.http.RetryMax = maxRetries
+		c.http.RetryWaitMin = waitMin
+		c.http.RetryWaitMax = waitMax
+	}
+}
+
+// WithRetryAfterMax bounds how long a Retry-After header may make the client wait.
+func WithRetryAfterMax(d time.Duration) Option {
+	return func(c *Client) { c.retryAfterMax = d }
+}
+
+// NewClient returns a client for the orbit-server at endpoint (its root URL, for
+// example https://orbit.example.com; a trailing /api/v1 is accepted too).
+func NewClient(endpoint, apiKey string, opts ...Option) (*Client, error) {
+	if strings.TrimSpace(endpoint) == "" {
+		return nil, errors.New("orbitapi: endpoint is empty")
+	}
+	if strings.TrimSpace(apiKey) == "" {
+		return nil, errors.New("orbitapi: API key is empty")
+	}
+	base, err := url.Parse(strings.TrimSpace(endpoint))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("orbitapi: endpoint %q must be an absolute http:// or https:// URL", endpoint)
+	}
+	if base.User != nil {
+		// Credentials in the URL would end up in logs and error messages.
+		return nil, errors.New("orbitapi: endpoint must not contain credentials; use the API key")
+	}
+	base.Path = strings.TrimSuffix(strings.TrimSuffix(base.Path, "/"), apiPrefix)
+	base.RawQuery, base.Fragment = "", ""
+
+	rc := retryablehttp.NewClient()
+	rc.Logger = nil // requests are logged through tflog in do
+	rc.RetryMax = 4
+	rc.RetryWaitMin = 500 * time.Millisecond
+	rc.RetryWaitMax = 10 * time.Second
+	rc.HTTPClient.Timeout = 60 * time.Second
+
+	c := &Client{
+		baseURL:       base,
+		apiKey:        apiKey,
+		userAgent:     "terraform-provider-orbit/dev",
+		http:          rc,
+		retryAfterMax: time.Minute,
+	}
+	for _, opt := range opts {
+		opt(c)
+	}
+	rc.CheckRetry = retryPolicy
+	rc.Backoff = c.backoff
+	rc.ErrorHandler = keepLastResponse
+	rc.RequestLogHook = logRetry
+
+	c.Spaces = &SpacesService{client: c}
+	c.Stacks = &StacksService{client: c}
+	c.Integrations = &IntegrationsService{client: c}
+	return c, nil
+}
+
+// Endpoint returns the server root the client talks to.
+func (c *Client) Endpoint() string { return c.baseURL.String() }
+
+type idempotentKey struct{}
+
+func isIdempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// retryPolicy decides whether to retry. The request method travels in the context
+// because a transport error comes without a response to read it from.
+func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	idempotent, _ := ctx.Value(idempotentKey{}).(bool)
+	if err != nil {
+		if !idempotent {
+			return false, nil
+		}
+		// Reuse the library's judgement of which transport errors are permanent.
+		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return true, nil
+	case resp.StatusCode == http.StatusNotImplemented:
+		return false, nil
+	case resp.StatusCode == 0 || resp.StatusCode >= 500:
+		return idempotent, nil
+	}
+	return false, nil
+}
+
+// backoff honours Retry-After (seconds or HTTP date) on 429 and 503, bounded by
+// retryAfterMax; otherwise it backs off exponentially.
+func (c *Client) backoff(waitMin, waitMax time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if wait, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return min(wait, c.retryAfterMax)
+		}
+	}
+	wait := float64(waitMin) * math.Pow(2, float64(attempt))
+	if wait > float64(waitMax) || math.IsInf(wait, 0) {
+		return waitMax
+	}
+	return time.Duration(wait)
+}
+
+func parseRetryAfter(value string, now time.Time) (time.Duration, bool) {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return 0, false
+	}
+	if seconds, err := strconv.ParseInt(value, 10, 64); err == nil {
+		if seconds < 0 {
+			return 0, false
+		}
+		return time.Duration(seconds) * time.Second, true
+	}
+	when, err := http.ParseTime(value)
+	if err != nil {
+		return 0, false
+	}
+	return max(when.Sub(now), 0), true
+}
+
+// keepLastResponse hands back the last response when retries run out, so that the
+// caller turns it into an *APIError instead of a generic "giving up" error.
+func keepLastResponse(resp *http.Response, err error, attempts int) (*http.Response, error) {
+	if resp != nil {
+		return resp, nil
+	}
+	return nil, fmt.Errorf("after %d attempt(s): %w", attempts, err)
+}
+
+func logRetry(_ retryablehttp.Logger, req *http.Request, attempt int) {
+	if attempt > 0 {
+		tflog.Debug(req.Context(), "orbit API request retry", map[string]any{
+			"method": req.Method, "path": req.URL.Path, "attempt": attempt + 1,
+		})
+	}
+}
+
+// request describes one API call.
+type request struct {
+	method string
+	path   string // below /api/v1, already escaped
+	query  url.Values
+	body   any
+	// secrets are values of the body that must never appear in a log line or an error
+	// (credentials); the API key is always treated as one.
+	secrets []string
+}
+
+// do performs req and decodes a 2xx JSON answer into out (when non-nil). Any other
+// answer becomes an *APIError.
+func (c *Client) do(ctx context.Context, req request, out any) error {
+	logPath := apiPrefix + req.path
+	target := strings.TrimSuffix(c.baseURL.String(), "/") + logPath
+	if q := req.query.Encode(); q != "" {
+		target += "?" + q
+	}
+
+	var body []byte
+	if req.body != nil {
+		var err error
+		if body, err = json.Marshal(req.body); err != nil {
+			return fmt.Errorf("encoding %s %s request: %w", req.method, req.path, err)
+		}
+	}
+
+	ctx = context.WithValue(ctx, idempotentKey{}, isIdempotent(req.method))
+	httpReq, err := retryablehttp.NewRequestWithContext(ctx, req.method, target, bodyOrNil(body))
+	if err != nil {
+		return fmt.Errorf("building %s %s request: %w", req.method, req.path, err)
+	}
+	httpReq.Header.Set("Authorization", "Bearer "+c.apiKey)
+	httpReq.Header.Set("Accept", "application/json")
+	httpReq.Header.Set("User-Agent", c.userAgent)
+	if body != nil {
+		httpReq.Header.Set("Content-Type", "application/json")
+	}
+
+	secrets := append([]string{c.apiKey}, req.secrets...)
+	logCtx := tflog.MaskAllFieldValuesStrings(ctx, nonEmpty(secrets)...)
+	logCtx = tflog.MaskMessageStrings(logCtx, nonEmpty(secrets)...)
+	// Bodies are never logged: they may carry credentials.
+	logFields := map[string]any{"method": req.method, "path": logPath}
+
+	started := time.Now()
+	resp, err := c.http.Do(httpReq)
+	logFields["duration_ms"] = time.Since(started).Milliseconds()
+	if err != nil {
+		logFields["error"] = redact(err.Error(), secrets)
+		tflog.Debug(logCtx, "orbit API request failed", logFields)
+		// Transport errors name the URL and the cause, never the headers or the body.
+		return fmt.Errorf("%s %s: %w", req.method, logPath, err)
+	}
+	defer resp.Body.Close()
+	logFields["status"] = resp.StatusCode
+	if id := resp.Header.Get("X-Request-Id"); id != "" {
+		logFields["request_id"] = id
+	}
+	tflog.Debug(logCtx, "orbit API request", logFields)
+
+	payload, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return fmt.Errorf("%s %s: reading response: %w", req.method, logPath, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return newAPIError(req.method, logPath, resp, payload, secrets)
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent || len(bytes.TrimSpace(payload)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(payload, out); err != nil {
+		return fmt.Errorf("%s %s: decoding response: %w", req.method, logPath, err)
+	}
+	return nil
+}
+
+func bodyOrNil(body []byte) any {
+	if body == nil {
+		return nil
+	}
+	return body
+}
+
+func nonEmpty(values []string) []string {
+	out := make([]string, 0, len(values))
+	for _, v := range values {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// redact replaces every secret in s by "***".
+func redact(s string, secrets []string) string {
+	for _, secret := range secrets {
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, "***")
+		}
+	}
+	return s
+}
+
+// pathEscape escapes one path segment (ids are opaque).
+func pathEscape(segment string) string { return url.PathEscape(segment) }

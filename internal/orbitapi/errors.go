@@ -1,0 +1,102 @@
+package orbitapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+)
+
+// APIError is a non-2xx answer of orbit-server: {"error":{"code","message","field"}}.
+type APIError struct {
+	StatusCode int    // HTTP status
+	Code       string // machine-readable code, e.g. "not_found", "conflict", "invalid_argument"
+	Message    string // human-readable message from the server (secrets of the request masked)
+	Field      string // the request field the error is about, when there is one
+	RequestID  string // X-Request-Id of the answer, for correlating with server logs
+
+	Method string
+	Path   string
+}
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "orbit API %s %s: %d", e.Method, e.Path, e.StatusCode)
+	if e.Code != "" {
+		fmt.Fprintf(&b, " %s", e.Code)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, " (field %q)", e.Field)
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, " [request id %s]", e.RequestID)
+	}
+	return b.String()
+}
+
+// IsNotFound reports whether err is an *APIError with status 404.
+func IsNotFound(err error) bool { return hasStatus(err, http.StatusNotFound) }
+
+// IsConflict reports whether err is an *APIError with status 409.
+func IsConflict(err error) bool { return hasStatus(err, http.StatusConflict) }
+
+// IsUnauthenticated reports whether err is an *APIError with status 401.
+func IsUnauthenticated(err error) bool { return hasStatus(err, http.StatusUnauthorized) }
+
+// IsPermissionDenied reports whether err is an *APIError with status 403.
+func IsPermissionDenied(err error) bool { return hasStatus(err, http.StatusForbidden) }
+
+func hasStatus(err error, status int) bool {
+	var apiErr *APIError
+	return errors.As(err, &apiErr) && apiErr.StatusCode == status
+}
+
+type errorEnvelope struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field"`
+	} `json:"error"`
+}
+
+// maxErrorText bounds how much of a non-JSON error body (a proxy's HTML page, say)
+// goes into the message.
+const maxErrorText = 256
+
+func newAPIError(method, path string, resp *http.Response, payload []byte, secrets []string) *APIError {
+	apiErr := &APIError{
+		StatusCode: resp.StatusCode,
+		RequestID:  resp.Header.Get("X-Request-Id"),
+		Method:     method,
+		Path:       path,
+	}
+	var envelope errorEnvelope
+	if err := json.Unmarshal(payload, &envelope); err == nil && (envelope.Error.Code != "" || envelope.Error.Message != "") {
+		apiErr.Code = envelope.Error.Code
+		apiErr.Message = envelope.Error.Message
+		apiErr.Field = envelope.Error.Field
+	} else {
+		text := strings.TrimSpace(string(payload))
+		if len(text) > maxErrorText {
+			text = text[:maxErrorText]
+			for !utf8.ValidString(text) {
+				text = text[:len(text)-1]
+			}
+			text += "…"
+		}
+		if text == "" {
+			text = http.StatusText(resp.StatusCode)
+		}
+		apiErr.Message = text
+	}
+	// The server never echoes credentials; mask them anyway in case something between
+	// us and it does.
+	apiErr.Message = redact(apiErr.Message, secrets)
+	apiErr.Field = redact(apiErr.Field, secrets)
+	return apiErr
+}

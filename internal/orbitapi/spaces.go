@@ -1,0 +1,73 @@
+package orbitapi
+
+import (
+	"context"
+	"time"
+)
+
+// RootSpaceID is the space that always exists; default integrations live there.
+const RootSpaceID = "root"
+
+// Space is a node of the space tree.
+type Space struct {
+	ID              string    `json:"id"`
+	Name            string    `json:"name"`
+	ParentSpaceID   string    `json:"parent_space_id"`
+	InheritEntities bool      `json:"inherit_entities"`
+	Description     string    `json:"description"`
+	Labels          []string  `json:"labels"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
+}
+
+// SpaceRequest is the body of create and of update (a full replacement).
+type SpaceRequest struct {
+	Name            string   `json:"name"`
+	ParentSpaceID   string   `json:"parent_space_id,omitempty"` // empty: root
+	InheritEntities bool     `json:"inherit_entities"`
+	Description     string   `json:"description"`
+	Labels          []string `json:"labels"`
+}
+
+// SpacesService manages /spaces.
+type SpacesService struct{ client *Client }
+
+func (s *SpacesService) Create(ctx context.Context, in SpaceRequest) (*Space, error) {
+	in.Labels = labelsOrEmpty(in.Labels)
+	var out Space
+	if err := s.client.do(ctx, request{method: "POST", path: "/spaces", body: in}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func (s *SpacesService) Get(ctx context.Context, id string) (*Space, error) {
+	var out Space
+	if err := s.client.do(ctx, request{method: "GET", path: "/spaces/" + pathEscape(id)}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func (s *SpacesService) Update(ctx context.Context, id string, in SpaceRequest) (*Space, error) {
+	in.Labels = labelsOrEmpty(in.Labels)
+	var out Space
+	if err := s.client.do(ctx, request{method: "PUT", path: "/spaces/" + pathEscape(id), body: in}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func (s *SpacesService) Delete(ctx context.Context, id string) error {
+	return s.client.do(ctx, request{method: "DELETE", path: "/spaces/" + pathEscape(id)}, nil)
+}
+
+// List returns one page and the token of the next one ("" on the last page).
+func (s *SpacesService) List(ctx context.Context, opts ListOptions) ([]Space, string, error) {
+	return listPage[Space](ctx, s.client, "/spaces", opts.values())
+}
+
+// ListAll returns every space matching opts, following pages.
+func (s *SpacesService) ListAll(ctx context.Context, opts ListOptions) ([]Space, error) {
+	return listAll[Space](ctx, s.client, "/spaces", opts.values())
+}
