@@ -1,0 +1,294 @@
+package cloud
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/internal/rest"
+)
+
+// maxPageLen is Bitbucket Cloud's largest page; larger values are capped by the server.
+const maxPageLen = 100
+
+// maxPages guards against a server whose `next` links never end.
+const maxPages = 10000
+
+// Hook is a repository webhook as Bitbucket returns it. The secret is write-only:
+// reads only say whether one is set.
+type Hook struct {
+	UUID                 string    `json:"uuid"` // with braces, e.g. {0b9f...}
+	URL                  string    `json:"url"`
+	Description          string    `json:"description"`
+	SubjectType          string    `json:"subject_type"`
+	Active               bool      `json:"active"`
+	Events               []string  `json:"events"`
+	SecretSet            bool      `json:"secret_set"`
+	SkipCertVerification bool      `json:"skip_cert_verification"`
+	CreatedAt            time.Time `json:"created_at"`
+}
+
+// CreateHookRequest is the body of a hook creation. An empty Secret creates a hook
+// without one (deliveries are then unsigned).
+type CreateHookRequest struct {
+	URL                  string
+	Description          string
+	Active               bool
+	Events               []string
+	Secret               bitbucket.Secret
+	SkipCertVerification bool
+}
+
+func (r CreateHookRequest) validate() error {
+	if err := validateHookFields(r.URL, r.Events); err != nil {
+		return err
+	}
+	if len(r.Secret) > 128 {
+		return &bitbucket.ValidationError{Field: "secret", Message: "must be at most 128 characters"}
+	}
+	return nil
+}
+
+func (r CreateHookRequest) MarshalJSON() ([]byte, error) {
+	type wire struct {
+		URL                  string   `json:"url"`
+		Description          string   `json:"description"`
+		Active               bool     `json:"active"`
+		Events               []string `json:"events"`
+		Secret               string   `json:"secret,omitempty"`
+		SkipCertVerification bool     `json:"skip_cert_verification"`
+	}
+	return json.Marshal(wire{r.URL, r.Description, r.Active, r.Events, r.Secret.Reveal(), r.SkipCertVerification})
+}
+
+// SecretUpdate says what an update does to a hook's secret. The zero value keeps it:
+// the field is left out of the body, which is the only way Bitbucket leaves it as is.
+// Bitbucket treats null and "" as "remove", so SetSecret refuses an empty value and
+// removal must be asked for with RemoveSecret.
+type SecretUpdate struct {
+	op    secretOp
+	value bitbucket.Secret
+}
+
+type secretOp int
+
+const (
+	secretKeep secretOp = iota
+	secretSet
+	secretRemove
+)
+
+// KeepSecret leaves the secret unchanged (the default).
+func KeepSecret() SecretUpdate { return SecretUpdate{} }
+
+// SetSecret replaces the secret. An empty value is rejected by UpdateHook.
+func SetSecret(secret bitbucket.Secret) SecretUpdate {
+	return SecretUpdate{op: secretSet, value: secret}
+}
+
+// RemoveSecret deletes the secret; deliveries are then unsigned.
+func RemoveSecret() SecretUpdate { return SecretUpdate{op: secretRemove} }
+
+// UpdateHookRequest replaces a hook's settings. Secret defaults to KeepSecret.
+type UpdateHookRequest struct {
+	URL                  string
+	Description          string
+	Active               bool
+	Events               []string
+	SkipCertVerification bool
+	Secret               SecretUpdate
+}
+
+func (r UpdateHookRequest) validate() error {
+	if err := validateHookFields(r.URL, r.Events); err != nil {
+		return err
+	}
+	switch r.Secret.op {
+	case secretSet:
+		if r.Secret.value == "" {
+			return &bitbucket.ValidationError{Field: "secret", Message: "must not be empty (Bitbucket would remove the secret); use RemoveSecret to remove it deliberately"}
+		}
+		if len(r.Secret.value) > 128 {
+			return &bitbucket.ValidationError{Field: "secret", Message: "must be at most 128 characters"}
+		}
+	}
+	return nil
+}
+
+func (r UpdateHookRequest) MarshalJSON() ([]byte, error) {
+	body := map[string]any{
+		"url":                    r.URL,
+		"description":            r.Description,
+		"active":                 r.Active,
+		"events":                 r.Events,
+		"skip_cert_verification": r.SkipCertVerification,
+	}
+	switch r.Secret.op {
+	case secretSet:
+		body["secret"] = r.Secret.value.Reveal()
+	case secretRemove:
+		body["secret"] = nil
+	}
+	return json.Marshal(body)
+}
+
+func validateHookFields(hookURL string, events []string) error {
+	u, err := url.Parse(hookURL)
+	if hookURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return &bitbucket.ValidationError{Field: "url", Message: "must be an absolute http(s) URL"}
+	}
+	if len(events) == 0 {
+		return &bitbucket.ValidationError{Field: "events", Message: "must name at least one event"}
+	}
+	seen := make(map[string]bool, len(events))
+	for i, e := range events {
+		if e == "" || seen[e] {
+			return &bitbucket.ValidationError{Field: "events[" + strconv.Itoa(i) + "]", Message: "must be a non-empty, unique event key"}
+		}
+		seen[e] = true
+	}
+	return nil
+}
+
+// HookUID puts a hook UUID in the form Bitbucket's hook paths take ({uuid}, braces
+// included; the path escaping happens when the URL is built).
+func HookUID(uuid string) string {
+	uuid = strings.TrimSpace(uuid)
+	if uuid == "" {
+		return ""
+	}
+	return "{" + strings.TrimSuffix(strings.TrimPrefix(uuid, "{"), "}") + "}"
+}
+
+func hookPath(workspace, repoSlug, uuid string) (string, error) {
+	if err := requireRepo(workspace, repoSlug); err != nil {
+		return "", err
+	}
+	uid := HookUID(uuid)
+	if uid == "" {
+		return "", &bitbucket.ValidationError{Field: "uuid", Message: "is required"}
+	}
+	return repoPath(workspace, repoSlug, "hooks", uid), nil
+}
+
+type hookPage struct {
+	Values []Hook `json:"values"`
+	Next   string `json:"next"`
+}
+
+// Hooks iterates over every hook of a repository, following `next` links (100 per
+// page). Iteration stops at the first error, which is yielded.
+func (c *Client) Hooks(ctx context.Context, workspace, repoSlug string) iter.Seq2[Hook, error] {
+	return func(yield func(Hook, error) bool) {
+		if err := requireRepo(workspace, repoSlug); err != nil {
+			yield(Hook{}, err)
+			return
+		}
+		req := rest.Request{
+			Method: http.MethodGet,
+			Path:   repoPath(workspace, repoSlug, "hooks"),
+			Query:  url.Values{"pagelen": {strconv.Itoa(maxPageLen)}},
+		}
+		seen := map[string]bool{}
+		for range maxPages {
+			var page hookPage
+			req.Out = &page
+			if _, err := c.do(ctx, req); err != nil {
+				yield(Hook{}, err)
+				return
+			}
+			for _, h := range page.Values {
+				if !yield(h, nil) {
+					return
+				}
+			}
+			if page.Next == "" || seen[page.Next] {
+				return
+			}
+			seen[page.Next] = true
+			req = rest.Request{Method: http.MethodGet, URL: page.Next}
+		}
+	}
+}
+
+// ListHooks returns every hook of a repository (all pages).
+func (c *Client) ListHooks(ctx context.Context, workspace, repoSlug string) ([]Hook, error) {
+	var hooks []Hook
+	for h, err := range c.Hooks(ctx, workspace, repoSlug) {
+		if err != nil {
+			return nil, err
+		}
+		hooks = append(hooks, h)
+	}
+	return hooks, nil
+}
+
+// GetHook reads one hook; bitbucket.IsNotFound(err) when it does not exist.
+func (c *Client) GetHook(ctx context.Context, workspace, repoSlug, uuid string) (Hook, error) {
+	path, err := hookPath(workspace, repoSlug, uuid)
+	if err != nil {
+		return Hook{}, err
+	}
+	var h Hook
+	_, err = c.do(ctx, rest.Request{Method: http.MethodGet, Path: path, Out: &h, Expect: []int{http.StatusOK}})
+	return h, err
+}
+
+// CreateHook installs a hook (201). It is never retried: a retry could create a
+// duplicate.
+func (c *Client) CreateHook(ctx context.Context, workspace, repoSlug string, in CreateHookRequest) (Hook, error) {
+	if err := requireRepo(workspace, repoSlug); err != nil {
+		return Hook{}, err
+	}
+	if err := in.validate(); err != nil {
+		return Hook{}, err
+	}
+	var h Hook
+	_, err := c.do(ctx, rest.Request{
+		Method:  http.MethodPost,
+		Path:    repoPath(workspace, repoSlug, "hooks"),
+		Body:    in,
+		Out:     &h,
+		Expect:  []int{http.StatusCreated},
+		Secrets: []string{in.Secret.Reveal()},
+	})
+	return h, err
+}
+
+// UpdateHook replaces a hook's settings (PUT). The secret is kept unless in.Secret
+// says otherwise.
+func (c *Client) UpdateHook(ctx context.Context, workspace, repoSlug, uuid string, in UpdateHookRequest) (Hook, error) {
+	path, err := hookPath(workspace, repoSlug, uuid)
+	if err != nil {
+		return Hook{}, err
+	}
+	if err := in.validate(); err != nil {
+		return Hook{}, err
+	}
+	var h Hook
+	_, err = c.do(ctx, rest.Request{
+		Method:  http.MethodPut,
+		Path:    path,
+		Body:    in,
+		Out:     &h,
+		Expect:  []int{http.StatusOK},
+		Secrets: []string{in.Secret.value.Reveal()},
+	})
+	return h, err
+}
+
+// DeleteHook removes a hook (204); bitbucket.IsNotFound(err) when it is already gone.
+func (c *Client) DeleteHook(ctx context.Context, workspace, repoSlug, uuid string) error {
+	path, err := hookPath(workspace, repoSlug, uuid)
+	if err != nil {
+		return err
+	}
+	_, err = c.do(ctx, rest.Request{Method: http.MethodDelete, Path: path, Expect: []int{http.StatusNoContent, http.StatusOK}})
+	return err
+}

@@ -1,0 +1,119 @@
+package datacenter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/internal/rest"
+)
+
+// Project is the part of a project the client reads.
+type Project struct {
+	ID   int64  `json:"id"`
+	Key  string `json:"key"`
+	Name string `json:"name"`
+}
+
+// Repository is the part of a repository the client reads.
+type Repository struct {
+	ID      int64   `json:"id"`
+	Slug    string  `json:"slug"`
+	Name    string  `json:"name"`
+	Project Project `json:"project"`
+}
+
+// listProjectsPage reads one page of visible projects (limit 1 is enough to prove
+// that a token is accepted).
+func (c *Client) listProjectsPage(ctx context.Context, limit int) ([]Project, error) {
+	var page page[Project]
+	_, err := c.rest.Do(ctx, rest.Request{
+		Method: http.MethodGet, Path: apiPath("projects"),
+		Query: url.Values{"limit": {fmt.Sprint(limit)}}, Out: &page, Expect: []int{http.StatusOK},
+	})
+	return page.Values, err
+}
+
+// GetProject reads a project.
+func (c *Client) GetProject(ctx context.Context, projectKey string) (Project, error) {
+	if strings.TrimSpace(projectKey) == "" {
+		return Project{}, &bitbucket.ValidationError{Field: "project_key", Message: "is required"}
+	}
+	var p Project
+	_, err := c.rest.Do(ctx, rest.Request{Method: http.MethodGet, Path: apiPath("projects", projectKey), Out: &p, Expect: []int{http.StatusOK}})
+	return p, err
+}
+
+// GetRepository reads a repository.
+func (c *Client) GetRepository(ctx context.Context, projectKey, repoSlug string) (Repository, error) {
+	if err := requireRepo(projectKey, repoSlug); err != nil {
+		return Repository{}, err
+	}
+	var r Repository
+	_, err := c.rest.Do(ctx, rest.Request{Method: http.MethodGet, Path: repoPath(projectKey, repoSlug), Out: &r, Expect: []int{http.StatusOK}})
+	return r, err
+}
+
+// CheckTarget narrows a credential check; empty fields are not checked.
+type CheckTarget struct {
+	ProjectKey string
+	Repository string // needs ProjectKey
+}
+
+// authorisationException is the exceptionName of a 401 for a valid token that lacks
+// a permission (a bad token gives ...IncorrectPasswordAuthenticationException).
+const authorisationException = "AuthorisationException"
+
+// CheckCredentials tells whether the token works: a one-item project list, then the
+// project and repository when given. The result says why it failed.
+func (c *Client) CheckCredentials(ctx context.Context, target CheckTarget) bitbucket.CheckResult {
+	if _, err := c.listProjectsPage(ctx, 1); err != nil {
+		return classify(err, "the project list", false)
+	}
+	if target.ProjectKey != "" && target.Repository == "" {
+		if _, err := c.GetProject(ctx, target.ProjectKey); err != nil {
+			return classify(err, fmt.Sprintf("project %q", target.ProjectKey), true)
+		}
+	}
+	if target.Repository != "" {
+		if _, err := c.GetRepository(ctx, target.ProjectKey, target.Repository); err != nil {
+			return classify(err, fmt.Sprintf("repository %s/%s", target.ProjectKey, target.Repository), true)
+		}
+	}
+	return bitbucket.CheckResult{Reason: bitbucket.ReasonOK, Message: "access token accepted by Bitbucket Data Center"}
+}
+
+// classify maps an error to a reason. tokenAccepted says an earlier call already
+// proved the token valid, so a later 401 means a missing permission.
+func classify(err error, what string, tokenAccepted bool) bitbucket.CheckResult {
+	var vErr *bitbucket.ValidationError
+	if errors.As(err, &vErr) {
+		return bitbucket.CheckResult{Reason: bitbucket.ReasonNotFound, Message: vErr.Error()}
+	}
+	apiErr, ok := bitbucket.AsAPIError(err)
+	if !ok {
+		return bitbucket.CheckResult{Reason: bitbucket.ReasonUnreachable, Message: "Bitbucket Data Center could not be reached: " + err.Error()}
+	}
+	switch apiErr.StatusCode {
+	case http.StatusUnauthorized:
+		if tokenAccepted || strings.HasSuffix(apiErr.Exception, authorisationException) {
+			return bitbucket.CheckResult{Reason: bitbucket.ReasonMissingScope,
+				Message: "the access token is valid but may not read " + what + " (401: " + apiErr.Message + "); grant it the needed project or repository permission"}
+		}
+		return bitbucket.CheckResult{Reason: bitbucket.ReasonBadCredentials,
+			Message: "Bitbucket Data Center rejected the access token (401: " + apiErr.Message + "); check that the HTTP access token is valid and not expired"}
+	case http.StatusForbidden:
+		return bitbucket.CheckResult{Reason: bitbucket.ReasonMissingScope,
+			Message: "the access token may not read " + what + " (403: " + apiErr.Message + ")"}
+	case http.StatusNotFound:
+		return bitbucket.CheckResult{Reason: bitbucket.ReasonNotFound,
+			Message: what + " was not found, or the token cannot see it (404: " + apiErr.Message + ")"}
+	default:
+		return bitbucket.CheckResult{Reason: bitbucket.ReasonUnreachable,
+			Message: fmt.Sprintf("Bitbucket Data Center answered %d while reading %s: %s", apiErr.StatusCode, what, apiErr.Message)}
+	}
+}
