@@ -1,0 +1,52 @@
+# Quickstart: one space with a Bitbucket Cloud integration, a default Bitbucket
+# Data Center integration, and the webhook values a repository needs.
+#
+# The provider reads ORBIT_ENDPOINT and ORBIT_API_KEY from the environment.
+# `make demo` starts a local orbit-server and applies this directory.
+
+terraform {
+  required_version = ">= 1.11"
+
+  required_providers {
+    orbit = {
+      source = "orbit-iac/orbit"
+    }
+  }
+}
+
+provider "orbit" {}
+
+resource "orbit_space" "platform" {
+  name             = "platform"
+  inherit_entities = true
+  description      = "Everything the platform team runs."
+  labels           = ["team:platform"]
+}
+
+resource "orbit_bitbucket_cloud_integration" "platform" {
+  name                 = "platform-cloud"
+  space_id             = orbit_space.platform.id
+  email                = var.bitbucket_cloud_email
+  api_token_wo         = var.bitbucket_cloud_api_token
+  api_token_wo_version = var.bitbucket_cloud_api_token_version
+  labels               = ["team:platform"]
+  vcs_checks           = "aggregated"
+}
+
+resource "orbit_bitbucket_datacenter_integration" "corp" {
+  name                    = "corp-datacenter"
+  is_default              = true
+  api_host                = var.bitbucket_dc_api_host
+  username                = var.bitbucket_dc_username
+  access_token_wo         = var.bitbucket_dc_access_token
+  access_token_wo_version = var.bitbucket_dc_access_token_version
+  description             = "Company-wide Bitbucket Data Center."
+}
+
+data "orbit_integration_webhook" "cloud" {
+  integration_id = orbit_bitbucket_cloud_integration.platform.id
+}
+
+data "orbit_integration_webhook" "datacenter" {
+  integration_id = orbit_bitbucket_datacenter_integration.corp.id
+}
