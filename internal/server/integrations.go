@@ -1,0 +1,652 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+)
+
+const (
+	authAPIToken    = "api_token"
+	authAppPassword = "app_password"
+
+	appPasswordWarning = "Bitbucket Cloud stopped accepting app passwords on 2026-07-28: this integration " +
+		"cannot authenticate. Create an API token in Bitbucket (Personal settings > Atlassian account " +
+		"settings > Security > API tokens) and update the integration with email + api_token."
+)
+
+var vcsChecksValues = map[string]bool{"individual": true, "aggregated": true, "all": true}
+
+// RequiredEvents are the webhook triggers an integration's repositories must send (SPEC §5).
+var RequiredEvents = map[store.Provider][]string{
+	store.ProviderBitbucketCloud: {
+		"repo:push", "pullrequest:created", "pullrequest:updated", "pullrequest:approved",
+		"pullrequest:unapproved", "pullrequest:fulfilled", "pullrequest:comment_created",
+	},
+	store.ProviderBitbucketDataCenter: {
+		"repo:refs_changed", "pr:opened", "pr:from_ref_updated", "pr:modified",
+		"pr:reviewer:approved", "pr:reviewer:unapproved", "pr:merged", "pr:comment:added",
+	},
+}
+
+var webhookPathSegment = map[store.Provider]string{
+	store.ProviderBitbucketCloud:      "bitbucket-cloud",
+	store.ProviderBitbucketDataCenter: "bitbucket-datacenter",
+}
+
+// integrationRequest is the body of POST and PUT. Credentials are pointers: absent
+// (or null) keeps the stored one on PUT, a value replaces it, "" is rejected.
+type integrationRequest struct {
+	Provider       string   `json:"provider"`
+	Name           string   `json:"name"`
+	IsDefault      bool     `json:"is_default"`
+	SpaceID        string   `json:"space_id"`
+	Description    string   `json:"description"`
+	Labels         []string `json:"labels"`
+	VCSChecks      string   `json:"vcs_checks"`
+	Email          string   `json:"email"`
+	Username       string   `json:"username"`
+	APIToken       *string  `json:"api_token"`
+	AppPassword    *string  `json:"app_password"`
+	APIHost        string   `json:"api_host"`
+	UserFacingHost string   `json:"user_facing_host"`
+	UseGitCheckout bool     `json:"use_git_checkout"`
+	AccessToken    *string  `json:"access_token"`
+}
+
+type integrationResponse struct {
+	ID             string   `json:"id"`
+	Provider       string   `json:"provider"`
+	Name           string   `json:"name"`
+	IsDefault      bool     `json:"is_default"`
+	SpaceID        string   `json:"space_id"`
+	Description    string   `json:"description"`
+	Labels         []string `json:"labels"`
+	VCSChecks      string   `json:"vcs_checks"`
+	WebhookURL     string   `json:"webhook_url"`
+	WebhookSecret  string   `json:"webhook_secret,omitempty"`
+	Email          *string  `json:"email,omitempty"`
+	Username       *string  `json:"username,omitempty"`
+	AuthMethod     *string  `json:"auth_method,omitempty"`
+	APIHost        *string  `json:"api_host,omitempty"`
+	UserFacingHost *string  `json:"user_facing_host,omitempty"`
+	UseGitCheckout *bool    `json:"use_git_checkout,omitempty"`
+	Warnings       []string `json:"warnings,omitempty"`
+	CreatedAt      string   `json:"created_at"`
+	UpdatedAt      string   `json:"updated_at"`
+}
+
+type webhookResponse struct {
+	IntegrationID  string   `json:"integration_id"`
+	Provider       string   `json:"provider"`
+	WebhookURL     string   `json:"webhook_url"`
+	WebhookSecret  string   `json:"webhook_secret"`
+	RequiredEvents []string `json:"required_events"`
+}
+
+type validateResponse struct {
+	Valid   bool   `json:"valid"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+// Additional data binds each sealed value to its integration and purpose, so a
+// ciphertext copied to another row or column does not open.
+func credentialAD(p store.Provider, name string) []byte {
+	return []byte("orbit/integration/" + string(p) + "/" + name + "/credential")
+}
+
+func webhookSecretAD(p store.Provider, name string) []byte {
+	return []byte("orbit/integration/" + string(p) + "/" + name + "/webhook_secret")
+}
+
+func (s *Server) webhookURL(in store.Integration) string {
+	return s.publicURL + "/webhooks/" + webhookPathSegment[in.Provider] + "/" + in.Name
+}
+
+// newSealedWebhookSecret makes 32 random bytes, hex-encoded, sealed for in.
+func (s *Server) newSealedWebhookSecret(in store.Integration) ([]byte, error) {
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, err
+	}
+	return s.box.Seal([]byte(hex.EncodeToString(raw[:])), webhookSecretAD(in.Provider, in.Name))
+}
+
+func (s *Server) webhookSecret(in store.Integration) (string, error) {
+	plain, err := s.box.Open(in.SealedWebhookSecret, webhookSecretAD(in.Provider, in.Name))
+	if err != nil {
+		return "", fmt.Errorf("open webhook secret of integration %s: %w", in.ID, err)
+	}
+	return string(plain), nil
+}
+
+func (s *Server) storedCredential(in store.Integration) (string, error) {
+	plain, err := s.box.Open(in.SealedCredential, credentialAD(in.Provider, in.Name))
+	if err != nil {
+		return "", fmt.Errorf("open credential of integration %s: %w", in.ID, err)
+	}
+	return string(plain), nil
+}
+
+// canSeeSecret: the webhook secret is for admins of the integration's space (root for
+// a default integration, which lives there).
+func canSeeSecret(p *principal, in store.Integration) bool {
+	return p.can(in.SpaceID, store.RoleAdmin)
+}
+
+func (s *Server) toIntegrationResponse(in store.Integration, withSecret bool) (integrationResponse, error) {
+	resp := integrationResponse{
+		ID:          in.ID,
+		Provider:    string(in.Provider),
+		Name:        in.Name,
+		IsDefault:   in.IsDefault,
+		SpaceID:     in.SpaceID,
+		Description: in.Description,
+		Labels:      orEmpty(in.Labels),
+		VCSChecks:   in.VCSChecks,
+		WebhookURL:  s.webhookURL(in),
+		CreatedAt:   rfc3339(in.CreatedAt),
+		UpdatedAt:   rfc3339(in.UpdatedAt),
+	}
+	username := in.Username
+	resp.Username = &username
+	switch in.Provider {
+	case store.ProviderBitbucketCloud:
+		email, auth := in.Email, in.AuthMethod
+		resp.Email, resp.AuthMethod = &email, &auth
+		if auth == authAppPassword {
+			resp.Warnings = []string{appPasswordWarning}
+		}
+	case store.ProviderBitbucketDataCenter:
+		apiHost, userFacing, gitCheckout := in.APIHost, in.UserFacingHost, in.UseGitCheckout
+		resp.APIHost, resp.UserFacingHost, resp.UseGitCheckout = &apiHost, &userFacing, &gitCheckout
+	}
+	if withSecret {
+		secret, err := s.webhookSecret(in)
+		if err != nil {
+			return resp, err
+		}
+		resp.WebhookSecret = secret
+	}
+	return resp, nil
+}
+
+// fieldSet pairs a request field with whether it breaks a rule, checked in order so
+// the reported field is deterministic.
+type fieldSet struct {
+	field string
+	set   bool
+}
+
+// pendingCredential is a credential sent in a request, not yet sealed.
+type pendingCredential struct {
+	field     string
+	plaintext string
+}
+
+// buildIntegration validates req against the rules of API.md and returns the
+// integration to store (not yet sealed) and the new credential, if one was sent.
+// current is nil on create.
+func buildIntegration(p *principal, req *integrationRequest, current *store.Integration) (store.Integration, *pendingCredential, error) {
+	var in store.Integration
+	if current == nil {
+		switch store.Provider(req.Provider) {
+		case store.ProviderBitbucketCloud, store.ProviderBitbucketDataCenter:
+			in.Provider = store.Provider(req.Provider)
+		case "":
+			return in, nil, invalidArg("provider", "provider is required: bitbucket_cloud or bitbucket_datacenter")
+		default:
+			return in, nil, invalidArg("provider", "provider must be bitbucket_cloud or bitbucket_datacenter")
+		}
+		if req.Name == "" {
+			return in, nil, invalidArg("name", "name is required")
+		}
+		if !integrationNamePattern.MatchString(req.Name) {
+			return in, nil, invalidArg("name", "name must match %s (it becomes part of the webhook URL)", integrationNamePattern.String())
+		}
+		in.Name = req.Name
+	} else {
+		if req.Provider != "" && req.Provider != string(current.Provider) {
+			return in, nil, invalidArg("provider", "provider cannot be changed; create a new integration instead")
+		}
+		if req.Name != "" && req.Name != current.Name {
+			return in, nil, invalidArg("name", "name cannot be changed (the webhook URL derives from it); create a new integration instead")
+		}
+		in = *current
+		in.SealedCredential = nil
+	}
+
+	switch {
+	case req.IsDefault && req.SpaceID != "":
+		return in, nil, invalidArg("space_id", "a default integration lives in the root space: set is_default or space_id, not both")
+	case !req.IsDefault && req.SpaceID == "":
+		return in, nil, invalidArg("space_id", "space_id is required unless is_default is true")
+	}
+	in.IsDefault = req.IsDefault
+	in.SpaceID = req.SpaceID
+	if in.IsDefault {
+		in.SpaceID = store.RootSpaceID
+	}
+	if _, ok := p.spaces[in.SpaceID]; !ok || !p.can(in.SpaceID, store.RoleRead) {
+		return in, nil, invalidArg("space_id", "space %q does not exist", in.SpaceID)
+	}
+	if !p.can(in.SpaceID, store.RoleAdmin) {
+		ae := errPermission(fmt.Sprintf("managing integrations needs the admin role on space %q", in.SpaceID))
+		if in.IsDefault {
+			ae.Field = "is_default"
+		} else {
+			ae.Field = "space_id"
+		}
+		return in, nil, ae
+	}
+
+	if err := validateDescription(req.Description); err != nil {
+		return in, nil, err
+	}
+	in.Description = req.Description
+	labels, err := normalizeLabels(req.Labels)
+	if err != nil {
+		return in, nil, err
+	}
+	in.Labels = labels
+	in.VCSChecks = req.VCSChecks
+	if in.VCSChecks == "" {
+		in.VCSChecks = "individual"
+	}
+	if !vcsChecksValues[in.VCSChecks] {
+		return in, nil, invalidArg("vcs_checks", "vcs_checks must be individual, aggregated or all")
+	}
+
+	for _, c := range []fieldSet{
+		{"api_token", req.APIToken != nil && *req.APIToken == ""},
+		{"app_password", req.AppPassword != nil && *req.AppPassword == ""},
+		{"access_token", req.AccessToken != nil && *req.AccessToken == ""},
+	} {
+		if c.set {
+			return in, nil, invalidArg(c.field, "%s must not be empty; omit it to keep the stored value", c.field)
+		}
+	}
+	if in.Provider == store.ProviderBitbucketCloud {
+		return buildCloud(req, in, current)
+	}
+	return buildDataCenter(req, in, current)
+}
+
+func buildCloud(req *integrationRequest, in store.Integration, current *store.Integration) (store.Integration, *pendingCredential, error) {
+	for _, c := range []fieldSet{
+		{"api_host", req.APIHost != ""}, {"user_facing_host", req.UserFacingHost != ""},
+		{"use_git_checkout", req.UseGitCheckout}, {"access_token", req.AccessToken != nil},
+	} {
+		if c.set {
+			return in, nil, invalidArg(c.field, "%s is a bitbucket_datacenter field, not used by bitbucket_cloud", c.field)
+		}
+	}
+	in.APIHost, in.UserFacingHost, in.UseGitCheckout = "", "", false
+	in.Email, in.Username = req.Email, req.Username
+
+	authMethod := ""
+	var cred *pendingCredential
+	switch {
+	case req.AppPassword != nil:
+		if req.APIToken != nil || req.Email != "" {
+			return in, nil, invalidArg("app_password", "use either email + api_token or the legacy username + app_password, not both")
+		}
+		authMethod = authAppPassword
+		cred = &pendingCredential{field: "app_password", plaintext: *req.AppPassword}
+	case req.APIToken != nil:
+		authMethod = authAPIToken
+		cred = &pendingCredential{field: "api_token", plaintext: *req.APIToken}
+	case current != nil && current.AuthMethod == authAppPassword && req.Email == "":
+		authMethod = authAppPassword
+	case current != nil && current.AuthMethod == authAppPassword:
+		return in, nil, invalidArg("api_token", "api_token is required to switch from app_password to email + api_token")
+	case current != nil:
+		authMethod = authAPIToken
+	case req.Username != "" && req.Email == "":
+		return in, nil, invalidArg("app_password", "app_password is required with username (better: use email + api_token)")
+	default:
+		if req.Email != "" {
+			if err := validateEmail(req.Email); err != nil {
+				return in, nil, err
+			}
+		}
+		return in, nil, invalidArg("api_token", "api_token is required")
+	}
+	in.AuthMethod = authMethod
+	if authMethod == authAppPassword {
+		if in.Username == "" {
+			return in, nil, invalidArg("username", "username is required with app_password")
+		}
+	} else {
+		if in.Email == "" {
+			return in, nil, invalidArg("email", "email is required with api_token")
+		}
+		if err := validateEmail(in.Email); err != nil {
+			return in, nil, err
+		}
+	}
+	return in, cred, nil
+}
+
+func buildDataCenter(req *integrationRequest, in store.Integration, current *store.Integration) (store.Integration, *pendingCredential, error) {
+	for _, c := range []fieldSet{
+		{"email", req.Email != ""}, {"api_token", req.APIToken != nil}, {"app_password", req.AppPassword != nil},
+	} {
+		if c.set {
+			return in, nil, invalidArg(c.field, "%s is a bitbucket_cloud field, not used by bitbucket_datacenter", c.field)
+		}
+	}
+	in.Email, in.AuthMethod = "", ""
+	if req.APIHost == "" {
+		return in, nil, invalidArg("api_host", "api_host is required: an https:// URL or private://<pool>")
+	}
+	private, err := validateAPIHost(req.APIHost)
+	if err != nil {
+		return in, nil, err
+	}
+	in.APIHost = req.APIHost
+	switch {
+	case req.UserFacingHost != "":
+		if err := validateHTTPSURL("user_facing_host", req.UserFacingHost); err != nil {
+			return in, nil, err
+		}
+		in.UserFacingHost = req.UserFacingHost
+	case private:
+		return in, nil, invalidArg("user_facing_host", "user_facing_host is required when api_host is private://…, since users cannot open that address")
+	default:
+		in.UserFacingHost = req.APIHost
+	}
+	if req.Username == "" {
+		return in, nil, invalidArg("username", "username is required")
+	}
+	in.Username = req.Username
+	in.UseGitCheckout = req.UseGitCheckout
+	var cred *pendingCredential
+	switch {
+	case req.AccessToken != nil:
+		cred = &pendingCredential{field: "access_token", plaintext: *req.AccessToken}
+	case current == nil:
+		return in, nil, invalidArg("access_token", "access_token is required")
+	}
+	return in, cred, nil
+}
+
+// validateAPIHost accepts an https URL or private://<pool>; private reports the latter.
+func validateAPIHost(raw string) (private bool, err error) {
+	if pool, ok := strings.CutPrefix(raw, "private://"); ok {
+		if !poolPattern.MatchString(pool) {
+			return true, invalidArg("api_host", "api_host private://<pool>: pool must match %s", poolPattern.String())
+		}
+		return true, nil
+	}
+	return false, validateHTTPSURL("api_host", raw)
+}
+
+func validateHTTPSURL(field, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.Hostname() == "" {
+		if field == "api_host" {
+			return invalidArg(field, "api_host must be an https:// URL or private://<pool>")
+		}
+		return invalidArg(field, "%s must be an https:// URL", field)
+	}
+	if u.User != nil {
+		return invalidArg(field, "%s must not contain user info; credentials go in their own fields", field)
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#") {
+		return invalidArg(field, "%s must not have a query or fragment", field)
+	}
+	return nil
+}
+
+// checkCredentials runs the configured checker unless the query says not to.
+func (s *Server) checkCredentials(ctx context.Context, r *http.Request, in store.Integration, credential string) error {
+	if s.checker == nil {
+		return nil
+	}
+	if s.skipCheck(r) {
+		return nil
+	}
+	check := s.checker.Check(ctx, in, credential)
+	if check.Valid {
+		return nil
+	}
+	msg := check.Message
+	if msg == "" {
+		msg = "the credential was rejected by Bitbucket (" + check.Reason + ")"
+	}
+	return invalidArg(credentialField(in, check.Reason), "%s", msg)
+}
+
+func (s *Server) skipCheck(r *http.Request) bool {
+	return r.URL.Query().Get("check_credentials") == "false"
+}
+
+func parseCheckParam(r *http.Request) error {
+	switch r.URL.Query().Get("check_credentials") {
+	case "", "true", "false":
+		return nil
+	}
+	return invalidArg("check_credentials", "check_credentials must be true or false")
+}
+
+func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, p *principal) error {
+	if err := parseCheckParam(r); err != nil {
+		return err
+	}
+	var req integrationRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	in, cred, err := buildIntegration(p, &req, nil)
+	if err != nil {
+		return err
+	}
+	if err := s.checkCredentials(r.Context(), r, in, cred.plaintext); err != nil {
+		return err
+	}
+	if in.SealedCredential, err = s.box.Seal([]byte(cred.plaintext), credentialAD(in.Provider, in.Name)); err != nil {
+		return err
+	}
+	if in.SealedWebhookSecret, err = s.newSealedWebhookSecret(in); err != nil {
+		return err
+	}
+	created, err := s.store.CreateIntegration(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	resp, err := s.toIntegrationResponse(created, canSeeSecret(p, created))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, resp)
+	return nil
+}
+
+// readableIntegration loads an integration, answering 404 when the caller cannot read
+// its space.
+func (s *Server) readableIntegration(r *http.Request, p *principal) (store.Integration, error) {
+	in, err := s.store.GetIntegration(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return store.Integration{}, err
+	}
+	if !p.can(in.SpaceID, store.RoleRead) {
+		return store.Integration{}, errNotFound("integration")
+	}
+	return in, nil
+}
+
+// adminIntegration is readableIntegration plus the admin role on its space.
+func (s *Server) adminIntegration(r *http.Request, p *principal) (store.Integration, error) {
+	in, err := s.readableIntegration(r, p)
+	if err != nil {
+		return in, err
+	}
+	if err := p.requireRole(in.SpaceID, store.RoleAdmin, "integration"); err != nil {
+		return in, err
+	}
+	return in, nil
+}
+
+func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request, p *principal) error {
+	in, err := s.readableIntegration(r, p)
+	if err != nil {
+		return err
+	}
+	resp, err := s.toIntegrationResponse(in, canSeeSecret(p, in))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request, p *principal) error {
+	lp, err := parseListParams(r)
+	if err != nil {
+		return err
+	}
+	provider := store.Provider(r.URL.Query().Get("provider"))
+	if provider != "" && webhookPathSegment[provider] == "" {
+		return invalidArg("provider", "provider must be bitbucket_cloud or bitbucket_datacenter")
+	}
+	resp := listResponse[integrationResponse]{Items: []integrationResponse{}}
+	if f, ok := lp.filter(p); ok {
+		f.Provider = provider
+		integrations, next, err := s.store.ListIntegrations(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		for _, in := range integrations {
+			item, err := s.toIntegrationResponse(in, canSeeSecret(p, in))
+			if err != nil {
+				return err
+			}
+			resp.Items = append(resp.Items, item)
+		}
+		resp.NextPageToken = next
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, p *principal) error {
+	if err := parseCheckParam(r); err != nil {
+		return err
+	}
+	current, err := s.adminIntegration(r, p)
+	if err != nil {
+		return err
+	}
+	var req integrationRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	in, cred, err := buildIntegration(p, &req, &current)
+	if err != nil {
+		return err
+	}
+	if s.checker != nil && !s.skipCheck(r) {
+		credential := ""
+		if cred != nil {
+			credential = cred.plaintext
+		} else if credential, err = s.storedCredential(current); err != nil {
+			return err
+		}
+		if err := s.checkCredentials(r.Context(), r, in, credential); err != nil {
+			return err
+		}
+	}
+	if cred != nil {
+		if in.SealedCredential, err = s.box.Seal([]byte(cred.plaintext), credentialAD(in.Provider, in.Name)); err != nil {
+			return err
+		}
+	}
+	updated, err := s.store.UpdateIntegration(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	resp, err := s.toIntegrationResponse(updated, canSeeSecret(p, updated))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request, p *principal) error {
+	in, err := s.adminIntegration(r, p)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteIntegration(r.Context(), in.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) rotateIntegrationSecret(w http.ResponseWriter, r *http.Request, p *principal) error {
+	in, err := s.adminIntegration(r, p)
+	if err != nil {
+		return err
+	}
+	sealed, err := s.newSealedWebhookSecret(in)
+	if err != nil {
+		return err
+	}
+	updated, err := s.store.SetWebhookSecret(r.Context(), in.ID, sealed)
+	if err != nil {
+		return err
+	}
+	resp, err := s.toIntegrationResponse(updated, true)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) getIntegrationWebhook(w http.ResponseWriter, r *http.Request, p *principal) error {
+	in, err := s.adminIntegration(r, p)
+	if err != nil {
+		return err
+	}
+	secret, err := s.webhookSecret(in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, webhookResponse{
+		IntegrationID:  in.ID,
+		Provider:       string(in.Provider),
+		WebhookURL:     s.webhookURL(in),
+		WebhookSecret:  secret,
+		RequiredEvents: RequiredEvents[in.Provider],
+	})
+	return nil
+}
+
+func (s *Server) validateIntegration(w http.ResponseWriter, r *http.Request, p *principal) error {
+	in, err := s.adminIntegration(r, p)
+	if err != nil {
+		return err
+	}
+	if s.checker == nil {
+		writeJSON(w, http.StatusOK, validateResponse{Valid: true, Reason: CheckSkipped, Message: "credential check not configured"})
+		return nil
+	}
+	credential, err := s.storedCredential(in)
+	if err != nil {
+		return err
+	}
+	check := s.checker.Check(r.Context(), in, credential)
+	writeJSON(w, http.StatusOK, validateResponse{Valid: check.Valid, Reason: check.Reason, Message: check.Message})
+	return nil
+}

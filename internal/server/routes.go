@@ -1,0 +1,132 @@
+package server
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"net/http"
+)
+
+// handlerFunc is an API handler: p is the authenticated caller (nil on public routes).
+// A returned error is written in the API.md error shape.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p *principal) error
+
+// route is one entry of the single route table: it registers the mux and feeds the
+// test that compares the mux with openapi.json.
+type route struct {
+	Method string
+	Path   string
+	// Public routes need no API key.
+	Public bool
+	// Resource names the object in 404 messages.
+	Resource string
+	handle   handlerFunc
+}
+
+func (rt route) pattern() string { return rt.Method + " " + rt.Path }
+
+const apiPrefix = "/api/v1"
+
+func (s *Server) routeTable() []route {
+	return []route{
+		{Method: "GET", Path: "/healthz", Public: true, handle: s.healthz},
+		{Method: "GET", Path: "/readyz", Public: true, handle: s.readyz},
+		{Method: "GET", Path: "/metrics", Public: true, handle: s.serveMetrics},
+		{Method: "GET", Path: apiPrefix + "/openapi.json", Public: true, handle: serveOpenAPI},
+
+		{Method: "GET", Path: apiPrefix + "/spaces", Resource: "space", handle: s.listSpaces},
+		{Method: "POST", Path: apiPrefix + "/spaces", Resource: "space", handle: s.createSpace},
+		{Method: "GET", Path: apiPrefix + "/spaces/{id}", Resource: "space", handle: s.getSpace},
+		{Method: "PUT", Path: apiPrefix + "/spaces/{id}", Resource: "space", handle: s.updateSpace},
+		{Method: "DELETE", Path: apiPrefix + "/spaces/{id}", Resource: "space", handle: s.deleteSpace},
+
+		{Method: "GET", Path: apiPrefix + "/api-keys", Resource: "API key", handle: s.listAPIKeys},
+		{Method: "POST", Path: apiPrefix + "/api-keys", Resource: "API key", handle: s.createAPIKey},
+		{Method: "GET", Path: apiPrefix + "/api-keys/{id}", Resource: "API key", handle: s.getAPIKey},
+		{Method: "DELETE", Path: apiPrefix + "/api-keys/{id}", Resource: "API key", handle: s.deleteAPIKey},
+
+		{Method: "GET", Path: apiPrefix + "/stacks", Resource: "stack", handle: s.listStacks},
+		{Method: "POST", Path: apiPrefix + "/stacks", Resource: "stack", handle: s.createStack},
+		{Method: "GET", Path: apiPrefix + "/stacks/{id}", Resource: "stack", handle: s.getStack},
+		{Method: "PUT", Path: apiPrefix + "/stacks/{id}", Resource: "stack", handle: s.updateStack},
+		{Method: "DELETE", Path: apiPrefix + "/stacks/{id}", Resource: "stack", handle: s.deleteStack},
+
+		{Method: "GET", Path: apiPrefix + "/integrations", Resource: "integration", handle: s.listIntegrations},
+		{Method: "POST", Path: apiPrefix + "/integrations", Resource: "integration", handle: s.createIntegration},
+		{Method: "GET", Path: apiPrefix + "/integrations/{id}", Resource: "integration", handle: s.getIntegration},
+		{Method: "PUT", Path: apiPrefix + "/integrations/{id}", Resource: "integration", handle: s.updateIntegration},
+		{Method: "DELETE", Path: apiPrefix + "/integrations/{id}", Resource: "integration", handle: s.deleteIntegration},
+		{Method: "POST", Path: apiPrefix + "/integrations/{id}/rotate-secret", Resource: "integration", handle: s.rotateIntegrationSecret},
+		{Method: "GET", Path: apiPrefix + "/integrations/{id}/webhook", Resource: "integration", handle: s.getIntegrationWebhook},
+		{Method: "POST", Path: apiPrefix + "/integrations/{id}/validate", Resource: "integration", handle: s.validateIntegration},
+	}
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routeTable() {
+		mux.Handle(rt.pattern(), s.wrap(rt))
+	}
+	return s.serveHTTP(mux)
+}
+
+// wrap authenticates (unless public), runs the handler and writes its error.
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := requestInfoFrom(r.Context())
+		var p *principal
+		var err error
+		if !rt.Public {
+			p, err = s.authenticate(r)
+			if p != nil {
+				info.keyID = p.key.ID
+			}
+		}
+		if err == nil {
+			err = rt.handle(w, r, p)
+		}
+		if err == nil {
+			return
+		}
+		ae := toAPIError(err, rt.Resource)
+		if ae.Status >= 500 && !errors.Is(err, context.Canceled) {
+			info.internalErr = err
+		}
+		writeAPIError(w, ae)
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		return nil
+	}
+	if err := s.store.Ping(r.Context()); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	s.metrics.handler().ServeHTTP(w, r)
+	return nil
+}
+
+//go:embed openapi.json
+var openAPIDocument []byte
+
+// OpenAPIDocument returns the embedded OpenAPI description of the API.
+func OpenAPIDocument() []byte { return append([]byte(nil), openAPIDocument...) }
+
+func serveOpenAPI(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(openAPIDocument)
+	return nil
+}

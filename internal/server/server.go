@@ -1,0 +1,188 @@
+// Package server is orbit-server: the HTTP API of API.md on top of a store.Store.
+//
+// Handlers decode, validate, check the caller's role, call one store method and encode;
+// errors are mapped to HTTP in one place (errors.go). Secrets (credentials, webhook
+// secrets) are sealed with AES-256-GCM before they reach the store and never logged.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/sqlite"
+)
+
+// Config is everything orbit-server needs; cmd/orbit-server fills it from flags and env.
+type Config struct {
+	// Listen is the TCP address Run listens on, e.g. "127.0.0.1:8700".
+	Listen string
+	// DB is the SQLite file path (a postgres:// DSN in a later version).
+	DB string
+	// PublicURL is the externally reachable base URL; webhook URLs derive from it.
+	PublicURL string
+	// SecretKey is the 32-byte AES-256-GCM key sealing credentials and webhook secrets.
+	SecretKey []byte
+	// BootstrapKey, when set, becomes the admin key of an empty database instead of a
+	// generated one. It must be in the API key format (see ParseAPIKey).
+	BootstrapKey string
+	// Logger receives JSON request logs; nil discards them.
+	Logger *slog.Logger
+	// BootstrapOut receives the generated admin key on first start; nil = os.Stderr.
+	BootstrapOut io.Writer
+	// CredentialChecker verifies integration credentials against Bitbucket; nil = no check.
+	CredentialChecker CredentialChecker
+}
+
+// ShutdownTimeout bounds how long Run waits for in-flight requests after ctx is done.
+const ShutdownTimeout = 15 * time.Second
+
+// Server is one orbit-server instance bound to an open store.
+type Server struct {
+	store     store.Store
+	box       sealer
+	publicURL string
+	logger    *slog.Logger
+	checker   CredentialChecker
+	metrics   *metrics
+	handler   http.Handler
+	draining  atomic.Bool
+}
+
+// sealer is what the server needs from secretbox.
+type sealer interface {
+	Seal(plaintext, additionalData []byte) ([]byte, error)
+	Open(sealed, additionalData []byte) ([]byte, error)
+}
+
+// New opens the store, applies migrations (done by the store), bootstraps the first
+// admin key when the database has none, and builds the HTTP handler.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	publicURL, err := normalizePublicURL(cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	box, err := secretbox.New(cfg.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	if cfg.BootstrapKey != "" {
+		if _, _, err := ParseAPIKey(cfg.BootstrapKey); err != nil {
+			return nil, fmt.Errorf("bootstrap key: %w (expected orbit_<id>_<43 base64url chars>)", err)
+		}
+	}
+	st, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		store:     st,
+		box:       box,
+		publicURL: publicURL,
+		logger:    logger,
+		checker:   cfg.CredentialChecker,
+		metrics:   newMetrics(),
+	}
+	out := cfg.BootstrapOut
+	if out == nil {
+		out = os.Stderr
+	}
+	if err := s.bootstrap(ctx, cfg.BootstrapKey, out); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+func openStore(ctx context.Context, db string) (store.Store, error) {
+	switch {
+	case db == "":
+		return nil, errors.New("database: no path given")
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		return nil, errors.New("database: PostgreSQL is not supported yet; use a SQLite file path")
+	}
+	st, err := sqlite.Open(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	return st, nil
+}
+
+func normalizePublicURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("public URL %q: must be an absolute http(s) URL without query, fragment or user info", raw)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// Handler is the whole HTTP surface: /api/v1, /healthz, /readyz, /metrics.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close releases the store. The handler must not be used afterwards.
+func (s *Server) Close() error { return s.store.Close() }
+
+// Run serves cfg.Listen until ctx is done, then drains: /readyz answers 503 and
+// in-flight requests get up to ShutdownTimeout to finish.
+func Run(ctx context.Context, cfg Config) error {
+	s, err := New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is done, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	httpServer := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	s.logger.Info("orbit-server listening", "addr", ln.Addr().String(), "public_url", s.publicURL)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	s.logger.Info("orbit-server shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// SetDraining makes /readyz answer 503 (used by Serve on shutdown, and by tests).
+func (s *Server) SetDraining(draining bool) { s.draining.Store(draining) }

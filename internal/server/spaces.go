@@ -1,0 +1,174 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+)
+
+type spaceRequest struct {
+	Name            string   `json:"name"`
+	ParentSpaceID   string   `json:"parent_space_id"`
+	InheritEntities bool     `json:"inherit_entities"`
+	Description     string   `json:"description"`
+	Labels          []string `json:"labels"`
+}
+
+type spaceResponse struct {
+	ID              string   `json:"id"`
+	Name            string   `json:"name"`
+	ParentSpaceID   string   `json:"parent_space_id"`
+	InheritEntities bool     `json:"inherit_entities"`
+	Description     string   `json:"description"`
+	Labels          []string `json:"labels"`
+	CreatedAt       string   `json:"created_at"`
+	UpdatedAt       string   `json:"updated_at"`
+}
+
+func toSpaceResponse(sp store.Space) spaceResponse {
+	return spaceResponse{
+		ID:              sp.ID,
+		Name:            sp.Name,
+		ParentSpaceID:   sp.ParentSpaceID,
+		InheritEntities: sp.InheritEntities,
+		Description:     sp.Description,
+		Labels:          orEmpty(sp.Labels),
+		CreatedAt:       rfc3339(sp.CreatedAt),
+		UpdatedAt:       rfc3339(sp.UpdatedAt),
+	}
+}
+
+// validate checks the body and resolves the parent; the caller must hold admin on it
+// unless it is the space's current parent (an update that does not move the space).
+func (req *spaceRequest) validate(p *principal, currentParent string) (store.Space, error) {
+	if err := validateDisplayName("name", req.Name); err != nil {
+		return store.Space{}, err
+	}
+	if err := validateDescription(req.Description); err != nil {
+		return store.Space{}, err
+	}
+	labels, err := normalizeLabels(req.Labels)
+	if err != nil {
+		return store.Space{}, err
+	}
+	if req.ParentSpaceID == "" {
+		req.ParentSpaceID = store.RootSpaceID
+	}
+	_, exists := p.spaces[req.ParentSpaceID]
+	moving := req.ParentSpaceID != currentParent
+	if !exists || (moving && !p.can(req.ParentSpaceID, store.RoleRead)) {
+		return store.Space{}, invalidArg("parent_space_id", "parent space %q does not exist", req.ParentSpaceID)
+	}
+	if moving && !p.can(req.ParentSpaceID, store.RoleAdmin) {
+		ae := errPermission("creating or moving a space needs the admin role on its parent space")
+		ae.Field = "parent_space_id"
+		return store.Space{}, ae
+	}
+	return store.Space{
+		Name:            req.Name,
+		ParentSpaceID:   req.ParentSpaceID,
+		InheritEntities: req.InheritEntities,
+		Description:     req.Description,
+		Labels:          labels,
+	}, nil
+}
+
+func (s *Server) createSpace(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var req spaceRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	sp, err := req.validate(p, "")
+	if err != nil {
+		return err
+	}
+	created, err := s.store.CreateSpace(r.Context(), sp)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toSpaceResponse(created))
+	return nil
+}
+
+func (s *Server) getSpace(w http.ResponseWriter, r *http.Request, p *principal) error {
+	sp, ok := p.spaces[r.PathValue("id")]
+	if !ok || !p.can(sp.ID, store.RoleRead) {
+		return errNotFound("space")
+	}
+	writeJSON(w, http.StatusOK, toSpaceResponse(sp))
+	return nil
+}
+
+func (s *Server) listSpaces(w http.ResponseWriter, r *http.Request, p *principal) error {
+	lp, err := parseListParams(r)
+	if err != nil {
+		return err
+	}
+	resp := listResponse[spaceResponse]{Items: []spaceResponse{}}
+	if f, ok := lp.filter(p); ok {
+		spaces, next, err := s.store.ListSpaces(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		for _, sp := range spaces {
+			resp.Items = append(resp.Items, toSpaceResponse(sp))
+		}
+		resp.NextPageToken = next
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) updateSpace(w http.ResponseWriter, r *http.Request, p *principal) error {
+	id := r.PathValue("id")
+	current, ok := p.spaces[id]
+	if !ok {
+		return errNotFound("space")
+	}
+	if err := p.requireRole(id, store.RoleAdmin, "space"); err != nil {
+		return err
+	}
+	if id == store.RootSpaceID {
+		return errConflict("", "the root space cannot be changed")
+	}
+	var req spaceRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	sp, err := req.validate(p, current.ParentSpaceID)
+	if err != nil {
+		return err
+	}
+	// A space cannot move under itself or one of its descendants.
+	for ancestor := sp.ParentSpaceID; ancestor != ""; ancestor = p.spaces[ancestor].ParentSpaceID {
+		if ancestor == id {
+			return invalidArg("parent_space_id", "a space cannot be moved under itself or one of its descendants")
+		}
+	}
+	sp.ID = current.ID
+	sp.CreatedAt = current.CreatedAt
+	updated, err := s.store.UpdateSpace(r.Context(), sp)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toSpaceResponse(updated))
+	return nil
+}
+
+func (s *Server) deleteSpace(w http.ResponseWriter, r *http.Request, p *principal) error {
+	id := r.PathValue("id")
+	if _, ok := p.spaces[id]; !ok {
+		return errNotFound("space")
+	}
+	if err := p.requireRole(id, store.RoleAdmin, "space"); err != nil {
+		return err
+	}
+	if id == store.RootSpaceID {
+		return errConflict("", "the root space cannot be deleted")
+	}
+	if err := s.store.DeleteSpace(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

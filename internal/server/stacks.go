@@ -1,0 +1,161 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+)
+
+type stackRequest struct {
+	Name        string   `json:"name"`
+	SpaceID     string   `json:"space_id"`
+	Description string   `json:"description"`
+	Labels      []string `json:"labels"`
+}
+
+type stackResponse struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	SpaceID     string   `json:"space_id"`
+	Description string   `json:"description"`
+	Labels      []string `json:"labels"`
+	CreatedAt   string   `json:"created_at"`
+	UpdatedAt   string   `json:"updated_at"`
+}
+
+func toStackResponse(st store.Stack) stackResponse {
+	return stackResponse{
+		ID:          st.ID,
+		Name:        st.Name,
+		SpaceID:     st.SpaceID,
+		Description: st.Description,
+		Labels:      orEmpty(st.Labels),
+		CreatedAt:   rfc3339(st.CreatedAt),
+		UpdatedAt:   rfc3339(st.UpdatedAt),
+	}
+}
+
+// validate checks the body; the caller must hold write on the target space.
+func (req *stackRequest) validate(p *principal) (store.Stack, error) {
+	if err := validateDisplayName("name", req.Name); err != nil {
+		return store.Stack{}, err
+	}
+	if req.SpaceID == "" {
+		return store.Stack{}, invalidArg("space_id", "space_id is required")
+	}
+	if _, ok := p.spaces[req.SpaceID]; !ok || !p.can(req.SpaceID, store.RoleRead) {
+		return store.Stack{}, invalidArg("space_id", "space %q does not exist", req.SpaceID)
+	}
+	if !p.can(req.SpaceID, store.RoleWrite) {
+		ae := errPermission("this operation needs the write role on the stack's space")
+		ae.Field = "space_id"
+		return store.Stack{}, ae
+	}
+	if err := validateDescription(req.Description); err != nil {
+		return store.Stack{}, err
+	}
+	labels, err := normalizeLabels(req.Labels)
+	if err != nil {
+		return store.Stack{}, err
+	}
+	return store.Stack{Name: req.Name, SpaceID: req.SpaceID, Description: req.Description, Labels: labels}, nil
+}
+
+func (s *Server) createStack(w http.ResponseWriter, r *http.Request, p *principal) error {
+	var req stackRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	st, err := req.validate(p)
+	if err != nil {
+		return err
+	}
+	created, err := s.store.CreateStack(r.Context(), st)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, toStackResponse(created))
+	return nil
+}
+
+// readableStack loads a stack, answering 404 when the caller cannot read its space.
+func (s *Server) readableStack(r *http.Request, p *principal) (store.Stack, error) {
+	st, err := s.store.GetStack(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return store.Stack{}, err
+	}
+	if !p.can(st.SpaceID, store.RoleRead) {
+		return store.Stack{}, errNotFound("stack")
+	}
+	return st, nil
+}
+
+func (s *Server) getStack(w http.ResponseWriter, r *http.Request, p *principal) error {
+	st, err := s.readableStack(r, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toStackResponse(st))
+	return nil
+}
+
+func (s *Server) listStacks(w http.ResponseWriter, r *http.Request, p *principal) error {
+	lp, err := parseListParams(r)
+	if err != nil {
+		return err
+	}
+	resp := listResponse[stackResponse]{Items: []stackResponse{}}
+	if f, ok := lp.filter(p); ok {
+		stacks, next, err := s.store.ListStacks(r.Context(), f)
+		if err != nil {
+			return err
+		}
+		for _, st := range stacks {
+			resp.Items = append(resp.Items, toStackResponse(st))
+		}
+		resp.NextPageToken = next
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) updateStack(w http.ResponseWriter, r *http.Request, p *principal) error {
+	current, err := s.readableStack(r, p)
+	if err != nil {
+		return err
+	}
+	if err := p.requireRole(current.SpaceID, store.RoleWrite, "stack"); err != nil {
+		return err
+	}
+	var req stackRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	st, err := req.validate(p)
+	if err != nil {
+		return err
+	}
+	st.ID = current.ID
+	st.CreatedAt = current.CreatedAt
+	updated, err := s.store.UpdateStack(r.Context(), st)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toStackResponse(updated))
+	return nil
+}
+
+func (s *Server) deleteStack(w http.ResponseWriter, r *http.Request, p *principal) error {
+	current, err := s.readableStack(r, p)
+	if err != nil {
+		return err
+	}
+	if err := p.requireRole(current.SpaceID, store.RoleWrite, "stack"); err != nil {
+		return err
+	}
+	if err := s.store.DeleteStack(r.Context(), current.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
