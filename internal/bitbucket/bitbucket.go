@@ -47,6 +47,10 @@ func (s Secret) GoString() string { return redacted }
 // LogValue keeps slog attributes redacted.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
 
+// MarshalJSON keeps the secret out of JSON dumps and JSON log handlers; the clients
+// put secrets on the wire with Reveal.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
 // Reveal returns the secret itself. Call it only to put the value on the wire.
 func (s Secret) Reveal() string { return string(s) }
 

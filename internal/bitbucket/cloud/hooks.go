@@ -2,7 +2,6 @@ package cloud
 
 import (
 	"context"
-	"encoding/json"
 	"iter"
 	"net/http"
 	"net/url"
@@ -55,7 +54,8 @@ func (r CreateHookRequest) validate() error {
 	return nil
 }
 
-func (r CreateHookRequest) MarshalJSON() ([]byte, error) {
+// wire is the JSON body; the only place the secret is revealed.
+func (r CreateHookRequest) wire() any {
 	type wire struct {
 		URL                  string   `json:"url"`
 		Description          string   `json:"description"`
@@ -64,7 +64,7 @@ func (r CreateHookRequest) MarshalJSON() ([]byte, error) {
 		Secret               string   `json:"secret,omitempty"`
 		SkipCertVerification bool     `json:"skip_cert_verification"`
 	}
-	return json.Marshal(wire{r.URL, r.Description, r.Active, r.Events, r.Secret.Reveal(), r.SkipCertVerification})
+	return wire{r.URL, r.Description, r.Active, r.Events, r.Secret.Reveal(), r.SkipCertVerification}
 }
 
 // SecretUpdate says what an update does to a hook's secret. The zero value keeps it:
@@ -121,7 +121,8 @@ func (r UpdateHookRequest) validate() error {
 	return nil
 }
 
-func (r UpdateHookRequest) MarshalJSON() ([]byte, error) {
+// wire is the JSON body: the secret field is present only to set or remove it.
+func (r UpdateHookRequest) wire() any {
 	body := map[string]any{
 		"url":                    r.URL,
 		"description":            r.Description,
@@ -135,7 +136,7 @@ func (r UpdateHookRequest) MarshalJSON() ([]byte, error) {
 	case secretRemove:
 		body["secret"] = nil
 	}
-	return json.Marshal(body)
+	return body
 }
 
 func validateHookFields(hookURL string, events []string) error {
@@ -253,7 +254,7 @@ func (c *Client) CreateHook(ctx context.Context, workspace, repoSlug string, in 
 	_, err := c.do(ctx, rest.Request{
 		Method:  http.MethodPost,
 		Path:    repoPath(workspace, repoSlug, "hooks"),
-		Body:    in,
+		Body:    in.wire(),
 		Out:     &h,
 		Expect:  []int{http.StatusCreated},
 		Secrets: []string{in.Secret.Reveal()},
@@ -275,7 +276,7 @@ func (c *Client) UpdateHook(ctx context.Context, workspace, repoSlug, uuid strin
 	_, err = c.do(ctx, rest.Request{
 		Method:  http.MethodPut,
 		Path:    path,
-		Body:    in,
+		Body:    in.wire(),
 		Out:     &h,
 		Expect:  []int{http.StatusOK},
 		Secrets: []string{in.Secret.value.Reveal()},

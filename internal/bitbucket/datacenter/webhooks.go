@@ -75,12 +75,13 @@ type CreateWebhookRequest struct {
 	Secret                  bitbucket.Secret
 }
 
-func (r CreateWebhookRequest) MarshalJSON() ([]byte, error) {
+// wire is the JSON body; the only place the secret is revealed.
+func (r CreateWebhookRequest) wire() any {
 	w := wireWebhook{Name: r.Name, URL: r.URL, Active: r.Active, Events: r.Events, SSLVerificationRequired: r.SSLVerificationRequired}
 	if r.Secret != "" {
 		w.Configuration = map[string]string{"secret": r.Secret.Reveal()}
 	}
-	return json.Marshal(w)
+	return w
 }
 
 // SecretUpdate says what an update does to the webhook secret. The zero value keeps
@@ -120,7 +121,8 @@ type UpdateWebhookRequest struct {
 	Secret                  SecretUpdate
 }
 
-func (r UpdateWebhookRequest) MarshalJSON() ([]byte, error) {
+// wire is the JSON body: configuration is present only to set or remove the secret.
+func (r UpdateWebhookRequest) wire() any {
 	body := map[string]any{
 		"name":                    r.Name,
 		"url":                     r.URL,
@@ -134,7 +136,7 @@ func (r UpdateWebhookRequest) MarshalJSON() ([]byte, error) {
 	case secretRemove:
 		body["configuration"] = map[string]string{}
 	}
-	return json.Marshal(body)
+	return body
 }
 
 func validateWebhook(name, hookURL string, events []string) error {
@@ -211,7 +213,7 @@ func (c *Client) CreateWebhook(ctx context.Context, projectKey, repoSlug string,
 	var w Webhook
 	_, err := c.rest.Do(ctx, rest.Request{
 		Method: http.MethodPost, Path: repoPath(projectKey, repoSlug, "webhooks"),
-		Body: in, Out: &w, Expect: []int{http.StatusOK, http.StatusCreated},
+		Body: in.wire(), Out: &w, Expect: []int{http.StatusOK, http.StatusCreated},
 		Secrets: []string{in.Secret.Reveal()},
 	})
 	return w, err
@@ -232,7 +234,7 @@ func (c *Client) UpdateWebhook(ctx context.Context, projectKey, repoSlug string,
 	}
 	var w Webhook
 	_, err = c.rest.Do(ctx, rest.Request{
-		Method: http.MethodPut, Path: path, Body: in, Out: &w, Expect: []int{http.StatusOK},
+		Method: http.MethodPut, Path: path, Body: in.wire(), Out: &w, Expect: []int{http.StatusOK},
 		Secrets: []string{in.Secret.value.Reveal()},
 	})
 	return w, err
