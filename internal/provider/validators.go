@@ -20,6 +20,7 @@ var (
 	labelPattern           = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,62}$`)
 	integrationNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 	privatePoolPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	emailPattern           = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 )
 
 // vcsChecksValues are the accepted values of vcs_checks, in documentation order.
@@ -56,6 +57,15 @@ func objectNameValidators() []validator.String {
 	}
 }
 
+// emailValidators: the Atlassian account email used with a Bitbucket Cloud API token.
+func emailValidators() []validator.String {
+	return []validator.String{stringvalidator.RegexMatches(emailPattern, "must be an email address")}
+}
+
+// endpointValidator accepts an absolute http:// or https:// URL: the orbit-server root,
+// or a Bitbucket API base. Plain http is allowed for servers on loopback.
+func endpointValidator() validator.String { return urlValidator{allowHTTP: true} }
+
 // httpsURLValidator accepts an absolute https:// URL without userinfo, query or fragment.
 func httpsURLValidator() validator.String { return urlValidator{allowPrivate: false} }
 
@@ -63,9 +73,12 @@ func httpsURLValidator() validator.String { return urlValidator{allowPrivate: fa
 // Bitbucket Data Center reached through a private worker pool.
 func apiHostValidator() validator.String { return urlValidator{allowPrivate: true} }
 
-type urlValidator struct{ allowPrivate bool }
+type urlValidator struct{ allowPrivate, allowHTTP bool }
 
 func (v urlValidator) Description(context.Context) string {
+	if v.allowHTTP {
+		return "must be an http:// or https:// URL (no credentials, query or fragment)"
+	}
 	if v.allowPrivate {
 		return "must be an https:// URL (no credentials, query or fragment) or private://<pool>"
 	}
@@ -78,14 +91,14 @@ func (v urlValidator) ValidateString(ctx context.Context, req validator.StringRe
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	if problem := checkURL(req.ConfigValue.ValueString(), v.allowPrivate); problem != "" {
+	if problem := checkURL(req.ConfigValue.ValueString(), v.allowPrivate, v.allowHTTP); problem != "" {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid URL",
 			fmt.Sprintf("%s %s, got %q: %s.", req.Path, v.Description(ctx), req.ConfigValue.ValueString(), problem))
 	}
 }
 
 // checkURL returns why raw is not acceptable, or "" when it is.
-func checkURL(raw string, allowPrivate bool) string {
+func checkURL(raw string, allowPrivate, allowHTTP bool) string {
 	if allowPrivate && strings.HasPrefix(raw, "private://") {
 		pool := strings.TrimPrefix(raw, "private://")
 		if !privatePoolPattern.MatchString(pool) {
@@ -98,7 +111,9 @@ func checkURL(raw string, allowPrivate bool) string {
 		return "it does not parse as a URL"
 	}
 	switch {
-	case u.Scheme != "https":
+	case allowHTTP && u.Scheme != "https" && u.Scheme != "http":
+		return "the scheme must be http or https"
+	case !allowHTTP && u.Scheme != "https":
 		return "the scheme must be https"
 	case u.Host == "":
 		return "the host is missing"

@@ -1,0 +1,329 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
+)
+
+var (
+	_ resource.ResourceWithConfigure        = (*bitbucketCloudIntegrationResource)(nil)
+	_ resource.ResourceWithImportState      = (*bitbucketCloudIntegrationResource)(nil)
+	_ resource.ResourceWithConfigValidators = (*bitbucketCloudIntegrationResource)(nil)
+	_ resource.ResourceWithValidateConfig   = (*bitbucketCloudIntegrationResource)(nil)
+	_ resource.ResourceWithModifyPlan       = (*bitbucketCloudIntegrationResource)(nil)
+)
+
+// appPasswordDeprecation is the warning for the legacy Cloud credential form.
+const appPasswordDeprecation = "Bitbucket Cloud stopped accepting app passwords on 2026-07-28, so orbit-server cannot use this one to reach Bitbucket. " +
+	"To move this integration: create an Atlassian API token with the repository and webhook scopes it needs, then replace username and app_password (or app_password_wo) " +
+	"with email and api_token (or api_token_wo with api_token_wo_version). The next apply switches the integration to the API token and drops the stored app password; " +
+	"the integration, its webhook URL and its secret stay the same."
+
+// NewBitbucketCloudIntegrationResource is the orbit_bitbucket_cloud_integration resource.
+func NewBitbucketCloudIntegrationResource() resource.Resource {
+	return &bitbucketCloudIntegrationResource{}
+}
+
+type bitbucketCloudIntegrationResource struct {
+	data *providerData
+}
+
+type bitbucketCloudIntegrationModel struct {
+	ID                   types.String `tfsdk:"id"`
+	Name                 types.String `tfsdk:"name"`
+	IsDefault            types.Bool   `tfsdk:"is_default"`
+	SpaceID              types.String `tfsdk:"space_id"`
+	Description          types.String `tfsdk:"description"`
+	Labels               types.Set    `tfsdk:"labels"`
+	VCSChecks            types.String `tfsdk:"vcs_checks"`
+	Email                types.String `tfsdk:"email"`
+	APIToken             types.String `tfsdk:"api_token"`
+	APITokenWO           types.String `tfsdk:"api_token_wo"`
+	APITokenWOVersion    types.Int64  `tfsdk:"api_token_wo_version"`
+	Username             types.String `tfsdk:"username"`
+	AppPassword          types.String `tfsdk:"app_password"`
+	AppPasswordWO        types.String `tfsdk:"app_password_wo"`
+	AppPasswordWOVersion types.Int64  `tfsdk:"app_password_wo_version"`
+	AuthMethod           types.String `tfsdk:"auth_method"`
+	WebhookURL           types.String `tfsdk:"webhook_url"`
+}
+
+func (r *bitbucketCloudIntegrationResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_bitbucket_cloud_integration"
+}
+
+func (r *bitbucketCloudIntegrationResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = bitbucketCloudIntegrationSchema()
+}
+
+func bitbucketCloudIntegrationSchema() schema.Schema {
+	nonEmpty := stringvalidator.LengthAtLeast(1)
+	attrs := map[string]schema.Attribute{
+		"id": idAttribute("integration"),
+		"name": schema.StringAttribute{
+			MarkdownDescription: "Name, unique among Bitbucket Cloud integrations: 1-63 lowercase letters, digits, `_` and `-`. It is part of the webhook URL, so changing it replaces the integration.",
+			Required:            true,
+			Validators:          integrationNameValidators(),
+			PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+		},
+		"description": descriptionAttribute(),
+		"labels":      labelsAttribute(),
+		"email": schema.StringAttribute{
+			MarkdownDescription: "Atlassian account email that owns the API token. Required with `api_token` / `api_token_wo`.",
+			Optional:            true,
+			Validators: append(emailValidators(),
+				stringvalidator.ConflictsWith(path.MatchRoot("app_password"), path.MatchRoot("app_password_wo"))),
+		},
+		"api_token": schema.StringAttribute{
+			MarkdownDescription: "Atlassian API token. Never returned by the API; kept in state as a sensitive value. Prefer `api_token_wo`, which is never stored.",
+			Optional:            true,
+			Sensitive:           true,
+			Validators:          []validator.String{nonEmpty, stringvalidator.AlsoRequires(path.MatchRoot("email"))},
+		},
+		"api_token_wo": schema.StringAttribute{
+			MarkdownDescription: "Atlassian API token, write-only: sent to orbit-server but never stored in state (Terraform 1.11 or later). Bump `api_token_wo_version` to send a new value.",
+			Optional:            true,
+			Sensitive:           true,
+			WriteOnly:           true,
+			Validators:          []validator.String{nonEmpty, stringvalidator.AlsoRequires(path.MatchRoot("email"))},
+		},
+		"api_token_wo_version": schema.Int64Attribute{
+			MarkdownDescription: "Version of `api_token_wo`. Changing it sends the current `api_token_wo` to orbit-server.",
+			Optional:            true,
+			Validators:          []validator.Int64{int64validator.AlsoRequires(path.MatchRoot("api_token_wo"))},
+		},
+		"username": schema.StringAttribute{
+			MarkdownDescription: "Bitbucket username for the legacy app password form. **Deprecated** with `app_password`.",
+			Optional:            true,
+			Validators: []validator.String{nonEmpty,
+				stringvalidator.ConflictsWith(path.MatchRoot("api_token"), path.MatchRoot("api_token_wo"))},
+		},
+		"app_password": schema.StringAttribute{
+			MarkdownDescription: "Legacy Bitbucket app password. **Deprecated**: Bitbucket stopped accepting app passwords on 2026-07-28; kept so that existing integrations can be imported and moved to `email` + `api_token`.",
+			Optional:            true,
+			Sensitive:           true,
+			DeprecationMessage:  "Bitbucket stopped accepting app passwords on 2026-07-28. Use email with api_token or api_token_wo.",
+			Validators:          []validator.String{nonEmpty, stringvalidator.AlsoRequires(path.MatchRoot("username"))},
+		},
+		"app_password_wo": schema.StringAttribute{
+			MarkdownDescription: "Write-only twin of `app_password`. **Deprecated** like it.",
+			Optional:            true,
+			Sensitive:           true,
+			WriteOnly:           true,
+			DeprecationMessage:  "Bitbucket stopped accepting app passwords on 2026-07-28. Use email with api_token or api_token_wo.",
+			Validators:          []validator.String{nonEmpty, stringvalidator.AlsoRequires(path.MatchRoot("username"))},
+		},
+		"app_password_wo_version": schema.Int64Attribute{
+			MarkdownDescription: "Version of `app_password_wo`. Changing it sends the current `app_password_wo`.",
+			Optional:            true,
+			Validators:          []validator.Int64{int64validator.AlsoRequires(path.MatchRoot("app_password_wo"))},
+		},
+		"auth_method": schema.StringAttribute{
+			MarkdownDescription: "Credential form in use: `api_token` or `app_password`. Follows from the credential attributes set.",
+			Computed:            true,
+		},
+	}
+	integrationPlacementAttributes(attrs)
+	return schema.Schema{
+		MarkdownDescription: "A Bitbucket Cloud integration in Orbit: the credentials orbit-server uses to report commit statuses, and the webhook URL repositories deliver events to. " +
+			"Exactly one credential form is required: `email` with `api_token` or `api_token_wo`, or (deprecated) `username` with `app_password` or `app_password_wo`.",
+		Attributes: attrs,
+	}
+}
+
+func (r *bitbucketCloudIntegrationResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{
+		integrationPlacementValidator{},
+		resourcevalidator.ExactlyOneOf(
+			path.MatchRoot("api_token"), path.MatchRoot("api_token_wo"),
+			path.MatchRoot("app_password"), path.MatchRoot("app_password_wo"),
+		),
+	}
+}
+
+func (r *bitbucketCloudIntegrationResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var config bitbucketCloudIntegrationModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	for attribute, value := range map[string]types.String{"app_password": config.AppPassword, "app_password_wo": config.AppPasswordWO} {
+		if !value.IsNull() {
+			resp.Diagnostics.AddAttributeWarning(path.Root(attribute), "Bitbucket app passwords no longer work", appPasswordDeprecation)
+		}
+	}
+}
+
+// authMethodFor says which credential form a configuration uses.
+func authMethodFor(config bitbucketCloudIntegrationModel) types.String {
+	switch {
+	case !config.APIToken.IsNull() || !config.APITokenWO.IsNull():
+		return types.StringValue(orbitapi.AuthMethodAPIToken)
+	case !config.AppPassword.IsNull() || !config.AppPasswordWO.IsNull():
+		return types.StringValue(orbitapi.AuthMethodAppPassword)
+	}
+	return types.StringUnknown()
+}
+
+// ModifyPlan plans auth_method from the configured credential form, so that a change
+// of form (or one made outside Terraform) shows in the plan.
+func (r *bitbucketCloudIntegrationResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	var config bitbucketCloudIntegrationModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("auth_method"), authMethodFor(config))...)
+}
+
+func (r *bitbucketCloudIntegrationResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// request builds the API request from the planned values; credentials are added by
+// the caller.
+func (m bitbucketCloudIntegrationModel) request(ctx context.Context, diags *diag.Diagnostics) orbitapi.IntegrationRequest {
+	in := orbitapi.IntegrationRequest{
+		Provider:    orbitapi.ProviderBitbucketCloud,
+		Name:        m.Name.ValueString(),
+		IsDefault:   m.IsDefault.ValueBool(),
+		Description: m.Description.ValueString(),
+		Labels:      labelsFromSet(ctx, m.Labels, diags),
+		VCSChecks:   m.VCSChecks.ValueString(),
+		Email:       m.Email.ValueString(),
+		Username:    m.Username.ValueString(),
+	}
+	if !in.IsDefault {
+		in.SpaceID = m.SpaceID.ValueString()
+	}
+	return in
+}
+
+// fromAPI refreshes every attribute the API returns; credentials and their versions
+// are left as they are (the API never returns them).
+func (m *bitbucketCloudIntegrationModel) fromAPI(in *orbitapi.Integration) {
+	m.ID = types.StringValue(in.ID)
+	m.Name = types.StringValue(in.Name)
+	m.IsDefault = types.BoolValue(in.IsDefault)
+	m.SpaceID = types.StringValue(in.SpaceID)
+	m.Description = types.StringValue(in.Description)
+	m.Labels = labelsToSet(in.Labels)
+	m.VCSChecks = types.StringValue(in.VCSChecks)
+	m.Email = stringOrNull(in.Email)
+	m.Username = stringOrNull(in.Username)
+	m.AuthMethod = stringOrNull(in.AuthMethod)
+	m.WebhookURL = types.StringValue(in.WebhookURL)
+	// Write-only values are never stored.
+	m.APITokenWO = types.StringNull()
+	m.AppPasswordWO = types.StringNull()
+}
+
+func (r *bitbucketCloudIntegrationResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	client := requireClient(r.data, &resp.Diagnostics)
+	var plan, config bitbucketCloudIntegrationModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() || client == nil {
+		return
+	}
+	in := plan.request(ctx, &resp.Diagnostics)
+	in.APIToken = secretToSend(plan.APIToken, types.StringNull(), config.APITokenWO, plan.APITokenWOVersion, plan.APITokenWOVersion, true)
+	in.AppPassword = secretToSend(plan.AppPassword, types.StringNull(), config.AppPasswordWO, plan.AppPasswordWOVersion, plan.AppPasswordWOVersion, true)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	created, err := client.Integrations.Create(ctx, in)
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Could not create Bitbucket Cloud integration", err, bitbucketCloudIntegrationSchema().Attributes)
+		return
+	}
+	plan.fromAPI(created)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	addServerWarnings(&resp.Diagnostics, created)
+}
+
+func (r *bitbucketCloudIntegrationResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	client := requireClient(r.data, &resp.Diagnostics)
+	var state bitbucketCloudIntegrationModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || client == nil {
+		return
+	}
+	current, err := client.Integrations.Get(ctx, state.ID.ValueString())
+	if orbitapi.IsNotFound(err) {
+		tflog.Warn(ctx, notFoundMessage("Bitbucket Cloud integration", state.ID.ValueString()))
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Could not read Bitbucket Cloud integration", err.Error())
+		return
+	}
+	if current.Provider != orbitapi.ProviderBitbucketCloud {
+		resp.Diagnostics.AddError("Wrong integration type",
+			"Integration "+current.ID+" is a "+current.Provider+" integration, not bitbucket_cloud; import it as the matching resource type.")
+		return
+	}
+	state.fromAPI(current)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *bitbucketCloudIntegrationResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	client := requireClient(r.data, &resp.Diagnostics)
+	var plan, state, config bitbucketCloudIntegrationModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() || client == nil {
+		return
+	}
+	in := plan.request(ctx, &resp.Diagnostics)
+	// Switching credential form needs the new credential whatever its version says.
+	formChanged := !plan.AuthMethod.Equal(state.AuthMethod)
+	in.APIToken = secretToSend(plan.APIToken, state.APIToken, config.APITokenWO, plan.APITokenWOVersion, state.APITokenWOVersion, formChanged)
+	in.AppPassword = secretToSend(plan.AppPassword, state.AppPassword, config.AppPasswordWO, plan.AppPasswordWOVersion, state.AppPasswordWOVersion, formChanged)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	updated, err := client.Integrations.Update(ctx, state.ID.ValueString(), in)
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Could not update Bitbucket Cloud integration", err, bitbucketCloudIntegrationSchema().Attributes)
+		return
+	}
+	plan.fromAPI(updated)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	addServerWarnings(&resp.Diagnostics, updated)
+}
+
+func (r *bitbucketCloudIntegrationResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	client := requireClient(r.data, &resp.Diagnostics)
+	var state bitbucketCloudIntegrationModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || client == nil {
+		return
+	}
+	if err := client.Integrations.Delete(ctx, state.ID.ValueString()); err != nil && !orbitapi.IsNotFound(err) {
+		resp.Diagnostics.AddError("Could not delete Bitbucket Cloud integration", err.Error())
+	}
+}
+
+func (r *bitbucketCloudIntegrationResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+}

@@ -1,0 +1,304 @@
+package provider
+
+import (
+	"context"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
+)
+
+var (
+	_ resource.ResourceWithConfigure        = (*bitbucketDataCenterIntegrationResource)(nil)
+	_ resource.ResourceWithImportState      = (*bitbucketDataCenterIntegrationResource)(nil)
+	_ resource.ResourceWithConfigValidators = (*bitbucketDataCenterIntegrationResource)(nil)
+	_ resource.ResourceWithValidateConfig   = (*bitbucketDataCenterIntegrationResource)(nil)
+)
+
+// NewBitbucketDataCenterIntegrationResource is the orbit_bitbucket_datacenter_integration resource.
+func NewBitbucketDataCenterIntegrationResource() resource.Resource {
+	return &bitbucketDataCenterIntegrationResource{}
+}
+
+type bitbucketDataCenterIntegrationResource struct {
+	data *providerData
+}
+
+type bitbucketDataCenterIntegrationModel struct {
+	ID                   types.String `tfsdk:"id"`
+	Name                 types.String `tfsdk:"name"`
+	IsDefault            types.Bool   `tfsdk:"is_default"`
+	SpaceID              types.String `tfsdk:"space_id"`
+	Description          types.String `tfsdk:"description"`
+	Labels               types.Set    `tfsdk:"labels"`
+	VCSChecks            types.String `tfsdk:"vcs_checks"`
+	APIHost              types.String `tfsdk:"api_host"`
+	UserFacingHost       types.String `tfsdk:"user_facing_host"`
+	Username             types.String `tfsdk:"username"`
+	AccessToken          types.String `tfsdk:"access_token"`
+	AccessTokenWO        types.String `tfsdk:"access_token_wo"`
+	AccessTokenWOVersion types.Int64  `tfsdk:"access_token_wo_version"`
+	UseGitCheckout       types.Bool   `tfsdk:"use_git_checkout"`
+	WebhookURL           types.String `tfsdk:"webhook_url"`
+}
+
+func (r *bitbucketDataCenterIntegrationResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_bitbucket_datacenter_integration"
+}
+
+func (r *bitbucketDataCenterIntegrationResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = bitbucketDataCenterIntegrationSchema()
+}
+
+func bitbucketDataCenterIntegrationSchema() schema.Schema {
+	nonEmpty := stringvalidator.LengthAtLeast(1)
+	attrs := map[string]schema.Attribute{
+		"id": idAttribute("integration"),
+		"name": schema.StringAttribute{
+			MarkdownDescription: "Name, unique among Bitbucket Data Center integrations: 1-63 lowercase letters, digits, `_` and `-`. It is part of the webhook URL, so changing it replaces the integration.",
+			Required:            true,
+			Validators:          integrationNameValidators(),
+			PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+		},
+		"description": descriptionAttribute(),
+		"labels":      labelsAttribute(),
+		"api_host": schema.StringAttribute{
+			MarkdownDescription: "Where orbit-server reaches Bitbucket Data Center: an `https://` URL, or `private://<pool>` for a server reachable only through a private worker pool.",
+			Required:            true,
+			Validators:          []validator.String{apiHostValidator()},
+		},
+		"user_facing_host": schema.StringAttribute{
+			MarkdownDescription: "URL users open in a browser. Defaults to `api_host`; required when `api_host` is `private://...`.",
+			Optional:            true,
+			Computed:            true,
+			Validators:          []validator.String{httpsURLValidator()},
+			PlanModifiers:       []planmodifier.String{userFacingHostDefault{}},
+		},
+		"username": schema.StringAttribute{
+			MarkdownDescription: "Bitbucket Data Center user the access token belongs to.",
+			Required:            true,
+			Validators:          []validator.String{nonEmpty},
+		},
+		"access_token": schema.StringAttribute{
+			MarkdownDescription: "HTTP access token (sent as a Bearer token). Never returned by the API; kept in state as a sensitive value. Prefer `access_token_wo`, which is never stored.",
+			Optional:            true,
+			Sensitive:           true,
+			Validators:          []validator.String{nonEmpty},
+		},
+		"access_token_wo": schema.StringAttribute{
+			MarkdownDescription: "HTTP access token, write-only: sent to orbit-server but never stored in state (Terraform 1.11 or later). Bump `access_token_wo_version` to send a new value.",
+			Optional:            true,
+			Sensitive:           true,
+			WriteOnly:           true,
+			Validators:          []validator.String{nonEmpty},
+		},
+		"access_token_wo_version": schema.Int64Attribute{
+			MarkdownDescription: "Version of `access_token_wo`. Changing it sends the current `access_token_wo` to orbit-server.",
+			Optional:            true,
+			Validators:          []validator.Int64{int64validator.AlsoRequires(path.MatchRoot("access_token_wo"))},
+		},
+		"use_git_checkout": schema.BoolAttribute{
+			MarkdownDescription: "Whether runs fetch code with `git clone` instead of the archive API. Defaults to `false`.",
+			Optional:            true,
+			Computed:            true,
+			Default:             booldefault.StaticBool(false),
+		},
+	}
+	integrationPlacementAttributes(attrs)
+	return schema.Schema{
+		MarkdownDescription: "A Bitbucket Data Center integration in Orbit: the access token orbit-server uses to report build statuses, and the webhook URL repositories deliver events to. " +
+			"Exactly one of `access_token` and `access_token_wo` is required.",
+		Attributes: attrs,
+	}
+}
+
+// userFacingHostDefault plans user_facing_host as api_host when it is not set, which
+// is the server's default, so the plan matches what apply stores.
+type userFacingHostDefault struct{}
+
+func (userFacingHostDefault) Description(context.Context) string { return "defaults to api_host" }
+
+func (m userFacingHostDefault) MarkdownDescription(ctx context.Context) string {
+	return "defaults to `api_host`"
+}
+
+func (userFacingHostDefault) PlanModifyString(ctx context.Context, req planmodifier.StringRequest, resp *planmodifier.StringResponse) {
+	if !req.ConfigValue.IsNull() {
+		return
+	}
+	var apiHost types.String
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("api_host"), &apiHost)...)
+	if apiHost.IsUnknown() || apiHost.IsNull() {
+		resp.PlanValue = types.StringUnknown()
+		return
+	}
+	resp.PlanValue = apiHost
+}
+
+func (r *bitbucketDataCenterIntegrationResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{
+		integrationPlacementValidator{},
+		resourcevalidator.ExactlyOneOf(path.MatchRoot("access_token"), path.MatchRoot("access_token_wo")),
+	}
+}
+
+func (r *bitbucketDataCenterIntegrationResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var apiHost, userFacingHost types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("api_host"), &apiHost)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("user_facing_host"), &userFacingHost)...)
+	if resp.Diagnostics.HasError() || apiHost.IsUnknown() || apiHost.IsNull() {
+		return
+	}
+	if strings.HasPrefix(apiHost.ValueString(), "private://") && userFacingHost.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("user_facing_host"), "Missing user_facing_host",
+			"user_facing_host is required when api_host is private://...: users cannot open a private pool address. Set it to the https:// URL people use to browse Bitbucket.")
+	}
+}
+
+func (r *bitbucketDataCenterIntegrationResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+func (m bitbucketDataCenterIntegrationModel) request(ctx context.Context, diags *diag.Diagnostics) orbitapi.IntegrationRequest {
+	useGitCheckout := m.UseGitCheckout.ValueBool()
+	in := orbitapi.IntegrationRequest{
+		Provider:       orbitapi.ProviderBitbucketDataCenter,
+		Name:           m.Name.ValueString(),
+		IsDefault:      m.IsDefault.ValueBool(),
+		Description:    m.Description.ValueString(),
+		Labels:         labelsFromSet(ctx, m.Labels, diags),
+		VCSChecks:      m.VCSChecks.ValueString(),
+		APIHost:        m.APIHost.ValueString(),
+		Username:       m.Username.ValueString(),
+		UseGitCheckout: &useGitCheckout,
+	}
+	if !m.UserFacingHost.IsUnknown() {
+		in.UserFacingHost = m.UserFacingHost.ValueString()
+	}
+	if !in.IsDefault {
+		in.SpaceID = m.SpaceID.ValueString()
+	}
+	return in
+}
+
+// fromAPI refreshes every attribute the API returns; the token and its version are
+// left as they are (the API never returns them).
+func (m *bitbucketDataCenterIntegrationModel) fromAPI(in *orbitapi.Integration) {
+	m.ID = types.StringValue(in.ID)
+	m.Name = types.StringValue(in.Name)
+	m.IsDefault = types.BoolValue(in.IsDefault)
+	m.SpaceID = types.StringValue(in.SpaceID)
+	m.Description = types.StringValue(in.Description)
+	m.Labels = labelsToSet(in.Labels)
+	m.VCSChecks = types.StringValue(in.VCSChecks)
+	m.APIHost = types.StringValue(in.APIHost)
+	m.UserFacingHost = types.StringValue(in.UserFacingHost)
+	m.Username = types.StringValue(in.Username)
+	m.UseGitCheckout = types.BoolValue(in.UseGitCheckout)
+	m.WebhookURL = types.StringValue(in.WebhookURL)
+	m.AccessTokenWO = types.StringNull()
+}
+
+func (r *bitbucketDataCenterIntegrationResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	client := requireClient(r.data, &resp.Diagnostics)
+	var plan, config bitbucketDataCenterIntegrationModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() || client == nil {
+		return
+	}
+	in := plan.request(ctx, &resp.Diagnostics)
+	in.AccessToken = secretToSend(plan.AccessToken, types.StringNull(), config.AccessTokenWO, plan.AccessTokenWOVersion, plan.AccessTokenWOVersion, true)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	created, err := client.Integrations.Create(ctx, in)
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Could not create Bitbucket Data Center integration", err, bitbucketDataCenterIntegrationSchema().Attributes)
+		return
+	}
+	plan.fromAPI(created)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	addServerWarnings(&resp.Diagnostics, created)
+}
+
+func (r *bitbucketDataCenterIntegrationResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	client := requireClient(r.data, &resp.Diagnostics)
+	var state bitbucketDataCenterIntegrationModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || client == nil {
+		return
+	}
+	current, err := client.Integrations.Get(ctx, state.ID.ValueString())
+	if orbitapi.IsNotFound(err) {
+		tflog.Warn(ctx, notFoundMessage("Bitbucket Data Center integration", state.ID.ValueString()))
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Could not read Bitbucket Data Center integration", err.Error())
+		return
+	}
+	if current.Provider != orbitapi.ProviderBitbucketDataCenter {
+		resp.Diagnostics.AddError("Wrong integration type",
+			"Integration "+current.ID+" is a "+current.Provider+" integration, not bitbucket_datacenter; import it as the matching resource type.")
+		return
+	}
+	state.fromAPI(current)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *bitbucketDataCenterIntegrationResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	client := requireClient(r.data, &resp.Diagnostics)
+	var plan, state, config bitbucketDataCenterIntegrationModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() || client == nil {
+		return
+	}
+	in := plan.request(ctx, &resp.Diagnostics)
+	// Moving from access_token to access_token_wo (or back) sends the token again.
+	formChanged := plan.AccessToken.IsNull() != state.AccessToken.IsNull()
+	in.AccessToken = secretToSend(plan.AccessToken, state.AccessToken, config.AccessTokenWO, plan.AccessTokenWOVersion, state.AccessTokenWOVersion, formChanged)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	updated, err := client.Integrations.Update(ctx, state.ID.ValueString(), in)
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Could not update Bitbucket Data Center integration", err, bitbucketDataCenterIntegrationSchema().Attributes)
+		return
+	}
+	plan.fromAPI(updated)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	addServerWarnings(&resp.Diagnostics, updated)
+}
+
+func (r *bitbucketDataCenterIntegrationResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	client := requireClient(r.data, &resp.Diagnostics)
+	var state bitbucketDataCenterIntegrationModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || client == nil {
+		return
+	}
+	if err := client.Integrations.Delete(ctx, state.ID.ValueString()); err != nil && !orbitapi.IsNotFound(err) {
+		resp.Diagnostics.AddError("Could not delete Bitbucket Data Center integration", err.Error())
+	}
+}
+
+func (r *bitbucketDataCenterIntegrationResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+}

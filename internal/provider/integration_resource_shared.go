@@ -1,0 +1,219 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
+)
+
+// Pieces shared by orbit_space and the two integration resources.
+
+func idAttribute(what string) schema.StringAttribute {
+	return schema.StringAttribute{
+		MarkdownDescription: "Identifier of the " + what + ", assigned by orbit-server.",
+		Computed:            true,
+		PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+	}
+}
+
+func descriptionAttribute() schema.StringAttribute {
+	return schema.StringAttribute{
+		MarkdownDescription: "Free-text description, up to 4096 characters. Defaults to `\"\"`.",
+		Optional:            true,
+		Computed:            true,
+		Default:             stringdefault.StaticString(""),
+		Validators:          []validator.String{stringvalidator.LengthAtMost(4096)},
+	}
+}
+
+func labelsAttribute() schema.SetAttribute {
+	return schema.SetAttribute{
+		MarkdownDescription: "Labels. Each starts with a letter or digit and has at most 63 characters of letters, digits and `_ . : / -`.",
+		ElementType:         types.StringType,
+		Optional:            true,
+		Computed:            true,
+		Default:             setdefault.StaticValue(types.SetValueMust(types.StringType, []attr.Value{})),
+		Validators:          labelsValidators(),
+	}
+}
+
+// integrationPlacementAttributes are is_default, space_id, vcs_checks and webhook_url,
+// identical for both integration resources.
+func integrationPlacementAttributes(attrs map[string]schema.Attribute) {
+	attrs["is_default"] = schema.BoolAttribute{
+		MarkdownDescription: "Whether this is the default integration of its kind. A default integration lives in the `root` space; there is at most one per provider type. Exactly one of `is_default = true` and `space_id` must be set.",
+		Optional:            true,
+		Computed:            true,
+		Default:             booldefault.StaticBool(false),
+	}
+	attrs["space_id"] = schema.StringAttribute{
+		MarkdownDescription: "Space the integration belongs to. Must not be set when `is_default = true`; the state then shows `root`.",
+		Optional:            true,
+		Computed:            true,
+		Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+		PlanModifiers:       []planmodifier.String{rootSpaceWhenDefault{}},
+	}
+	attrs["vcs_checks"] = schema.StringAttribute{
+		MarkdownDescription: "Which commit statuses orbit-server reports to Bitbucket: `individual` (one per stack), `aggregated` (one per run kind) or `all`. Defaults to `individual`.",
+		Optional:            true,
+		Computed:            true,
+		Default:             stringdefault.StaticString(defaultVCSChecks),
+		Validators:          vcsChecksValidators(),
+	}
+	attrs["webhook_url"] = schema.StringAttribute{
+		MarkdownDescription: "URL Bitbucket delivers webhooks to. It derives from the name, which is why renaming replaces the integration.",
+		Computed:            true,
+		PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+	}
+}
+
+// rootSpaceWhenDefault plans space_id as "root" for a default integration, which is
+// what the server answers, so that no diff appears after apply.
+type rootSpaceWhenDefault struct{}
+
+func (rootSpaceWhenDefault) Description(context.Context) string {
+	return "a default integration lives in the root space"
+}
+
+func (m rootSpaceWhenDefault) MarkdownDescription(ctx context.Context) string {
+	return m.Description(ctx)
+}
+
+func (rootSpaceWhenDefault) PlanModifyString(ctx context.Context, req planmodifier.StringRequest, resp *planmodifier.StringResponse) {
+	if !req.ConfigValue.IsNull() {
+		return
+	}
+	var isDefault types.Bool
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("is_default"), &isDefault)...)
+	if isDefault.IsUnknown() || isDefault.IsNull() {
+		return
+	}
+	if isDefault.ValueBool() {
+		resp.PlanValue = types.StringValue(orbitapi.RootSpaceID)
+	}
+}
+
+// integrationPlacementValidator: exactly one of is_default = true and space_id.
+type integrationPlacementValidator struct{}
+
+var _ resource.ConfigValidator = integrationPlacementValidator{}
+
+func (integrationPlacementValidator) Description(context.Context) string {
+	return "exactly one of is_default = true and space_id must be set"
+}
+
+func (v integrationPlacementValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (integrationPlacementValidator) ValidateResource(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var isDefault types.Bool
+	var spaceID types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("is_default"), &isDefault)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("space_id"), &spaceID)...)
+	if resp.Diagnostics.HasError() || isDefault.IsUnknown() || spaceID.IsUnknown() {
+		return
+	}
+	switch {
+	case isDefault.ValueBool() && !spaceID.IsNull():
+		resp.Diagnostics.AddAttributeError(path.Root("space_id"), "Conflicting placement",
+			"space_id must not be set when is_default = true: a default integration always lives in the root space. Remove space_id, or set is_default = false.")
+	case !isDefault.ValueBool() && spaceID.IsNull():
+		resp.Diagnostics.AddAttributeError(path.Root("space_id"), "Missing placement",
+			"Set space_id to the space this integration belongs to, or set is_default = true to make it the default integration (it then lives in the root space).")
+	}
+}
+
+func labelsFromSet(ctx context.Context, set types.Set, diags *diag.Diagnostics) []string {
+	labels := []string{}
+	if set.IsNull() || set.IsUnknown() {
+		return labels
+	}
+	diags.Append(set.ElementsAs(ctx, &labels, false)...)
+	return labels
+}
+
+func labelsToSet(labels []string) types.Set {
+	values := make([]attr.Value, 0, len(labels))
+	for _, label := range labels {
+		values = append(values, types.StringValue(label))
+	}
+	return types.SetValueMust(types.StringType, values)
+}
+
+// stringOrNull maps the API's "" (unset) to null, for Optional attributes.
+func stringOrNull(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}
+
+// secretToSend decides which value, if any, of a credential goes into a request.
+//   - plain: the Sensitive attribute as planned; prior: its value in state.
+//   - writeOnly: the *_wo attribute from config (never in plan or state).
+//   - version / priorVersion: *_wo_version as planned and in state.
+//   - force: send whatever is configured (create, or switching credential form).
+//
+// A credential is sent only when it changed, so an unrelated update keeps the stored
+// one (the API keeps a credential that is absent from the request).
+func secretToSend(plain, prior, writeOnly types.String, version, priorVersion types.Int64, force bool) *string {
+	if !plain.IsNull() && !plain.IsUnknown() {
+		if force || !plain.Equal(prior) {
+			v := plain.ValueString()
+			return &v
+		}
+		return nil
+	}
+	if !writeOnly.IsNull() && !writeOnly.IsUnknown() {
+		if force || !version.Equal(priorVersion) {
+			v := writeOnly.ValueString()
+			return &v
+		}
+	}
+	return nil
+}
+
+// addAPIError turns an API error into a diagnostic, attached to the attribute the
+// server named when it is one of ours.
+func addAPIError(diags *diag.Diagnostics, summary string, err error, attributes map[string]schema.Attribute) {
+	var apiErr *orbitapi.APIError
+	if errors.As(err, &apiErr) && apiErr.Field != "" {
+		if _, ok := attributes[apiErr.Field]; ok {
+			diags.AddAttributeError(path.Root(apiErr.Field), summary, apiErr.Error())
+			return
+		}
+	}
+	diags.AddError(summary, err.Error())
+}
+
+func notFoundMessage(kind, id string) string {
+	return fmt.Sprintf("%s %q no longer exists in orbit-server; removing it from state so that the next plan creates it again.", kind, id)
+}
+
+// addServerWarnings passes on warnings orbit-server attached to a write, except the
+// app password one, which ValidateConfig already gave at plan time.
+func addServerWarnings(diags *diag.Diagnostics, in *orbitapi.Integration) {
+	if in.AuthMethod == orbitapi.AuthMethodAppPassword {
+		return
+	}
+	for _, warning := range in.Warnings {
+		diags.AddWarning("orbit-server warning", warning)
+	}
+}
