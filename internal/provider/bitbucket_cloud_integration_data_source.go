@@ -6,8 +6,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-
-	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
 )
 
 var (
@@ -23,7 +21,7 @@ func NewBitbucketCloudIntegrationDataSource() datasource.DataSource {
 }
 
 type bitbucketCloudIntegrationDataSource struct {
-	client *orbitapi.Client
+	providerData *providerData
 }
 
 type bitbucketCloudIntegrationDataSourceModel struct {
@@ -78,9 +76,7 @@ func (d *bitbucketCloudIntegrationDataSource) ConfigValidators(context.Context) 
 }
 
 func (d *bitbucketCloudIntegrationDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	client, diags := orbitClientFromProviderData(req.ProviderData)
-	resp.Diagnostics.Append(diags...)
-	d.client = client
+	d.providerData = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 func (d *bitbucketCloudIntegrationDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
@@ -89,8 +85,12 @@ func (d *bitbucketCloudIntegrationDataSource) Read(ctx context.Context, req data
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	client := requireClient(d.providerData, &resp.Diagnostics)
+	if client == nil {
+		return
+	}
 
-	integration, diags := findIntegration(ctx, d.client, bitbucketCloudKind,
+	integration, diags := findIntegration(ctx, client, bitbucketCloudKind,
 		integrationSelector{ID: data.ID, Name: data.Name, Default: data.Default})
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {

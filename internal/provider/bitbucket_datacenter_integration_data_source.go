@@ -6,8 +6,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-
-	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
 )
 
 var (
@@ -23,7 +21,7 @@ func NewBitbucketDataCenterIntegrationDataSource() datasource.DataSource {
 }
 
 type bitbucketDataCenterIntegrationDataSource struct {
-	client *orbitapi.Client
+	providerData *providerData
 }
 
 type bitbucketDataCenterIntegrationDataSourceModel struct {
@@ -83,9 +81,7 @@ func (d *bitbucketDataCenterIntegrationDataSource) ConfigValidators(context.Cont
 }
 
 func (d *bitbucketDataCenterIntegrationDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	client, diags := orbitClientFromProviderData(req.ProviderData)
-	resp.Diagnostics.Append(diags...)
-	d.client = client
+	d.providerData = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 func (d *bitbucketDataCenterIntegrationDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
@@ -94,8 +90,12 @@ func (d *bitbucketDataCenterIntegrationDataSource) Read(ctx context.Context, req
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	client := requireClient(d.providerData, &resp.Diagnostics)
+	if client == nil {
+		return
+	}
 
-	integration, diags := findIntegration(ctx, d.client, bitbucketDataCenterKind,
+	integration, diags := findIntegration(ctx, client, bitbucketDataCenterKind,
 		integrationSelector{ID: data.ID, Name: data.Name, Default: data.Default})
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {

@@ -225,18 +225,3 @@ func integrationLabelsValue(ctx context.Context, labels []string) (types.Set, di
 	}
 	return types.SetValueFrom(ctx, types.StringType, labels)
 }
-
-// orbitClientFromProviderData takes the client the provider's Configure made. It is
-// nil while Terraform validates a configuration before the provider is configured.
-func orbitClientFromProviderData(providerData any) (*orbitapi.Client, diag.Diagnostics) {
-	var diags diag.Diagnostics
-	if providerData == nil {
-		return nil, diags
-	}
-	client, ok := providerData.(*orbitapi.Client)
-	if !ok {
-		diags.AddError("Unexpected provider data",
-			fmt.Sprintf("Expected *orbitapi.Client, got %T. This is a bug in the provider.", providerData))
-	}
-	return client, diags
-}

@@ -28,7 +28,7 @@ func NewIntegrationWebhookDataSource() datasource.DataSource {
 }
 
 type integrationWebhookDataSource struct {
-	client *orbitapi.Client
+	providerData *providerData
 }
 
 // integrationWebhookModel is shared by the data source and the ephemeral resource.
@@ -93,9 +93,7 @@ func (d *integrationWebhookDataSource) Schema(_ context.Context, _ datasource.Sc
 }
 
 func (d *integrationWebhookDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	client, diags := orbitClientFromProviderData(req.ProviderData)
-	resp.Diagnostics.Append(diags...)
-	d.client = client
+	d.providerData = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 func (d *integrationWebhookDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
@@ -104,7 +102,11 @@ func (d *integrationWebhookDataSource) Read(ctx context.Context, req datasource.
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	resp.Diagnostics.Append(readIntegrationWebhook(ctx, d.client, &data)...)
+	client := requireClient(d.providerData, &resp.Diagnostics)
+	if client == nil {
+		return
+	}
+	resp.Diagnostics.Append(readIntegrationWebhook(ctx, client, &data)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

@@ -6,8 +6,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/ephemeral/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-
-	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
 )
 
 var (
@@ -22,7 +20,7 @@ func NewIntegrationWebhookEphemeralResource() ephemeral.EphemeralResource {
 }
 
 type integrationWebhookEphemeralResource struct {
-	client *orbitapi.Client
+	providerData *providerData
 }
 
 func (e *integrationWebhookEphemeralResource) Metadata(_ context.Context, req ephemeral.MetadataRequest, resp *ephemeral.MetadataResponse) {
@@ -63,9 +61,7 @@ func (e *integrationWebhookEphemeralResource) Schema(_ context.Context, _ epheme
 }
 
 func (e *integrationWebhookEphemeralResource) Configure(_ context.Context, req ephemeral.ConfigureRequest, resp *ephemeral.ConfigureResponse) {
-	client, diags := orbitClientFromProviderData(req.ProviderData)
-	resp.Diagnostics.Append(diags...)
-	e.client = client
+	e.providerData = providerDataFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 func (e *integrationWebhookEphemeralResource) Open(ctx context.Context, req ephemeral.OpenRequest, resp *ephemeral.OpenResponse) {
@@ -74,7 +70,11 @@ func (e *integrationWebhookEphemeralResource) Open(ctx context.Context, req ephe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	resp.Diagnostics.Append(readIntegrationWebhook(ctx, e.client, &data)...)
+	client := requireClient(e.providerData, &resp.Diagnostics)
+	if client == nil {
+		return
+	}
+	resp.Diagnostics.Append(readIntegrationWebhook(ctx, client, &data)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
