@@ -267,13 +267,15 @@ func (p *orbitProvider) Resources(context.Context) []func() resource.Resource {
 
 func (p *orbitProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
-		// data sources
+		NewBitbucketCloudIntegrationDataSource,
+		NewBitbucketDataCenterIntegrationDataSource,
+		NewIntegrationWebhookDataSource,
 	}
 }
 
 func (p *orbitProvider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {
 	return []func() ephemeral.EphemeralResource{
-		// ephemeral resources
+		NewIntegrationWebhookEphemeralResource,
 	}
 }
 
