@@ -85,8 +85,13 @@ type principal struct {
 var roleRank = map[store.Role]int{store.RoleRead: 1, store.RoleWrite: 2, store.RoleAdmin: 3}
 
 // effectiveRole is the highest of the key's direct role on the space and, when the
-// space inherits entities, its effective role on the parent.
+// space inherits entities, its effective role on the parent. Admin on root is admin
+// everywhere: it can mint a key with any role anyway, and its creator must be able to
+// manage a space created without inherit_entities.
 func (p *principal) effectiveRole(spaceID string) int {
+	if p.rootAdmin() {
+		return roleRank[store.RoleAdmin]
+	}
 	best := 0
 	seen := map[string]bool{}
 	for spaceID != "" && !seen[spaceID] {
@@ -103,6 +108,15 @@ func (p *principal) effectiveRole(spaceID string) int {
 		spaceID = sp.ParentSpaceID
 	}
 	return best
+}
+
+func (p *principal) rootAdmin() bool {
+	for _, b := range p.key.Roles {
+		if b.SpaceID == store.RootSpaceID && b.Role == store.RoleAdmin {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *principal) can(spaceID string, role store.Role) bool {
