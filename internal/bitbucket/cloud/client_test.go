@@ -590,7 +590,7 @@ func TestBuildStatuses(t *testing.T) {
 	}
 	var body map[string]any
 	_ = json.Unmarshal(reqs[1].Body, &body)
-	if body["key"] != "orbit/tracked" || body["state"] != "INPROGRESS" || body["url"] != "https://o.example.com/r/1" {
+	if body["key"] != "orbit/tracked" || body["state"] != "INPROGRESS" || body["url"] != "https://o.example.com/r/1" || body["type"] != "build" {
 		t.Fatalf("POST body = %s", reqs[1].Body)
 	}
 }

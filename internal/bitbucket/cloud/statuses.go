@@ -44,6 +44,15 @@ type BuildStatusRequest struct {
 	Refname     string     `json:"refname,omitempty"`
 }
 
+// wire adds the object type the API description requires on a commit status body.
+func (r BuildStatusRequest) wire() any {
+	type fields BuildStatusRequest
+	return struct {
+		Type string `json:"type"`
+		fields
+	}{"build", fields(r)}
+}
+
 func validateKey(key string) error {
 	if key == "" {
 		return &bitbucket.ValidationError{Field: "key", Message: "is required"}
@@ -90,7 +99,7 @@ func (c *Client) CreateBuildStatus(ctx context.Context, workspace, repoSlug, com
 		return BuildStatus{}, err
 	}
 	var out BuildStatus
-	_, err = c.do(ctx, rest.Request{Method: http.MethodPost, Path: path, Body: in, Out: &out, Expect: []int{http.StatusCreated, http.StatusOK}})
+	_, err = c.do(ctx, rest.Request{Method: http.MethodPost, Path: path, Body: in.wire(), Out: &out, Expect: []int{http.StatusCreated, http.StatusOK}})
 	return out, err
 }
 
@@ -105,7 +114,7 @@ func (c *Client) UpdateBuildStatus(ctx context.Context, workspace, repoSlug, com
 		return BuildStatus{}, err
 	}
 	var out BuildStatus
-	_, err = c.do(ctx, rest.Request{Method: http.MethodPut, Path: path, Body: in, Out: &out, Expect: []int{http.StatusOK}})
+	_, err = c.do(ctx, rest.Request{Method: http.MethodPut, Path: path, Body: in.wire(), Out: &out, Expect: []int{http.StatusOK}})
 	return out, err
 }
 
