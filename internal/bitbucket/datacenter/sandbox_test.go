@@ -235,7 +235,10 @@ func TestSandboxFaults(t *testing.T) {
 		_, err := c.CreateWebhook(context.Background(), "PLAT", "infra", datacenter.CreateWebhookRequest{Name: "o", URL: hookURL, Events: []string{"repo:refs_changed"}})
 		return err
 	}
-	listHooks := func(c *datacenter.Client) error { _, err := c.ListWebhooks(context.Background(), "PLAT", "infra"); return err }
+	listHooks := func(c *datacenter.Client) error {
+		_, err := c.ListWebhooks(context.Background(), "PLAT", "infra")
+		return err
+	}
 	tests := []struct {
 		name      string
 		fault     sandbox.Fault
