@@ -1,0 +1,133 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
+)
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestNoSecretLeaks runs a full scenario with logs captured and asserts that no
+// credential, webhook secret or API key appears in any log line, that no credential
+// appears in any response, and that webhook secrets reach admins only.
+func TestNoSecretLeaks(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	checker := &fakeChecker{rejections: map[string]server.CredentialCheck{
+		"cloud-token-REJECTED-9f3": {Valid: false, Reason: server.CheckBadCredentials, Message: "Bitbucket answered 401"},
+	}}
+	inst := servertest.Start(t,
+		servertest.WithLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		servertest.WithCredentialChecker(checker))
+	admin := newClient(t, inst, inst.AdminKey)
+	admin.check = openAPIChecker(t)
+	space := inst.NewSpace(t, "platform", "root", false)
+	readerKey := inst.NewKey(t, "reader", servertest.Read("root"), servertest.Read(space))
+	reader := newClient(t, inst, readerKey)
+	reader.check = openAPIChecker(t)
+
+	credentials := []string{
+		"cloud-token-7c1e2a", "cloud-token-REJECTED-9f3", "app-password-5d8b0c", "dc-token-e41f77", "dc-token-rotated-0a9",
+		"wrong-type-token-31b",
+	}
+	cloud := admin.must(http.MethodPost, "/api/v1/integrations", cloudBody("cloud", space, credentials[0]), http.StatusCreated)
+	admin.wantError(http.MethodPost, "/api/v1/integrations", cloudBody("rejected", space, credentials[1]), http.StatusBadRequest, "invalid_argument", "api_token")
+	legacy := admin.must(http.MethodPost, "/api/v1/integrations", map[string]any{
+		"provider": "bitbucket_cloud", "name": "legacy", "is_default": true, "username": "dev", "app_password": credentials[2],
+	}, http.StatusCreated)
+	dc := admin.must(http.MethodPost, "/api/v1/integrations", dcBody("dc", space, credentials[3]), http.StatusCreated)
+	admin.must(http.MethodPut, "/api/v1/integrations/"+str(dc, "id"), with(dcBody("dc", space, credentials[4]), "provider", nil), http.StatusOK)
+	// A credential in a wrongly typed or unknown field must not echo back either.
+	admin.wantError(http.MethodPost, "/api/v1/integrations", `{"provider":"bitbucket_cloud","name":"x","space_id":"root","email":"a@b.co","api_token":["`+credentials[5]+`"]}`, http.StatusBadRequest, "invalid_argument", "api_token")
+	admin.wantError(http.MethodPost, "/api/v1/integrations", `{"provider":"bitbucket_cloud","name":"x","space_id":"root","email":"a@b.co","token":"`+credentials[5]+`"}`, http.StatusBadRequest, "invalid_argument", "token")
+	admin.wantError(http.MethodPost, "/api/v1/integrations", `{"provider":"bitbucket_cloud","name":"x","space_id":"root","email":"`+credentials[5]+`","api_token":"t"}`, http.StatusBadRequest, "invalid_argument", "email")
+	rotated := admin.must(http.MethodPost, "/api/v1/integrations/"+str(cloud, "id")+"/rotate-secret", nil, http.StatusOK)
+	for _, in := range []map[string]any{cloud, legacy, dc} {
+		admin.must(http.MethodGet, "/api/v1/integrations/"+str(in, "id")+"/webhook", nil, http.StatusOK)
+		admin.must(http.MethodPost, "/api/v1/integrations/"+str(in, "id")+"/validate", nil, http.StatusOK)
+		reader.must(http.MethodGet, "/api/v1/integrations/"+str(in, "id"), nil, http.StatusOK)
+		reader.wantError(http.MethodGet, "/api/v1/integrations/"+str(in, "id")+"/webhook", nil, http.StatusForbidden, "permission_denied", "")
+	}
+	admin.must(http.MethodGet, "/api/v1/integrations", nil, http.StatusOK)
+	reader.must(http.MethodGet, "/api/v1/integrations", nil, http.StatusOK)
+	reader.wantError(http.MethodPost, "/api/v1/integrations/"+str(cloud, "id")+"/rotate-secret", nil, http.StatusForbidden, "permission_denied", "")
+	// Requests with bad keys are logged too.
+	bad := newClient(t, inst, inst.AdminKey[:len(inst.AdminKey)-3]+"xyz")
+	bad.wantError(http.MethodGet, "/api/v1/spaces", nil, http.StatusUnauthorized, "unauthenticated", "")
+
+	webhookSecrets := []string{str(cloud, "webhook_secret"), str(rotated, "webhook_secret"), str(legacy, "webhook_secret"), str(dc, "webhook_secret")}
+	for _, s := range webhookSecrets {
+		if len(s) != 64 {
+			t.Fatalf("admin did not receive a webhook secret: %q", s)
+		}
+	}
+	apiKeys := []string{inst.AdminKey, readerKey, inst.AdminKey[:len(inst.AdminKey)-3] + "xyz"}
+	var apiKeySecrets []string
+	for _, k := range apiKeys {
+		apiKeySecrets = append(apiKeySecrets, k[len(k)-43:])
+	}
+
+	logText := logs.String()
+	lines := strings.Split(strings.TrimSpace(logText), "\n")
+	if len(lines) < 20 {
+		t.Fatalf("only %d log lines captured", len(lines))
+	}
+	for _, line := range lines {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		if entry["msg"] == "http request" {
+			for _, key := range []string{"request_id", "method", "path", "status", "duration_ms"} {
+				if _, ok := entry[key]; !ok {
+					t.Errorf("log line lacks %s: %s", key, line)
+				}
+			}
+		}
+	}
+	if !strings.Contains(logText, `"key_id":"k_`) {
+		t.Error("no log line names the key id")
+	}
+	for _, secret := range append(append(append([]string{}, credentials...), webhookSecrets...), apiKeySecrets...) {
+		if strings.Contains(logText, secret) {
+			t.Errorf("a log line contains the secret %q", secret)
+		}
+	}
+	for _, body := range admin.responses() {
+		for _, cred := range credentials {
+			if strings.Contains(body, cred) {
+				t.Errorf("a response contains the credential %q: %s", cred, body)
+			}
+		}
+	}
+	for _, body := range append(reader.responses(), bad.responses()...) {
+		for _, secret := range append(append(append([]string{}, credentials...), webhookSecrets...), apiKeySecrets...) {
+			if strings.Contains(body, secret) {
+				t.Errorf("a non-admin response contains the secret %q: %s", secret, body)
+			}
+		}
+	}
+}
