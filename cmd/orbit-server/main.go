@@ -1,0 +1,73 @@
+// Command orbit-server runs the Orbit platform API (see internal/server/API.md).
+//
+//	orbit-server [--listen 127.0.0.1:8700] [--db orbit.db] [--public-url URL]
+//
+// Environment:
+//
+//	ORBIT_SECRET_KEY     32-byte key sealing credentials at rest (base64 or hex). When
+//	                     unset, a key file next to the database is used, created on
+//	                     first start with mode 0600.
+//	ORBIT_BOOTSTRAP_KEY  admin key to install on an empty database instead of printing
+//	                     a generated one. It must be in the API key format
+//	                     orbit_k_<id>_<43 chars base64url of 32 random bytes>, e.g. one
+//	                     printed by an earlier orbit-server.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := configFromArgs(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "orbit-server:", err)
+		os.Exit(2)
+	}
+	if err := server.Run(ctx, cfg); err != nil {
+		cfg.Logger.Error("orbit-server stopped", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+// configFromArgs turns flags and environment into a server.Config; it does nothing
+// else, so tests can build the same Config the binary runs with.
+func configFromArgs(args []string, getenv func(string) string, stdout, stderr io.Writer) (server.Config, error) {
+	fs := flag.NewFlagSet("orbit-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:8700", "TCP address to listen on")
+	db := fs.String("db", "orbit.db", "SQLite database file")
+	publicURL := fs.String("public-url", "", "externally reachable base URL, used in webhook URLs (default http://<listen>)")
+	if err := fs.Parse(args); err != nil {
+		return server.Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return server.Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *publicURL == "" {
+		*publicURL = "http://" + *listen
+	}
+	secretKey, err := loadSecretKey(getenv("ORBIT_SECRET_KEY"), *db)
+	if err != nil {
+		return server.Config{}, err
+	}
+	return server.Config{
+		Listen:       *listen,
+		DB:           *db,
+		PublicURL:    *publicURL,
+		SecretKey:    secretKey,
+		BootstrapKey: getenv("ORBIT_BOOTSTRAP_KEY"),
+		Logger:       slog.New(slog.NewJSONHandler(stderr, nil)),
+		BootstrapOut: stdout,
+	}, nil
+}

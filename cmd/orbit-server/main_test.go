@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
+)
+
+var printedKey = regexp.MustCompile(`orbit_k_[a-z0-9]+_[A-Za-z0-9_-]{43}`)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// start builds the Config exactly as main does and opens the server on it.
+func start(t *testing.T, dir string, vars map[string]string) (*server.Server, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cfg, err := configFromArgs([]string{"--db", filepath.Join(dir, "orbit.db"), "--listen", "127.0.0.1:0"}, env(vars), &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv, stdout.String()
+}
+
+func status(t *testing.T, srv *server.Server, key string) int {
+	t.Helper()
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	req, _ := http.NewRequest(http.MethodGet, ts.URL+"/api/v1/api-keys", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestBootstrapPrintsKeyOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, out := start(t, dir, nil)
+	keys := printedKey.FindAllString(out, -1)
+	if len(keys) != 1 {
+		t.Fatalf("first start printed %d keys: %q", len(keys), out)
+	}
+	if got := status(t, srv, keys[0]); got != http.StatusOK {
+		t.Fatalf("printed key answers %d, want 200", got)
+	}
+	srv.Close()
+	if _, err := os.Stat(filepath.Join(dir, "orbit.db.key")); err != nil {
+		t.Fatalf("key file not created: %v", err)
+	}
+
+	// Second start on the same directory: nothing printed, same key still works,
+	// same secret key read back from the key file.
+	srv2, out2 := start(t, dir, nil)
+	if out2 != "" {
+		t.Fatalf("second start printed %q", out2)
+	}
+	if got := status(t, srv2, keys[0]); got != http.StatusOK {
+		t.Fatalf("key from first start answers %d after restart", got)
+	}
+}
+
+func TestBootstrapFromEnvironment(t *testing.T) {
+	t.Parallel()
+	key, _, _, err := server.NewAPIKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, out := start(t, t.TempDir(), map[string]string{
+		"ORBIT_BOOTSTRAP_KEY": key,
+		"ORBIT_SECRET_KEY":    "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	})
+	if out != "" {
+		t.Fatalf("start with ORBIT_BOOTSTRAP_KEY printed %q", out)
+	}
+	if got := status(t, srv, key); got != http.StatusOK {
+		t.Fatalf("ORBIT_BOOTSTRAP_KEY answers %d", got)
+	}
+
+	var stdout, stderr bytes.Buffer
+	cfg, err := configFromArgs([]string{"--db", filepath.Join(t.TempDir(), "x.db")}, env(map[string]string{"ORBIT_BOOTSTRAP_KEY": "not-a-key-but-long-enough-to-look-random-0123456789"}), &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.New(context.Background(), cfg); err == nil || strings.Contains(err.Error(), "not-a-key") {
+		t.Fatalf("bad bootstrap key: err = %v", err)
+	}
+}
+
+func TestConfigFromArgs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg, err := configFromArgs([]string{"--db", filepath.Join(dir, "o.db")}, env(nil), io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "127.0.0.1:8700" || cfg.PublicURL != "http://127.0.0.1:8700" || len(cfg.SecretKey) != 32 {
+		t.Errorf("defaults: listen %q public %q key %d bytes", cfg.Listen, cfg.PublicURL, len(cfg.SecretKey))
+	}
+	cfg, err = configFromArgs([]string{"--db", filepath.Join(dir, "o.db"), "--public-url", "https://orbit.example.com"}, env(nil), io.Discard, io.Discard)
+	if err != nil || cfg.PublicURL != "https://orbit.example.com" {
+		t.Errorf("--public-url: %q, %v", cfg.PublicURL, err)
+	}
+	secret := "c2VjcmV0LWtleS10aGF0LWlzLXRvby1zaG9ydA=="
+	_, err = configFromArgs([]string{"--db", filepath.Join(dir, "p.db")}, env(map[string]string{"ORBIT_SECRET_KEY": secret}), io.Discard, io.Discard)
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Errorf("short ORBIT_SECRET_KEY: err = %v", err)
+	}
+	if _, err := configFromArgs([]string{"--nope"}, env(nil), io.Discard, io.Discard); err == nil {
+		t.Error("unknown flag accepted")
+	}
+}
+
+// TestRunShutsDownWhenContextEnds runs the real listener and stops it by cancelling
+// the context, as SIGTERM does in main.
+func TestRunShutsDownWhenContextEnds(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg, err := configFromArgs([]string{"--db", filepath.Join(t.TempDir(), "o.db"), "--listen", addr}, env(nil), io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- server.Run(ctx, cfg) }()
+	// Wait until it serves (or Run fails first).
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("Run returned before serving: %v", err)
+		default:
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run after cancel: %v", err)
+	}
+}
