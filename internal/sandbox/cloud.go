@@ -1,0 +1,777 @@
+package sandbox
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Bitbucket Cloud REST 2.0 subset under /2.0.
+
+const (
+	cloudDefaultPagelen = 10
+	cloudMaxPagelen     = 100
+	cloudMaxStatusKey   = 40
+
+	appPasswordMessage = "Bitbucket app passwords are no longer supported. Use an API token with your Atlassian account email instead."
+)
+
+// cloudHookEvents is the event list the Cloud description allows on a repository hook.
+var cloudHookEvents = []string{
+	"issue:comment_created", "issue:created", "issue:updated", "pipeline:span_created",
+	"project:updated", "pullrequest:approved", "pullrequest:changes_request_created",
+	"pullrequest:changes_request_removed", "pullrequest:comment_created",
+	"pullrequest:comment_deleted", "pullrequest:comment_reopened", "pullrequest:comment_resolved",
+	"pullrequest:comment_updated", "pullrequest:created", "pullrequest:fulfilled",
+	"pullrequest:push", "pullrequest:rejected", "pullrequest:unapproved", "pullrequest:updated",
+	"repo:commit_comment_created", "repo:commit_status_created", "repo:commit_status_updated",
+	"repo:created", "repo:deleted", "repo:fork", "repo:imported", "repo:push", "repo:transfer",
+	"repo:updated",
+}
+
+var cloudStatusStates = []string{"INPROGRESS", "SUCCESSFUL", "FAILED", "STOPPED"}
+
+func (s *Server) registerCloud(mux *http.ServeMux) {
+	mux.HandleFunc("GET /2.0/user", s.cloudAuth(levelRead, s.cloudGetUser))
+	mux.HandleFunc("GET /2.0/workspaces/{workspace}", s.cloudAuth(levelRead, s.cloudGetWorkspace))
+	mux.HandleFunc("GET /2.0/repositories/{workspace}", s.cloudAuth(levelRead, s.cloudListRepos))
+	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}", s.cloudAuth(levelRead, s.cloudGetRepo))
+	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/hooks", s.cloudAuth(levelRead, s.cloudListHooks))
+	mux.HandleFunc("POST /2.0/repositories/{workspace}/{repo_slug}/hooks", s.cloudAuth(levelAdmin, s.cloudCreateHook))
+	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/hooks/{uid}", s.cloudAuth(levelRead, s.cloudGetHook))
+	mux.HandleFunc("PUT /2.0/repositories/{workspace}/{repo_slug}/hooks/{uid}", s.cloudAuth(levelAdmin, s.cloudUpdateHook))
+	mux.HandleFunc("DELETE /2.0/repositories/{workspace}/{repo_slug}/hooks/{uid}", s.cloudAuth(levelAdmin, s.cloudDeleteHook))
+	mux.HandleFunc("POST /2.0/repositories/{workspace}/{repo_slug}/commit/{commit}/statuses/build", s.cloudAuth(levelWrite, s.cloudPostStatus))
+	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/commit/{commit}/statuses/build/{key}", s.cloudAuth(levelRead, s.cloudGetStatus))
+	mux.HandleFunc("PUT /2.0/repositories/{workspace}/{repo_slug}/commit/{commit}/statuses/build/{key}", s.cloudAuth(levelWrite, s.cloudPutStatus))
+	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/commit/{commit}/statuses", s.cloudAuth(levelRead, s.cloudListStatuses))
+	mux.HandleFunc("/2.0/", func(w http.ResponseWriter, r *http.Request) {
+		cloudError(w, http.StatusNotFound, "Resource not found", "There is no API hosted at this URL.")
+	})
+}
+
+func cloudError(w http.ResponseWriter, status int, message, detail string) {
+	body := map[string]any{"message": message}
+	if detail != "" {
+		body["detail"] = detail
+	}
+	writeJSON(w, status, map[string]any{"type": "error", "error": body})
+}
+
+type cloudCaller struct {
+	user  *CloudUser
+	level int
+}
+
+type cloudHandler func(w http.ResponseWriter, r *http.Request, c cloudCaller)
+
+// cloudAuth checks Basic email:api_token and the scope a route needs. Scope is checked
+// after the resource is found (by the handler via requireLevel), as Bitbucket answers 404
+// for a missing repository before it complains about scopes.
+func (s *Server) cloudAuth(need int, h cloudHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		unauthorized := func(msg, detail string) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="Bitbucket.org HTTP"`)
+			cloudError(w, http.StatusUnauthorized, msg, detail)
+		}
+		if !ok {
+			unauthorized("Unauthorized", "This API requires authentication: Basic auth with your Atlassian account email and an API token.")
+			return
+		}
+		s.mu.Lock()
+		tok, found := s.state.cloudTokens[pass]
+		isAppPassword := s.state.appPasswords[user+"\x00"+pass]
+		s.mu.Unlock()
+		if isAppPassword {
+			unauthorized(appPasswordMessage, "App passwords were switched off on 2026-07-28. Create an API token and authenticate with your Atlassian account email as the username.")
+			return
+		}
+		if !found || subtle.ConstantTimeCompare([]byte(strings.ToLower(user)), []byte(strings.ToLower(tok.user.Email))) != 1 {
+			unauthorized("Invalid credentials", "Authenticate with your Atlassian account email and an API token.")
+			return
+		}
+		c := cloudCaller{user: tok.user, level: tok.level}
+		if need > c.level && !routeNeedsRepo(r) {
+			cloudScopeError(w, need)
+			return
+		}
+		r = r.WithContext(withNeed(r.Context(), need))
+		h(w, r, c)
+	}
+}
+
+func routeNeedsRepo(r *http.Request) bool { return r.PathValue("repo_slug") != "" }
+
+func cloudScopeError(w http.ResponseWriter, need int) {
+	scope := map[int]string{levelRead: "read", levelWrite: "write", levelAdmin: "admin"}[need]
+	detail := "The API token does not have the required scope."
+	switch need {
+	case levelAdmin:
+		detail = "This request needs a token with the admin scope (webhook: write:webhook:bitbucket)."
+	case levelWrite:
+		detail = "This request needs a token with the write scope (write:repository:bitbucket)."
+	}
+	cloudError(w, http.StatusForbidden, "Your credentials lack one or more required privilege scopes: "+scope, detail)
+}
+
+// cloudRepoFor finds the repository and checks the caller may use it at the route's level.
+// It writes the error and returns nil when the request cannot go on.
+func (s *Server) cloudRepoFor(w http.ResponseWriter, r *http.Request, c cloudCaller) *cloudRepo {
+	ws, slug := r.PathValue("workspace"), r.PathValue("repo_slug")
+	s.mu.Lock()
+	repo := s.findCloudRepo(ws, slug)
+	s.mu.Unlock()
+	if repo == nil {
+		cloudError(w, http.StatusNotFound, "Repository "+ws+"/"+slug+" not found", "")
+		return nil
+	}
+	if !c.canSeeWorkspace(repo.Workspace) {
+		cloudError(w, http.StatusForbidden, "You do not have access to this repository.", "")
+		return nil
+	}
+	if need := needFrom(r.Context()); need > c.level {
+		cloudScopeError(w, need)
+		return nil
+	}
+	return repo
+}
+
+// findCloudRepo accepts a slug or a {uuid}, as Bitbucket does; callers hold s.mu.
+func (s *Server) findCloudRepo(ws, slugOrUUID string) *cloudRepo {
+	if repo := s.state.cloudRepos[ws+"/"+slugOrUUID]; repo != nil {
+		return repo
+	}
+	for _, repo := range s.state.cloudRepos {
+		if repo.Workspace == ws && strings.EqualFold(repo.UUID, slugOrUUID) {
+			return repo
+		}
+	}
+	return nil
+}
+
+func (c cloudCaller) canSeeWorkspace(ws string) bool {
+	return len(c.user.Workspaces) == 0 || slices.Contains(c.user.Workspaces, ws)
+}
+
+// cloudPage slices items per pagelen/page and writes the paginated envelope.
+func (s *Server) cloudPage(w http.ResponseWriter, r *http.Request, items []any) {
+	q := r.URL.Query()
+	pagelen := cloudDefaultPagelen
+	if v := q.Get("pagelen"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			cloudError(w, http.StatusBadRequest, "Invalid pagelen", "pagelen must be a positive integer.")
+			return
+		}
+		pagelen = min(n, cloudMaxPagelen)
+	}
+	page := 1
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			cloudError(w, http.StatusBadRequest, "Invalid page", "page must be a positive integer.")
+			return
+		}
+		page = n
+	}
+	start := min((page-1)*pagelen, len(items))
+	end := min(start+pagelen, len(items))
+	values := items[start:end]
+	if values == nil {
+		values = []any{}
+	}
+	body := map[string]any{"values": values, "pagelen": pagelen, "page": page, "size": len(items)}
+	if end < len(items) {
+		next := *r.URL
+		nq := next.Query()
+		nq.Set("pagelen", strconv.Itoa(pagelen))
+		nq.Set("page", strconv.Itoa(page+1))
+		body["next"] = s.baseURL(r) + next.EscapedPath() + "?" + nq.Encode()
+	}
+	if page > 1 && start > 0 {
+		prev := *r.URL
+		pq := prev.Query()
+		pq.Set("pagelen", strconv.Itoa(pagelen))
+		pq.Set("page", strconv.Itoa(page-1))
+		body["previous"] = s.baseURL(r) + prev.EscapedPath() + "?" + pq.Encode()
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func link(href string) map[string]any { return map[string]any{"href": href} }
+
+func rfc3339(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000+00:00") }
+
+func (s *Server) cloudUserJSON(r *http.Request, u *CloudUser) map[string]any {
+	base := s.baseURL(r)
+	return map[string]any{
+		"type":            "user",
+		"uuid":            u.UUID,
+		"account_id":      u.AccountID,
+		"display_name":    u.DisplayName,
+		"nickname":        u.Nickname,
+		"username":        u.Nickname,
+		"account_status":  "active",
+		"has_2fa_enabled": false,
+		"is_staff":        false,
+		"created_on":      rfc3339(time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)),
+		"links": map[string]any{
+			"self":         link(base + "/2.0/users/" + url.PathEscape(u.UUID)),
+			"html":         link(base + "/" + url.PathEscape(u.UUID) + "/"),
+			"avatar":       link(base + "/account/" + url.PathEscape(u.Nickname) + "/avatar/32/"),
+			"repositories": link(base + "/2.0/repositories/" + url.PathEscape(u.UUID)),
+		},
+	}
+}
+
+func (s *Server) cloudWorkspaceJSON(r *http.Request, ws *CloudWorkspace, created time.Time) map[string]any {
+	base := s.baseURL(r)
+	return map[string]any{
+		"type":                "workspace",
+		"uuid":                ws.UUID,
+		"name":                ws.Name,
+		"slug":                ws.Slug,
+		"is_private":          true,
+		"is_privacy_enforced": false,
+		"forking_mode":        "allow_forks",
+		"created_on":          rfc3339(created),
+		"updated_on":          rfc3339(created),
+		"links": map[string]any{
+			"self":         link(base + "/2.0/workspaces/" + ws.Slug),
+			"html":         link(base + "/" + ws.Slug + "/"),
+			"avatar":       link(base + "/workspaces/" + ws.Slug + "/avatar/"),
+			"members":      link(base + "/2.0/workspaces/" + ws.Slug + "/members"),
+			"owners":       link(base + "/2.0/workspaces/" + ws.Slug + "/members?q=permission%3D%22owner%22"),
+			"projects":     link(base + "/2.0/workspaces/" + ws.Slug + "/projects"),
+			"repositories": link(base + "/2.0/repositories/" + ws.Slug),
+			"snippets":     link(base + "/2.0/snippets/" + ws.Slug),
+		},
+	}
+}
+
+// cloudRepoJSON renders a repository; callers hold s.mu.
+func (s *Server) cloudRepoJSON(base string, repo *cloudRepo) map[string]any {
+	ws := s.state.workspaces[repo.Workspace]
+	full := repo.Workspace + "/" + repo.Slug
+	api := base + "/2.0/repositories/" + full
+	out := map[string]any{
+		"type":        "repository",
+		"uuid":        repo.UUID,
+		"name":        repo.Name,
+		"slug":        repo.Slug,
+		"full_name":   full,
+		"is_private":  *repo.IsPrivate,
+		"scm":         "git",
+		"description": "",
+		"language":    "",
+		"size":        0,
+		"has_issues":  false,
+		"has_wiki":    false,
+		"fork_policy": "allow_forks",
+		"created_on":  rfc3339(repo.created),
+		"updated_on":  rfc3339(repo.created),
+		"mainbranch":  map[string]any{"type": "branch", "name": repo.MainBranch},
+		"owner": map[string]any{
+			"type": "team", "uuid": ws.UUID, "display_name": ws.Name, "username": ws.Slug,
+			"links": map[string]any{"avatar": link(base + "/workspaces/" + ws.Slug + "/avatar/")},
+		},
+		"workspace": map[string]any{
+			"type": "workspace", "uuid": ws.UUID, "name": ws.Name, "slug": ws.Slug,
+			"links": map[string]any{"self": link(base + "/2.0/workspaces/" + ws.Slug)},
+		},
+		"links": map[string]any{
+			"self":         link(api),
+			"html":         link(base + "/" + full),
+			"avatar":       link(base + "/" + full + "/avatar/32/"),
+			"pullrequests": link(api + "/pullrequests"),
+			"commits":      link(api + "/commits"),
+			"forks":        link(api + "/forks"),
+			"watchers":     link(api + "/watchers"),
+			"downloads":    link(api + "/downloads"),
+			"hooks":        link(api + "/hooks"),
+			"clone": []any{
+				map[string]any{"name": "https", "href": base + "/" + full + ".git"},
+			},
+		},
+	}
+	if repo.ProjectKey != "" {
+		out["project"] = map[string]any{
+			"type": "project", "key": repo.ProjectKey, "name": repo.ProjectKey,
+			"uuid": braced(uuidFrom("project:" + repo.Workspace + "/" + repo.ProjectKey)),
+			"links": map[string]any{
+				"html":   link(base + "/" + ws.Slug + "/workspace/projects/" + repo.ProjectKey),
+				"avatar": link(base + "/" + ws.Slug + "/workspace/projects/" + repo.ProjectKey + "/avatar/32"),
+			},
+		}
+	}
+	return out
+}
+
+func (s *Server) cloudGetUser(w http.ResponseWriter, r *http.Request, c cloudCaller) {
+	writeJSON(w, http.StatusOK, s.cloudUserJSON(r, c.user))
+}
+
+func (s *Server) cloudGetWorkspace(w http.ResponseWriter, r *http.Request, c cloudCaller) {
+	slug := r.PathValue("workspace")
+	s.mu.Lock()
+	ws := s.state.workspaces[slug]
+	created := s.state.wsCreated[slug]
+	s.mu.Unlock()
+	if ws == nil {
+		cloudError(w, http.StatusNotFound, "No workspace with identifier '"+slug+"'.", "")
+		return
+	}
+	if !c.canSeeWorkspace(slug) {
+		cloudError(w, http.StatusForbidden, "You do not have access to this workspace.", "")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.cloudWorkspaceJSON(r, ws, created))
+}
+
+func (s *Server) cloudListRepos(w http.ResponseWriter, r *http.Request, c cloudCaller) {
+	slug := r.PathValue("workspace")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state.workspaces[slug] == nil {
+		cloudError(w, http.StatusNotFound, "No workspace with identifier '"+slug+"'.", "")
+		return
+	}
+	var items []any
+	if c.canSeeWorkspace(slug) {
+		base := s.baseURL(r)
+		for _, repo := range s.state.sortedCloudRepos(slug) {
+			items = append(items, s.cloudRepoJSON(base, repo))
+		}
+	}
+	s.cloudPage(w, r, items)
+}
+
+func (s *Server) cloudGetRepo(w http.ResponseWriter, r *http.Request, c cloudCaller) {
+	repo := s.cloudRepoFor(w, r, c)
+	if repo == nil {
+		return
+	}
+	s.mu.Lock()
+	body := s.cloudRepoJSON(s.baseURL(r), repo)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, body)
+}
+
+// ---- hooks ----
+
+func (s *Server) cloudHookJSON(base string, repo *cloudRepo, h *cloudHook) map[string]any {
+	full := repo.Workspace + "/" + repo.Slug
+	api := base + "/2.0/repositories/" + full
+	events := append([]string{}, h.Events...)
+	sort.Strings(events)
+	return map[string]any{
+		"type":                   "webhook_subscription",
+		"uuid":                   h.UUID,
+		"url":                    h.URL,
+		"description":            h.Description,
+		"subject_type":           "repository",
+		"subject":                map[string]any{"type": "repository", "full_name": full, "name": repo.Name, "uuid": repo.UUID, "links": map[string]any{"self": link(api), "html": link(base + "/" + full)}},
+		"active":                 h.Active,
+		"created_at":             rfc3339(h.CreatedAt),
+		"events":                 events,
+		"secret_set":             h.Secret != "",
+		"skip_cert_verification": h.SkipCertVerification,
+		"links":                  map[string]any{"self": link(api + "/hooks/" + url.PathEscape(h.UUID))},
+	}
+}
+
+func (s *Server) cloudListHooks(w http.ResponseWriter, r *http.Request, c cloudCaller) {
+	repo := s.cloudRepoFor(w, r, c)
+	if repo == nil {
+		return
+	}
+	s.mu.Lock()
+	base := s.baseURL(r)
+	items := make([]any, 0, len(repo.hooks))
+	for _, h := range repo.hooks {
+		items = append(items, s.cloudHookJSON(base, repo, h))
+	}
+	s.mu.Unlock()
+	s.cloudPage(w, r, items)
+}
+
+// hookFields is a decoded hook body that remembers which fields were present and
+// whether `secret` was null, because update semantics depend on it.
+type hookFields struct {
+	raw map[string]json.RawMessage
+}
+
+func decodeFields(r *http.Request) (hookFields, error) {
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	if err := dec.Decode(&raw); err != nil {
+		return hookFields{}, fmt.Errorf("request body is not a JSON object: %v", err)
+	}
+	return hookFields{raw: raw}, nil
+}
+
+func (f hookFields) has(name string) bool { _, ok := f.raw[name]; return ok }
+
+func (f hookFields) isNull(name string) bool {
+	v, ok := f.raw[name]
+	return ok && strings.TrimSpace(string(v)) == "null"
+}
+
+func (f hookFields) decode(name string, into any) error {
+	if err := json.Unmarshal(f.raw[name], into); err != nil {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	return nil
+}
+
+// applyCloudHook validates and applies fields to h; create requires url and events.
+func applyCloudHook(h *cloudHook, f hookFields, create bool) error {
+	if create || f.has("url") {
+		var u string
+		if err := f.decode("url", &u); err != nil || u == "" {
+			return fmt.Errorf("url: a URL is required")
+		}
+		parsed, err := url.Parse(u)
+		if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+			return fmt.Errorf("url: %q is not a valid http(s) URL", u)
+		}
+		h.URL = u
+	}
+	if create || f.has("events") {
+		var events []string
+		if err := f.decode("events", &events); err != nil || len(events) == 0 {
+			return fmt.Errorf("events: at least one event is required")
+		}
+		seen := map[string]bool{}
+		for _, e := range events {
+			if !slices.Contains(cloudHookEvents, e) {
+				return fmt.Errorf("events: %q is not a valid event", e)
+			}
+			if seen[e] {
+				return fmt.Errorf("events: %q is listed twice", e)
+			}
+			seen[e] = true
+		}
+		h.Events = events
+	}
+	if f.has("description") && !f.isNull("description") {
+		if err := f.decode("description", &h.Description); err != nil {
+			return err
+		}
+	}
+	if f.has("active") && !f.isNull("active") {
+		if err := f.decode("active", &h.Active); err != nil {
+			return err
+		}
+	}
+	if f.has("skip_cert_verification") && !f.isNull("skip_cert_verification") {
+		if err := f.decode("skip_cert_verification", &h.SkipCertVerification); err != nil {
+			return err
+		}
+	}
+	// secret: omitted keeps it, null or "" removes it.
+	if f.has("secret") {
+		if f.isNull("secret") {
+			h.Secret = ""
+		} else {
+			var secret string
+			if err := f.decode("secret", &secret); err != nil {
+				return err
+			}
+			if len(secret) > 128 {
+				return fmt.Errorf("secret: at most 128 characters")
+			}
+			h.Secret = secret
+		}
+	}
+	return nil
+}
+
+func (s *Server) cloudCreateHook(w http.ResponseWriter, r *http.Request, c cloudCaller) {
+	repo := s.cloudRepoFor(w, r, c)
+	if repo == nil {
+		return
+	}
+	f, err := decodeFields(r)
+	if err != nil {
+		cloudError(w, http.StatusBadRequest, "Bad request", err.Error())
+		return
+	}
+	h := &cloudHook{UUID: braced(newUUID()), Active: true, CreatedAt: time.Now().UTC()}
+	if err := applyCloudHook(h, f, true); err != nil {
+		cloudError(w, http.StatusBadRequest, "Bad request", err.Error())
+		return
+	}
+	s.mu.Lock()
+	repo.hooks = append(repo.hooks, h)
+	body := s.cloudHookJSON(s.baseURL(r), repo, h)
+	s.mu.Unlock()
+	w.Header().Set("Location", body["links"].(map[string]any)["self"].(map[string]any)["href"].(string))
+	writeJSON(w, http.StatusCreated, body)
+}
+
+func findCloudHook(repo *cloudRepo, uid string) (int, *cloudHook) {
+	for i, h := range repo.hooks {
+		if strings.EqualFold(h.UUID, braced(uid)) {
+			return i, h
+		}
+	}
+	return -1, nil
+}
+
+func (s *Server) cloudGetHook(w http.ResponseWriter, r *http.Request, c cloudCaller) {
+	repo := s.cloudRepoFor(w, r, c)
+	if repo == nil {
+		return
+	}
+	s.mu.Lock()
+	_, h := findCloudHook(repo, r.PathValue("uid"))
+	var body map[string]any
+	if h != nil {
+		body = s.cloudHookJSON(s.baseURL(r), repo, h)
+	}
+	s.mu.Unlock()
+	if h == nil {
+		cloudError(w, http.StatusNotFound, "Webhook not found", "")
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func (s *Server) cloudUpdateHook(w http.ResponseWriter, r *http.Request, c cloudCaller) {
+	repo := s.cloudRepoFor(w, r, c)
+	if repo == nil {
+		return
+	}
+	f, err := decodeFields(r)
+	if err != nil {
+		cloudError(w, http.StatusBadRequest, "Bad request", err.Error())
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, h := findCloudHook(repo, r.PathValue("uid"))
+	if h == nil {
+		cloudError(w, http.StatusNotFound, "Webhook not found", "")
+		return
+	}
+	updated := *h
+	updated.Events = append([]string(nil), h.Events...)
+	if err := applyCloudHook(&updated, f, false); err != nil {
+		cloudError(w, http.StatusBadRequest, "Bad request", err.Error())
+		return
+	}
+	*h = updated
+	writeJSON(w, http.StatusOK, s.cloudHookJSON(s.baseURL(r), repo, h))
+}
+
+func (s *Server) cloudDeleteHook(w http.ResponseWriter, r *http.Request, c cloudCaller) {
+	repo := s.cloudRepoFor(w, r, c)
+	if repo == nil {
+		return
+	}
+	s.mu.Lock()
+	i, h := findCloudHook(repo, r.PathValue("uid"))
+	if h != nil {
+		repo.hooks = slices.Delete(repo.hooks, i, i+1)
+	}
+	s.mu.Unlock()
+	if h == nil {
+		cloudError(w, http.StatusNotFound, "Webhook not found", "")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ---- build statuses ----
+
+func (s *Server) cloudStatusJSON(base string, repo *cloudRepo, commit string, st *cloudStatus) map[string]any {
+	api := base + "/2.0/repositories/" + repo.Workspace + "/" + repo.Slug
+	out := map[string]any{
+		"type":        "build",
+		"uuid":        st.UUID,
+		"key":         st.Key,
+		"state":       st.State,
+		"name":        st.Name,
+		"description": st.Description,
+		"url":         st.URL,
+		"created_on":  rfc3339(st.CreatedOn),
+		"updated_on":  rfc3339(st.UpdatedOn),
+		"repository":  map[string]any{"type": "repository", "full_name": repo.Workspace + "/" + repo.Slug, "name": repo.Name, "uuid": repo.UUID},
+		"commit":      map[string]any{"type": "commit", "hash": commit, "links": map[string]any{"self": link(api + "/commit/" + commit)}},
+		"links": map[string]any{
+			"self":   link(api + "/commit/" + commit + "/statuses/build/" + url.PathEscape(st.Key)),
+			"commit": link(api + "/commit/" + commit),
+		},
+	}
+	if st.Refname != "" {
+		out["refname"] = st.Refname
+	}
+	return out
+}
+
+// upsertCloudStatus validates the body and stores it under key (the body's key when empty).
+func upsertCloudStatus(repo *cloudRepo, commit, pathKey string, f hookFields) (*cloudStatus, error) {
+	str := func(name string) (string, error) {
+		if !f.has(name) || f.isNull(name) {
+			return "", nil
+		}
+		var v string
+		err := f.decode(name, &v)
+		return v, err
+	}
+	key, err := str("key")
+	if err != nil {
+		return nil, err
+	}
+	if pathKey != "" {
+		key = pathKey
+	}
+	if key == "" {
+		return nil, fmt.Errorf("key: required")
+	}
+	if len(key) > cloudMaxStatusKey {
+		return nil, fmt.Errorf("key: at most %d characters", cloudMaxStatusKey)
+	}
+	var existing *cloudStatus
+	for _, st := range repo.statuses[commit] {
+		if st.Key == key {
+			existing = st
+		}
+	}
+	state, err := str("state")
+	if err != nil {
+		return nil, err
+	}
+	if state == "" && existing != nil {
+		state = existing.State
+	}
+	if !slices.Contains(cloudStatusStates, state) {
+		return nil, fmt.Errorf("state: must be one of INPROGRESS, SUCCESSFUL, FAILED, STOPPED")
+	}
+	link, err := str("url")
+	if err != nil {
+		return nil, err
+	}
+	if link == "" && existing != nil {
+		link = existing.URL
+	}
+	if link == "" {
+		return nil, fmt.Errorf("url: required")
+	}
+	name, err := str("name")
+	if err != nil {
+		return nil, err
+	}
+	description, err := str("description")
+	if err != nil {
+		return nil, err
+	}
+	refname, err := str("refname")
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	if existing == nil {
+		existing = &cloudStatus{UUID: braced(newUUID()), Key: key, CreatedOn: now}
+		repo.statuses[commit] = append(repo.statuses[commit], existing)
+	}
+	existing.State, existing.URL, existing.UpdatedOn = state, link, now
+	if name != "" || existing.Name == "" {
+		existing.Name = name
+	}
+	if description != "" || f.has("description") {
+		existing.Description = description
+	}
+	if refname != "" || f.has("refname") {
+		existing.Refname = refname
+	}
+	return existing, nil
+}
+
+func (s *Server) cloudPostStatus(w http.ResponseWriter, r *http.Request, c cloudCaller) {
+	s.cloudWriteStatus(w, r, c, "", http.StatusCreated)
+}
+
+func (s *Server) cloudPutStatus(w http.ResponseWriter, r *http.Request, c cloudCaller) {
+	s.cloudWriteStatus(w, r, c, r.PathValue("key"), http.StatusOK)
+}
+
+func (s *Server) cloudWriteStatus(w http.ResponseWriter, r *http.Request, c cloudCaller, pathKey string, code int) {
+	repo := s.cloudRepoFor(w, r, c)
+	if repo == nil {
+		return
+	}
+	f, err := decodeFields(r)
+	if err != nil {
+		cloudError(w, http.StatusBadRequest, "Bad request", err.Error())
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	commit := repo.resolveCommit(r.PathValue("commit"))
+	if pathKey != "" && !hasCloudStatus(repo, commit, pathKey) {
+		cloudError(w, http.StatusNotFound, "Commit status not found", "")
+		return
+	}
+	st, err := upsertCloudStatus(repo, commit, pathKey, f)
+	if err != nil {
+		cloudError(w, http.StatusBadRequest, "Bad request", err.Error())
+		return
+	}
+	writeJSON(w, code, s.cloudStatusJSON(s.baseURL(r), repo, commit, st))
+}
+
+func hasCloudStatus(repo *cloudRepo, commit, key string) bool {
+	for _, st := range repo.statuses[commit] {
+		if st.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) cloudGetStatus(w http.ResponseWriter, r *http.Request, c cloudCaller) {
+	repo := s.cloudRepoFor(w, r, c)
+	if repo == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	commit, key := repo.resolveCommit(r.PathValue("commit")), r.PathValue("key")
+	for _, st := range repo.statuses[commit] {
+		if st.Key == key {
+			writeJSON(w, http.StatusOK, s.cloudStatusJSON(s.baseURL(r), repo, commit, st))
+			return
+		}
+	}
+	cloudError(w, http.StatusNotFound, "Commit status not found", "")
+}
+
+func (s *Server) cloudListStatuses(w http.ResponseWriter, r *http.Request, c cloudCaller) {
+	repo := s.cloudRepoFor(w, r, c)
+	if repo == nil {
+		return
+	}
+	refname := r.URL.Query().Get("refname")
+	s.mu.Lock()
+	commit := repo.resolveCommit(r.PathValue("commit"))
+	base := s.baseURL(r)
+	items := []any{}
+	for _, st := range repo.statuses[commit] {
+		if refname != "" && st.Refname != "" && st.Refname != refname {
+			continue
+		}
+		items = append(items, s.cloudStatusJSON(base, repo, commit, st))
+	}
+	s.mu.Unlock()
+	s.cloudPage(w, r, items)
+}

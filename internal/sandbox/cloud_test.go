@@ -1,0 +1,325 @@
+package sandbox_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
+)
+
+func TestCloudAuth(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	tests := []struct {
+		name        string
+		auth        auth
+		wantStatus  int
+		wantMessage string
+	}{
+		{"no credentials", nil, 401, "Unauthorized"},
+		{"wrong token", basic(cloudEmail, "not-a-token"), 401, "Invalid credentials"},
+		{"token of another user", basic(cloudEmail, otherToken), 401, "Invalid credentials"},
+		{"username instead of email", basic("dev", cloudAdminToken), 401, "Invalid credentials"},
+		{"app password", basic(appUser, appPassword), 401, "app passwords are no longer supported"},
+		{"api token", cloudAdmin(), 200, ""},
+		{"email is case-insensitive", basic(strings.ToUpper(cloudEmail), cloudReadToken), 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := c.do("GET", "/2.0/user", tt.auth, nil)
+			if r.status != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.wantStatus, r.body)
+			}
+			if tt.wantStatus == 200 {
+				m := r.json(t)
+				if m["uuid"] != "{11111111-2222-4333-8444-555555555555}" || m["display_name"] != "Dev Eloper" || m["type"] != "user" {
+					t.Fatalf("unexpected user: %s", r.body)
+				}
+				return
+			}
+			if got := cloudErrorMessage(t, r); !strings.Contains(got, tt.wantMessage) {
+				t.Fatalf("message %q does not contain %q", got, tt.wantMessage)
+			}
+			if r.header.Get("WWW-Authenticate") == "" {
+				t.Fatal("401 without WWW-Authenticate")
+			}
+		})
+	}
+}
+
+func TestCloudScopes(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	hooks := "/2.0/repositories/acme/infra/hooks"
+	created := c.expect("POST", hooks, cloudAdmin(), map[string]any{"url": "https://ci.example.com/hook", "events": []string{"repo:push"}}, 201).json(t)
+	hook := hooks + "/" + url.PathEscape(created["uuid"].(string))
+	status := "/2.0/repositories/acme/infra/commit/0123456789abcdef0123456789abcdef01234567/statuses/build"
+	statusBody := map[string]any{"type": "build", "key": "orbit", "state": "INPROGRESS", "url": "https://orbit.example.com/run/1"}
+
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		token  string
+		body   any
+		want   int
+	}{
+		{"read lists hooks", "GET", hooks, cloudReadToken, nil, 200},
+		{"read cannot create a hook", "POST", hooks, cloudReadToken, map[string]any{"url": "https://x.example.com", "events": []string{"repo:push"}}, 403},
+		{"read cannot update a hook", "PUT", hook, cloudReadToken, map[string]any{"active": false}, 403},
+		{"read cannot delete a hook", "DELETE", hook, cloudReadToken, nil, 403},
+		{"write cannot create a hook", "POST", hooks, cloudWriteToken, map[string]any{"url": "https://x.example.com", "events": []string{"repo:push"}}, 403},
+		{"read cannot post a build status", "POST", status, cloudReadToken, statusBody, 403},
+		{"write posts a build status", "POST", status, cloudWriteToken, statusBody, 201},
+		{"missing repository is 404 before scope", "POST", "/2.0/repositories/acme/nope/hooks", cloudReadToken, map[string]any{"url": "https://x.example.com", "events": []string{"repo:push"}}, 404},
+		{"workspace outside the user's access", "GET", "/2.0/repositories/acme/infra", otherToken, nil, 403},
+		{"own workspace", "GET", "/2.0/repositories/other/secret", otherToken, nil, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			email := cloudEmail
+			if tt.token == otherToken {
+				email = otherEmail
+			}
+			r := c.expect(tt.method, tt.path, basic(email, tt.token), tt.body, tt.want)
+			if tt.want >= 400 {
+				msg := cloudErrorMessage(t, r)
+				if tt.want == 403 && strings.HasSuffix(tt.path, "hooks") && !strings.Contains(msg, "scope") {
+					t.Fatalf("403 message should name the missing scope: %q", msg)
+				}
+			}
+		})
+	}
+	// The read token's failed delete left the hook in place.
+	c.expect("GET", hook, cloudAdmin(), nil, 200)
+}
+
+func TestCloudHookLifecycle(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	hooks := "/2.0/repositories/acme/infra/hooks"
+	r := c.expect("POST", hooks, cloudAdmin(), map[string]any{
+		"description": "orbit", "url": "https://orbit.example.com/webhooks/bitbucket-cloud/main",
+		"active": true, "secret": "s3cret", "events": []string{"repo:push", "pullrequest:created"},
+		"skip_cert_verification": true,
+	}, 201)
+	created := r.json(t)
+	uid, _ := created["uuid"].(string)
+	if !strings.HasPrefix(uid, "{") || !strings.HasSuffix(uid, "}") {
+		t.Fatalf("uuid %q is not braced", uid)
+	}
+	if _, leaked := created["secret"]; leaked || created["secret_set"] != true {
+		t.Fatalf("create response must hide the secret and show secret_set: %s", r.body)
+	}
+	if created["skip_cert_verification"] != true || created["subject_type"] != "repository" {
+		t.Fatalf("create response: %s", r.body)
+	}
+	if loc := r.header.Get("Location"); !strings.HasSuffix(loc, url.PathEscape(uid)) {
+		t.Fatalf("Location %q does not name the hook", loc)
+	}
+	escaped := hooks + "/" + url.PathEscape(uid)
+	// Both the escaped and the raw braces address the hook.
+	c.expect("GET", escaped, cloudAdmin(), nil, 200)
+	c.expect("GET", hooks+"/"+uid, cloudAdmin(), nil, 200)
+	c.expect("GET", hooks+"/"+strings.Trim(uid, "{}"), cloudAdmin(), nil, 200)
+
+	secretOf := func() string {
+		for _, h := range c.sb.Hooks() {
+			if h.ID == uid {
+				return h.Secret
+			}
+		}
+		t.Fatalf("hook %s not in sandbox", uid)
+		return ""
+	}
+	steps := []struct {
+		name       string
+		body       string
+		wantSecret string
+	}{
+		{"omitting secret keeps it", `{"description":"renamed"}`, "s3cret"},
+		{"a new secret replaces it", `{"secret":"rotated"}`, "rotated"},
+		{"empty secret removes it", `{"secret":""}`, ""},
+		{"secret set again", `{"secret":"again"}`, "again"},
+		{"null secret removes it", `{"secret":null}`, ""},
+	}
+	for _, st := range steps {
+		r := c.expect("PUT", escaped, cloudAdmin(), st.body, 200)
+		m := r.json(t)
+		if _, leaked := m["secret"]; leaked {
+			t.Fatalf("%s: response shows the secret", st.name)
+		}
+		if m["secret_set"] != (st.wantSecret != "") {
+			t.Fatalf("%s: secret_set = %v", st.name, m["secret_set"])
+		}
+		if got := secretOf(); got != st.wantSecret {
+			t.Fatalf("%s: stored secret %q, want %q", st.name, got, st.wantSecret)
+		}
+	}
+	got := c.expect("GET", escaped, cloudAdmin(), nil, 200).json(t)
+	if got["description"] != "renamed" || got["url"] != "https://orbit.example.com/webhooks/bitbucket-cloud/main" {
+		t.Fatalf("partial updates lost fields: %v", got)
+	}
+
+	list := c.expect("GET", hooks, cloudAdmin(), nil, 200).json(t)
+	if list["size"] != float64(1) {
+		t.Fatalf("list size %v, want 1", list["size"])
+	}
+	c.expect("DELETE", escaped, cloudAdmin(), nil, 204)
+	cloudErrorMessage(t, c.expect("GET", escaped, cloudAdmin(), nil, 404))
+	c.expect("DELETE", escaped, cloudAdmin(), nil, 404)
+	c.expect("PUT", escaped, cloudAdmin(), `{"active":false}`, 404)
+}
+
+func TestCloudHookValidation(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	hooks := "/2.0/repositories/acme/infra/hooks"
+	tests := []struct {
+		name string
+		body string
+		want string
+	}{
+		{"missing url", `{"events":["repo:push"]}`, "url"},
+		{"relative url", `{"url":"/hook","events":["repo:push"]}`, "url"},
+		{"no events", `{"url":"https://x.example.com","events":[]}`, "events"},
+		{"unknown event", `{"url":"https://x.example.com","events":["repo:refs_changed"]}`, "events"},
+		{"not json", `nope`, "JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := c.expect("POST", hooks, cloudAdmin(), tt.body, 400)
+			cloudErrorMessage(t, r)
+			if !strings.Contains(string(r.body), tt.want) {
+				t.Fatalf("error does not name %q: %s", tt.want, r.body)
+			}
+		})
+	}
+	if n := len(c.sb.Hooks()); n != 0 {
+		t.Fatalf("rejected creates stored %d hooks", n)
+	}
+}
+
+func TestCloudPagination(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	var repos []sandbox.CloudRepository
+	for i := range 123 {
+		repos = append(repos, sandbox.CloudRepository{Workspace: "big", Slug: fmt.Sprintf("repo-%03d", i)})
+	}
+	if err := c.sb.Seed(sandbox.Seed{Cloud: sandbox.CloudSeed{Workspaces: []sandbox.CloudWorkspace{{Slug: "big"}}, Repositories: repos}}); err != nil {
+		t.Fatal(err)
+	}
+
+	first := c.expect("GET", "/2.0/repositories/big", cloudAdmin(), nil, 200).json(t)
+	if first["pagelen"] != float64(10) || len(first["values"].([]any)) != 10 || first["size"] != float64(123) {
+		t.Fatalf("default page: pagelen %v, %d values, size %v", first["pagelen"], len(first["values"].([]any)), first["size"])
+	}
+
+	capped := c.expect("GET", "/2.0/repositories/big?pagelen=500", cloudAdmin(), nil, 200).json(t)
+	if capped["pagelen"] != float64(100) || len(capped["values"].([]any)) != 100 {
+		t.Fatalf("pagelen over 100 not capped: pagelen %v, %d values", capped["pagelen"], len(capped["values"].([]any)))
+	}
+
+	seen := map[string]bool{}
+	next := c.sb.URL + "/2.0/repositories/big?pagelen=50"
+	pages := 0
+	for next != "" {
+		page := c.expect("GET", next, cloudAdmin(), nil, 200).json(t)
+		pages++
+		for _, v := range page["values"].([]any) {
+			slug := v.(map[string]any)["slug"].(string)
+			if seen[slug] {
+				t.Fatalf("%s listed twice", slug)
+			}
+			seen[slug] = true
+		}
+		next, _ = page["next"].(string)
+		if next != "" && !strings.HasPrefix(next, "http://") {
+			t.Fatalf("next %q is not an absolute URL", next)
+		}
+		if pages > 10 {
+			t.Fatal("next never ends")
+		}
+	}
+	if len(seen) != 123 || pages != 3 {
+		t.Fatalf("walked %d repositories in %d pages, want 123 in 3", len(seen), pages)
+	}
+
+	for _, bad := range []string{"0", "-1", "x"} {
+		cloudErrorMessage(t, c.expect("GET", "/2.0/repositories/big?pagelen="+bad, cloudAdmin(), nil, 400))
+	}
+}
+
+func TestCloudBuildStatuses(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	commit := "0123456789abcdef0123456789abcdef01234567"
+	base := "/2.0/repositories/acme/infra/commit/" + commit + "/statuses"
+	post := func(body any, want int) response { return c.expect("POST", base+"/build", cloudAdmin(), body, want) }
+
+	first := post(map[string]any{"type": "build", "key": "orbit/tracked", "state": "INPROGRESS", "url": "https://orbit.example.com/r/1", "name": "tracked"}, 201).json(t)
+	if first["state"] != "INPROGRESS" || first["key"] != "orbit/tracked" || first["type"] != "build" {
+		t.Fatalf("created status: %v", first)
+	}
+	post(map[string]any{"type": "build", "key": "orbit/tracked", "state": "SUCCESSFUL", "url": "https://orbit.example.com/r/1"}, 201)
+	post(map[string]any{"type": "build", "key": "orbit/proposed", "state": "FAILED", "url": "https://orbit.example.com/r/2"}, 201)
+
+	got := c.expect("GET", base+"/build/"+url.PathEscape("orbit/tracked"), cloudAdmin(), nil, 200).json(t)
+	if got["state"] != "SUCCESSFUL" || got["name"] != "tracked" {
+		t.Fatalf("updated status: %v", got)
+	}
+	list := c.expect("GET", base, cloudAdmin(), nil, 200).json(t)
+	if list["size"] != float64(2) {
+		t.Fatalf("same key must update, not add: size %v", list["size"])
+	}
+	c.expect("GET", base+"/build/unknown", cloudAdmin(), nil, 404)
+	c.expect("PUT", base+"/build/"+url.PathEscape("orbit/proposed"), cloudAdmin(), map[string]any{"type": "build", "key": "orbit/proposed", "state": "STOPPED"}, 200)
+
+	bad := []struct {
+		name string
+		body map[string]any
+	}{
+		{"key over 40", map[string]any{"type": "build", "key": strings.Repeat("k", 41), "state": "FAILED", "url": "https://x.example.com"}},
+		{"no key", map[string]any{"type": "build", "state": "FAILED", "url": "https://x.example.com"}},
+		{"bad state", map[string]any{"type": "build", "key": "k", "state": "CANCELLED", "url": "https://x.example.com"}},
+		{"no url", map[string]any{"type": "build", "key": "k", "state": "FAILED"}},
+	}
+	for _, b := range bad {
+		t.Run(b.name, func(t *testing.T) {
+			r := c.doInvalid("POST", base+"/build", cloudAdmin(), b.body)
+			if r.status != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400: %s", r.status, r.body)
+			}
+			cloudErrorMessage(t, r)
+		})
+	}
+	post(map[string]any{"type": "build", "key": strings.Repeat("k", 40), "state": "FAILED", "url": "https://x.example.com"}, 201)
+}
+
+func TestCloudNotFound(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	for _, path := range []string{
+		"/2.0/workspaces/nope",
+		"/2.0/repositories/nope",
+		"/2.0/repositories/acme/nope",
+		"/2.0/repositories/acme/nope/hooks",
+		"/2.0/repositories/acme/infra/hooks/%7B00000000-0000-4000-8000-000000000000%7D",
+	} {
+		cloudErrorMessage(t, c.expect("GET", path, cloudAdmin(), nil, 404))
+	}
+	ws := c.expect("GET", "/2.0/workspaces/acme", cloudAdmin(), nil, 200).json(t)
+	if ws["slug"] != "acme" || ws["name"] != "Acme" {
+		t.Fatalf("workspace: %v", ws)
+	}
+	repo := c.expect("GET", "/2.0/repositories/acme/infra", cloudAdmin(), nil, 200).json(t)
+	if repo["full_name"] != "acme/infra" || repo["mainbranch"].(map[string]any)["name"] != "main" {
+		t.Fatalf("repository: %v", repo)
+	}
+	// A repository can also be addressed by its {uuid}.
+	c.expect("GET", "/2.0/repositories/acme/"+url.PathEscape(repo["uuid"].(string)), cloudAdmin(), nil, 200)
+}
