@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -245,7 +246,7 @@ func TestUpdateHookRefusesEmptySecret(t *testing.T) {
 		URL: "https://x.example.com/h", Events: []string{"repo:push"}, Secret: SetSecret(""),
 	})
 	var vErr *bitbucket.ValidationError
-	if !errorsAs(err, &vErr) || vErr.Field != "secret" {
+	if !errors.As(err, &vErr) || vErr.Field != "secret" {
 		t.Fatalf("err = %v, want a validation error on secret", err)
 	}
 	if len(f.requests()) != 0 {
@@ -512,7 +513,7 @@ func TestRetryRespectsContext(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
-	if err := <-done; !errorsIs(err, context.Canceled) {
+	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
@@ -612,7 +613,7 @@ func TestBuildStatusValidation(t *testing.T) {
 	for _, tt := range tests {
 		_, err := c.CreateBuildStatus(context.Background(), "acme", "infra", "abc", tt.in)
 		var vErr *bitbucket.ValidationError
-		if !errorsAs(err, &vErr) || vErr.Field != tt.field {
+		if !errors.As(err, &vErr) || vErr.Field != tt.field {
 			t.Errorf("%s: err = %v, want field %s", tt.name, err, tt.field)
 		}
 	}
@@ -712,5 +713,3 @@ func TestSecretsNeverInErrorsOrLogs(t *testing.T) {
 		}
 	}
 }
-
-func errorsAs(err error, target any) bool { return err != nil && asErr(err, target) }
