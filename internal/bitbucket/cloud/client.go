@@ -99,9 +99,10 @@ func New(credential Credential, opts ...bitbucket.Option) (*Client, error) {
 		cfg.BaseURL = bitbucket.DefaultCloudBaseURL
 	}
 	cfg.BaseURL = strings.TrimSuffix(strings.TrimRight(cfg.BaseURL, "/"), "/2.0")
-	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(credential.user+":"+credential.secret.Reveal()))
-	authorize := func(h http.Header) { h.Set("Authorization", basic) }
-	rc, err := rest.New(bitbucket.ProductCloud, cfg, authorize, credential.secret.Reveal(), basic)
+	encoded := base64.StdEncoding.EncodeToString([]byte(credential.user + ":" + credential.secret.Reveal()))
+	authorize := func(h http.Header) { h.Set("Authorization", "Basic "+encoded) }
+	// Scrub the encoded pair too: a server echoing the header must not leak it.
+	rc, err := rest.New(bitbucket.ProductCloud, cfg, authorize, credential.secret.Reveal(), encoded)
 	if err != nil {
 		return nil, err
 	}

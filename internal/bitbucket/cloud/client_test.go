@@ -685,7 +685,7 @@ func TestSecretsNeverInErrorsOrLogs(t *testing.T) {
 		if n <= 2 {
 			status = 503
 		}
-		cloudError(w, status, fmt.Sprintf("echo %s auth=%s", body, r.Header.Get("Authorization")))
+		cloudError(w, status, fmt.Sprintf("echo %s auth=%s raw=%s", body, r.Header.Get("Authorization"), strings.TrimPrefix(r.Header.Get("Authorization"), "Basic ")))
 	})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
