@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# make demo: build the provider and orbit-server, run the server on loopback with a
+# temporary SQLite database, apply examples/quickstart through a dev_overrides CLI
+# config, show the outputs, prove a second plan is empty, then destroy and stop.
+# Unattended: no prompts, nothing read from stdin, everything in one temp directory
+# that is removed on any exit.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0
+terraform_bin="$(scripts/find-terraform.sh)"
+color_flag=()
+if [[ -n "${CI:-}" || ! -t 1 ]]; then
+  color_flag=(-no-color)
+fi
+
+work_dir="$(mktemp -d "${TMPDIR:-/tmp}/orbit-demo.XXXXXX")"
+server_pid=""
+
+cleanup() {
+  local status=$?
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+    echo "==> stopping orbit-server (pid $server_pid)"
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  if (( status != 0 )) && [[ -s "$work_dir/server.log" ]]; then
+    echo "---- last lines of the orbit-server log ----" >&2
+    tail -n 20 "$work_dir/server.log" >&2 || true
+  fi
+  rm -rf "$work_dir"
+  if (( status != 0 )); then
+    echo "demo FAILED (exit $status)" >&2
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+step() { echo; echo "==> $*"; }
+
+random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+
+# http_status URL: the HTTP status code of a GET, or 000 when nothing answers.
+http_status() {
+  if command -v curl >/dev/null 2>&1; then
+    curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" || echo 000
+    return
+  fi
+  local rest="${1#http://}" hostport path line
+  hostport="${rest%%/*}"
+  path="/${rest#*/}"
+  if ! exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}" 2>/dev/null; then
+    echo 000
+    return
+  fi
+  printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$hostport" >&3
+  IFS= read -r -t 2 line <&3 || line=""
+  exec 3>&-
+  line="${line#HTTP/* }"
+  echo "${line:0:3}"
+}
+
+# A loopback port nobody listens on right now (the server start is retried should
+# another process take it in between).
+free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  echo "no free port found" >&2
+  return 1
+}
+
+step "building terraform-provider-orbit and orbit-server into $work_dir/bin"
+mkdir -p "$work_dir/bin"
+go build -o "$work_dir/bin/terraform-provider-orbit" .
+go build -o "$work_dir/bin/orbit-server" ./cmd/orbit-server
+
+# An admin key in orbit-server's format (orbit_<key id>_<base64url of 32 bytes>),
+# installed on the empty database, so the demo knows it without parsing output.
+admin_key="orbit_k_demo$(random_hex 6)_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+
+step "starting orbit-server on loopback (SQLite at $work_dir/orbit.db)"
+endpoint=""
+for attempt in 1 2 3; do
+  port="$(free_port)"
+  # Credentials are not checked against Bitbucket: the demo has no Bitbucket to ask.
+  ORBIT_BOOTSTRAP_KEY="$admin_key" "$work_dir/bin/orbit-server" \
+    --listen "127.0.0.1:$port" \
+    --db "$work_dir/orbit.db" \
+    --check-credentials=false \
+    </dev/null >"$work_dir/server.out" 2>"$work_dir/server.log" &
+  server_pid=$!
+  for _ in $(seq 1 120); do
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      break
+    fi
+    if [[ "$(http_status "http://127.0.0.1:$port/readyz")" == 200 ]]; then
+      endpoint="http://127.0.0.1:$port"
+      break
+    fi
+    sleep 0.25
+  done
+  if [[ -n "$endpoint" ]]; then
+    break
+  fi
+  echo "orbit-server did not become ready on port $port (attempt $attempt)" >&2
+  kill -TERM "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+done
+if [[ -z "$endpoint" ]]; then
+  echo "error: orbit-server did not start" >&2
+  exit 1
+fi
+echo "orbit-server is ready at $endpoint"
+
+step "writing a Terraform CLI config with dev_overrides for registry.terraform.io/orbit-iac/orbit"
+cat >"$work_dir/terraformrc" <<CFG
+provider_installation {
+  dev_overrides {
+    "registry.terraform.io/orbit-iac/orbit" = "$work_dir/bin"
+  }
+  direct {}
+}
+CFG
+export TF_CLI_CONFIG_FILE="$work_dir/terraformrc"
+
+cp -R examples/quickstart "$work_dir/quickstart"
+cd "$work_dir/quickstart"
+
+export ORBIT_ENDPOINT="$endpoint"
+export ORBIT_API_KEY="$admin_key"
+# Ephemeral input variables: sent to orbit-server through write-only attributes,
+# never written to state or plan files.
+export TF_VAR_bitbucket_cloud_api_token="demo-cloud-token-$(random_hex 8)"
+export TF_VAR_bitbucket_dc_access_token="demo-dc-token-$(random_hex 8)"
+
+step "terraform apply (examples/quickstart)"
+"$terraform_bin" apply -auto-approve -input=false "${color_flag[@]}" </dev/null
+
+step "terraform output (sensitive values are shown as <sensitive>)"
+"$terraform_bin" output "${color_flag[@]}" </dev/null
+
+for secret in "$TF_VAR_bitbucket_cloud_api_token" "$TF_VAR_bitbucket_dc_access_token"; do
+  if grep -qF "$secret" terraform.tfstate; then
+    echo "error: a write-only token was found in terraform.tfstate" >&2
+    exit 1
+  fi
+done
+echo "write-only tokens are absent from terraform.tfstate"
+
+step "terraform plan -detailed-exitcode (must show no changes)"
+plan_status=0
+"$terraform_bin" plan -detailed-exitcode -input=false "${color_flag[@]}" </dev/null || plan_status=$?
+case "$plan_status" in
+  0) echo "no changes: the applied configuration matches orbit-server" ;;
+  2) echo "error: terraform plan right after apply wants changes" >&2; exit 1 ;;
+  *) echo "error: terraform plan failed (exit $plan_status)" >&2; exit 1 ;;
+esac
+
+step "terraform destroy"
+"$terraform_bin" destroy -auto-approve -input=false "${color_flag[@]}" </dev/null
+
+step "demo finished"
