@@ -290,6 +290,11 @@ func (s *Server) prepareCloud(base string, ev Event) (any, []target, error) {
 	actorJSON := cloudActorJSON(base, actor)
 	repoJSON := s.cloudRepoJSON(base, repo)
 	delete(repoJSON, "mainbranch")
+	repoJSON["website"] = ""
+	if owner, ok := repoJSON["owner"].(map[string]any); ok {
+		owner["account_id"] = uuidFrom("workspace:" + repo.Workspace)
+		owner["nickname"] = repo.Workspace
+	}
 	payload := map[string]any{"actor": actorJSON, "repository": repoJSON}
 	api := base + "/2.0/repositories/" + repo.Workspace + "/" + repo.Slug
 	html := base + "/" + repo.Workspace + "/" + repo.Slug
@@ -362,7 +367,9 @@ func (s *Server) prepareCloud(base string, ev Event) (any, []target, error) {
 	switch ev.Event {
 	case "pullrequest:fulfilled":
 		state, closedBy = "MERGED", actorJSON
-		mergeCommit = map[string]any{"type": "commit", "hash": shortHash(randomHex(20))}
+		merge := shortHash(randomHex(20))
+		mergeCommit = map[string]any{"type": "commit", "hash": merge,
+			"links": map[string]any{"self": link(api + "/commit/" + merge), "html": link(html + "/commits/" + merge)}}
 	case "pullrequest:rejected":
 		state, closedBy = "DECLINED", actorJSON
 	}
@@ -372,7 +379,8 @@ func (s *Server) prepareCloud(base string, ev Event) (any, []target, error) {
 	}
 	prJSON := map[string]any{
 		"type": "pullrequest", "id": p.ID, "title": p.Title, "description": p.Description,
-		"summary": rendered(p.Description), "state": state, "author": actorJSON,
+		"summary": rendered(p.Description), "state": state,
+		"rendered": map[string]any{"title": rendered(p.Title), "description": rendered(p.Description)}, "author": actorJSON,
 		"source": side(p.SourceBranch, p.SourceCommit), "destination": side(p.DestinationBranch, p.DestinationCommit),
 		"merge_commit": mergeCommit, "close_source_branch": false, "closed_by": closedBy,
 		"reason": "", "created_on": rfc3339(now), "updated_on": rfc3339(now),
@@ -383,6 +391,7 @@ func (s *Server) prepareCloud(base string, ev Event) (any, []target, error) {
 			"diff": link(prAPI + "/diff"), "comments": link(prAPI + "/comments"),
 			"activity": link(prAPI + "/activity"), "statuses": link(prAPI + "/statuses"),
 			"merge": link(prAPI + "/merge"), "decline": link(prAPI + "/decline"),
+			"diffstat": link(prAPI + "/diffstat"), "request-changes": link(prAPI + "/request-changes"),
 		},
 	}
 	payload["pullrequest"] = prJSON
@@ -446,7 +455,7 @@ func htmlEscape(s string) string {
 func cloudActorJSON(base string, u *CloudUser) map[string]any {
 	return map[string]any{
 		"type": "user", "uuid": u.UUID, "account_id": u.AccountID, "display_name": u.DisplayName,
-		"nickname": u.Nickname,
+		"nickname": u.Nickname, "username": u.Nickname,
 		"links": map[string]any{
 			"self":   link(base + "/2.0/users/" + u.UUID),
 			"html":   link(base + "/" + u.UUID + "/"),
