@@ -536,7 +536,7 @@ func (s *Server) dcTestHook(w http.ResponseWriter, r *http.Request, tok dcToken)
 		dcFieldError(w, "url", "A URL to test is required.")
 		return
 	}
-	d := s.deliverDCPing(r.Context(), repo, hookID, target)
+	d := s.deliverDCPing(r.Context(), hookID, target)
 	reqHeaders := map[string]any{}
 	for k, v := range d.RequestHeaders {
 		reqHeaders[k] = v

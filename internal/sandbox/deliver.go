@@ -196,7 +196,7 @@ func (s *Server) deliverDC(ctx context.Context, t target, event string, body []b
 }
 
 // deliverDCPing sends Data Center's unsigned test-connection ping to url.
-func (s *Server) deliverDCPing(ctx context.Context, repo *dcRepo, hookID, url string) Delivery {
+func (s *Server) deliverDCPing(ctx context.Context, hookID, url string) Delivery {
 	return s.deliverDC(ctx, target{hookID: hookID, url: url}, "diagnostics:ping", []byte(`{"test":true}`), false)
 }
 
