@@ -316,14 +316,14 @@ func TestDataCenterTestConnectionPingIsUnsigned(t *testing.T) {
 }
 
 // TestPayloadShapes checks that every field of Bitbucket's real payloads (fixtures in
-// shared/bitbucket-payloads) is present in the sandbox's deliveries, down to three levels.
+// testdata/bitbucket/payloads) is present in the sandbox's deliveries, down to three levels.
 func TestPayloadShapes(t *testing.T) {
 	t.Parallel()
 	dir, err := contract.FindDir()
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
-	fixtures := filepath.Join(filepath.Dir(dir), "bitbucket-payloads")
+	fixtures := filepath.Join(filepath.Dir(dir), "payloads")
 	tests := []struct {
 		fixture string
 		ev      sandbox.Event
@@ -345,7 +345,7 @@ func TestPayloadShapes(t *testing.T) {
 		t.Run(tt.fixture, func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join(fixtures, tt.fixture))
 			if err != nil {
-				t.Skip(err)
+				t.Fatal(err)
 			}
 			ev := tt.ev
 			ev.Repository = "infra"

@@ -1,5 +1,5 @@
 // Package contract checks HTTP traffic against Atlassian's OpenAPI descriptions of
-// Bitbucket Cloud and Data Center (kept in shared/bitbucket-openapi), with kin-openapi.
+// Bitbucket Cloud and Data Center (kept in testdata/bitbucket/openapi), with kin-openapi.
 // Client tests and sandbox tests use it so that every request sent and every response
 // received fits the published API, not just our own idea of it.
 //
@@ -73,8 +73,8 @@ var (
 )
 
 // Cloud returns the validator for Bitbucket Cloud, loading the description once per test
-// binary. It skips the test when the description cannot be found, and fails it when the
-// description cannot be loaded.
+// binary. It fails the test when the description cannot be found or loaded: a contract
+// check that silently does not run is worse than none.
 func Cloud(t testing.TB) *Validator {
 	t.Helper()
 	cloudOnce.Do(func() { cloudLoaded.v, cloudLoaded.err = Load(ProductCloud, "") })
@@ -93,7 +93,7 @@ var errNoDescriptions = errors.New("Bitbucket OpenAPI descriptions not found")
 func must(t testing.TB, l loaded) *Validator {
 	t.Helper()
 	if errors.Is(l.err, errNoDescriptions) {
-		t.Skipf("contract: %v (set %s to the shared/bitbucket-openapi directory)", l.err, EnvDir)
+		t.Fatalf("contract: %v (they live in testdata/bitbucket/openapi at the module root; %s overrides)", l.err, EnvDir)
 	}
 	if l.err != nil {
 		t.Fatalf("contract: %v", l.err)
@@ -101,8 +101,8 @@ func must(t testing.TB, l loaded) *Validator {
 	return l.v
 }
 
-// FindDir locates the descriptions: $BITBUCKET_OPENAPI_DIR, else a
-// shared/bitbucket-openapi directory in the working directory or any parent.
+// FindDir locates the descriptions: $BITBUCKET_OPENAPI_DIR, else the module's
+// testdata/bitbucket/openapi directory, found from the working directory upwards.
 func FindDir() (string, error) {
 	if dir := os.Getenv(EnvDir); dir != "" {
 		return dir, nil
@@ -112,7 +112,7 @@ func FindDir() (string, error) {
 		return "", err
 	}
 	for dir := wd; ; dir = filepath.Dir(dir) {
-		candidate := filepath.Join(dir, "shared", "bitbucket-openapi")
+		candidate := filepath.Join(dir, "testdata", "bitbucket", "openapi")
 		if _, err := os.Stat(filepath.Join(candidate, cloudFile)); err == nil {
 			return candidate, nil
 		}
