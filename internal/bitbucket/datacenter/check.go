@@ -94,6 +94,11 @@ func classify(err error, what string, tokenAccepted bool) bitbucket.CheckResult 
 	if errors.As(err, &vErr) {
 		return bitbucket.CheckResult{Reason: bitbucket.ReasonNotFound, Message: vErr.Error()}
 	}
+	var transportErr *rest.TransportError
+	if errors.As(err, &transportErr) {
+		return bitbucket.CheckResult{Reason: bitbucket.ReasonUnreachable,
+			Message: fmt.Sprintf("Bitbucket Data Center at %s could not be reached: %v", transportErr.Host, transportErr.Err)}
+	}
 	apiErr, ok := bitbucket.AsAPIError(err)
 	if !ok {
 		return bitbucket.CheckResult{Reason: bitbucket.ReasonUnreachable, Message: "Bitbucket Data Center could not be reached: " + err.Error()}
