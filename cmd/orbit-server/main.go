@@ -1,6 +1,7 @@
 // Command orbit-server runs the Orbit platform API (see internal/server/API.md).
 //
 //	orbit-server [--listen 127.0.0.1:8700] [--db orbit.db] [--public-url URL]
+//	             [--bitbucket-cloud-api-url https://api.bitbucket.org] [--check-credentials=true]
 //
 // Environment:
 //
@@ -19,10 +20,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 )
 
@@ -48,6 +52,8 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	listen := fs.String("listen", "127.0.0.1:8700", "TCP address to listen on")
 	db := fs.String("db", "orbit.db", "SQLite database file")
 	publicURL := fs.String("public-url", "", "externally reachable base URL, used in webhook URLs (default http://<listen>)")
+	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials (a sandbox URL in tests and demos)")
+	checkCredentials := fs.Bool("check-credentials", true, "check integration credentials against Bitbucket on create, update and validate")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
 	}
@@ -61,13 +67,21 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	if err != nil {
 		return server.Config{}, err
 	}
+	var checker server.CredentialChecker
+	if *checkCredentials {
+		if _, err := url.ParseRequestURI(*cloudAPIURL); err != nil || !strings.HasPrefix(*cloudAPIURL, "http") {
+			return server.Config{}, fmt.Errorf("--bitbucket-cloud-api-url: %q is not an http(s) URL", *cloudAPIURL)
+		}
+		checker = &server.BitbucketChecker{CloudBaseURL: *cloudAPIURL}
+	}
 	return server.Config{
-		Listen:       *listen,
-		DB:           *db,
-		PublicURL:    *publicURL,
-		SecretKey:    secretKey,
-		BootstrapKey: getenv("ORBIT_BOOTSTRAP_KEY"),
-		Logger:       slog.New(slog.NewJSONHandler(stderr, nil)),
-		BootstrapOut: stdout,
+		CredentialChecker: checker,
+		Listen:            *listen,
+		DB:                *db,
+		PublicURL:         *publicURL,
+		SecretKey:         secretKey,
+		BootstrapKey:      getenv("ORBIT_BOOTSTRAP_KEY"),
+		Logger:            slog.New(slog.NewJSONHandler(stderr, nil)),
+		BootstrapOut:      stdout,
 	}, nil
 }

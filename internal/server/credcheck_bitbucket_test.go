@@ -1,0 +1,124 @@
+package server_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox/contract"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
+)
+
+const (
+	sbCloudToken = "sb-cloud-admin-token-cc"
+	sbAppPass    = "sb-app-password-cc"
+	sbDCToken    = "sb-dc-token-cc"
+)
+
+// startCheckedServer runs orbit-server with the real BitbucketChecker pointed at the
+// Bitbucket sandbox, served over TLS because Data Center api_host must be https.
+// Every check the server sends is validated against Atlassian's OpenAPI descriptions.
+func startCheckedServer(t *testing.T) (*servertest.Instance, string) {
+	t.Helper()
+	sb := sandbox.New(sandbox.Config{})
+	if err := sb.Seed(sandbox.Seed{
+		Cloud: sandbox.CloudSeed{
+			Users: []sandbox.CloudUser{{
+				Email: "dev@example.com", DisplayName: "Dev",
+				APITokens:    []sandbox.CloudAPIToken{{Token: sbCloudToken, Scopes: []string{"admin"}}},
+				AppPasswords: []sandbox.CloudAppPassword{{Username: "devuser", Password: sbAppPass}},
+			}},
+			Workspaces: []sandbox.CloudWorkspace{{Slug: "acme"}},
+		},
+		DataCenter: sandbox.DataCenterSeed{
+			Users:    []sandbox.DataCenterUser{{Name: "orbit-bot", Tokens: []sandbox.DataCenterToken{{Token: sbDCToken, Permission: "PROJECT_ADMIN", Project: "PLAT"}}}},
+			Projects: []sandbox.DataCenterProject{{Key: "PLAT"}},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tlsSandbox := httptest.NewTLSServer(sb)
+	t.Cleanup(tlsSandbox.Close)
+	hc := tlsSandbox.Client()
+	hc.Transport = contract.RoundTripper(t, hc.Transport)
+	checker := &server.BitbucketChecker{CloudBaseURL: tlsSandbox.URL, HTTPClient: hc}
+	return servertest.Start(t, servertest.WithCredentialChecker(checker)), tlsSandbox.URL
+}
+
+func TestBitbucketCheckerThroughAPI(t *testing.T) {
+	t.Parallel()
+	inst, sandboxURL := startCheckedServer(t)
+	c := newClient(t, inst, inst.AdminKey)
+	space := inst.NewSpace(t, "platform", "root", false)
+	dc := func(name, token string) map[string]any {
+		return with(dcBody(name, space, token), "api_host", sandboxURL)
+	}
+
+	// Good credentials are accepted and validate as ok.
+	good := c.must(http.MethodPost, "/api/v1/integrations", cloudBody("cloud-good", space, sbCloudToken), http.StatusCreated)
+	res := c.must(http.MethodPost, "/api/v1/integrations/"+str(good, "id")+"/validate", nil, http.StatusOK)
+	if res["valid"] != true || res["reason"] != "ok" {
+		t.Fatalf("validate good cloud: %v", res)
+	}
+	goodDC := c.must(http.MethodPost, "/api/v1/integrations", dc("dc-good", sbDCToken), http.StatusCreated)
+	res = c.must(http.MethodPost, "/api/v1/integrations/"+str(goodDC, "id")+"/validate", nil, http.StatusOK)
+	if res["valid"] != true || res["reason"] != "ok" {
+		t.Fatalf("validate good dc: %v", res)
+	}
+
+	tests := []struct {
+		name   string
+		body   map[string]any
+		field  string
+		says   []string
+		secret string
+	}{
+		{"cloud bad token", cloudBody("cloud-bad", space, "wrong-cloud-token-123"), "api_token", []string{"401", "API token"}, "wrong-cloud-token-123"},
+		{"cloud app password", map[string]any{"provider": "bitbucket_cloud", "name": "cloud-legacy", "space_id": space, "username": "devuser", "app_password": sbAppPass},
+			"app_password", []string{"2026-07-28", "API token", "email"}, sbAppPass},
+		{"dc bad token", dc("dc-bad", "wrong-dc-token-456"), "access_token", []string{"401", "access token"}, "wrong-dc-token-456"},
+		{"dc unreachable", with(dc("dc-down", sbDCToken), "api_host", "https://127.0.0.1:1"), "api_host", []string{"could not be reached"}, sbDCToken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClient(t, inst, inst.AdminKey)
+			msg := c.wantError(http.MethodPost, "/api/v1/integrations", tt.body, http.StatusBadRequest, "invalid_argument", tt.field)
+			for _, want := range tt.says {
+				if !strings.Contains(msg, want) {
+					t.Errorf("message %q lacks %q", msg, want)
+				}
+			}
+			for _, body := range c.responses() {
+				if strings.Contains(body, tt.secret) {
+					t.Errorf("the answer echoes the credential: %q", body)
+				}
+			}
+		})
+	}
+
+	// Stored without a check, a bad credential is reported by validate.
+	bad := c.must(http.MethodPost, "/api/v1/integrations?check_credentials=false", cloudBody("cloud-unchecked", space, "wrong-cloud-token-789"), http.StatusCreated)
+	res = c.must(http.MethodPost, "/api/v1/integrations/"+str(bad, "id")+"/validate", nil, http.StatusOK)
+	if res["valid"] != false || res["reason"] != "bad_credentials" || strings.Contains(str(res, "message"), "wrong-cloud-token-789") {
+		t.Fatalf("validate bad cloud: %v", res)
+	}
+
+	// A private worker pool cannot be reached from the server: skipped, not refused.
+	private := with(dc("dc-private", "any-token"), "api_host", "private://pool-1", "user_facing_host", "https://bitbucket.example.com")
+	created := c.must(http.MethodPost, "/api/v1/integrations", private, http.StatusCreated)
+	res = c.must(http.MethodPost, "/api/v1/integrations/"+str(created, "id")+"/validate", nil, http.StatusOK)
+	if res["valid"] != true || res["reason"] != "skipped" {
+		t.Fatalf("validate private pool: %v", res)
+	}
+
+	for _, body := range c.responses() {
+		for _, secret := range []string{sbCloudToken, sbAppPass, sbDCToken, "wrong-cloud-token-123", "wrong-dc-token-456"} {
+			if strings.Contains(body, secret) {
+				t.Fatalf("a response carries a credential: %s", body)
+			}
+		}
+	}
+}
