@@ -10,6 +10,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -19,15 +20,34 @@ var (
 	// ErrConflict is returned for a unique violation or a delete blocked by dependants.
 	// Implementations wrap it in *ConflictError to say which field.
 	ErrConflict = errors.New("conflict")
+	// ErrBadPageToken is returned by List methods for a PageToken they did not issue.
+	ErrBadPageToken = errors.New("invalid page token")
 )
 
+// NotFoundError says which object was missing: the one addressed, or one it
+// refers to (e.g. the parent of a new space). It wraps ErrNotFound.
+type NotFoundError struct {
+	Kind string // "space", "stack", "integration", "api_key"
+	ID   string
+}
+
+func (e *NotFoundError) Error() string { return e.Kind + " " + strconv.Quote(e.ID) + " not found" }
+func (e *NotFoundError) Unwrap() error { return ErrNotFound }
+
 // ConflictError says which field caused a conflict (e.g. "name", "is_default").
+// Field is "" when the conflict is not about one field (a space that is not
+// empty, a change to the root space).
 type ConflictError struct {
 	Field  string
 	Reason string
 }
 
-func (e *ConflictError) Error() string { return e.Field + ": " + e.Reason }
+func (e *ConflictError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Field + ": " + e.Reason
+}
 func (e *ConflictError) Unwrap() error { return ErrConflict }
 
 // RootSpaceID is the id of the space every tree starts from. Migrations create it.
@@ -115,6 +135,10 @@ type Integration struct {
 // ListFilter narrows a list. Empty fields do not filter. Labels: the object must
 // carry every one. Results are ordered by name, then id; PageToken is opaque and
 // returned as NextPageToken by the previous page ("" = last page).
+//
+// SpaceIDs: nil means every space; a non-nil empty slice matches nothing (so a
+// caller that can read no space gets an empty list). For ListSpaces it matches
+// the space's own ID, for stacks and integrations the space they live in.
 type ListFilter struct {
 	SpaceIDs  []string // any of these; nil = all spaces
 	Labels    []string

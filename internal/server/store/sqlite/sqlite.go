@@ -1,0 +1,98 @@
+// Package sqlite opens orbit-server's embedded store: SQLite through the pure-Go
+// modernc.org/sqlite driver, in WAL mode, with the shared migrations applied.
+// The queries live in package sqlstore; this package only opens and tunes the
+// database.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/sqlstore"
+)
+
+// Store is the generic SQL store opened on a SQLite file.
+type Store = sqlstore.Store
+
+// busyTimeoutMillis bounds how long a connection waits for a lock held by
+// another process on the same file before SQLITE_BUSY.
+const busyTimeoutMillis = 10000
+
+// readerConns is the size of the read pool; WAL lets readers run alongside the writer.
+const readerConns = 4
+
+// Dialect tells the generic store how SQLite reports constraint violations.
+var Dialect = sqlstore.Dialect{
+	Name: "sqlite",
+	IsUniqueViolation: func(err error) bool {
+		return hasCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+	},
+	IsForeignKeyViolation: func(err error) bool { return hasCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) },
+}
+
+func hasCode(err error, codes ...int) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	for _, c := range codes {
+		if se.Code() == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Open opens (creating when missing) the SQLite database at path, applies the
+// pending migrations and returns the store. Writes go through a single
+// connection whose transactions begin IMMEDIATE, so concurrent writers in this
+// process queue in Go instead of failing with SQLITE_BUSY, and a second
+// process on the same file waits up to the busy timeout. Reads use a small
+// pool of query-only connections.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite: database path %q must not contain '?' or '#'", path)
+	}
+	writer, err := openPool(ctx, path, 1, "_txlock=immediate", "_pragma=journal_mode(WAL)")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := sqlstore.Migrate(ctx, writer, Dialect); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	}
+	reader, err := openPool(ctx, path, readerConns, "_pragma=query_only(1)")
+	if err != nil {
+		writer.Close()
+		return nil, err
+	}
+	return sqlstore.New(writer, reader, Dialect), nil
+}
+
+func openPool(ctx context.Context, path string, conns int, extra ...string) (*sql.DB, error) {
+	params := append([]string{
+		fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeoutMillis),
+		"_pragma=foreign_keys(1)",
+	}, extra...)
+	db, err := sql.Open("sqlite", path+"?"+strings.Join(params, "&"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxLifetime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return db, nil
+}

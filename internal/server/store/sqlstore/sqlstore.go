@@ -1,0 +1,133 @@
+// Package sqlstore implements store.Store once, on database/sql, for every SQL
+// database orbit-server supports. The SQL is portable between SQLite
+// (modernc.org/sqlite) and PostgreSQL (pgx): `$N` placeholders, which both
+// drivers bind, and the shared migrations of package migrations. What differs
+// between databases (how a driver reports a constraint violation, how
+// migrators are serialized) is a Dialect; opening the database is the job of a
+// thin package per engine (sqlite, and later postgres).
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+)
+
+// Dialect is what the generic store needs to know about one database engine.
+type Dialect struct {
+	Name string
+	// IsUniqueViolation reports whether err is a unique or primary-key violation.
+	IsUniqueViolation func(error) bool
+	// IsForeignKeyViolation reports whether err is a foreign-key violation.
+	IsForeignKeyViolation func(error) bool
+	// MigrationLock, when set, is executed first in every migration transaction so
+	// that several servers starting on one database migrate one at a time
+	// (PostgreSQL: an advisory transaction lock). SQLite needs none: its write
+	// transactions are already exclusive.
+	MigrationLock string
+}
+
+// Store is store.Store on database/sql.
+type Store struct {
+	writer  *sql.DB
+	reader  *sql.DB
+	dialect Dialect
+	now     func() time.Time
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store on already-migrated databases. Writes go to writer and
+// reads to reader; they may be the same pool. SQLite passes a one-connection
+// writer pool (writes serialized in-process, so they never meet SQLITE_BUSY
+// from each other) and a wider reader pool (WAL readers do not block).
+// Close closes both.
+func New(writer, reader *sql.DB, d Dialect) *Store {
+	if reader == nil {
+		reader = writer
+	}
+	return &Store{writer: writer, reader: reader, dialect: d, now: time.Now}
+}
+
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.writer.PingContext(ctx); err != nil {
+		return err
+	}
+	if s.reader != s.writer {
+		return s.reader.PingContext(ctx)
+	}
+	return nil
+}
+
+func (s *Store) Close() error {
+	err := s.writer.Close()
+	if s.reader != s.writer {
+		err = errors.Join(err, s.reader.Close())
+	}
+	return err
+}
+
+// queryer is what a query needs; *sql.Tx provides it.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// inWriteTx runs fn in a write transaction and commits when fn returns nil;
+// any error rolls everything back, so a failed call changes nothing.
+func (s *Store) inWriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return inTx(ctx, s.writer, fn)
+}
+
+// inReadTx gives multi-statement reads one consistent snapshot.
+func (s *Store) inReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return inTx(ctx, s.reader, fn)
+}
+
+func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// timestamp is the stored form of a time: RFC 3339, UTC, fixed microsecond
+// precision (what PostgreSQL keeps, and lexically ordered).
+const timestampLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+// nowUTC is the store's clock, truncated so a value written equals the value read.
+func (s *Store) nowUTC() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+func formatTime(t time.Time) string { return t.UTC().Format(timestampLayout) }
+
+// parseTime reads what the store writes, and also the CURRENT_TIMESTAMP forms
+// the migrations leave on the root space ("2006-01-02 15:04:05" in SQLite,
+// "2006-01-02 15:04:05.999999+00" in PostgreSQL).
+func parseTime(v string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999Z07"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	if t, err := time.ParseInLocation("2006-01-02 15:04:05.999999999", v, time.UTC); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("stored timestamp %q is not RFC 3339", v)
+}
