@@ -149,6 +149,9 @@ type ListFilter struct {
 }
 
 // Store is implemented by the SQLite and PostgreSQL stores. Every method is atomic.
+// A reference to a missing space (parent, stack/integration space, API key
+// role) is a *NotFoundError{Kind: "space"}; a preset ID already in use is a
+// *ConflictError{Field: "id"}. Labels come back sorted, unique and never nil.
 // Create methods fill ID (when empty), CreatedAt and UpdatedAt on the passed value's
 // copy and return it. Update methods replace every mutable field and return the
 // stored result; they return ErrNotFound when the id does not exist.
@@ -182,8 +185,10 @@ type Store interface {
 	GetIntegration(ctx context.Context, id string) (Integration, error)
 	GetIntegrationByName(ctx context.Context, p Provider, name string) (Integration, error)
 	ListIntegrations(ctx context.Context, f ListFilter) ([]Integration, string, error)
-	// UpdateIntegration replaces all fields but ID, Provider, Name, CreatedAt.
-	// A nil SealedCredential keeps the stored one.
+	// UpdateIntegration replaces all fields but ID, Provider, Name, CreatedAt
+	// (Provider and Name passed in are ignored). A nil SealedCredential keeps the
+	// stored one; so does a nil SealedWebhookSecret (rotate with SetWebhookSecret).
+	// IsDefault forces SpaceID to RootSpaceID, on create as well.
 	UpdateIntegration(ctx context.Context, in Integration) (Integration, error)
 	// SetWebhookSecret replaces only the sealed webhook secret.
 	SetWebhookSecret(ctx context.Context, id string, sealed []byte) (Integration, error)

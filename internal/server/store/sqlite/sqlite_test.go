@@ -1,11 +1,17 @@
 package sqlite_test
 
 import (
+	"database/sql"
+	"errors"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/migrations"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/sqlite"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/sqlstore"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/storetest"
 )
 
@@ -22,4 +28,208 @@ func openTemp(t *testing.T) *sqlite.Store {
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "orbit.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := s.CreateSpace(t.Context(), store.Space{Name: "kept", Labels: []string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := s.GetSpace(t.Context(), store.RootSpaceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db := rawDB(t, path)
+	before := appliedAt(t, db)
+	all, err := migrations.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before) != len(all) {
+		t.Fatalf("schema_migrations has %d rows, want %d", len(before), len(all))
+	}
+	// Migrate on an up-to-date database applies nothing.
+	applied, err := sqlstore.Migrate(t.Context(), db, sqlite.Dialect)
+	if err != nil || len(applied) != 0 {
+		t.Fatalf("second Migrate applied %v, %v", applied, err)
+	}
+
+	s2, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s2.Close() })
+	got, err := s2.GetSpace(t.Context(), sp.ID)
+	if err != nil || got.Name != "kept" || len(got.Labels) != 1 {
+		t.Fatalf("after reopen: %+v, %v", got, err)
+	}
+	root2, err := s2.GetSpace(t.Context(), store.RootSpaceID)
+	if err != nil || !root2.CreatedAt.Equal(root.CreatedAt) {
+		t.Fatalf("root recreated on reopen: %v vs %v (%v)", root2.CreatedAt, root.CreatedAt, err)
+	}
+	after := appliedAt(t, db)
+	for v, at := range before {
+		if after[v] != at {
+			t.Fatalf("migration %d re-applied on reopen: %q then %q", v, at, after[v])
+		}
+	}
+	spaces, err := s2.AllSpaces(t.Context())
+	if err != nil || len(spaces) != 2 {
+		t.Fatalf("spaces after reopen: %d, %v", len(spaces), err)
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "orbit.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	db := rawDB(t, path)
+	var mode string
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	// A reference to a missing space is refused as not found.
+	_, err = s.CreateStack(t.Context(), store.Stack{Name: "x", SpaceID: "missing"})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("stack in missing space: %v", err)
+	}
+}
+
+func TestDialectClassifiesConstraintErrors(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "orbit.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	db := rawDB(t, path)
+	if _, err := db.Exec(`PRAGMA foreign_keys = ON`); err != nil {
+		t.Fatal(err)
+	}
+	const insertStack = `INSERT INTO stacks (id, name, space_id, description, created_at, updated_at) VALUES ($1, 'n', $2, '', 'x', 'x')`
+	_, fkErr := db.Exec(insertStack, "s1", "missing")
+	if !sqlite.Dialect.IsForeignKeyViolation(fkErr) || sqlite.Dialect.IsUniqueViolation(fkErr) {
+		t.Fatalf("foreign key error %v misclassified", fkErr)
+	}
+	if _, err := db.Exec(insertStack, "s1", store.RootSpaceID); err != nil {
+		t.Fatal(err)
+	}
+	_, pkErr := db.Exec(insertStack, "s1", store.RootSpaceID)
+	if !sqlite.Dialect.IsUniqueViolation(pkErr) || sqlite.Dialect.IsForeignKeyViolation(pkErr) {
+		t.Fatalf("primary key error %v misclassified", pkErr)
+	}
+	const insertDefault = `INSERT INTO integrations (id, provider, name, is_default, space_id, created_at, updated_at) VALUES ($1, 'bitbucket_cloud', $2, $3, 'root', 'x', 'x')`
+	if _, err := db.Exec(insertDefault, "i1", "one", true); err != nil {
+		t.Fatal(err)
+	}
+	_, defErr := db.Exec(insertDefault, "i2", "two", true)
+	if !sqlite.Dialect.IsUniqueViolation(defErr) {
+		t.Fatalf("second default %v not a unique violation", defErr)
+	}
+	// The partial index only binds defaults.
+	if _, err := db.Exec(insertDefault, "i3", "three", false); err != nil {
+		t.Fatal(err)
+	}
+	_, nameErr := db.Exec(insertDefault, "i4", "three", false)
+	if !sqlite.Dialect.IsUniqueViolation(nameErr) {
+		t.Fatalf("duplicate name %v not a unique violation", nameErr)
+	}
+	if sqlite.Dialect.IsUniqueViolation(errors.New("UNIQUE constraint failed")) {
+		t.Fatalf("plain error text must not count as a violation")
+	}
+}
+
+// Two stores on one file stand for two processes: their writes wait on each
+// other through the busy timeout instead of failing with SQLITE_BUSY.
+func TestTwoStoresOnOneFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "orbit.db")
+	var stores [2]*sqlite.Store
+	for i := range stores {
+		s, err := sqlite.Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		stores[i] = s
+	}
+	const each = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*each)
+	for i, s := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range each {
+				if _, err := s.CreateStack(t.Context(), store.Stack{Name: fmt.Sprintf("p%d-%d", i, j), SpaceID: store.RootSpaceID}); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, s := range stores {
+		items, _, err := s.ListStacks(t.Context(), store.ListFilter{PageSize: 500})
+		if err != nil || len(items) != 2*each {
+			t.Fatalf("each store sees %d stacks (%v), want %d", len(items), err, 2*each)
+		}
+	}
+}
+
+func TestOpenRejectsBadPath(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{"", filepath.Join(t.TempDir(), "a?b.db"), filepath.Join(t.TempDir(), "missing-dir", "x.db")} {
+		if s, err := sqlite.Open(t.Context(), path); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", path)
+		}
+	}
+}
+
+func rawDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+func appliedAt(t *testing.T, db *sql.DB) map[int64]string {
+	t.Helper()
+	rows, err := db.Query(`SELECT version, applied_at FROM schema_migrations`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var v int64
+		var at string
+		if err := rows.Scan(&v, &at); err != nil {
+			t.Fatal(err)
+		}
+		out[v] = at
+	}
+	return out
 }
