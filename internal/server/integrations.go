@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 
@@ -98,12 +99,14 @@ type validateResponse struct {
 
 // Additional data binds each sealed value to its integration and purpose, so a
 // ciphertext copied to another row or column does not open.
+// Provider and name identify an integration for life (the id is not known before
+// the store assigns it, and a recreated name is a new secret anyway).
 func credentialAD(p store.Provider, name string) []byte {
-	return []byte("orbit/integration/" + string(p) + "/" + name + "/credential")
+	return secretbox.AssociatedData("integration", string(p), name, "credential")
 }
 
 func webhookSecretAD(p store.Provider, name string) []byte {
-	return []byte("orbit/integration/" + string(p) + "/" + name + "/webhook_secret")
+	return secretbox.AssociatedData("integration", string(p), name, "webhook_secret")
 }
 
 func (s *Server) webhookURL(in store.Integration) string {

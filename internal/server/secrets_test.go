@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -128,6 +130,37 @@ func TestNoSecretLeaks(t *testing.T) {
 			if strings.Contains(body, secret) {
 				t.Errorf("a non-admin response contains the secret %q: %s", secret, body)
 			}
+		}
+	}
+}
+
+// TestSecretsEncryptedAtRest reads the raw database files: neither the credential nor
+// the webhook secret nor the API key may appear in them.
+func TestSecretsEncryptedAtRest(t *testing.T) {
+	t.Parallel()
+	inst := servertest.Start(t)
+	c := newClient(t, inst, inst.AdminKey)
+	const token = "plaintext-token-4f0c9e1d"
+	created := c.must(http.MethodPost, "/api/v1/integrations", dcBody("dc", "root", token), http.StatusCreated)
+	secret := str(created, "webhook_secret")
+	files, err := filepath.Glob(inst.DBPath + "*")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("database files: %v %v", files, err)
+	}
+	var all []byte
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, raw...)
+	}
+	if !bytes.Contains(all, []byte("bitbucket.example.com")) {
+		t.Fatal("database files do not hold the integration at all; the check would prove nothing")
+	}
+	for _, s := range []string{token, secret, inst.AdminKey[len(inst.AdminKey)-43:]} {
+		if bytes.Contains(all, []byte(s)) {
+			t.Errorf("database files contain %q in clear", s)
 		}
 	}
 }
