@@ -1,0 +1,159 @@
+package provider
+
+// Shared harness of the acceptance tests (TF_ACC=1): the real terraform binary drives
+// this provider in-process (ProtoV6ProviderFactories) against a real orbit-server on
+// loopback with its own temporary SQLite database per test.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+
+	goversion "github.com/hashicorp/go-version"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+)
+
+// minTerraform is the oldest Terraform with write-only attributes.
+var minTerraform = goversion.Must(goversion.NewVersion("1.11.0"))
+
+// TestMain pins the terraform binary the acceptance tests use: TF_ACC_TERRAFORM_PATH,
+// else terraform on PATH. terraform-plugin-testing would otherwise download one.
+func TestMain(m *testing.M) {
+	if os.Getenv("TF_ACC") != "" {
+		if err := pinTerraform(); err != nil {
+			fmt.Fprintln(os.Stderr, "acceptance tests:", err)
+			os.Exit(1)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+func pinTerraform() error {
+	const advice = "install Terraform >= 1.11 or set TF_ACC_TERRAFORM_PATH to its binary"
+	binary := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if binary == "" {
+		found, err := exec.LookPath("terraform")
+		if err != nil {
+			return fmt.Errorf("TF_ACC is set but no terraform binary was found: %s", advice)
+		}
+		binary = found
+	}
+	out, err := exec.Command(binary, "version", "-json").Output()
+	if err != nil {
+		return fmt.Errorf("running %s version: %v: %s", binary, err, advice)
+	}
+	var v struct {
+		Version string `json:"terraform_version"`
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		return fmt.Errorf("reading %s version: %v: %s", binary, err, advice)
+	}
+	have, err := goversion.NewVersion(v.Version)
+	if err != nil || have.LessThan(minTerraform) {
+		return fmt.Errorf("%s is Terraform %s: %s", binary, v.Version, advice)
+	}
+	// Never let the test framework fetch a binary of its own.
+	if err := os.Setenv("TF_ACC_TERRAFORM_PATH", binary); err != nil {
+		return err
+	}
+	return os.Unsetenv("TF_ACC_TERRAFORM_VERSION")
+}
+
+// accEnv is one acceptance test's world: an orbit-server, an API client for changing
+// things behind Terraform's back, and a record of the credentials the server saw.
+type accEnv struct {
+	server      *servertest.Instance
+	api         *orbitapi.Client
+	credentials *recordingChecker
+}
+
+func newAccEnv(t *testing.T) *accEnv {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 to run")
+	}
+	checker := &recordingChecker{seen: map[string][]string{}}
+	instance := servertest.Start(t, servertest.WithCredentialChecker(checker))
+	api, err := orbitapi.NewClient(instance.URL, instance.AdminKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &accEnv{server: instance, api: api, credentials: checker}
+}
+
+// config prefixes body with a provider block pointing at this test's server. The
+// endpoint and key go in the block, not the environment, so tests can run in parallel.
+func (e *accEnv) config(body string) string {
+	return fmt.Sprintf(`
+provider "orbit" {
+  endpoint = %q
+  api_key  = %q
+}
+`, e.server.URL, e.server.AdminKey) + body
+}
+
+func (e *accEnv) factories() map[string]func() (tfprotov6.ProviderServer, error) {
+	return map[string]func() (tfprotov6.ProviderServer, error){
+		"orbit": providerserver.NewProtocol6WithError(New("acctest")()),
+	}
+}
+
+// recordingChecker is orbit-server's credential checker hook: the server calls it on
+// every integration write with the credential then in effect (the new one, or the
+// stored one when the request carried none). It accepts everything and remembers.
+type recordingChecker struct {
+	mu   sync.Mutex
+	seen map[string][]string // integration name -> credentials, in order
+}
+
+func (c *recordingChecker) Check(_ context.Context, in store.Integration, credential string) server.CredentialCheck {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen[in.Name] = append(c.seen[in.Name], credential)
+	return server.CredentialCheck{Valid: true, Reason: server.CheckOK}
+}
+
+// last returns the credential of the latest write of an integration and how many
+// writes there were.
+func (c *recordingChecker) last(name string) (string, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seen := c.seen[name]
+	if len(seen) == 0 {
+		return "", 0
+	}
+	return seen[len(seen)-1], len(seen)
+}
+
+// credentialCheck asserts that the latest write of integration name reached the
+// server with the credential want (a new one, or the stored one that was kept).
+type credentialCheck struct {
+	env        *accEnv
+	name, want string
+}
+
+func (e *accEnv) credentialIs(name, want string) statecheck.StateCheck {
+	return credentialCheck{env: e, name: name, want: want}
+}
+
+func (c credentialCheck) CheckState(_ context.Context, _ statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	got, writes := c.env.credentials.last(c.name)
+	if writes == 0 {
+		resp.Error = fmt.Errorf("orbit-server saw no write of integration %q", c.name)
+		return
+	}
+	if got != c.want {
+		resp.Error = fmt.Errorf("orbit-server's credential for %q after %d write(s) is not the expected one (want the value starting %q)", c.name, writes, c.want[:4])
+	}
+}
