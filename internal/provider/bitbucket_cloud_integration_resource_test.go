@@ -267,3 +267,73 @@ resource "orbit_bitbucket_cloud_integration" "test" {
 		},
 	})
 }
+
+// The migration SPEC §3 keeps app passwords for: an integration made outside
+// Terraform with an app password is imported, then moved to a write-only API token.
+func TestAccBitbucketCloudIntegrationImportAndMigrate(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	const appPassword, apiToken = "pre-existing-app-password-01", "replacement-api-token-0002"
+	var existingID string
+
+	config := env.config(fmt.Sprintf(`
+resource "orbit_bitbucket_cloud_integration" "test" {
+  name                 = "legacy-cloud"
+  is_default           = true
+  description          = "made by hand"
+  email                = "bob@example.com"
+  api_token_wo         = %q
+  api_token_wo_version = 1
+}
+`, apiToken))
+
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() {
+					password := appPassword
+					created, err := env.api.Integrations.Create(context.Background(), orbitapi.IntegrationRequest{
+						Provider: orbitapi.ProviderBitbucketCloud, Name: "legacy-cloud", IsDefault: true,
+						Description: "made by hand", Username: "bob", AppPassword: &password,
+					})
+					if err != nil {
+						t.Fatalf("creating the integration outside Terraform: %v", err)
+					}
+					existingID = created.ID
+				},
+				Config:             config,
+				ResourceName:       cloudAddr,
+				ImportState:        true,
+				ImportStateIdFunc:  func(*terraform.State) (string, error) { return existingID, nil },
+				ImportStatePersist: true,
+				ImportStateCheck: func(states []*terraform.InstanceState) error {
+					if len(states) != 1 {
+						return fmt.Errorf("imported %d instances", len(states))
+					}
+					got := states[0].Attributes
+					if got["auth_method"] != "app_password" || got["username"] != "bob" || got["space_id"] != "root" ||
+						got["webhook_url"] != env.server.PublicURL+"/webhooks/bitbucket-cloud/legacy-cloud" {
+						return fmt.Errorf("imported attributes %v", got)
+					}
+					return nil
+				},
+			},
+			{
+				// The first apply moves it to the API token; the integration (id,
+				// webhook URL) stays.
+				Config:           config,
+				ConfigPlanChecks: expectAction(cloudAddr, plancheck.ResourceActionUpdate),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(cloudAddr, tfjsonpath.New("auth_method"), knownvalue.StringExact("api_token")),
+					statecheck.ExpectKnownValue(cloudAddr, tfjsonpath.New("username"), knownvalue.Null()),
+					stateExcludes{what: "Bitbucket credential", values: []string{appPassword, apiToken}},
+					env.credentialIs("legacy-cloud", apiToken),
+				},
+				Check: func(s *terraform.State) error {
+					return expectEqual("id after migration", s.RootModule().Resources[cloudAddr].Primary.ID, existingID)
+				},
+			},
+		},
+	})
+}
