@@ -191,7 +191,15 @@ func (p *orbitProvider) Configure(ctx context.Context, req provider.ConfigureReq
 			fmt.Sprintf("%s. Check endpoint in the orbit provider block or the %s environment variable.", err, envEndpoint))
 		return
 	}
-	if d := probe(ctx, client); d != nil {
+	// The probe gives up sooner than the client does for real work: a wrong
+	// endpoint should fail fast, while a brief blip still gets a second chance.
+	probeClient, err := orbitapi.NewClient(endpoint, apiKey, orbitapi.WithVersion(p.version),
+		orbitapi.WithRetry(2, 250*time.Millisecond, time.Second))
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("endpoint"), "Invalid Orbit endpoint", err.Error())
+		return
+	}
+	if d := probe(ctx, probeClient); d != nil {
 		resp.Diagnostics.Append(d)
 		return
 	}
