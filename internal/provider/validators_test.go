@@ -1,0 +1,76 @@
+package provider
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+func TestURLValidators(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		value                string
+		https, apiHost, endp string // "" = accepted, else a substring of the error
+	}{
+		{"https://bitbucket.example.com", "", "", ""},
+		{"https://bitbucket.example.com:8443/context", "", "", ""},
+		{"http://bitbucket.example.com", "scheme must be https", "scheme must be https", ""},
+		{"https://user:pw@bitbucket.example.com", "credentials", "credentials", "credentials"},
+		{"https://bitbucket.example.com/?a=b", "query", "query", "query"},
+		{"https://bitbucket.example.com/#top", "fragment", "fragment", "fragment"},
+		{"https://", "host is missing", "host is missing", "host is missing"},
+		{"bitbucket.example.com", "scheme must be https", "scheme must be https", "scheme must be http or https"},
+		{"private://pool-1", "scheme must be https", "", "scheme must be http or https"},
+		{"private://Pool", "scheme must be https", "pool name", "scheme must be http or https"},
+		{"private://", "scheme must be https", "pool name", "scheme must be http or https"},
+	}
+	for _, tt := range tests {
+		for name, c := range map[string]struct {
+			v    validator.String
+			want string
+		}{"https": {httpsURLValidator(), tt.https}, "api_host": {apiHostValidator(), tt.apiHost}, "endpoint": {endpointValidator(), tt.endp}} {
+			var resp validator.StringResponse
+			c.v.ValidateString(context.Background(), validator.StringRequest{Path: path.Root("x"), ConfigValue: types.StringValue(tt.value)}, &resp)
+			switch {
+			case c.want == "" && resp.Diagnostics.HasError():
+				t.Errorf("%s(%q): unexpected error %v", name, tt.value, resp.Diagnostics)
+			case c.want != "" && !resp.Diagnostics.HasError():
+				t.Errorf("%s(%q): accepted, want an error about %q", name, tt.value, c.want)
+			case c.want != "" && !strings.Contains(resp.Diagnostics.Errors()[0].Detail(), c.want):
+				t.Errorf("%s(%q): error %q does not mention %q", name, tt.value, resp.Diagnostics.Errors()[0].Detail(), c.want)
+			}
+		}
+	}
+	// Unknown and null values are left to later (apply time, or Required).
+	for _, v := range []types.String{types.StringUnknown(), types.StringNull()} {
+		var resp validator.StringResponse
+		apiHostValidator().ValidateString(context.Background(), validator.StringRequest{Path: path.Root("x"), ConfigValue: v}, &resp)
+		if resp.Diagnostics.HasError() {
+			t.Errorf("%v: %v", v, resp.Diagnostics)
+		}
+	}
+}
+
+func TestNameAndLabelPatterns(t *testing.T) {
+	t.Parallel()
+	for value, want := range map[string]bool{
+		"main": true, "main-cloud_2": true, "0abc": true, strings.Repeat("a", 63): true,
+		"": false, "Main": false, "-main": false, "a b": false, "a/b": false, strings.Repeat("a", 64): false,
+	} {
+		if got := integrationNamePattern.MatchString(value); got != want {
+			t.Errorf("integration name %q: match = %v, want %v", value, got, want)
+		}
+	}
+	for value, want := range map[string]bool{
+		"team:platform": true, "env/prod": true, "a.b_c-d": true, "A1": true, strings.Repeat("x", 63): true,
+		"": false, "-x": false, ":x": false, "a b": false, "a,b": false, strings.Repeat("x", 64): false,
+	} {
+		if got := labelPattern.MatchString(value); got != want {
+			t.Errorf("label %q: match = %v, want %v", value, got, want)
+		}
+	}
+}
