@@ -27,15 +27,15 @@ func wrapTolerant(text string) *regexp.Regexp {
 
 func TestAccBitbucketCloudIntegrationDataSource(t *testing.T) {
 	t.Parallel()
-	env := newReadSideTestEnv(t)
+	env := newAccEnv(t)
 	spaceID := env.server.NewSpace(t, "platform", "root", false)
 
-	team := env.createCloudIntegration(t, orbitapi.IntegrationRequest{
+	team := env.seedCloudIntegration(t, orbitapi.IntegrationRequest{
 		Name: "team-cloud", SpaceID: spaceID, Description: "Team workspace",
 		Labels: []string{"team:platform", "env:prod"}, VCSChecks: "aggregated",
 	})
 	// Same name, other provider: a lookup by name must not return it.
-	sameNameDC := env.createDataCenterIntegration(t, orbitapi.IntegrationRequest{Name: "team-cloud", SpaceID: spaceID})
+	sameNameDC := env.seedDataCenterIntegration(t, orbitapi.IntegrationRequest{Name: "team-cloud", SpaceID: spaceID})
 	var orgDefault *orbitapi.Integration
 
 	const lookups = `
@@ -52,7 +52,7 @@ data "orbit_bitbucket_cloud_integration" "default" {
 }
 `
 	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.providerFactories(),
+		ProtoV6ProviderFactories: env.factories(),
 		Steps: []resource.TestStep{
 			{
 				// No default integration exists yet.
@@ -65,7 +65,7 @@ data "orbit_bitbucket_cloud_integration" "default" {
 			},
 			{
 				PreConfig: func() {
-					orgDefault = env.createCloudIntegration(t, orbitapi.IntegrationRequest{Name: "org-cloud", IsDefault: true})
+					orgDefault = env.seedCloudIntegration(t, orbitapi.IntegrationRequest{Name: "org-cloud", IsDefault: true})
 				},
 				Config: env.config(fmt.Sprintf(lookups, team.ID)),
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -95,7 +95,7 @@ data "orbit_bitbucket_cloud_integration" "default" {
 
 					// No credential and no webhook secret in a lookup's state.
 					stateExcludes{what: "API tokens", values: []string{"cloud-token-team-cloud", "cloud-token-org-cloud"}},
-					stateExcludes{what: "webhook secret", values: []string{env.webhook(t, team.ID).WebhookSecret}},
+					stateExcludes{what: "webhook secret", values: []string{env.webhookOf(t, team.ID).WebhookSecret}},
 				},
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
@@ -104,7 +104,7 @@ data "orbit_bitbucket_cloud_integration" "default" {
 			{
 				// A change made outside Terraform shows on the next read.
 				PreConfig: func() {
-					_, err := env.admin.Integrations.Update(context.Background(), team.ID, orbitapi.IntegrationRequest{
+					_, err := env.api.Integrations.Update(context.Background(), team.ID, orbitapi.IntegrationRequest{
 						Name: "team-cloud", SpaceID: spaceID, Email: "ci-bot@example.com",
 						Description: "Moved to aggregated checks", Labels: []string{"team:platform"}, VCSChecks: "all",
 					})
@@ -153,7 +153,7 @@ data "orbit_bitbucket_cloud_integration" "wrong_kind" {
 // any API call; the same rules apply to both integration data sources.
 func TestAccIntegrationDataSourceSelectorValidation(t *testing.T) {
 	t.Parallel()
-	env := newReadSideTestEnv(t)
+	env := newAccEnv(t)
 
 	tests := []struct {
 		name      string
@@ -186,7 +186,7 @@ func TestAccIntegrationDataSourceSelectorValidation(t *testing.T) {
 		}
 	}
 	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.providerFactories(),
+		ProtoV6ProviderFactories: env.factories(),
 		Steps:                    steps,
 	})
 }

@@ -15,15 +15,15 @@ import (
 
 func TestAccBitbucketDataCenterIntegrationDataSource(t *testing.T) {
 	t.Parallel()
-	env := newReadSideTestEnv(t)
+	env := newAccEnv(t)
 	spaceID := env.server.NewSpace(t, "platform", "root", false)
 
-	private := env.createDataCenterIntegration(t, orbitapi.IntegrationRequest{
+	private := env.seedDataCenterIntegration(t, orbitapi.IntegrationRequest{
 		Name: "private-dc", SpaceID: spaceID, APIHost: "private://pool-eu", UserFacingHost: "https://bitbucket.corp.example.com",
 		Username: "svc-orbit", UseGitCheckout: seedPtr(true), Labels: []string{"site:eu"},
 	})
 	// A Cloud integration: the Data Center data source must not return it.
-	cloud := env.createCloudIntegration(t, orbitapi.IntegrationRequest{Name: "cloud-only", SpaceID: spaceID})
+	cloud := env.seedCloudIntegration(t, orbitapi.IntegrationRequest{Name: "cloud-only", SpaceID: spaceID})
 	var corpDefault *orbitapi.Integration
 
 	const byID = "data.orbit_bitbucket_datacenter_integration.by_id"
@@ -31,7 +31,7 @@ func TestAccBitbucketDataCenterIntegrationDataSource(t *testing.T) {
 	const byDefault = "data.orbit_bitbucket_datacenter_integration.default"
 
 	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.providerFactories(),
+		ProtoV6ProviderFactories: env.factories(),
 		Steps: []resource.TestStep{
 			{
 				Config: env.config(`
@@ -43,7 +43,7 @@ data "orbit_bitbucket_datacenter_integration" "default" {
 			},
 			{
 				PreConfig: func() {
-					corpDefault = env.createDataCenterIntegration(t, orbitapi.IntegrationRequest{
+					corpDefault = env.seedDataCenterIntegration(t, orbitapi.IntegrationRequest{
 						Name: "corp-dc", IsDefault: true, APIHost: "https://bitbucket.example.com", Description: "Company server",
 					})
 				},
@@ -85,7 +85,7 @@ data "orbit_bitbucket_datacenter_integration" "default" {
 					statecheck.ExpectKnownValue(byDefault, tfjsonpath.New("use_git_checkout"), knownvalue.Bool(false)),
 
 					stateExcludes{what: "access tokens", values: []string{"dc-token-private-dc", "dc-token-corp-dc"}},
-					stateExcludes{what: "webhook secret", values: []string{env.webhook(t, private.ID).WebhookSecret}},
+					stateExcludes{what: "webhook secret", values: []string{env.webhookOf(t, private.ID).WebhookSecret}},
 				},
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},

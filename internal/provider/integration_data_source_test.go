@@ -7,59 +7,27 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
-	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
-	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
 )
 
 // Helpers shared by the acceptance tests of the integration data sources, the webhook
-// data source and the webhook ephemeral resource. Each test starts its own
-// orbit-server (servertest.Start: loopback, temporary SQLite) and seeds it through
-// orbitapi, so that what Terraform reads can be compared with what the API returns.
+// data source and the webhook ephemeral resource, on top of the accEnv harness
+// (acc_test.go): each test has its own orbit-server and seeds it through orbitapi, so
+// that what Terraform reads can be compared with what the API returns.
 
-// readSideTestEnv is one orbit-server plus an admin client for seeding it.
-type readSideTestEnv struct {
-	server *servertest.Instance
-	admin  *orbitapi.Client
-}
-
-func newReadSideTestEnv(t *testing.T) *readSideTestEnv {
-	t.Helper()
-	instance := servertest.Start(t)
-	admin, err := orbitapi.NewClient(instance.URL, instance.AdminKey, orbitapi.WithVersion("acctest"))
-	if err != nil {
-		t.Fatalf("orbitapi client: %v", err)
-	}
-	return &readSideTestEnv{server: instance, admin: admin}
-}
-
-// providerFactories serves the provider in-process; Terraform reattaches to it, so no
-// registry or plugin directory is involved.
-func (e *readSideTestEnv) providerFactories() map[string]func() (tfprotov6.ProviderServer, error) {
-	return map[string]func() (tfprotov6.ProviderServer, error){
-		"orbit": providerserver.NewProtocol6WithError(New("acctest")()),
-	}
-}
-
-// providerBlock configures the provider explicitly (not through ORBIT_* variables,
-// which are process-wide and would stop tests from running in parallel).
-func (e *readSideTestEnv) providerBlock(apiKey string) string {
+// configAs is accEnv.config with another API key, e.g. one with fewer roles.
+func (e *accEnv) configAs(apiKey, body string) string {
 	return fmt.Sprintf(`
 provider "orbit" {
   endpoint = %q
   api_key  = %q
 }
-`, e.server.URL, apiKey)
+`, e.server.URL, apiKey) + body
 }
 
-func (e *readSideTestEnv) config(body string) string {
-	return e.providerBlock(e.server.AdminKey) + body
-}
-
-func (e *readSideTestEnv) createCloudIntegration(t *testing.T, req orbitapi.IntegrationRequest) *orbitapi.Integration {
+func (e *accEnv) seedCloudIntegration(t *testing.T, req orbitapi.IntegrationRequest) *orbitapi.Integration {
 	t.Helper()
 	req.Provider = orbitapi.ProviderBitbucketCloud
 	if req.Email == "" {
@@ -68,14 +36,14 @@ func (e *readSideTestEnv) createCloudIntegration(t *testing.T, req orbitapi.Inte
 	if req.APIToken == nil {
 		req.APIToken = seedPtr("cloud-token-" + req.Name)
 	}
-	integration, err := e.admin.Integrations.Create(context.Background(), req)
+	integration, err := e.api.Integrations.Create(context.Background(), req)
 	if err != nil {
 		t.Fatalf("create cloud integration %q: %v", req.Name, err)
 	}
 	return integration
 }
 
-func (e *readSideTestEnv) createDataCenterIntegration(t *testing.T, req orbitapi.IntegrationRequest) *orbitapi.Integration {
+func (e *accEnv) seedDataCenterIntegration(t *testing.T, req orbitapi.IntegrationRequest) *orbitapi.Integration {
 	t.Helper()
 	req.Provider = orbitapi.ProviderBitbucketDataCenter
 	if req.APIHost == "" {
@@ -87,16 +55,16 @@ func (e *readSideTestEnv) createDataCenterIntegration(t *testing.T, req orbitapi
 	if req.AccessToken == nil {
 		req.AccessToken = seedPtr("dc-token-" + req.Name)
 	}
-	integration, err := e.admin.Integrations.Create(context.Background(), req)
+	integration, err := e.api.Integrations.Create(context.Background(), req)
 	if err != nil {
 		t.Fatalf("create data center integration %q: %v", req.Name, err)
 	}
 	return integration
 }
 
-func (e *readSideTestEnv) webhook(t *testing.T, integrationID string) *orbitapi.IntegrationWebhook {
+func (e *accEnv) webhookOf(t *testing.T, integrationID string) *orbitapi.IntegrationWebhook {
 	t.Helper()
-	webhook, err := e.admin.Integrations.Webhook(context.Background(), integrationID)
+	webhook, err := e.api.Integrations.Webhook(context.Background(), integrationID)
 	if err != nil {
 		t.Fatalf("read webhook of %s: %v", integrationID, err)
 	}

@@ -37,12 +37,12 @@ func stringListExact(values []string) knownvalue.Check {
 
 func TestAccIntegrationWebhookDataSource(t *testing.T) {
 	t.Parallel()
-	env := newReadSideTestEnv(t)
+	env := newAccEnv(t)
 	spaceID := env.server.NewSpace(t, "platform", "root", false)
-	cloud := env.createCloudIntegration(t, orbitapi.IntegrationRequest{Name: "team-cloud", SpaceID: spaceID})
-	dc := env.createDataCenterIntegration(t, orbitapi.IntegrationRequest{Name: "corp-dc", IsDefault: true})
-	cloudWebhook := env.webhook(t, cloud.ID)
-	dcWebhook := env.webhook(t, dc.ID)
+	cloud := env.seedCloudIntegration(t, orbitapi.IntegrationRequest{Name: "team-cloud", SpaceID: spaceID})
+	dc := env.seedDataCenterIntegration(t, orbitapi.IntegrationRequest{Name: "corp-dc", IsDefault: true})
+	cloudWebhook := env.webhookOf(t, cloud.ID)
+	dcWebhook := env.webhookOf(t, dc.ID)
 
 	// A key that may read the space but is not admin there: it must not get the secret.
 	readerKey := env.server.NewKey(t, "reader", servertest.Read(spaceID))
@@ -61,7 +61,7 @@ data "orbit_integration_webhook" "dc" {
 
 	var rotated *orbitapi.Integration
 	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.providerFactories(),
+		ProtoV6ProviderFactories: env.factories(),
 		Steps: []resource.TestStep{
 			{
 				// Plan-time validation; first, because the last step's configuration
@@ -105,7 +105,7 @@ data "orbit_integration_webhook" "empty" {
 				// A secret rotated in orbit-server is picked up on the next read.
 				PreConfig: func() {
 					var err error
-					rotated, err = env.admin.Integrations.RotateSecret(context.Background(), cloud.ID)
+					rotated, err = env.api.Integrations.RotateSecret(context.Background(), cloud.ID)
 					if err != nil {
 						t.Fatalf("rotate secret: %v", err)
 					}
@@ -126,11 +126,11 @@ data "orbit_integration_webhook" "empty" {
 				},
 			},
 			{
-				Config: env.providerBlock(readerKey) + fmt.Sprintf(`
+				Config: env.configAs(readerKey, fmt.Sprintf(`
 data "orbit_integration_webhook" "cloud" {
   integration_id = %q
 }
-`, cloud.ID),
+`, cloud.ID)),
 				ExpectError: wrapTolerant("needs the admin role on its space"),
 			},
 			{

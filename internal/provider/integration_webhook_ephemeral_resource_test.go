@@ -23,11 +23,11 @@ var ephemeralResourcesSupported = []tfversion.TerraformVersionCheck{tfversion.Re
 // echo resource copies what it is configured with into its own state.
 func TestAccIntegrationWebhookEphemeralResourceValues(t *testing.T) {
 	t.Parallel()
-	env := newReadSideTestEnv(t)
-	cloud := env.createCloudIntegration(t, orbitapi.IntegrationRequest{Name: "org-cloud", IsDefault: true})
-	webhook := env.webhook(t, cloud.ID)
+	env := newAccEnv(t)
+	cloud := env.seedCloudIntegration(t, orbitapi.IntegrationRequest{Name: "org-cloud", IsDefault: true})
+	webhook := env.webhookOf(t, cloud.ID)
 
-	factories := env.providerFactories()
+	factories := env.factories()
 	factories["echo"] = echoprovider.NewProviderServer()
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: factories,
@@ -62,10 +62,10 @@ resource "echo" "webhook" {}
 // the ephemeral resource reached the state.
 func TestAccIntegrationWebhookEphemeralResourceNotInState(t *testing.T) {
 	t.Parallel()
-	env := newReadSideTestEnv(t)
+	env := newAccEnv(t)
 	spaceID := env.server.NewSpace(t, "platform", "root", false)
-	dc := env.createDataCenterIntegration(t, orbitapi.IntegrationRequest{Name: "team-dc", SpaceID: spaceID})
-	webhook := env.webhook(t, dc.ID)
+	dc := env.seedDataCenterIntegration(t, orbitapi.IntegrationRequest{Name: "team-dc", SpaceID: spaceID})
+	webhook := env.webhookOf(t, dc.ID)
 
 	quoted := make([]string, len(dataCenterRequiredEvents))
 	for i, event := range dataCenterRequiredEvents {
@@ -73,7 +73,7 @@ func TestAccIntegrationWebhookEphemeralResourceNotInState(t *testing.T) {
 	}
 
 	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: env.providerFactories(),
+		ProtoV6ProviderFactories: env.factories(),
 		TerraformVersionChecks:   ephemeralResourcesSupported,
 		Steps: []resource.TestStep{
 			{
