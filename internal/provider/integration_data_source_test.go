@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
@@ -137,4 +140,61 @@ func expectEqual(what, got, want string) error {
 		return fmt.Errorf("%s = %q, want %q", what, got, want)
 	}
 	return nil
+}
+
+// TestReadSideSchemas: every attribute of the read-side types is documented, the
+// webhook secret is sensitive, and the integration lookups carry no secret at all.
+func TestReadSideSchemas(t *testing.T) {
+	t.Parallel()
+	server := providerserver.NewProtocol6(New("test")())()
+	resp, err := server.GetProviderSchema(context.Background(), &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range resp.Diagnostics {
+		t.Errorf("schema diagnostic: %s: %s", d.Summary, d.Detail)
+	}
+
+	schemas := map[string]*tfprotov6.Schema{}
+	for _, name := range []string{"orbit_bitbucket_cloud_integration", "orbit_bitbucket_datacenter_integration", "orbit_integration_webhook"} {
+		s, ok := resp.DataSourceSchemas[name]
+		if !ok {
+			t.Fatalf("data source %s is not registered", name)
+		}
+		schemas["data source "+name] = s
+	}
+	ephemeralSchema, ok := resp.EphemeralResourceSchemas["orbit_integration_webhook"]
+	if !ok {
+		t.Fatal("ephemeral resource orbit_integration_webhook is not registered")
+	}
+	schemas["ephemeral resource orbit_integration_webhook"] = ephemeralSchema
+
+	for kind, s := range schemas {
+		for _, a := range s.Block.Attributes {
+			if a.Description == "" {
+				t.Errorf("%s: attribute %s has no description", kind, a.Name)
+			}
+			secretLike := strings.Contains(a.Name, "secret") || strings.Contains(a.Name, "token") || strings.Contains(a.Name, "password")
+			isWebhookType := strings.HasSuffix(kind, "orbit_integration_webhook")
+			switch {
+			case secretLike && !isWebhookType:
+				t.Errorf("%s: attribute %s looks like a secret; integration lookups must not expose any", kind, a.Name)
+			case secretLike && !a.Sensitive:
+				t.Errorf("%s: attribute %s is not Sensitive", kind, a.Name)
+			}
+		}
+	}
+	for kind, s := range schemas {
+		if !strings.HasSuffix(kind, "orbit_integration_webhook") {
+			continue
+		}
+		var names []string
+		for _, a := range s.Block.Attributes {
+			names = append(names, a.Name)
+		}
+		sort.Strings(names)
+		if got := strings.Join(names, ","); got != "integration_id,provider_type,required_events,webhook_secret,webhook_url" {
+			t.Errorf("%s attributes = %s", kind, got)
+		}
+	}
 }
