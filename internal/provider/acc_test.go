@@ -8,14 +8,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 
 	goversion "github.com/hashicorp/go-version"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
@@ -156,4 +159,46 @@ func (c credentialCheck) CheckState(_ context.Context, _ statecheck.CheckStateRe
 	if got != c.want {
 		resp.Error = fmt.Errorf("orbit-server's credential for %q after %d write(s) is not the expected one (want the value starting %q)", c.name, writes, c.want[:4])
 	}
+}
+
+// Provider configuration problems surface once, through real Terraform, with what to
+// set or check.
+func TestAccProviderConfigurationErrors(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedEndpoint := "http://" + listener.Addr().String()
+	listener.Close()
+
+	const body = `
+resource "orbit_space" "test" {
+  name = "x"
+}
+`
+	withProvider := func(endpoint, apiKey string) string {
+		return fmt.Sprintf("provider \"orbit\" {\n  endpoint = %q\n  api_key = %q\n}\n", endpoint, apiKey) + body
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config:      withProvider(env.server.URL, "orbit_k_unknown_"+strings.Repeat("A", 43)),
+				PlanOnly:    true,
+				ExpectError: wrappedPattern(`Orbit API key rejected.*ORBIT_API_KEY`),
+			},
+			{
+				Config:      withProvider(closedEndpoint, env.server.AdminKey),
+				PlanOnly:    true,
+				ExpectError: wrappedPattern(`Cannot reach orbit-server.*Check endpoint`),
+			},
+			{
+				Config:      withProvider("orbit.example.com", env.server.AdminKey),
+				PlanOnly:    true,
+				ExpectError: wrappedPattern(`endpoint.*must be an http:// or https:// URL`),
+			},
+		},
+	})
 }

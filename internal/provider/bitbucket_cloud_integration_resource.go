@@ -23,11 +23,11 @@ var (
 	_ resource.ResourceWithConfigure        = (*bitbucketCloudIntegrationResource)(nil)
 	_ resource.ResourceWithImportState      = (*bitbucketCloudIntegrationResource)(nil)
 	_ resource.ResourceWithConfigValidators = (*bitbucketCloudIntegrationResource)(nil)
-	_ resource.ResourceWithValidateConfig   = (*bitbucketCloudIntegrationResource)(nil)
 	_ resource.ResourceWithModifyPlan       = (*bitbucketCloudIntegrationResource)(nil)
 )
 
-// appPasswordDeprecation is the warning for the legacy Cloud credential form.
+// appPasswordDeprecation is the warning Terraform shows whenever app_password or
+// app_password_wo is set (the attributes' deprecation message).
 const appPasswordDeprecation = "Bitbucket Cloud stopped accepting app passwords on 2026-07-28, so orbit-server cannot use this one to reach Bitbucket. " +
 	"To move this integration: create an Atlassian API token with the repository and webhook scopes it needs, then replace username and app_password (or app_password_wo) " +
 	"with email and api_token (or api_token_wo with api_token_wo_version). The next apply switches the integration to the API token and drops the stored app password; " +
@@ -116,7 +116,7 @@ func bitbucketCloudIntegrationSchema() schema.Schema {
 			MarkdownDescription: "Legacy Bitbucket app password. **Deprecated**: Bitbucket stopped accepting app passwords on 2026-07-28; kept so that existing integrations can be imported and moved to `email` + `api_token`.",
 			Optional:            true,
 			Sensitive:           true,
-			DeprecationMessage:  "Bitbucket stopped accepting app passwords on 2026-07-28. Use email with api_token or api_token_wo.",
+			DeprecationMessage:  appPasswordDeprecation,
 			Validators:          []validator.String{nonEmpty, stringvalidator.AlsoRequires(path.MatchRoot("username"))},
 		},
 		"app_password_wo": schema.StringAttribute{
@@ -124,7 +124,7 @@ func bitbucketCloudIntegrationSchema() schema.Schema {
 			Optional:            true,
 			Sensitive:           true,
 			WriteOnly:           true,
-			DeprecationMessage:  "Bitbucket stopped accepting app passwords on 2026-07-28. Use email with api_token or api_token_wo.",
+			DeprecationMessage:  appPasswordDeprecation,
 			Validators:          []validator.String{nonEmpty, stringvalidator.AlsoRequires(path.MatchRoot("username"))},
 		},
 		"app_password_wo_version": schema.Int64Attribute{
@@ -152,19 +152,6 @@ func (r *bitbucketCloudIntegrationResource) ConfigValidators(context.Context) []
 			path.MatchRoot("api_token"), path.MatchRoot("api_token_wo"),
 			path.MatchRoot("app_password"), path.MatchRoot("app_password_wo"),
 		),
-	}
-}
-
-func (r *bitbucketCloudIntegrationResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var config bitbucketCloudIntegrationModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	for attribute, value := range map[string]types.String{"app_password": config.AppPassword, "app_password_wo": config.AppPasswordWO} {
-		if !value.IsNull() {
-			resp.Diagnostics.AddAttributeWarning(path.Root(attribute), "Bitbucket app passwords no longer work", appPasswordDeprecation)
-		}
 	}
 }
 
