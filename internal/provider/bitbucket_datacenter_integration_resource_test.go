@@ -119,6 +119,17 @@ resource "orbit_bitbucket_datacenter_integration" "test" {
 					env.credentialIs("main-dc", writeOnlyToken),
 				},
 			},
+			{
+				// Becoming the default moves it to root, in place; space_id is planned
+				// as "root" so nothing is left to converge.
+				Config:           strings.Replace(private, "space_id                = orbit_space.infra.id", "is_default              = true", 1),
+				ConfigPlanChecks: expectAction(dcAddr, plancheck.ResourceActionUpdate),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(dcAddr, tfjsonpath.New("is_default"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(dcAddr, tfjsonpath.New("space_id"), knownvalue.StringExact("root")),
+					env.credentialIs("main-dc", writeOnlyToken),
+				},
+			},
 		},
 	})
 }
