@@ -100,31 +100,12 @@ func classify(err error, what string) bitbucket.CheckResult {
 	if errors.As(err, &appPw) {
 		return bitbucket.CheckResult{Reason: bitbucket.ReasonBadCredentials, Message: appPw.Error()}
 	}
-	var vErr *bitbucket.ValidationError
-	if errors.As(err, &vErr) {
-		return bitbucket.CheckResult{Reason: bitbucket.ReasonNotFound, Message: vErr.Error()}
-	}
-	var transportErr *rest.TransportError
-	if errors.As(err, &transportErr) {
-		return bitbucket.CheckResult{Reason: bitbucket.ReasonUnreachable,
-			Message: fmt.Sprintf("Bitbucket Cloud at %s could not be reached: %v", transportErr.Host, transportErr.Err)}
-	}
-	apiErr, ok := bitbucket.AsAPIError(err)
-	if !ok {
-		return bitbucket.CheckResult{Reason: bitbucket.ReasonUnreachable, Message: "Bitbucket Cloud could not be reached: " + err.Error()}
-	}
-	switch apiErr.StatusCode {
-	case http.StatusUnauthorized:
-		return bitbucket.CheckResult{Reason: bitbucket.ReasonBadCredentials,
-			Message: "Bitbucket Cloud rejected the email and API token (401: " + apiErr.Message + "); check that the token is valid and belongs to this Atlassian account email"}
-	case http.StatusForbidden:
+	return rest.ClassifyCheckError("Bitbucket Cloud", what, err, func(apiErr *bitbucket.APIError) bitbucket.CheckResult {
+		if apiErr.StatusCode == http.StatusUnauthorized {
+			return bitbucket.CheckResult{Reason: bitbucket.ReasonBadCredentials,
+				Message: "Bitbucket Cloud rejected the email and API token (401: " + apiErr.Message + "); check that the token is valid and belongs to this Atlassian account email"}
+		}
 		return bitbucket.CheckResult{Reason: bitbucket.ReasonMissingScope,
 			Message: "the API token cannot read " + what + " (403: " + apiErr.Message + "); give the token the needed scopes or access"}
-	case http.StatusNotFound:
-		return bitbucket.CheckResult{Reason: bitbucket.ReasonNotFound,
-			Message: what + " was not found, or the token cannot see it (404: " + apiErr.Message + ")"}
-	default:
-		return bitbucket.CheckResult{Reason: bitbucket.ReasonUnreachable,
-			Message: fmt.Sprintf("Bitbucket Cloud answered %d while reading %s: %s", apiErr.StatusCode, what, apiErr.Message)}
-	}
+	})
 }

@@ -45,7 +45,7 @@ type CreateHookRequest struct {
 }
 
 func (r CreateHookRequest) validate() error {
-	if err := validateHookFields(r.URL, r.Events); err != nil {
+	if err := bitbucket.ValidateWebhookTarget(r.URL, r.Events); err != nil {
 		return err
 	}
 	if len(r.Secret) > 128 {
@@ -68,32 +68,19 @@ func (r CreateHookRequest) wire() any {
 }
 
 // SecretUpdate says what an update does to a hook's secret. The zero value keeps it:
-// the field is left out of the body, which is the only way Bitbucket leaves it as is.
-// Bitbucket treats null and "" as "remove", so SetSecret refuses an empty value and
-// removal must be asked for with RemoveSecret.
-type SecretUpdate struct {
-	op    secretOp
-	value bitbucket.Secret
-}
-
-type secretOp int
-
-const (
-	secretKeep secretOp = iota
-	secretSet
-	secretRemove
-)
+// the field is left out of the body. Bitbucket Cloud treats null and "" as "remove",
+// so UpdateHook refuses SetSecret with an empty value and removal must be asked for
+// with RemoveSecret.
+type SecretUpdate = bitbucket.SecretUpdate
 
 // KeepSecret leaves the secret unchanged (the default).
-func KeepSecret() SecretUpdate { return SecretUpdate{} }
+func KeepSecret() SecretUpdate { return bitbucket.KeepSecret() }
 
 // SetSecret replaces the secret. An empty value is rejected by UpdateHook.
-func SetSecret(secret bitbucket.Secret) SecretUpdate {
-	return SecretUpdate{op: secretSet, value: secret}
-}
+func SetSecret(secret bitbucket.Secret) SecretUpdate { return bitbucket.SetSecret(secret) }
 
-// RemoveSecret deletes the secret; deliveries are then unsigned.
-func RemoveSecret() SecretUpdate { return SecretUpdate{op: secretRemove} }
+// RemoveSecret deletes the secret (sends "secret": null); deliveries are then unsigned.
+func RemoveSecret() SecretUpdate { return bitbucket.RemoveSecret() }
 
 // UpdateHookRequest replaces a hook's settings. Secret defaults to KeepSecret.
 type UpdateHookRequest struct {
@@ -106,15 +93,14 @@ type UpdateHookRequest struct {
 }
 
 func (r UpdateHookRequest) validate() error {
-	if err := validateHookFields(r.URL, r.Events); err != nil {
+	if err := bitbucket.ValidateWebhookTarget(r.URL, r.Events); err != nil {
 		return err
 	}
-	switch r.Secret.op {
-	case secretSet:
-		if r.Secret.value == "" {
+	if secret, ok := r.Secret.NewSecret(); ok {
+		if secret == "" {
 			return &bitbucket.ValidationError{Field: "secret", Message: "must not be empty (Bitbucket would remove the secret); use RemoveSecret to remove it deliberately"}
 		}
-		if len(r.Secret.value) > 128 {
+		if len(secret) > 128 {
 			return &bitbucket.ValidationError{Field: "secret", Message: "must be at most 128 characters"}
 		}
 	}
@@ -130,31 +116,12 @@ func (r UpdateHookRequest) wire() any {
 		"events":                 r.Events,
 		"skip_cert_verification": r.SkipCertVerification,
 	}
-	switch r.Secret.op {
-	case secretSet:
-		body["secret"] = r.Secret.value.Reveal()
-	case secretRemove:
+	if secret, ok := r.Secret.NewSecret(); ok {
+		body["secret"] = secret.Reveal()
+	} else if r.Secret.Removes() {
 		body["secret"] = nil
 	}
 	return body
-}
-
-func validateHookFields(hookURL string, events []string) error {
-	u, err := url.Parse(hookURL)
-	if hookURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return &bitbucket.ValidationError{Field: "url", Message: "must be an absolute http(s) URL"}
-	}
-	if len(events) == 0 {
-		return &bitbucket.ValidationError{Field: "events", Message: "must name at least one event"}
-	}
-	seen := make(map[string]bool, len(events))
-	for i, e := range events {
-		if e == "" || seen[e] {
-			return &bitbucket.ValidationError{Field: "events[" + strconv.Itoa(i) + "]", Message: "must be a non-empty, unique event key"}
-		}
-		seen[e] = true
-	}
-	return nil
 }
 
 // HookUID puts a hook UUID in the form Bitbucket's hook paths take ({uuid}, braces
@@ -220,14 +187,7 @@ func (c *Client) Hooks(ctx context.Context, workspace, repoSlug string) iter.Seq
 
 // ListHooks returns every hook of a repository (all pages).
 func (c *Client) ListHooks(ctx context.Context, workspace, repoSlug string) ([]Hook, error) {
-	var hooks []Hook
-	for h, err := range c.Hooks(ctx, workspace, repoSlug) {
-		if err != nil {
-			return nil, err
-		}
-		hooks = append(hooks, h)
-	}
-	return hooks, nil
+	return rest.Collect(c.Hooks(ctx, workspace, repoSlug))
 }
 
 // GetHook reads one hook; bitbucket.IsNotFound(err) when it does not exist.
@@ -272,6 +232,7 @@ func (c *Client) UpdateHook(ctx context.Context, workspace, repoSlug, uuid strin
 	if err := in.validate(); err != nil {
 		return Hook{}, err
 	}
+	secret, _ := in.Secret.NewSecret()
 	var h Hook
 	_, err = c.do(ctx, rest.Request{
 		Method:  http.MethodPut,
@@ -279,7 +240,7 @@ func (c *Client) UpdateHook(ctx context.Context, workspace, repoSlug, uuid strin
 		Body:    in.wire(),
 		Out:     &h,
 		Expect:  []int{http.StatusOK},
-		Secrets: []string{in.Secret.value.Reveal()},
+		Secrets: []string{secret.Reveal()},
 	})
 	return h, err
 }

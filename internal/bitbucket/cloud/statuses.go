@@ -20,7 +20,7 @@ const (
 )
 
 // MaxBuildStatusKeyLen is Bitbucket's limit on a build status key.
-const MaxBuildStatusKeyLen = 40
+const MaxBuildStatusKeyLen = bitbucket.MaxBuildStatusKeyLen
 
 // BuildStatus is a commit build status.
 type BuildStatus struct {
@@ -53,18 +53,8 @@ func (r BuildStatusRequest) wire() any {
 	}{"build", fields(r)}
 }
 
-func validateKey(key string) error {
-	if key == "" {
-		return &bitbucket.ValidationError{Field: "key", Message: "is required"}
-	}
-	if len(key) > MaxBuildStatusKeyLen {
-		return &bitbucket.ValidationError{Field: "key", Message: "must be at most 40 characters"}
-	}
-	return nil
-}
-
 func (r BuildStatusRequest) validate() error {
-	if err := validateKey(r.Key); err != nil {
+	if err := bitbucket.ValidateBuildStatusKey(r.Key); err != nil {
 		return err
 	}
 	switch r.State {
@@ -130,7 +120,7 @@ func (c *Client) SetBuildStatus(ctx context.Context, workspace, repoSlug, commit
 
 // GetBuildStatus reads the status with key on a commit.
 func (c *Client) GetBuildStatus(ctx context.Context, workspace, repoSlug, commit, key string) (BuildStatus, error) {
-	if err := validateKey(key); err != nil {
+	if err := bitbucket.ValidateBuildStatusKey(key); err != nil {
 		return BuildStatus{}, err
 	}
 	path, err := statusPath(workspace, repoSlug, commit, key)

@@ -23,7 +23,7 @@ const (
 
 // MaxBuildStatusKeyLen is the limit orbit keeps to on both products (Data Center
 // itself allows 255).
-const MaxBuildStatusKeyLen = 40
+const MaxBuildStatusKeyLen = bitbucket.MaxBuildStatusKeyLen
 
 // BuildStatusRequest sets the status with Key on a commit (Data Center replaces an
 // existing status with the same key).
@@ -50,18 +50,8 @@ type BuildStatus struct {
 	UpdatedDate int64      `json:"updatedDate"`
 }
 
-func validateKey(key string) error {
-	if key == "" {
-		return &bitbucket.ValidationError{Field: "key", Message: "is required"}
-	}
-	if len(key) > MaxBuildStatusKeyLen {
-		return &bitbucket.ValidationError{Field: "key", Message: "must be at most 40 characters"}
-	}
-	return nil
-}
-
 func (r BuildStatusRequest) validate() error {
-	if err := validateKey(r.Key); err != nil {
+	if err := bitbucket.ValidateBuildStatusKey(r.Key); err != nil {
 		return err
 	}
 	switch r.State {
@@ -103,7 +93,7 @@ func (c *Client) SetBuildStatus(ctx context.Context, projectKey, repoSlug, commi
 
 // GetBuildStatus reads the status with key on a commit.
 func (c *Client) GetBuildStatus(ctx context.Context, projectKey, repoSlug, commit, key string) (BuildStatus, error) {
-	if err := validateKey(key); err != nil {
+	if err := bitbucket.ValidateBuildStatusKey(key); err != nil {
 		return BuildStatus{}, err
 	}
 	path, err := buildsPath(projectKey, repoSlug, commit)

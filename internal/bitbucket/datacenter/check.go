@@ -2,7 +2,6 @@ package datacenter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -90,35 +89,16 @@ func (c *Client) CheckCredentials(ctx context.Context, target CheckTarget) bitbu
 // classify maps an error to a reason. tokenAccepted says an earlier call already
 // proved the token valid, so a later 401 means a missing permission.
 func classify(err error, what string, tokenAccepted bool) bitbucket.CheckResult {
-	var vErr *bitbucket.ValidationError
-	if errors.As(err, &vErr) {
-		return bitbucket.CheckResult{Reason: bitbucket.ReasonNotFound, Message: vErr.Error()}
-	}
-	var transportErr *rest.TransportError
-	if errors.As(err, &transportErr) {
-		return bitbucket.CheckResult{Reason: bitbucket.ReasonUnreachable,
-			Message: fmt.Sprintf("Bitbucket Data Center at %s could not be reached: %v", transportErr.Host, transportErr.Err)}
-	}
-	apiErr, ok := bitbucket.AsAPIError(err)
-	if !ok {
-		return bitbucket.CheckResult{Reason: bitbucket.ReasonUnreachable, Message: "Bitbucket Data Center could not be reached: " + err.Error()}
-	}
-	switch apiErr.StatusCode {
-	case http.StatusUnauthorized:
+	return rest.ClassifyCheckError("Bitbucket Data Center", what, err, func(apiErr *bitbucket.APIError) bitbucket.CheckResult {
+		if apiErr.StatusCode == http.StatusForbidden {
+			return bitbucket.CheckResult{Reason: bitbucket.ReasonMissingScope,
+				Message: "the access token may not read " + what + " (403: " + apiErr.Message + ")"}
+		}
 		if tokenAccepted || strings.HasSuffix(apiErr.Exception, authorisationException) {
 			return bitbucket.CheckResult{Reason: bitbucket.ReasonMissingScope,
 				Message: "the access token is valid but may not read " + what + " (401: " + apiErr.Message + "); grant it the needed project or repository permission"}
 		}
 		return bitbucket.CheckResult{Reason: bitbucket.ReasonBadCredentials,
 			Message: "Bitbucket Data Center rejected the access token (401: " + apiErr.Message + "); check that the HTTP access token is valid and not expired"}
-	case http.StatusForbidden:
-		return bitbucket.CheckResult{Reason: bitbucket.ReasonMissingScope,
-			Message: "the access token may not read " + what + " (403: " + apiErr.Message + ")"}
-	case http.StatusNotFound:
-		return bitbucket.CheckResult{Reason: bitbucket.ReasonNotFound,
-			Message: what + " was not found, or the token cannot see it (404: " + apiErr.Message + ")"}
-	default:
-		return bitbucket.CheckResult{Reason: bitbucket.ReasonUnreachable,
-			Message: fmt.Sprintf("Bitbucket Data Center answered %d while reading %s: %s", apiErr.StatusCode, what, apiErr.Message)}
-	}
+	})
 }

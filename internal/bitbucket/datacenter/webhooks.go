@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"iter"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
@@ -85,31 +84,18 @@ func (r CreateWebhookRequest) wire() any {
 }
 
 // SecretUpdate says what an update does to the webhook secret. The zero value keeps
-// it (configuration is left out of the body); SetSecret refuses an empty value, and
-// removal is asked for explicitly with RemoveSecret.
-type SecretUpdate struct {
-	op    secretOp
-	value bitbucket.Secret
-}
-
-type secretOp int
-
-const (
-	secretKeep secretOp = iota
-	secretSet
-	secretRemove
-)
+// it (configuration is left out of the body); UpdateWebhook refuses SetSecret with an
+// empty value, and removal is asked for explicitly with RemoveSecret.
+type SecretUpdate = bitbucket.SecretUpdate
 
 // KeepSecret leaves the secret unchanged (the default).
-func KeepSecret() SecretUpdate { return SecretUpdate{} }
+func KeepSecret() SecretUpdate { return bitbucket.KeepSecret() }
 
 // SetSecret replaces the secret; an empty value is rejected by UpdateWebhook.
-func SetSecret(secret bitbucket.Secret) SecretUpdate {
-	return SecretUpdate{op: secretSet, value: secret}
-}
+func SetSecret(secret bitbucket.Secret) SecretUpdate { return bitbucket.SetSecret(secret) }
 
 // RemoveSecret deletes the secret (sends an empty configuration).
-func RemoveSecret() SecretUpdate { return SecretUpdate{op: secretRemove} }
+func RemoveSecret() SecretUpdate { return bitbucket.RemoveSecret() }
 
 // UpdateWebhookRequest replaces a webhook's settings. Secret defaults to KeepSecret.
 type UpdateWebhookRequest struct {
@@ -130,10 +116,9 @@ func (r UpdateWebhookRequest) wire() any {
 		"events":                  r.Events,
 		"sslVerificationRequired": r.SSLVerificationRequired,
 	}
-	switch r.Secret.op {
-	case secretSet:
-		body["configuration"] = map[string]string{"secret": r.Secret.value.Reveal()}
-	case secretRemove:
+	if secret, ok := r.Secret.NewSecret(); ok {
+		body["configuration"] = map[string]string{"secret": secret.Reveal()}
+	} else if r.Secret.Removes() {
 		body["configuration"] = map[string]string{}
 	}
 	return body
@@ -143,21 +128,7 @@ func validateWebhook(name, hookURL string, events []string) error {
 	if name == "" {
 		return &bitbucket.ValidationError{Field: "name", Message: "is required"}
 	}
-	u, err := url.Parse(hookURL)
-	if hookURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return &bitbucket.ValidationError{Field: "url", Message: "must be an absolute http(s) URL"}
-	}
-	if len(events) == 0 {
-		return &bitbucket.ValidationError{Field: "events", Message: "must name at least one event"}
-	}
-	seen := make(map[string]bool, len(events))
-	for i, e := range events {
-		if e == "" || seen[e] {
-			return &bitbucket.ValidationError{Field: "events[" + strconv.Itoa(i) + "]", Message: "must be a non-empty, unique event key"}
-		}
-		seen[e] = true
-	}
-	return nil
+	return bitbucket.ValidateWebhookTarget(hookURL, events)
 }
 
 func webhookPath(projectKey, repoSlug string, id int64) (string, error) {
@@ -180,14 +151,7 @@ func (c *Client) Webhooks(ctx context.Context, projectKey, repoSlug string) iter
 
 // ListWebhooks returns every webhook of a repository (all pages).
 func (c *Client) ListWebhooks(ctx context.Context, projectKey, repoSlug string) ([]Webhook, error) {
-	var hooks []Webhook
-	for h, err := range c.Webhooks(ctx, projectKey, repoSlug) {
-		if err != nil {
-			return nil, err
-		}
-		hooks = append(hooks, h)
-	}
-	return hooks, nil
+	return rest.Collect(c.Webhooks(ctx, projectKey, repoSlug))
 }
 
 // GetWebhook reads one webhook; bitbucket.IsNotFound(err) when it does not exist.
@@ -229,13 +193,14 @@ func (c *Client) UpdateWebhook(ctx context.Context, projectKey, repoSlug string,
 	if err := validateWebhook(in.Name, in.URL, in.Events); err != nil {
 		return Webhook{}, err
 	}
-	if in.Secret.op == secretSet && in.Secret.value == "" {
+	secret, setsSecret := in.Secret.NewSecret()
+	if setsSecret && secret == "" {
 		return Webhook{}, &bitbucket.ValidationError{Field: "secret", Message: "must not be empty; use RemoveSecret to remove it deliberately"}
 	}
 	var w Webhook
 	_, err = c.rest.Do(ctx, rest.Request{
 		Method: http.MethodPut, Path: path, Body: in.wire(), Out: &w, Expect: []int{http.StatusOK},
-		Secrets: []string{in.Secret.value.Reveal()},
+		Secrets: []string{secret.Reveal()},
 	})
 	return w, err
 }
