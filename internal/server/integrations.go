@@ -97,33 +97,33 @@ type validateResponse struct {
 	Message string `json:"message"`
 }
 
-// Additional data binds each sealed value to its integration and purpose, so a
-// ciphertext copied to another row or column does not open.
-// Provider and name identify an integration for life (the id is not known before
-// the store assigns it, and a recreated name is a new secret anyway).
-func credentialAD(p store.Provider, name string) []byte {
-	return secretbox.AssociatedData("integration", string(p), name, "credential")
+// Additional data binds each sealed value to its integration's immutable id and
+// its purpose, so a ciphertext copied to another row or column does not open, nor
+// does one left from a deleted integration in a later one of the same name.
+func credentialAD(integrationID string) []byte {
+	return secretbox.AssociatedData("integration", integrationID, "credential")
 }
 
-func webhookSecretAD(p store.Provider, name string) []byte {
-	return secretbox.AssociatedData("integration", string(p), name, "webhook_secret")
+func webhookSecretAD(integrationID string) []byte {
+	return secretbox.AssociatedData("integration", integrationID, "webhook_secret")
 }
 
 func (s *Server) webhookURL(in store.Integration) string {
 	return s.publicURL + "/webhooks/" + webhookPathSegment[in.Provider] + "/" + in.Name
 }
 
-// newSealedWebhookSecret makes 32 random bytes, hex-encoded, sealed for in.
+// newSealedWebhookSecret makes 32 random bytes, hex-encoded, sealed for in (whose
+// ID must be set).
 func (s *Server) newSealedWebhookSecret(in store.Integration) ([]byte, error) {
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return nil, err
 	}
-	return s.box.Seal([]byte(hex.EncodeToString(raw[:])), webhookSecretAD(in.Provider, in.Name))
+	return s.box.Seal([]byte(hex.EncodeToString(raw[:])), webhookSecretAD(in.ID))
 }
 
 func (s *Server) webhookSecret(in store.Integration) (string, error) {
-	plain, err := s.box.Open(in.SealedWebhookSecret, webhookSecretAD(in.Provider, in.Name))
+	plain, err := s.box.Open(in.SealedWebhookSecret, webhookSecretAD(in.ID))
 	if err != nil {
 		return "", fmt.Errorf("open webhook secret of integration %s: %w", in.ID, err)
 	}
@@ -131,7 +131,7 @@ func (s *Server) webhookSecret(in store.Integration) (string, error) {
 }
 
 func (s *Server) storedCredential(in store.Integration) (string, error) {
-	plain, err := s.box.Open(in.SealedCredential, credentialAD(in.Provider, in.Name))
+	plain, err := s.box.Open(in.SealedCredential, credentialAD(in.ID))
 	if err != nil {
 		return "", fmt.Errorf("open credential of integration %s: %w", in.ID, err)
 	}
@@ -455,7 +455,9 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if err := s.checkCredentials(r.Context(), r, in, cred.plaintext); err != nil {
 		return err
 	}
-	if in.SealedCredential, err = s.box.Seal([]byte(cred.plaintext), credentialAD(in.Provider, in.Name)); err != nil {
+	// The id is chosen here, not by the store, because the secrets are sealed to it.
+	in.ID = store.NewID(in.Name, "integration")
+	if in.SealedCredential, err = s.box.Seal([]byte(cred.plaintext), credentialAD(in.ID)); err != nil {
 		return err
 	}
 	if in.SealedWebhookSecret, err = s.newSealedWebhookSecret(in); err != nil {
@@ -568,7 +570,7 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, p *pr
 		}
 	}
 	if cred != nil {
-		if in.SealedCredential, err = s.box.Seal([]byte(cred.plaintext), credentialAD(in.Provider, in.Name)); err != nil {
+		if in.SealedCredential, err = s.box.Seal([]byte(cred.plaintext), credentialAD(in.ID)); err != nil {
 			return err
 		}
 	}

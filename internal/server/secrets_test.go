@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/sqlite"
 )
 
 type lockedBuffer struct {
@@ -161,6 +163,81 @@ func TestSecretsEncryptedAtRest(t *testing.T) {
 	for _, s := range []string{token, secret, inst.AdminKey[len(inst.AdminKey)-43:]} {
 		if bytes.Contains(all, []byte(s)) {
 			t.Errorf("database files contain %q in clear", s)
+		}
+	}
+}
+
+// TestSealedSecretsBoundToIntegrationID replays the sealed credential and webhook
+// secret of a deleted integration into a later one of the same provider and name.
+// They were sealed to the first integration's id, so the server must refuse them
+// with a generic internal error, never using or returning the old plaintext.
+func TestSealedSecretsBoundToIntegrationID(t *testing.T) {
+	t.Parallel()
+	checker := &fakeChecker{}
+	inst := servertest.Start(t, servertest.WithCredentialChecker(checker))
+	c := newClient(t, inst, inst.AdminKey)
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, inst.DBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+
+	const oldToken, newToken = "token-of-deleted-a-51c0", "token-of-b-77e2"
+	a := c.must(http.MethodPost, "/api/v1/integrations", cloudBody("main", "root", oldToken), http.StatusCreated)
+	stored, err := db.GetIntegration(ctx, str(a, "id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.must(http.MethodDelete, "/api/v1/integrations/"+str(a, "id"), nil, http.StatusNoContent)
+	b := c.must(http.MethodPost, "/api/v1/integrations", cloudBody("main", "root", newToken), http.StatusCreated)
+	bPath := "/api/v1/integrations/" + str(b, "id")
+	if str(b, "id") == str(a, "id") {
+		t.Fatalf("recreated integration reuses id %q", str(a, "id"))
+	}
+	// Control: B's own sealed values open, so the failures below come from the replay.
+	c.must(http.MethodGet, bPath+"/webhook", nil, http.StatusOK)
+	c.must(http.MethodPost, bPath+"/validate", nil, http.StatusOK)
+
+	current, err := db.GetIntegration(ctx, str(b, "id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	current.SealedCredential = stored.SealedCredential
+	if _, err := db.UpdateIntegration(ctx, current); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SetWebhookSecret(ctx, current.ID, stored.SealedWebhookSecret); err != nil {
+		t.Fatal(err)
+	}
+
+	calls, before := checker.callCount(), len(c.responses())
+	tests := []struct {
+		name, method, path string
+	}{
+		{"validate opens the credential", http.MethodPost, bPath + "/validate"},
+		{"update without a credential re-checks the stored one", http.MethodPut, bPath},
+		{"webhook opens the secret", http.MethodGet, bPath + "/webhook"},
+		{"get shows the secret to an admin", http.MethodGet, bPath},
+	}
+	for _, tc := range tests {
+		var body any
+		if tc.method == http.MethodPut {
+			body = with(cloudBody("main", "root", ""), "api_token", nil, "provider", nil)
+		}
+		msg := c.wantError(tc.method, tc.path, body, http.StatusInternalServerError, "internal", "")
+		if msg != "internal error" {
+			t.Errorf("%s: message %q, want the generic one", tc.name, msg)
+		}
+	}
+	if n := checker.callCount(); n != calls {
+		t.Errorf("the checker was called %d more times with a credential that must not open", n-calls)
+	}
+	for _, body := range c.responses()[before:] {
+		for _, s := range []string{oldToken, str(a, "webhook_secret")} {
+			if strings.Contains(body, s) {
+				t.Errorf("a response contains the deleted integration's secret %q: %s", s, body)
+			}
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) (store.APIKey, error) {
 	if k.ID == "" {
-		k.ID = "k_" + randomToken() + randomToken()
+		k.ID = "k_" + store.RandomToken() + store.RandomToken()
 	}
 	seen := map[string]bool{}
 	for i, rb := range k.Roles {

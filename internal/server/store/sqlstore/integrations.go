@@ -144,7 +144,7 @@ func (s *Store) explainLostRace(ctx context.Context, err error, in store.Integra
 
 func (s *Store) CreateIntegration(ctx context.Context, in store.Integration) (store.Integration, error) {
 	if in.ID == "" {
-		in.ID = newID(in.Name, "integration")
+		in.ID = store.NewID(in.Name, "integration")
 	}
 	if in.IsDefault {
 		in.SpaceID = store.RootSpaceID

@@ -47,7 +47,7 @@ var errRootImmutable = &store.ConflictError{Reason: "the root space cannot be ch
 
 func (s *Store) CreateSpace(ctx context.Context, sp store.Space) (store.Space, error) {
 	if sp.ID == "" {
-		sp.ID = newID(sp.Name, "space")
+		sp.ID = store.NewID(sp.Name, "space")
 	}
 	if sp.ParentSpaceID == "" {
 		sp.ParentSpaceID = store.RootSpaceID

@@ -70,7 +70,7 @@ func getStack(ctx context.Context, q queryer, id string) (store.Stack, error) {
 
 func (s *Store) CreateStack(ctx context.Context, st store.Stack) (store.Stack, error) {
 	if st.ID == "" {
-		st.ID = newID(st.Name, "stack")
+		st.ID = store.NewID(st.Name, "stack")
 	}
 	st.Labels = normalizeLabels(st.Labels)
 	st.CreatedAt = s.nowUTC()
