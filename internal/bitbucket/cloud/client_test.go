@@ -7,16 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/internal/bbtest"
 )
 
 const (
@@ -24,60 +23,13 @@ const (
 	testToken = "cloud-unit-token-7f3a"
 )
 
-// fastRetry keeps backoff tiny so retry tests do not sleep.
-var fastRetry = bitbucket.RetryPolicy{MaxRetries: 3, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, MaxRetryAfter: 2 * time.Second}
-
-type recorded struct {
-	Method      string
-	EscapedPath string
-	Query       string
-	Header      http.Header
-	Body        []byte
-}
-
-// fake is an httptest server that records requests and answers with respond.
-type fake struct {
-	URL     string
-	mu      sync.Mutex
-	reqs    []recorded
-	respond func(w http.ResponseWriter, r *http.Request, n int)
-}
-
-func newFake(t *testing.T, respond func(w http.ResponseWriter, r *http.Request, n int)) *fake {
-	t.Helper()
-	f := &fake{respond: respond}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		f.mu.Lock()
-		f.reqs = append(f.reqs, recorded{r.Method, r.URL.EscapedPath(), r.URL.RawQuery, r.Header.Clone(), body})
-		n := len(f.reqs)
-		f.mu.Unlock()
-		f.respond(w, r, n)
-	}))
-	t.Cleanup(srv.Close)
-	f.URL = srv.URL
-	return f
-}
-
-func (f *fake) requests() []recorded {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]recorded(nil), f.reqs...)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func cloudError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]any{"type": "error", "error": map[string]any{"message": msg}})
+	bbtest.WriteJSON(w, status, map[string]any{"type": "error", "error": map[string]any{"message": msg}})
 }
 
 func newTestClient(t *testing.T, base string, cred Credential, opts ...bitbucket.Option) *Client {
 	t.Helper()
-	c, err := New(cred, append([]bitbucket.Option{bitbucket.WithBaseURL(base), bitbucket.WithRetryPolicy(fastRetry)}, opts...)...)
+	c, err := New(cred, append([]bitbucket.Option{bitbucket.WithBaseURL(base), bitbucket.WithRetryPolicy(bbtest.FastRetry)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,8 +44,8 @@ func hookJSON(uuid string) map[string]any {
 
 func TestAuthHeaderAndUserAgent(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		writeJSON(w, 200, map[string]any{"type": "user", "display_name": "Dev", "uuid": "{u}"})
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		bbtest.WriteJSON(w, 200, map[string]any{"type": "user", "display_name": "Dev", "uuid": "{u}"})
 	})
 	c := newTestClient(t, f.URL+"/2.0/", APIToken(testEmail, testToken), bitbucket.WithUserAgent(bitbucket.UserAgent("1.2.3")))
 	u, err := c.CurrentUser(context.Background())
@@ -103,7 +55,7 @@ func TestAuthHeaderAndUserAgent(t *testing.T) {
 	if u.DisplayName != "Dev" {
 		t.Fatalf("user = %+v", u)
 	}
-	req := f.requests()[0]
+	req := f.Requests()[0]
 	wantAuth := "Basic " + base64.StdEncoding.EncodeToString([]byte(testEmail+":"+testToken))
 	if got := req.Header.Get("Authorization"); got != wantAuth {
 		t.Fatalf("Authorization = %q, want %q", got, wantAuth)
@@ -119,12 +71,12 @@ func TestAuthHeaderAndUserAgent(t *testing.T) {
 func TestHookPathsEscapeUUID(t *testing.T) {
 	t.Parallel()
 	const uuid = "{6c9f7e3a-1b2c-4d5e-8f90-0a1b2c3d4e5f}"
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		switch r.Method {
 		case http.MethodDelete:
 			w.WriteHeader(http.StatusNoContent)
 		default:
-			writeJSON(w, 200, hookJSON(uuid))
+			bbtest.WriteJSON(w, 200, hookJSON(uuid))
 		}
 	})
 	c := newTestClient(t, f.URL, APIToken(testEmail, testToken))
@@ -141,7 +93,7 @@ func TestHookPathsEscapeUUID(t *testing.T) {
 	if err := c.DeleteHook(ctx, "acme", "my repo", uuid); err != nil {
 		t.Fatal(err)
 	}
-	for i, req := range f.requests() {
+	for i, req := range f.Requests() {
 		if req.EscapedPath != want {
 			t.Errorf("request %d: path %q, want %q", i, req.EscapedPath, want)
 		}
@@ -150,8 +102,8 @@ func TestHookPathsEscapeUUID(t *testing.T) {
 
 func TestCreateHookBody(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		writeJSON(w, http.StatusCreated, hookJSON("{new}"))
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		bbtest.WriteJSON(w, http.StatusCreated, hookJSON("{new}"))
 	})
 	c := newTestClient(t, f.URL, APIToken(testEmail, testToken))
 	h, err := c.CreateHook(context.Background(), "acme", "infra", CreateHookRequest{
@@ -164,7 +116,7 @@ func TestCreateHookBody(t *testing.T) {
 	if h.UUID != "{new}" || !h.SecretSet || h.CreatedAt.IsZero() {
 		t.Fatalf("hook = %+v", h)
 	}
-	req := f.requests()[0]
+	req := f.Requests()[0]
 	if req.Method != http.MethodPost || req.EscapedPath != "/2.0/repositories/acme/infra/hooks" {
 		t.Fatalf("%s %s", req.Method, req.EscapedPath)
 	}
@@ -182,13 +134,13 @@ func TestCreateHookBody(t *testing.T) {
 
 func TestCreateHookWithoutSecretOmitsIt(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { writeJSON(w, 201, hookJSON("{x}")) })
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) { bbtest.WriteJSON(w, 201, hookJSON("{x}")) })
 	c := newTestClient(t, f.URL, APIToken(testEmail, testToken))
 	if _, err := c.CreateHook(context.Background(), "acme", "infra", CreateHookRequest{URL: "https://x.example.com/h", Events: []string{"repo:push"}}); err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(f.requests()[0].Body, []byte(`"secret"`)) {
-		t.Fatalf("body carries a secret field: %s", f.requests()[0].Body)
+	if bytes.Contains(f.Requests()[0].Body, []byte(`"secret"`)) {
+		t.Fatalf("body carries a secret field: %s", f.Requests()[0].Body)
 	}
 }
 
@@ -208,7 +160,7 @@ func TestUpdateHookSecretSemantics(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { writeJSON(w, 200, hookJSON("{h}")) })
+			f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) { bbtest.WriteJSON(w, 200, hookJSON("{h}")) })
 			c := newTestClient(t, f.URL, APIToken(testEmail, testToken))
 			_, err := c.UpdateHook(context.Background(), "acme", "infra", "{h}", UpdateHookRequest{
 				URL: "https://x.example.com/h", Active: true, Events: []string{"repo:push"}, Secret: tt.secret,
@@ -216,7 +168,7 @@ func TestUpdateHookSecretSemantics(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req := f.requests()[0]
+			req := f.Requests()[0]
 			if req.Method != http.MethodPut || req.EscapedPath != "/2.0/repositories/acme/infra/hooks/%7Bh%7D" {
 				t.Fatalf("%s %s", req.Method, req.EscapedPath)
 			}
@@ -240,7 +192,7 @@ func TestUpdateHookSecretSemantics(t *testing.T) {
 
 func TestUpdateHookRefusesEmptySecret(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { writeJSON(w, 200, hookJSON("{h}")) })
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) { bbtest.WriteJSON(w, 200, hookJSON("{h}")) })
 	c := newTestClient(t, f.URL, APIToken(testEmail, testToken))
 	_, err := c.UpdateHook(context.Background(), "acme", "infra", "{h}", UpdateHookRequest{
 		URL: "https://x.example.com/h", Events: []string{"repo:push"}, Secret: SetSecret(""),
@@ -249,7 +201,7 @@ func TestUpdateHookRefusesEmptySecret(t *testing.T) {
 	if !errors.As(err, &vErr) || vErr.Field != "secret" {
 		t.Fatalf("err = %v, want a validation error on secret", err)
 	}
-	if len(f.requests()) != 0 {
+	if len(f.Requests()) != 0 {
 		t.Fatal("a request was sent")
 	}
 }
@@ -257,7 +209,7 @@ func TestUpdateHookRefusesEmptySecret(t *testing.T) {
 func TestListHooksFollowsNext(t *testing.T) {
 	t.Parallel()
 	var base string
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		page := r.URL.Query().Get("page")
 		var values []any
 		next := ""
@@ -279,7 +231,7 @@ func TestListHooksFollowsNext(t *testing.T) {
 		if next != "" {
 			body["next"] = next
 		}
-		writeJSON(w, 200, body)
+		bbtest.WriteJSON(w, 200, body)
 	})
 	base = f.URL
 	c := newTestClient(t, f.URL, APIToken(testEmail, testToken))
@@ -290,7 +242,7 @@ func TestListHooksFollowsNext(t *testing.T) {
 	if len(hooks) != 201 || hooks[0].UUID != "{a0}" || hooks[200].UUID != "{c0}" {
 		t.Fatalf("got %d hooks", len(hooks))
 	}
-	reqs := f.requests()
+	reqs := f.Requests()
 	if len(reqs) != 3 || reqs[0].Query != "pagelen=100" {
 		t.Fatalf("requests: %d, first query %q", len(reqs), reqs[0].Query)
 	}
@@ -311,7 +263,7 @@ func TestListHooksFollowsNext(t *testing.T) {
 			break
 		}
 	}
-	if got := len(f.requests()); got != 4 {
+	if got := len(f.Requests()); got != 4 {
 		t.Fatalf("breaking after 5 hooks made %d requests in total, want 4", got)
 	}
 }
@@ -319,8 +271,8 @@ func TestListHooksFollowsNext(t *testing.T) {
 func TestListHooksStopsOnRepeatedNext(t *testing.T) {
 	t.Parallel()
 	var base string
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		writeJSON(w, 200, map[string]any{"values": []any{hookJSON("{x}")}, "next": base + "/2.0/repositories/acme/infra/hooks?page=2"})
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		bbtest.WriteJSON(w, 200, map[string]any{"values": []any{hookJSON("{x}")}, "next": base + "/2.0/repositories/acme/infra/hooks?page=2"})
 	})
 	base = f.URL
 	c := newTestClient(t, f.URL, APIToken(testEmail, testToken))
@@ -347,7 +299,7 @@ func TestErrorsAreTyped(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { cloudError(w, tt.status, "bitbucket says no") })
+			f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) { cloudError(w, tt.status, "bitbucket says no") })
 			c := newTestClient(t, f.URL, APIToken(testEmail, testToken))
 			_, err := c.CreateHook(context.Background(), "acme", "infra", CreateHookRequest{URL: "https://x.example.com/h", Events: []string{"repo:push"}})
 			if !tt.check(err) {
@@ -357,8 +309,8 @@ func TestErrorsAreTyped(t *testing.T) {
 			if apiErr.Message != "bitbucket says no" || apiErr.Product != bitbucket.ProductCloud || apiErr.StatusCode != tt.status {
 				t.Fatalf("APIError = %+v", apiErr)
 			}
-			if len(f.requests()) != 1 {
-				t.Fatalf("POST sent %d times", len(f.requests()))
+			if len(f.Requests()) != 1 {
+				t.Fatalf("POST sent %d times", len(f.Requests()))
 			}
 		})
 	}
@@ -464,7 +416,7 @@ func TestRetries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+			f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
 				if n <= len(tt.steps) {
 					s := tt.steps[n-1]
 					if s.retryAfter != "" {
@@ -477,9 +429,9 @@ func TestRetries(t *testing.T) {
 				case http.MethodDelete:
 					w.WriteHeader(204)
 				case http.MethodPost:
-					writeJSON(w, 201, hookJSON("{h}"))
+					bbtest.WriteJSON(w, 201, hookJSON("{h}"))
 				default:
-					writeJSON(w, 200, hookJSON("{h}"))
+					bbtest.WriteJSON(w, 200, hookJSON("{h}"))
 				}
 			})
 			c := newTestClient(t, f.URL, APIToken(testEmail, testToken))
@@ -490,7 +442,7 @@ func TestRetries(t *testing.T) {
 			if tt.wantErr != nil && !tt.wantErr(err) {
 				t.Fatalf("err = %v", err)
 			}
-			if got := len(f.requests()); got != tt.wantCalls {
+			if got := len(f.Requests()); got != tt.wantCalls {
 				t.Fatalf("%d calls, want %d", got, tt.wantCalls)
 			}
 		})
@@ -499,7 +451,7 @@ func TestRetries(t *testing.T) {
 
 func TestRetryRespectsContext(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { cloudError(w, 503, "down") })
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) { cloudError(w, 503, "down") })
 	slow := bitbucket.RetryPolicy{MaxRetries: 5, MinBackoff: time.Hour, MaxBackoff: time.Hour, MaxRetryAfter: time.Hour}
 	c, err := New(APIToken(testEmail, testToken), bitbucket.WithBaseURL(f.URL), bitbucket.WithRetryPolicy(slow))
 	if err != nil {
@@ -509,7 +461,7 @@ func TestRetryRespectsContext(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { _, err := c.GetHook(ctx, "acme", "infra", "{h}"); done <- err }()
 	// Cancel once the first attempt has been answered; the client is then waiting an hour.
-	for len(f.requests()) == 0 {
+	for len(f.Requests()) == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
@@ -520,7 +472,7 @@ func TestRetryRespectsContext(t *testing.T) {
 
 func TestAppPasswordRejection(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		cloudError(w, 401, "Bitbucket app passwords are no longer supported.")
 	})
 	c := newTestClient(t, f.URL, AppPassword("devuser", "legacy-app-pw"))
@@ -551,14 +503,14 @@ func TestAppPasswordRejection(t *testing.T) {
 
 func TestBuildStatuses(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		switch {
 		case r.Method == http.MethodPut && n == 1:
 			cloudError(w, 404, "No such build status")
 		case r.Method == http.MethodPost:
-			writeJSON(w, 201, map[string]any{"type": "build", "key": "orbit/tracked", "state": "INPROGRESS", "url": "https://o.example.com/r/1"})
+			bbtest.WriteJSON(w, 201, map[string]any{"type": "build", "key": "orbit/tracked", "state": "INPROGRESS", "url": "https://o.example.com/r/1"})
 		default:
-			writeJSON(w, 200, map[string]any{"type": "build", "key": "orbit/tracked", "state": "SUCCESSFUL", "url": "https://o.example.com/r/1"})
+			bbtest.WriteJSON(w, 200, map[string]any{"type": "build", "key": "orbit/tracked", "state": "SUCCESSFUL", "url": "https://o.example.com/r/1"})
 		}
 	})
 	c := newTestClient(t, f.URL, APIToken(testEmail, testToken))
@@ -574,7 +526,7 @@ func TestBuildStatuses(t *testing.T) {
 	if err != nil || got.State != StateSuccessful {
 		t.Fatalf("got %+v, %v", got, err)
 	}
-	reqs := f.requests()
+	reqs := f.Requests()
 	want := []struct{ method, path string }{
 		{"PUT", "/2.0/repositories/acme/infra/commit/abc123/statuses/build/orbit%2Ftracked"},
 		{"POST", "/2.0/repositories/acme/infra/commit/abc123/statuses/build"},
@@ -598,7 +550,7 @@ func TestBuildStatuses(t *testing.T) {
 
 func TestBuildStatusValidation(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { t.Error("no request expected") })
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) { t.Error("no request expected") })
 	c := newTestClient(t, f.URL, APIToken(testEmail, testToken))
 	tests := []struct {
 		name  string
@@ -628,12 +580,12 @@ func TestCheckCredentials(t *testing.T) {
 		want   bitbucket.CheckReason
 	}{
 		{"ok", func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, 200, map[string]any{"type": "x", "display_name": "Dev", "slug": "acme"})
+			bbtest.WriteJSON(w, 200, map[string]any{"type": "x", "display_name": "Dev", "slug": "acme"})
 		}, CheckTarget{Workspace: "acme", Repository: "infra"}, bitbucket.ReasonOK},
 		{"bad credentials", func(w http.ResponseWriter, r *http.Request) { cloudError(w, 401, "Invalid credentials") }, CheckTarget{}, bitbucket.ReasonBadCredentials},
 		{"missing scope", func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/2.0/user" {
-				writeJSON(w, 200, map[string]any{"display_name": "Dev"})
+				bbtest.WriteJSON(w, 200, map[string]any{"display_name": "Dev"})
 				return
 			}
 			cloudError(w, 403, "Your credentials lack one or more required privilege scopes.")
@@ -643,13 +595,13 @@ func TestCheckCredentials(t *testing.T) {
 				cloudError(w, 404, "Repository acme/nope not found")
 				return
 			}
-			writeJSON(w, 200, map[string]any{"display_name": "Dev"})
+			bbtest.WriteJSON(w, 200, map[string]any{"display_name": "Dev"})
 		}, CheckTarget{Workspace: "acme", Repository: "nope"}, bitbucket.ReasonNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { tt.handle(w, r) })
+			f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) { tt.handle(w, r) })
 			c := newTestClient(t, f.URL, APIToken(testEmail, testToken))
 			got := c.CheckCredentials(context.Background(), tt.target)
 			if got.Reason != tt.want || got.Message == "" {
@@ -679,7 +631,7 @@ func TestSecretsNeverInErrorsOrLogs(t *testing.T) {
 	const hookSecret = "hook-secret-do-not-print"
 	basic := base64.StdEncoding.EncodeToString([]byte(testEmail + ":" + testToken))
 	// A hostile or buggy server that echoes the request back in its error message.
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		body, _ := json.Marshal(r.Header)
 		status := 400
 		if n <= 2 {

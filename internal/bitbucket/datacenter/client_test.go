@@ -6,73 +6,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/internal/bbtest"
 )
 
 const testToken = "dc-unit-token-91bd"
 
-var fastRetry = bitbucket.RetryPolicy{MaxRetries: 3, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, MaxRetryAfter: 2 * time.Second}
-
-type recorded struct {
-	Method      string
-	EscapedPath string
-	Query       string
-	Header      http.Header
-	Body        []byte
-}
-
-type fake struct {
-	URL     string
-	mu      sync.Mutex
-	reqs    []recorded
-	respond func(w http.ResponseWriter, r *http.Request, n int)
-}
-
-func newFake(t *testing.T, respond func(w http.ResponseWriter, r *http.Request, n int)) *fake {
-	t.Helper()
-	f := &fake{respond: respond}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		f.mu.Lock()
-		f.reqs = append(f.reqs, recorded{r.Method, r.URL.EscapedPath(), r.URL.RawQuery, r.Header.Clone(), body})
-		n := len(f.reqs)
-		f.mu.Unlock()
-		f.respond(w, r, n)
-	}))
-	t.Cleanup(srv.Close)
-	f.URL = srv.URL
-	return f
-}
-
-func (f *fake) requests() []recorded {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]recorded(nil), f.reqs...)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func dcError(w http.ResponseWriter, status int, msg, exception string) {
-	writeJSON(w, status, map[string]any{"errors": []any{map[string]any{"context": nil, "message": msg, "exceptionName": exception}}})
+	bbtest.WriteJSON(w, status, map[string]any{"errors": []any{map[string]any{"context": nil, "message": msg, "exceptionName": exception}}})
 }
 
 func newTestClient(t *testing.T, base string, opts ...bitbucket.Option) *Client {
 	t.Helper()
-	c, err := New(testToken, append([]bitbucket.Option{bitbucket.WithBaseURL(base), bitbucket.WithRetryPolicy(fastRetry)}, opts...)...)
+	c, err := New(testToken, append([]bitbucket.Option{bitbucket.WithBaseURL(base), bitbucket.WithRetryPolicy(bbtest.FastRetry)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,14 +50,14 @@ func TestNewRequiresBaseURLAndToken(t *testing.T) {
 
 func TestWebhookCRUDWireFormat(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		switch r.Method {
 		case http.MethodDelete:
 			w.WriteHeader(http.StatusNoContent)
 		case http.MethodPost:
-			writeJSON(w, http.StatusOK, webhookJSON(12))
+			bbtest.WriteJSON(w, http.StatusOK, webhookJSON(12))
 		default:
-			writeJSON(w, http.StatusOK, webhookJSON(12))
+			bbtest.WriteJSON(w, http.StatusOK, webhookJSON(12))
 		}
 	})
 	c := newTestClient(t, f.URL+"/context/", bitbucket.WithUserAgent("terraform-provider-orbit/0.1.0"))
@@ -131,7 +83,7 @@ func TestWebhookCRUDWireFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	reqs := f.requests()
+	reqs := f.Requests()
 	want := []struct{ method, path string }{
 		{"POST", "/context/rest/api/latest/projects/PLAT/repos/infra/webhooks"},
 		{"GET", "/context/rest/api/latest/projects/PLAT/repos/infra/webhooks/12"},
@@ -180,7 +132,7 @@ func TestUpdateWebhookSecretSemantics(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { writeJSON(w, 200, webhookJSON(3)) })
+			f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) { bbtest.WriteJSON(w, 200, webhookJSON(3)) })
 			c := newTestClient(t, f.URL)
 			if _, err := c.UpdateWebhook(context.Background(), "PLAT", "infra", 3, UpdateWebhookRequest{
 				Name: "orbit", URL: "https://orbit.example.com/x", Events: []string{"pr:opened"}, Secret: tt.secret,
@@ -188,7 +140,7 @@ func TestUpdateWebhookSecretSemantics(t *testing.T) {
 				t.Fatal(err)
 			}
 			var body map[string]json.RawMessage
-			if err := json.Unmarshal(f.requests()[0].Body, &body); err != nil {
+			if err := json.Unmarshal(f.Requests()[0].Body, &body); err != nil {
 				t.Fatal(err)
 			}
 			if got := string(body["configuration"]); got != tt.want {
@@ -206,10 +158,10 @@ func TestUpdateWebhookSecretSemantics(t *testing.T) {
 
 func TestOlderServerSecretIsRead(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		h := webhookJSON(5)
 		h["configuration"] = map[string]any{"secret": "returned-by-old-server"}
-		writeJSON(w, 200, h)
+		bbtest.WriteJSON(w, 200, h)
 	})
 	c := newTestClient(t, f.URL)
 	h, err := c.GetWebhook(context.Background(), "PLAT", "infra", 5)
@@ -246,7 +198,7 @@ func pager(total, maxLimit int, quirk string) func(w http.ResponseWriter, r *htt
 				page["nextPageStart"] = start + len(values)
 			}
 		}
-		writeJSON(w, 200, page)
+		bbtest.WriteJSON(w, 200, page)
 	}
 }
 
@@ -269,7 +221,7 @@ func TestListWebhooksPaging(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t, pager(tt.total, tt.maxLimit, tt.quirk))
+			f := bbtest.NewFake(t, pager(tt.total, tt.maxLimit, tt.quirk))
 			c := newTestClient(t, f.URL)
 			hooks, err := c.ListWebhooks(context.Background(), "PLAT", "infra")
 			if err != nil {
@@ -283,7 +235,7 @@ func TestListWebhooksPaging(t *testing.T) {
 					t.Fatalf("hook %d has id %d", i, h.ID)
 				}
 			}
-			reqs := f.requests()
+			reqs := f.Requests()
 			if len(reqs) != tt.wantCalls {
 				t.Fatalf("%d calls, want %d", len(reqs), tt.wantCalls)
 			}
@@ -296,12 +248,12 @@ func TestListWebhooksPaging(t *testing.T) {
 
 func TestBuildStatus(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		if r.Method == http.MethodPost {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		writeJSON(w, 200, map[string]any{"key": "orbit-stack-1", "state": "SUCCESSFUL", "url": "https://o.example.com/r/1"})
+		bbtest.WriteJSON(w, 200, map[string]any{"key": "orbit-stack-1", "state": "SUCCESSFUL", "url": "https://o.example.com/r/1"})
 	})
 	c := newTestClient(t, f.URL)
 	ctx := context.Background()
@@ -313,7 +265,7 @@ func TestBuildStatus(t *testing.T) {
 	if err != nil || got.State != StateSuccessful {
 		t.Fatalf("got %+v, %v", got, err)
 	}
-	reqs := f.requests()
+	reqs := f.Requests()
 	if reqs[0].Method != "POST" || reqs[0].EscapedPath != "/rest/api/latest/projects/PLAT/repos/infra/commits/0a1b2c/builds" {
 		t.Fatalf("%s %s", reqs[0].Method, reqs[0].EscapedPath)
 	}
@@ -335,7 +287,7 @@ func TestBuildStatus(t *testing.T) {
 			t.Errorf("%+v accepted", bad)
 		}
 	}
-	if len(f.requests()) != 2 {
+	if len(f.Requests()) != 2 {
 		t.Fatal("invalid build statuses reached the server")
 	}
 }
@@ -367,7 +319,7 @@ func TestRetriesOnlyIdempotent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+			f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
 				if n == 1 {
 					if tt.header != "" {
 						w.Header().Set("Retry-After", tt.header)
@@ -379,14 +331,14 @@ func TestRetriesOnlyIdempotent(t *testing.T) {
 					w.WriteHeader(204)
 					return
 				}
-				writeJSON(w, 200, webhookJSON(1))
+				bbtest.WriteJSON(w, 200, webhookJSON(1))
 			})
 			c := newTestClient(t, f.URL)
 			err := tt.call(c)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v", err)
 			}
-			if got := len(f.requests()); got != tt.wantCalls {
+			if got := len(f.Requests()); got != tt.wantCalls {
 				t.Fatalf("%d calls, want %d", got, tt.wantCalls)
 			}
 		})
@@ -395,7 +347,7 @@ func TestRetriesOnlyIdempotent(t *testing.T) {
 
 func TestErrorMessageAndHelpers(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		switch r.Method {
 		case http.MethodGet:
 			dcError(w, 404, "Repository PLAT/nope does not exist.", "com.atlassian.bitbucket.repository.NoSuchRepositoryException")
@@ -435,24 +387,24 @@ func TestCheckCredentials(t *testing.T) {
 	}{
 		{"ok", func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/rest/api/latest/projects" {
-				writeJSON(w, 200, okPage)
+				bbtest.WriteJSON(w, 200, okPage)
 				return
 			}
-			writeJSON(w, 200, map[string]any{"key": "PLAT", "slug": "infra"})
+			bbtest.WriteJSON(w, 200, map[string]any{"key": "PLAT", "slug": "infra"})
 		}, CheckTarget{ProjectKey: "PLAT", Repository: "infra"}, bitbucket.ReasonOK},
 		{"bad token", func(w http.ResponseWriter, r *http.Request) {
 			dcError(w, 401, "Authentication failed. Please check your credentials and try again.", "com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException")
 		}, CheckTarget{}, bitbucket.ReasonBadCredentials},
 		{"no permission on repository", func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/rest/api/latest/projects" {
-				writeJSON(w, 200, okPage)
+				bbtest.WriteJSON(w, 200, okPage)
 				return
 			}
 			dcError(w, 401, "You are not permitted to access this resource", "com.atlassian.bitbucket.AuthorisationException")
 		}, CheckTarget{ProjectKey: "PLAT", Repository: "infra"}, bitbucket.ReasonMissingScope},
 		{"project missing", func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/rest/api/latest/projects" {
-				writeJSON(w, 200, okPage)
+				bbtest.WriteJSON(w, 200, okPage)
 				return
 			}
 			dcError(w, 404, "Project NOPE does not exist.", "com.atlassian.bitbucket.project.NoSuchProjectException")
@@ -461,7 +413,7 @@ func TestCheckCredentials(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) { tt.handle(w, r) })
+			f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) { tt.handle(w, r) })
 			c := newTestClient(t, f.URL)
 			got := c.CheckCredentials(context.Background(), tt.target)
 			if got.Reason != tt.want || got.Message == "" || strings.Contains(got.Message, testToken) {
@@ -473,7 +425,7 @@ func TestCheckCredentials(t *testing.T) {
 
 func TestTokenNeverInErrorsOrLogs(t *testing.T) {
 	t.Parallel()
-	f := newFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
 		status := 400
 		if n == 1 {
 			status = 503
