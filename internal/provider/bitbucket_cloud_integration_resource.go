@@ -14,7 +14,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
 )
@@ -35,11 +34,14 @@ const appPasswordDeprecation = "Bitbucket Cloud stopped accepting app passwords 
 
 // NewBitbucketCloudIntegrationResource is the orbit_bitbucket_cloud_integration resource.
 func NewBitbucketCloudIntegrationResource() resource.Resource {
-	return &bitbucketCloudIntegrationResource{}
+	return &bitbucketCloudIntegrationResource{integrationResource: integrationResource[bitbucketCloudIntegrationModel, *bitbucketCloudIntegrationModel]{
+		kind:   bitbucketCloudKind,
+		schema: bitbucketCloudIntegrationSchema,
+	}}
 }
 
 type bitbucketCloudIntegrationResource struct {
-	data *providerData
+	integrationResource[bitbucketCloudIntegrationModel, *bitbucketCloudIntegrationModel]
 }
 
 type bitbucketCloudIntegrationModel struct {
@@ -180,13 +182,11 @@ func (r *bitbucketCloudIntegrationResource) ModifyPlan(ctx context.Context, req 
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("auth_method"), authMethodFor(config))...)
 }
 
-func (r *bitbucketCloudIntegrationResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
-}
+func (m *bitbucketCloudIntegrationModel) integrationID() string { return m.ID.ValueString() }
 
 // request builds the API request from the planned values; credentials are added by
-// the caller.
-func (m bitbucketCloudIntegrationModel) request(ctx context.Context, diags *diag.Diagnostics) orbitapi.IntegrationRequest {
+// addCredentials.
+func (m *bitbucketCloudIntegrationModel) request(ctx context.Context, diags *diag.Diagnostics) orbitapi.IntegrationRequest {
 	in := orbitapi.IntegrationRequest{
 		Provider:    orbitapi.ProviderBitbucketCloud,
 		Name:        m.Name.ValueString(),
@@ -222,95 +222,11 @@ func (m *bitbucketCloudIntegrationModel) fromAPI(in *orbitapi.Integration) {
 	m.AppPasswordWO = types.StringNull()
 }
 
-func (r *bitbucketCloudIntegrationResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	client := requireClient(r.data, &resp.Diagnostics)
-	var plan, config bitbucketCloudIntegrationModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() || client == nil {
-		return
-	}
-	in := plan.request(ctx, &resp.Diagnostics)
-	in.APIToken = secretToSend(plan.APIToken, types.StringNull(), config.APITokenWO, plan.APITokenWOVersion, plan.APITokenWOVersion, true)
-	in.AppPassword = secretToSend(plan.AppPassword, types.StringNull(), config.AppPasswordWO, plan.AppPasswordWOVersion, plan.AppPasswordWOVersion, true)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	created, err := client.Integrations.Create(ctx, in)
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Could not create Bitbucket Cloud integration", err, bitbucketCloudIntegrationSchema().Attributes)
-		return
-	}
-	plan.fromAPI(created)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	addServerWarnings(&resp.Diagnostics, created)
-}
-
-func (r *bitbucketCloudIntegrationResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	client := requireClient(r.data, &resp.Diagnostics)
-	var state bitbucketCloudIntegrationModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || client == nil {
-		return
-	}
-	current, err := client.Integrations.Get(ctx, state.ID.ValueString())
-	if orbitapi.IsNotFound(err) {
-		tflog.Warn(ctx, notFoundMessage("Bitbucket Cloud integration", state.ID.ValueString()))
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Could not read Bitbucket Cloud integration", err.Error())
-		return
-	}
-	if current.Provider != orbitapi.ProviderBitbucketCloud {
-		resp.Diagnostics.AddError("Wrong integration type",
-			"Integration "+current.ID+" is a "+current.Provider+" integration, not bitbucket_cloud; import it as the matching resource type.")
-		return
-	}
-	state.fromAPI(current)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-}
-
-func (r *bitbucketCloudIntegrationResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	client := requireClient(r.data, &resp.Diagnostics)
-	var plan, state, config bitbucketCloudIntegrationModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() || client == nil {
-		return
-	}
-	in := plan.request(ctx, &resp.Diagnostics)
-	// Switching credential form needs the new credential whatever its version says.
-	formChanged := !plan.AuthMethod.Equal(state.AuthMethod)
-	in.APIToken = secretToSend(plan.APIToken, state.APIToken, config.APITokenWO, plan.APITokenWOVersion, state.APITokenWOVersion, formChanged)
-	in.AppPassword = secretToSend(plan.AppPassword, state.AppPassword, config.AppPasswordWO, plan.AppPasswordWOVersion, state.AppPasswordWOVersion, formChanged)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	updated, err := client.Integrations.Update(ctx, state.ID.ValueString(), in)
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Could not update Bitbucket Cloud integration", err, bitbucketCloudIntegrationSchema().Attributes)
-		return
-	}
-	plan.fromAPI(updated)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	addServerWarnings(&resp.Diagnostics, updated)
-}
-
-func (r *bitbucketCloudIntegrationResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	client := requireClient(r.data, &resp.Diagnostics)
-	var state bitbucketCloudIntegrationModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || client == nil {
-		return
-	}
-	if err := client.Integrations.Delete(ctx, state.ID.ValueString()); err != nil && !orbitapi.IsNotFound(err) {
-		resp.Diagnostics.AddError("Could not delete Bitbucket Cloud integration", err.Error())
-	}
-}
-
-func (r *bitbucketCloudIntegrationResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+// addCredentials sends the configured credential on create; on update only a changed
+// one, except that switching credential form needs the new credential whatever its
+// version says.
+func (m *bitbucketCloudIntegrationModel) addCredentials(in *orbitapi.IntegrationRequest, prior, config *bitbucketCloudIntegrationModel, create bool) {
+	force := create || !m.AuthMethod.Equal(prior.AuthMethod)
+	in.APIToken = secretToSend(m.APIToken, prior.APIToken, config.APITokenWO, m.APITokenWOVersion, prior.APITokenWOVersion, force)
+	in.AppPassword = secretToSend(m.AppPassword, prior.AppPassword, config.AppPasswordWO, m.AppPasswordWOVersion, prior.AppPasswordWOVersion, force)
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
 )
@@ -30,11 +29,14 @@ var (
 
 // NewBitbucketDataCenterIntegrationResource is the orbit_bitbucket_datacenter_integration resource.
 func NewBitbucketDataCenterIntegrationResource() resource.Resource {
-	return &bitbucketDataCenterIntegrationResource{}
+	return &bitbucketDataCenterIntegrationResource{integrationResource: integrationResource[bitbucketDataCenterIntegrationModel, *bitbucketDataCenterIntegrationModel]{
+		kind:   bitbucketDataCenterKind,
+		schema: bitbucketDataCenterIntegrationSchema,
+	}}
 }
 
 type bitbucketDataCenterIntegrationResource struct {
-	data *providerData
+	integrationResource[bitbucketDataCenterIntegrationModel, *bitbucketDataCenterIntegrationModel]
 }
 
 type bitbucketDataCenterIntegrationModel struct {
@@ -168,11 +170,11 @@ func (r *bitbucketDataCenterIntegrationResource) ValidateConfig(ctx context.Cont
 	}
 }
 
-func (r *bitbucketDataCenterIntegrationResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
-}
+func (m *bitbucketDataCenterIntegrationModel) integrationID() string { return m.ID.ValueString() }
 
-func (m bitbucketDataCenterIntegrationModel) request(ctx context.Context, diags *diag.Diagnostics) orbitapi.IntegrationRequest {
+// request builds the API request from the planned values; the token is added by
+// addCredentials.
+func (m *bitbucketDataCenterIntegrationModel) request(ctx context.Context, diags *diag.Diagnostics) orbitapi.IntegrationRequest {
 	useGitCheckout := m.UseGitCheckout.ValueBool()
 	in := orbitapi.IntegrationRequest{
 		Provider:       orbitapi.ProviderBitbucketDataCenter,
@@ -212,93 +214,9 @@ func (m *bitbucketDataCenterIntegrationModel) fromAPI(in *orbitapi.Integration) 
 	m.AccessTokenWO = types.StringNull()
 }
 
-func (r *bitbucketDataCenterIntegrationResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	client := requireClient(r.data, &resp.Diagnostics)
-	var plan, config bitbucketDataCenterIntegrationModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() || client == nil {
-		return
-	}
-	in := plan.request(ctx, &resp.Diagnostics)
-	in.AccessToken = secretToSend(plan.AccessToken, types.StringNull(), config.AccessTokenWO, plan.AccessTokenWOVersion, plan.AccessTokenWOVersion, true)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	created, err := client.Integrations.Create(ctx, in)
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Could not create Bitbucket Data Center integration", err, bitbucketDataCenterIntegrationSchema().Attributes)
-		return
-	}
-	plan.fromAPI(created)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	addServerWarnings(&resp.Diagnostics, created)
-}
-
-func (r *bitbucketDataCenterIntegrationResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	client := requireClient(r.data, &resp.Diagnostics)
-	var state bitbucketDataCenterIntegrationModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || client == nil {
-		return
-	}
-	current, err := client.Integrations.Get(ctx, state.ID.ValueString())
-	if orbitapi.IsNotFound(err) {
-		tflog.Warn(ctx, notFoundMessage("Bitbucket Data Center integration", state.ID.ValueString()))
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Could not read Bitbucket Data Center integration", err.Error())
-		return
-	}
-	if current.Provider != orbitapi.ProviderBitbucketDataCenter {
-		resp.Diagnostics.AddError("Wrong integration type",
-			"Integration "+current.ID+" is a "+current.Provider+" integration, not bitbucket_datacenter; import it as the matching resource type.")
-		return
-	}
-	state.fromAPI(current)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-}
-
-func (r *bitbucketDataCenterIntegrationResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	client := requireClient(r.data, &resp.Diagnostics)
-	var plan, state, config bitbucketDataCenterIntegrationModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() || client == nil {
-		return
-	}
-	in := plan.request(ctx, &resp.Diagnostics)
-	// Moving from access_token to access_token_wo (or back) sends the token again.
-	formChanged := plan.AccessToken.IsNull() != state.AccessToken.IsNull()
-	in.AccessToken = secretToSend(plan.AccessToken, state.AccessToken, config.AccessTokenWO, plan.AccessTokenWOVersion, state.AccessTokenWOVersion, formChanged)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	updated, err := client.Integrations.Update(ctx, state.ID.ValueString(), in)
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Could not update Bitbucket Data Center integration", err, bitbucketDataCenterIntegrationSchema().Attributes)
-		return
-	}
-	plan.fromAPI(updated)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	addServerWarnings(&resp.Diagnostics, updated)
-}
-
-func (r *bitbucketDataCenterIntegrationResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	client := requireClient(r.data, &resp.Diagnostics)
-	var state bitbucketDataCenterIntegrationModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || client == nil {
-		return
-	}
-	if err := client.Integrations.Delete(ctx, state.ID.ValueString()); err != nil && !orbitapi.IsNotFound(err) {
-		resp.Diagnostics.AddError("Could not delete Bitbucket Data Center integration", err.Error())
-	}
-}
-
-func (r *bitbucketDataCenterIntegrationResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+// addCredentials sends the configured token on create; on update only a changed one,
+// except that moving from access_token to access_token_wo (or back) sends it again.
+func (m *bitbucketDataCenterIntegrationModel) addCredentials(in *orbitapi.IntegrationRequest, prior, config *bitbucketDataCenterIntegrationModel, create bool) {
+	force := create || m.AccessToken.IsNull() != prior.AccessToken.IsNull()
+	in.AccessToken = secretToSend(m.AccessToken, prior.AccessToken, config.AccessTokenWO, m.AccessTokenWOVersion, prior.AccessTokenWOVersion, force)
 }

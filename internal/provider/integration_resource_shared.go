@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
 )
@@ -216,4 +217,120 @@ func addServerWarnings(diags *diag.Diagnostics, in *orbitapi.Integration) {
 	for _, warning := range in.Warnings {
 		diags.AddWarning("orbit-server warning", warning)
 	}
+}
+
+// integrationModel is what the shared CRUD needs from a kind's model M (P is *M).
+type integrationModel[M any] interface {
+	*M
+	integrationID() string
+	// request builds the API request from the planned values, without credentials.
+	request(ctx context.Context, diags *diag.Diagnostics) orbitapi.IntegrationRequest
+	// addCredentials puts into in the credentials to send: every configured one on
+	// create, only changed ones on update (prior is the state then).
+	addCredentials(in *orbitapi.IntegrationRequest, prior, config *M, create bool)
+	// fromAPI refreshes every attribute the API returns.
+	fromAPI(in *orbitapi.Integration)
+}
+
+// integrationResource is the CRUD and import shared by the integration resources;
+// each kind embeds it and adds its schema, validators and model.
+type integrationResource[M any, P integrationModel[M]] struct {
+	kind   integrationKind
+	schema func() schema.Schema // to attach API errors to the attribute the server named
+	data   *providerData
+}
+
+func (r *integrationResource[M, P]) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *integrationResource[M, P]) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	client := requireClient(r.data, &resp.Diagnostics)
+	var plan, config M
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() || client == nil {
+		return
+	}
+	in := P(&plan).request(ctx, &resp.Diagnostics)
+	var none M
+	P(&plan).addCredentials(&in, &none, &config, true)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	created, err := client.Integrations.Create(ctx, in)
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Could not create "+r.kind.displayName+" integration", err, r.schema().Attributes)
+		return
+	}
+	P(&plan).fromAPI(created)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	addServerWarnings(&resp.Diagnostics, created)
+}
+
+func (r *integrationResource[M, P]) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	client := requireClient(r.data, &resp.Diagnostics)
+	var state M
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || client == nil {
+		return
+	}
+	id := P(&state).integrationID()
+	current, err := client.Integrations.Get(ctx, id)
+	if orbitapi.IsNotFound(err) {
+		tflog.Warn(ctx, notFoundMessage(r.kind.displayName+" integration", id))
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		resp.Diagnostics.AddError("Could not read "+r.kind.displayName+" integration", err.Error())
+		return
+	}
+	if current.Provider != r.kind.apiProvider {
+		resp.Diagnostics.AddError("Wrong integration type",
+			"Integration "+current.ID+" is a "+current.Provider+" integration, not "+r.kind.apiProvider+"; import it as the matching resource type.")
+		return
+	}
+	P(&state).fromAPI(current)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *integrationResource[M, P]) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	client := requireClient(r.data, &resp.Diagnostics)
+	var plan, state, config M
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() || client == nil {
+		return
+	}
+	in := P(&plan).request(ctx, &resp.Diagnostics)
+	P(&plan).addCredentials(&in, &state, &config, false)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	updated, err := client.Integrations.Update(ctx, P(&state).integrationID(), in)
+	if err != nil {
+		addAPIError(&resp.Diagnostics, "Could not update "+r.kind.displayName+" integration", err, r.schema().Attributes)
+		return
+	}
+	P(&plan).fromAPI(updated)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	addServerWarnings(&resp.Diagnostics, updated)
+}
+
+func (r *integrationResource[M, P]) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	client := requireClient(r.data, &resp.Diagnostics)
+	var state M
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || client == nil {
+		return
+	}
+	if err := client.Integrations.Delete(ctx, P(&state).integrationID()); err != nil && !orbitapi.IsNotFound(err) {
+		resp.Diagnostics.AddError("Could not delete "+r.kind.displayName+" integration", err.Error())
+	}
+}
+
+func (r *integrationResource[M, P]) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
 }
