@@ -432,6 +432,21 @@ func (f hookFields) decode(name string, into any) error {
 	return nil
 }
 
+// cloudRepoAndBody resolves the repository of a write and decodes its JSON object body;
+// when either fails it has answered and ok is false.
+func (s *Server) cloudRepoAndBody(w http.ResponseWriter, r *http.Request, c cloudCaller) (repo *cloudRepo, f hookFields, ok bool) {
+	repo = s.cloudRepoFor(w, r, c)
+	if repo == nil {
+		return nil, hookFields{}, false
+	}
+	f, err := decodeFields(r)
+	if err != nil {
+		cloudError(w, http.StatusBadRequest, "Bad request", err.Error())
+		return nil, hookFields{}, false
+	}
+	return repo, f, true
+}
+
 // applyCloudHook validates and applies fields to h; create requires url and events.
 func applyCloudHook(h *cloudHook, f hookFields, create bool) error {
 	if create || f.has("url") {
@@ -496,13 +511,8 @@ func applyCloudHook(h *cloudHook, f hookFields, create bool) error {
 }
 
 func (s *Server) cloudCreateHook(w http.ResponseWriter, r *http.Request, c cloudCaller) {
-	repo := s.cloudRepoFor(w, r, c)
-	if repo == nil {
-		return
-	}
-	f, err := decodeFields(r)
-	if err != nil {
-		cloudError(w, http.StatusBadRequest, "Bad request", err.Error())
+	repo, f, ok := s.cloudRepoAndBody(w, r, c)
+	if !ok {
 		return
 	}
 	h := &cloudHook{UUID: braced(newUUID()), Active: true, CreatedAt: time.Now().UTC()}
@@ -547,13 +557,8 @@ func (s *Server) cloudGetHook(w http.ResponseWriter, r *http.Request, c cloudCal
 }
 
 func (s *Server) cloudUpdateHook(w http.ResponseWriter, r *http.Request, c cloudCaller) {
-	repo := s.cloudRepoFor(w, r, c)
-	if repo == nil {
-		return
-	}
-	f, err := decodeFields(r)
-	if err != nil {
-		cloudError(w, http.StatusBadRequest, "Bad request", err.Error())
+	repo, f, ok := s.cloudRepoAndBody(w, r, c)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -706,13 +711,8 @@ func (s *Server) cloudPutStatus(w http.ResponseWriter, r *http.Request, c cloudC
 }
 
 func (s *Server) cloudWriteStatus(w http.ResponseWriter, r *http.Request, c cloudCaller, pathKey string, code int) {
-	repo := s.cloudRepoFor(w, r, c)
-	if repo == nil {
-		return
-	}
-	f, err := decodeFields(r)
-	if err != nil {
-		cloudError(w, http.StatusBadRequest, "Bad request", err.Error())
+	repo, f, ok := s.cloudRepoAndBody(w, r, c)
+	if !ok {
 		return
 	}
 	s.mu.Lock()

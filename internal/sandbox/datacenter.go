@@ -403,14 +403,24 @@ func applyDCHook(h *dcHook, f hookFields, create bool) (field, msg string) {
 	return "", ""
 }
 
-func (s *Server) dcCreateHook(w http.ResponseWriter, r *http.Request, tok dcToken) {
-	repo := s.dcRepoFor(w, r, tok, levelAdmin)
+// dcAdminRepoAndBody resolves the repository of a webhook write (REPO_ADMIN) and
+// decodes its JSON object body; when either fails it has answered and ok is false.
+func (s *Server) dcAdminRepoAndBody(w http.ResponseWriter, r *http.Request, tok dcToken) (repo *dcRepo, f hookFields, ok bool) {
+	repo = s.dcRepoFor(w, r, tok, levelAdmin)
 	if repo == nil {
-		return
+		return nil, hookFields{}, false
 	}
 	f, err := decodeFields(r)
 	if err != nil {
 		dcError(w, http.StatusBadRequest, excValidation, "The request body is not a JSON object.")
+		return nil, hookFields{}, false
+	}
+	return repo, f, true
+}
+
+func (s *Server) dcCreateHook(w http.ResponseWriter, r *http.Request, tok dcToken) {
+	repo, f, ok := s.dcAdminRepoAndBody(w, r, tok)
+	if !ok {
 		return
 	}
 	now := time.Now().UTC()
@@ -466,13 +476,8 @@ func (s *Server) dcGetHook(w http.ResponseWriter, r *http.Request, tok dcToken) 
 }
 
 func (s *Server) dcUpdateHook(w http.ResponseWriter, r *http.Request, tok dcToken) {
-	repo := s.dcRepoFor(w, r, tok, levelAdmin)
-	if repo == nil {
-		return
-	}
-	f, err := decodeFields(r)
-	if err != nil {
-		dcError(w, http.StatusBadRequest, excValidation, "The request body is not a JSON object.")
+	repo, f, ok := s.dcAdminRepoAndBody(w, r, tok)
+	if !ok {
 		return
 	}
 	s.mu.Lock()

@@ -343,14 +343,10 @@ func (s *Server) prepareCloud(base string, ev Event) (any, []target, error) {
 		return payload, targets, nil
 	}
 
-	pr := ev.PullRequest
-	if pr == nil {
-		return nil, nil, fmt.Errorf("pull_request: required for %s", ev.Event)
+	p, err := eventPullRequest(ev, repo.MainBranch)
+	if err != nil {
+		return nil, nil, err
 	}
-	if pr.ID <= 0 {
-		return nil, nil, fmt.Errorf("pull_request.id: a positive number is required")
-	}
-	p := fillPR(*pr, repo.MainBranch)
 	repo.knownCommits = append(repo.knownCommits, p.SourceCommit, p.DestinationCommit)
 	repoRef := map[string]any{"type": "repository", "full_name": repo.Workspace + "/" + repo.Slug, "name": repo.Name, "uuid": repo.UUID,
 		"links": map[string]any{"self": link(api), "html": link(html)}}
@@ -415,6 +411,19 @@ func (s *Server) prepareCloud(base string, ev Event) (any, []target, error) {
 		}
 	}
 	return payload, targets, nil
+}
+
+// eventPullRequest checks the pull request of a pull request event and fills in what
+// the event left out.
+func eventPullRequest(ev Event, mainBranch string) (PullRequest, error) {
+	pr := ev.PullRequest
+	if pr == nil {
+		return PullRequest{}, fmt.Errorf("pull_request: required for %s", ev.Event)
+	}
+	if pr.ID <= 0 {
+		return PullRequest{}, fmt.Errorf("pull_request.id: a positive number is required")
+	}
+	return fillPR(*pr, mainBranch), nil
 }
 
 func fillPR(p PullRequest, mainBranch string) PullRequest {
@@ -554,14 +563,10 @@ func (s *Server) prepareDC(base string, ev Event) (any, []target, error) {
 		return payload, targets, nil
 	}
 
-	pr := ev.PullRequest
-	if pr == nil {
-		return nil, nil, fmt.Errorf("pull_request: required for %s", ev.Event)
+	p, err := eventPullRequest(ev, repo.DefaultBranch)
+	if err != nil {
+		return nil, nil, err
 	}
-	if pr.ID <= 0 {
-		return nil, nil, fmt.Errorf("pull_request.id: a positive number is required")
-	}
-	p := fillPR(*pr, repo.DefaultBranch)
 	created := now.Add(-time.Minute).UnixMilli()
 	state, closed := "OPEN", false
 	switch ev.Event {
