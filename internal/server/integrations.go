@@ -130,6 +130,11 @@ func (s *Server) webhookSecret(in store.Integration) (string, error) {
 	return string(plain), nil
 }
 
+func (s *Server) sealCredential(in *store.Integration, plaintext string) (err error) {
+	in.SealedCredential, err = s.box.Seal([]byte(plaintext), credentialAD(in.ID))
+	return err
+}
+
 func (s *Server) storedCredential(in store.Integration) (string, error) {
 	plain, err := s.box.Open(in.SealedCredential, credentialAD(in.ID))
 	if err != nil {
@@ -181,6 +186,15 @@ func (s *Server) toIntegrationResponse(in store.Integration, withSecret bool) (i
 	return resp, nil
 }
 
+func (s *Server) writeIntegration(w http.ResponseWriter, status int, in store.Integration, withSecret bool) error {
+	resp, err := s.toIntegrationResponse(in, withSecret)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, resp)
+	return nil
+}
+
 // fieldSet pairs a request field with whether it breaks a rule, checked in order so
 // the reported field is deterministic.
 type fieldSet struct {
@@ -192,6 +206,15 @@ type fieldSet struct {
 type pendingCredential struct {
 	field     string
 	plaintext string
+}
+
+// decodeIntegration reads the body of POST or PUT and builds it (see buildIntegration).
+func decodeIntegration(r *http.Request, p *principal, current *store.Integration) (store.Integration, *pendingCredential, error) {
+	var req integrationRequest
+	if err := decodeBody(r, &req); err != nil {
+		return store.Integration{}, nil, err
+	}
+	return buildIntegration(p, &req, current)
 }
 
 // buildIntegration validates req against the rules of API.md and returns the
@@ -411,10 +434,7 @@ func validateHTTPSURL(field, raw string) error {
 
 // checkCredentials runs the configured checker unless the query says not to.
 func (s *Server) checkCredentials(ctx context.Context, r *http.Request, in store.Integration, credential string) error {
-	if s.checker == nil {
-		return nil
-	}
-	if s.skipCheck(r) {
+	if !s.wantsCheck(r) {
 		return nil
 	}
 	check := s.checker.Check(ctx, in, credential)
@@ -428,8 +448,9 @@ func (s *Server) checkCredentials(ctx context.Context, r *http.Request, in store
 	return invalidArg(credentialField(in, check.Reason), "%s", msg)
 }
 
-func (s *Server) skipCheck(r *http.Request) bool {
-	return r.URL.Query().Get("check_credentials") == "false"
+// wantsCheck: a checker is configured and the query does not turn it off.
+func (s *Server) wantsCheck(r *http.Request) bool {
+	return s.checker != nil && r.URL.Query().Get("check_credentials") != "false"
 }
 
 func parseCheckParam(r *http.Request) error {
@@ -444,11 +465,7 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if err := parseCheckParam(r); err != nil {
 		return err
 	}
-	var req integrationRequest
-	if err := decodeBody(r, &req); err != nil {
-		return err
-	}
-	in, cred, err := buildIntegration(p, &req, nil)
+	in, cred, err := decodeIntegration(r, p, nil)
 	if err != nil {
 		return err
 	}
@@ -457,7 +474,7 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	}
 	// The id is chosen here, not by the store, because the secrets are sealed to it.
 	in.ID = store.NewID(in.Name, "integration")
-	if in.SealedCredential, err = s.box.Seal([]byte(cred.plaintext), credentialAD(in.ID)); err != nil {
+	if err := s.sealCredential(&in, cred.plaintext); err != nil {
 		return err
 	}
 	if in.SealedWebhookSecret, err = s.newSealedWebhookSecret(in); err != nil {
@@ -467,12 +484,7 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if err != nil {
 		return err
 	}
-	resp, err := s.toIntegrationResponse(created, canSeeSecret(p, created))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, resp)
-	return nil
+	return s.writeIntegration(w, http.StatusCreated, created, canSeeSecret(p, created))
 }
 
 // readableIntegration loads an integration, answering 404 when the caller cannot read
@@ -505,12 +517,7 @@ func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request, p *princ
 	if err != nil {
 		return err
 	}
-	resp, err := s.toIntegrationResponse(in, canSeeSecret(p, in))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, resp)
-	return nil
+	return s.writeIntegration(w, http.StatusOK, in, canSeeSecret(p, in))
 }
 
 func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -550,15 +557,11 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if err != nil {
 		return err
 	}
-	var req integrationRequest
-	if err := decodeBody(r, &req); err != nil {
-		return err
-	}
-	in, cred, err := buildIntegration(p, &req, &current)
+	in, cred, err := decodeIntegration(r, p, &current)
 	if err != nil {
 		return err
 	}
-	if s.checker != nil && !s.skipCheck(r) {
+	if s.wantsCheck(r) {
 		credential := ""
 		if cred != nil {
 			credential = cred.plaintext
@@ -570,7 +573,7 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, p *pr
 		}
 	}
 	if cred != nil {
-		if in.SealedCredential, err = s.box.Seal([]byte(cred.plaintext), credentialAD(in.ID)); err != nil {
+		if err := s.sealCredential(&in, cred.plaintext); err != nil {
 			return err
 		}
 	}
@@ -578,12 +581,7 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if err != nil {
 		return err
 	}
-	resp, err := s.toIntegrationResponse(updated, canSeeSecret(p, updated))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, resp)
-	return nil
+	return s.writeIntegration(w, http.StatusOK, updated, canSeeSecret(p, updated))
 }
 
 func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -611,12 +609,7 @@ func (s *Server) rotateIntegrationSecret(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	resp, err := s.toIntegrationResponse(updated, true)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, resp)
-	return nil
+	return s.writeIntegration(w, http.StatusOK, updated, true)
 }
 
 func (s *Server) getIntegrationWebhook(w http.ResponseWriter, r *http.Request, p *principal) error {

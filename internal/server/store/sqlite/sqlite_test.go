@@ -15,19 +15,25 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/storetest"
 )
 
-func openTemp(t *testing.T) *sqlite.Store {
+// openTemp opens a store on a fresh file, closed when the test ends, and returns
+// the file's path too (for a raw connection beside the store).
+func openTemp(t *testing.T) (*sqlite.Store, string) {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "orbit.db"))
+	path := filepath.Join(t.TempDir(), "orbit.db")
+	s, err := sqlite.Open(t.Context(), path)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return s, path
 }
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, _ := openTemp(t)
+		return s
+	})
 }
 
 func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
@@ -91,19 +97,14 @@ func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
 
 func TestPragmas(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "orbit.db")
-	s, err := sqlite.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s, path := openTemp(t)
 	db := rawDB(t, path)
 	var mode string
 	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
 	}
 	// A reference to a missing space is refused as not found.
-	_, err = s.CreateStack(t.Context(), store.Stack{Name: "x", SpaceID: "missing"})
+	_, err := s.CreateStack(t.Context(), store.Stack{Name: "x", SpaceID: "missing"})
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("stack in missing space: %v", err)
 	}
@@ -111,12 +112,7 @@ func TestPragmas(t *testing.T) {
 
 func TestDialectClassifiesConstraintErrors(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "orbit.db")
-	s, err := sqlite.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	_, path := openTemp(t) // migrates the schema the raw inserts use
 	db := rawDB(t, path)
 	if _, err := db.Exec(`PRAGMA foreign_keys = ON`); err != nil {
 		t.Fatal(err)
