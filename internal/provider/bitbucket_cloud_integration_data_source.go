@@ -6,6 +6,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
 )
 
 var (
@@ -17,24 +19,15 @@ var (
 // NewBitbucketCloudIntegrationDataSource reads one Bitbucket Cloud integration by
 // id, by name, or the default one. It exposes no credentials.
 func NewBitbucketCloudIntegrationDataSource() datasource.DataSource {
-	return &bitbucketCloudIntegrationDataSource{}
+	return &bitbucketCloudIntegrationDataSource{integrationDataSource: integrationDataSource[bitbucketCloudIntegrationDataSourceModel, *bitbucketCloudIntegrationDataSourceModel]{kind: bitbucketCloudKind}}
 }
 
 type bitbucketCloudIntegrationDataSource struct {
-	providerData *providerData
+	integrationDataSource[bitbucketCloudIntegrationDataSourceModel, *bitbucketCloudIntegrationDataSourceModel]
 }
 
 type bitbucketCloudIntegrationDataSourceModel struct {
-	ID      types.String `tfsdk:"id"`
-	Name    types.String `tfsdk:"name"`
-	Default types.Bool   `tfsdk:"default"`
-
-	IsDefault   types.Bool   `tfsdk:"is_default"`
-	SpaceID     types.String `tfsdk:"space_id"`
-	Description types.String `tfsdk:"description"`
-	Labels      types.Set    `tfsdk:"labels"`
-	VCSChecks   types.String `tfsdk:"vcs_checks"`
-	WebhookURL  types.String `tfsdk:"webhook_url"`
+	integrationDataSourceFields
 
 	Email      types.String `tfsdk:"email"`
 	Username   types.String `tfsdk:"username"`
@@ -71,49 +64,12 @@ func (d *bitbucketCloudIntegrationDataSource) Schema(_ context.Context, _ dataso
 	}
 }
 
-func (d *bitbucketCloudIntegrationDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
-	return integrationSelectorValidators()
+func (m *bitbucketCloudIntegrationDataSourceModel) fields() *integrationDataSourceFields {
+	return &m.integrationDataSourceFields
 }
 
-func (d *bitbucketCloudIntegrationDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	d.providerData = providerDataFrom(req.ProviderData, &resp.Diagnostics)
-}
-
-func (d *bitbucketCloudIntegrationDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	var data bitbucketCloudIntegrationDataSourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	client := requireClient(d.providerData, &resp.Diagnostics)
-	if client == nil {
-		return
-	}
-
-	integration, diags := findIntegration(ctx, client, bitbucketCloudKind,
-		integrationSelector{ID: data.ID, Name: data.Name, Default: data.Default})
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-
-	labels, diags := integrationLabelsValue(ctx, integration.Labels)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-
-	data.ID = types.StringValue(integration.ID)
-	data.Name = types.StringValue(integration.Name)
-	data.IsDefault = types.BoolValue(integration.IsDefault)
-	data.SpaceID = types.StringValue(integration.SpaceID)
-	data.Description = types.StringValue(integration.Description)
-	data.Labels = labels
-	data.VCSChecks = types.StringValue(integration.VCSChecks)
-	data.WebhookURL = types.StringValue(integration.WebhookURL)
-	data.Email = types.StringValue(integration.Email)
-	data.Username = types.StringValue(integration.Username)
-	data.AuthMethod = types.StringValue(integration.AuthMethod)
-
-	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
+func (m *bitbucketCloudIntegrationDataSourceModel) kindFromAPI(in *orbitapi.Integration) {
+	m.Email = types.StringValue(in.Email)
+	m.Username = types.StringValue(in.Username)
+	m.AuthMethod = types.StringValue(in.AuthMethod)
 }

@@ -6,6 +6,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
 )
 
 var (
@@ -17,24 +19,15 @@ var (
 // NewBitbucketDataCenterIntegrationDataSource reads one Bitbucket Data Center
 // integration by id, by name, or the default one. It exposes no credentials.
 func NewBitbucketDataCenterIntegrationDataSource() datasource.DataSource {
-	return &bitbucketDataCenterIntegrationDataSource{}
+	return &bitbucketDataCenterIntegrationDataSource{integrationDataSource: integrationDataSource[bitbucketDataCenterIntegrationDataSourceModel, *bitbucketDataCenterIntegrationDataSourceModel]{kind: bitbucketDataCenterKind}}
 }
 
 type bitbucketDataCenterIntegrationDataSource struct {
-	providerData *providerData
+	integrationDataSource[bitbucketDataCenterIntegrationDataSourceModel, *bitbucketDataCenterIntegrationDataSourceModel]
 }
 
 type bitbucketDataCenterIntegrationDataSourceModel struct {
-	ID      types.String `tfsdk:"id"`
-	Name    types.String `tfsdk:"name"`
-	Default types.Bool   `tfsdk:"default"`
-
-	IsDefault   types.Bool   `tfsdk:"is_default"`
-	SpaceID     types.String `tfsdk:"space_id"`
-	Description types.String `tfsdk:"description"`
-	Labels      types.Set    `tfsdk:"labels"`
-	VCSChecks   types.String `tfsdk:"vcs_checks"`
-	WebhookURL  types.String `tfsdk:"webhook_url"`
+	integrationDataSourceFields
 
 	APIHost        types.String `tfsdk:"api_host"`
 	UserFacingHost types.String `tfsdk:"user_facing_host"`
@@ -76,50 +69,13 @@ func (d *bitbucketDataCenterIntegrationDataSource) Schema(_ context.Context, _ d
 	}
 }
 
-func (d *bitbucketDataCenterIntegrationDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
-	return integrationSelectorValidators()
+func (m *bitbucketDataCenterIntegrationDataSourceModel) fields() *integrationDataSourceFields {
+	return &m.integrationDataSourceFields
 }
 
-func (d *bitbucketDataCenterIntegrationDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	d.providerData = providerDataFrom(req.ProviderData, &resp.Diagnostics)
-}
-
-func (d *bitbucketDataCenterIntegrationDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	var data bitbucketDataCenterIntegrationDataSourceModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	client := requireClient(d.providerData, &resp.Diagnostics)
-	if client == nil {
-		return
-	}
-
-	integration, diags := findIntegration(ctx, client, bitbucketDataCenterKind,
-		integrationSelector{ID: data.ID, Name: data.Name, Default: data.Default})
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-
-	labels, diags := integrationLabelsValue(ctx, integration.Labels)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-
-	data.ID = types.StringValue(integration.ID)
-	data.Name = types.StringValue(integration.Name)
-	data.IsDefault = types.BoolValue(integration.IsDefault)
-	data.SpaceID = types.StringValue(integration.SpaceID)
-	data.Description = types.StringValue(integration.Description)
-	data.Labels = labels
-	data.VCSChecks = types.StringValue(integration.VCSChecks)
-	data.WebhookURL = types.StringValue(integration.WebhookURL)
-	data.APIHost = types.StringValue(integration.APIHost)
-	data.UserFacingHost = types.StringValue(integration.UserFacingHost)
-	data.Username = types.StringValue(integration.Username)
-	data.UseGitCheckout = types.BoolValue(integration.UseGitCheckout)
-
-	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
+func (m *bitbucketDataCenterIntegrationDataSourceModel) kindFromAPI(in *orbitapi.Integration) {
+	m.APIHost = types.StringValue(in.APIHost)
+	m.UserFacingHost = types.StringValue(in.UserFacingHost)
+	m.Username = types.StringValue(in.Username)
+	m.UseGitCheckout = types.BoolValue(in.UseGitCheckout)
 }

@@ -217,6 +217,83 @@ func findIntegration(ctx context.Context, client *orbitapi.Client, kind integrat
 	return nil, diags
 }
 
+// integrationDataSourceFields are the selector and the computed attributes both
+// integration data sources have; each kind's model embeds them.
+type integrationDataSourceFields struct {
+	ID      types.String `tfsdk:"id"`
+	Name    types.String `tfsdk:"name"`
+	Default types.Bool   `tfsdk:"default"`
+
+	IsDefault   types.Bool   `tfsdk:"is_default"`
+	SpaceID     types.String `tfsdk:"space_id"`
+	Description types.String `tfsdk:"description"`
+	Labels      types.Set    `tfsdk:"labels"`
+	VCSChecks   types.String `tfsdk:"vcs_checks"`
+	WebhookURL  types.String `tfsdk:"webhook_url"`
+}
+
+// integrationDataSourceModel is what the shared Read needs from a kind's model M
+// (P is *M).
+type integrationDataSourceModel[M any] interface {
+	*M
+	fields() *integrationDataSourceFields
+	// kindFromAPI sets the attributes only this kind has.
+	kindFromAPI(in *orbitapi.Integration)
+}
+
+// integrationDataSource is the Configure, ConfigValidators and Read shared by the
+// integration data sources; each kind embeds it and adds its metadata and schema.
+type integrationDataSource[M any, P integrationDataSourceModel[M]] struct {
+	kind         integrationKind
+	providerData *providerData
+}
+
+func (d *integrationDataSource[M, P]) ConfigValidators(context.Context) []datasource.ConfigValidator {
+	return integrationSelectorValidators()
+}
+
+func (d *integrationDataSource[M, P]) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	d.providerData = providerDataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+func (d *integrationDataSource[M, P]) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var data M
+	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client := requireClient(d.providerData, &resp.Diagnostics)
+	if client == nil {
+		return
+	}
+
+	common := P(&data).fields()
+	integration, diags := findIntegration(ctx, client, d.kind,
+		integrationSelector{ID: common.ID, Name: common.Name, Default: common.Default})
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	labels, diags := integrationLabelsValue(ctx, integration.Labels)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	common.ID = types.StringValue(integration.ID)
+	common.Name = types.StringValue(integration.Name)
+	common.IsDefault = types.BoolValue(integration.IsDefault)
+	common.SpaceID = types.StringValue(integration.SpaceID)
+	common.Description = types.StringValue(integration.Description)
+	common.Labels = labels
+	common.VCSChecks = types.StringValue(integration.VCSChecks)
+	common.WebhookURL = types.StringValue(integration.WebhookURL)
+	P(&data).kindFromAPI(integration)
+
+	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
+}
+
 // integrationLabelsValue converts API labels (possibly nil) to a known set, so "no labels" reads
 // as an empty set rather than null.
 func integrationLabelsValue(ctx context.Context, labels []string) (types.Set, diag.Diagnostics) {
