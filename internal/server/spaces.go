@@ -73,12 +73,18 @@ func (req *spaceRequest) validate(p *principal, currentParent string) (store.Spa
 	}, nil
 }
 
-func (s *Server) createSpace(w http.ResponseWriter, r *http.Request, p *principal) error {
+// decodeSpace reads the body of POST or PUT and validates it (currentParent is ""
+// on create).
+func decodeSpace(r *http.Request, p *principal, currentParent string) (store.Space, error) {
 	var req spaceRequest
 	if err := decodeBody(r, &req); err != nil {
-		return err
+		return store.Space{}, err
 	}
-	sp, err := req.validate(p, "")
+	return req.validate(p, currentParent)
+}
+
+func (s *Server) createSpace(w http.ResponseWriter, r *http.Request, p *principal) error {
+	sp, err := decodeSpace(r, p, "")
 	if err != nil {
 		return err
 	}
@@ -119,23 +125,29 @@ func (s *Server) listSpaces(w http.ResponseWriter, r *http.Request, p *principal
 	return nil
 }
 
-func (s *Server) updateSpace(w http.ResponseWriter, r *http.Request, p *principal) error {
-	id := r.PathValue("id")
-	current, ok := p.spaces[id]
+// adminSpace is the space named in the path, when the caller is admin on it (404
+// when it does not exist or the caller cannot read it).
+func adminSpace(r *http.Request, p *principal) (store.Space, error) {
+	sp, ok := p.spaces[r.PathValue("id")]
 	if !ok {
-		return errNotFound("space")
+		return store.Space{}, errNotFound("space")
 	}
-	if err := p.requireRole(id, store.RoleAdmin, "space"); err != nil {
+	if err := p.requireRole(sp.ID, store.RoleAdmin, "space"); err != nil {
+		return store.Space{}, err
+	}
+	return sp, nil
+}
+
+func (s *Server) updateSpace(w http.ResponseWriter, r *http.Request, p *principal) error {
+	current, err := adminSpace(r, p)
+	if err != nil {
 		return err
 	}
+	id := current.ID
 	if id == store.RootSpaceID {
 		return errConflict("", "the root space cannot be changed")
 	}
-	var req spaceRequest
-	if err := decodeBody(r, &req); err != nil {
-		return err
-	}
-	sp, err := req.validate(p, current.ParentSpaceID)
+	sp, err := decodeSpace(r, p, current.ParentSpaceID)
 	if err != nil {
 		return err
 	}
@@ -156,13 +168,11 @@ func (s *Server) updateSpace(w http.ResponseWriter, r *http.Request, p *principa
 }
 
 func (s *Server) deleteSpace(w http.ResponseWriter, r *http.Request, p *principal) error {
-	id := r.PathValue("id")
-	if _, ok := p.spaces[id]; !ok {
-		return errNotFound("space")
-	}
-	if err := p.requireRole(id, store.RoleAdmin, "space"); err != nil {
+	current, err := adminSpace(r, p)
+	if err != nil {
 		return err
 	}
+	id := current.ID
 	if id == store.RootSpaceID {
 		return errConflict("", "the root space cannot be deleted")
 	}

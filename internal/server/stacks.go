@@ -61,12 +61,17 @@ func (req *stackRequest) validate(p *principal) (store.Stack, error) {
 	return store.Stack{Name: req.Name, SpaceID: req.SpaceID, Description: req.Description, Labels: labels}, nil
 }
 
-func (s *Server) createStack(w http.ResponseWriter, r *http.Request, p *principal) error {
+// decodeStack reads the body of POST or PUT and validates it.
+func decodeStack(r *http.Request, p *principal) (store.Stack, error) {
 	var req stackRequest
 	if err := decodeBody(r, &req); err != nil {
-		return err
+		return store.Stack{}, err
 	}
-	st, err := req.validate(p)
+	return req.validate(p)
+}
+
+func (s *Server) createStack(w http.ResponseWriter, r *http.Request, p *principal) error {
+	st, err := decodeStack(r, p)
 	if err != nil {
 		return err
 	}
@@ -86,6 +91,18 @@ func (s *Server) readableStack(r *http.Request, p *principal) (store.Stack, erro
 	}
 	if !p.can(st.SpaceID, store.RoleRead) {
 		return store.Stack{}, errNotFound("stack")
+	}
+	return st, nil
+}
+
+// writableStack is readableStack plus the write role on its space.
+func (s *Server) writableStack(r *http.Request, p *principal) (store.Stack, error) {
+	st, err := s.readableStack(r, p)
+	if err != nil {
+		return st, err
+	}
+	if err := p.requireRole(st.SpaceID, store.RoleWrite, "stack"); err != nil {
+		return st, err
 	}
 	return st, nil
 }
@@ -120,18 +137,11 @@ func (s *Server) listStacks(w http.ResponseWriter, r *http.Request, p *principal
 }
 
 func (s *Server) updateStack(w http.ResponseWriter, r *http.Request, p *principal) error {
-	current, err := s.readableStack(r, p)
+	current, err := s.writableStack(r, p)
 	if err != nil {
 		return err
 	}
-	if err := p.requireRole(current.SpaceID, store.RoleWrite, "stack"); err != nil {
-		return err
-	}
-	var req stackRequest
-	if err := decodeBody(r, &req); err != nil {
-		return err
-	}
-	st, err := req.validate(p)
+	st, err := decodeStack(r, p)
 	if err != nil {
 		return err
 	}
@@ -146,11 +156,8 @@ func (s *Server) updateStack(w http.ResponseWriter, r *http.Request, p *principa
 }
 
 func (s *Server) deleteStack(w http.ResponseWriter, r *http.Request, p *principal) error {
-	current, err := s.readableStack(r, p)
+	current, err := s.writableStack(r, p)
 	if err != nil {
-		return err
-	}
-	if err := p.requireRole(current.SpaceID, store.RoleWrite, "stack"); err != nil {
 		return err
 	}
 	if err := s.store.DeleteStack(r.Context(), current.ID); err != nil {
