@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
@@ -97,20 +98,26 @@ func (d *integrationWebhookDataSource) Configure(_ context.Context, req datasour
 }
 
 func (d *integrationWebhookDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	var data integrationWebhookModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	client := requireClient(d.providerData, &resp.Diagnostics)
-	if client == nil {
-		return
-	}
-	resp.Diagnostics.Append(readIntegrationWebhook(ctx, client, &data)...)
-	if resp.Diagnostics.HasError() {
+	data, ok := integrationWebhookFromConfig(ctx, req.Config, d.providerData, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
+}
+
+// integrationWebhookFromConfig reads the configured integration_id and fills in the
+// webhook from orbit-server; ok is false when diags already hold the error.
+func integrationWebhookFromConfig(ctx context.Context, config tfsdk.Config, pd *providerData, diags *diag.Diagnostics) (data integrationWebhookModel, ok bool) {
+	diags.Append(config.Get(ctx, &data)...)
+	if diags.HasError() {
+		return data, false
+	}
+	client := requireClient(pd, diags)
+	if client == nil {
+		return data, false
+	}
+	diags.Append(readIntegrationWebhook(ctx, client, &data)...)
+	return data, !diags.HasError()
 }
 
 // readIntegrationWebhook fills data from GET /integrations/{id}/webhook. Errors name

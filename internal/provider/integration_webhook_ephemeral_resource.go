@@ -65,17 +65,8 @@ func (e *integrationWebhookEphemeralResource) Configure(_ context.Context, req e
 }
 
 func (e *integrationWebhookEphemeralResource) Open(ctx context.Context, req ephemeral.OpenRequest, resp *ephemeral.OpenResponse) {
-	var data integrationWebhookModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	client := requireClient(e.providerData, &resp.Diagnostics)
-	if client == nil {
-		return
-	}
-	resp.Diagnostics.Append(readIntegrationWebhook(ctx, client, &data)...)
-	if resp.Diagnostics.HasError() {
+	data, ok := integrationWebhookFromConfig(ctx, req.Config, e.providerData, &resp.Diagnostics)
+	if !ok {
 		return
 	}
 	resp.Diagnostics.Append(resp.Result.Set(ctx, &data)...)
