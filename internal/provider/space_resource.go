@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -87,6 +88,17 @@ func (m *spaceModel) fromAPI(in *orbitapi.Space) {
 	m.Labels = labelsToSet(in.Labels)
 }
 
+// request builds the API request from the planned values.
+func (m spaceModel) request(ctx context.Context, diags *diag.Diagnostics) orbitapi.SpaceRequest {
+	return orbitapi.SpaceRequest{
+		Name:            m.Name.ValueString(),
+		ParentSpaceID:   m.ParentSpaceID.ValueString(),
+		InheritEntities: m.InheritEntities.ValueBool(),
+		Description:     m.Description.ValueString(),
+		Labels:          labelsFromSet(ctx, m.Labels, diags),
+	}
+}
+
 func (r *spaceResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	client := requireClient(r.data, &resp.Diagnostics)
 	var plan spaceModel
@@ -94,13 +106,7 @@ func (r *spaceResource) Create(ctx context.Context, req resource.CreateRequest, 
 	if resp.Diagnostics.HasError() || client == nil {
 		return
 	}
-	in := orbitapi.SpaceRequest{
-		Name:            plan.Name.ValueString(),
-		ParentSpaceID:   plan.ParentSpaceID.ValueString(),
-		InheritEntities: plan.InheritEntities.ValueBool(),
-		Description:     plan.Description.ValueString(),
-		Labels:          labelsFromSet(ctx, plan.Labels, &resp.Diagnostics),
-	}
+	in := plan.request(ctx, &resp.Diagnostics)
 	created, err := client.Spaces.Create(ctx, in)
 	if err != nil {
 		addAPIError(&resp.Diagnostics, "Could not create space", err, spaceSchema().Attributes)
@@ -139,13 +145,7 @@ func (r *spaceResource) Update(ctx context.Context, req resource.UpdateRequest, 
 	if resp.Diagnostics.HasError() || client == nil {
 		return
 	}
-	in := orbitapi.SpaceRequest{
-		Name:            plan.Name.ValueString(),
-		ParentSpaceID:   plan.ParentSpaceID.ValueString(),
-		InheritEntities: plan.InheritEntities.ValueBool(),
-		Description:     plan.Description.ValueString(),
-		Labels:          labelsFromSet(ctx, plan.Labels, &resp.Diagnostics),
-	}
+	in := plan.request(ctx, &resp.Diagnostics)
 	updated, err := client.Spaces.Update(ctx, state.ID.ValueString(), in)
 	if err != nil {
 		addAPIError(&resp.Diagnostics, "Could not update space", err, spaceSchema().Attributes)
