@@ -45,13 +45,8 @@ type bitbucketCloudIntegrationResource struct {
 }
 
 type bitbucketCloudIntegrationModel struct {
-	ID                   types.String `tfsdk:"id"`
-	Name                 types.String `tfsdk:"name"`
-	IsDefault            types.Bool   `tfsdk:"is_default"`
-	SpaceID              types.String `tfsdk:"space_id"`
-	Description          types.String `tfsdk:"description"`
-	Labels               types.Set    `tfsdk:"labels"`
-	VCSChecks            types.String `tfsdk:"vcs_checks"`
+	integrationResourceFields
+
 	Email                types.String `tfsdk:"email"`
 	APIToken             types.String `tfsdk:"api_token"`
 	APITokenWO           types.String `tfsdk:"api_token_wo"`
@@ -61,7 +56,6 @@ type bitbucketCloudIntegrationModel struct {
 	AppPasswordWO        types.String `tfsdk:"app_password_wo"`
 	AppPasswordWOVersion types.Int64  `tfsdk:"app_password_wo_version"`
 	AuthMethod           types.String `tfsdk:"auth_method"`
-	WebhookURL           types.String `tfsdk:"webhook_url"`
 }
 
 func (r *bitbucketCloudIntegrationResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -182,41 +176,22 @@ func (r *bitbucketCloudIntegrationResource) ModifyPlan(ctx context.Context, req 
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("auth_method"), authMethodFor(config))...)
 }
 
-func (m *bitbucketCloudIntegrationModel) integrationID() string { return m.ID.ValueString() }
-
 // request builds the API request from the planned values; credentials are added by
 // addCredentials.
 func (m *bitbucketCloudIntegrationModel) request(ctx context.Context, diags *diag.Diagnostics) orbitapi.IntegrationRequest {
-	in := orbitapi.IntegrationRequest{
-		Provider:    orbitapi.ProviderBitbucketCloud,
-		Name:        m.Name.ValueString(),
-		IsDefault:   m.IsDefault.ValueBool(),
-		Description: m.Description.ValueString(),
-		Labels:      labelsFromSet(ctx, m.Labels, diags),
-		VCSChecks:   m.VCSChecks.ValueString(),
-		Email:       m.Email.ValueString(),
-		Username:    m.Username.ValueString(),
-	}
-	if !in.IsDefault {
-		in.SpaceID = m.SpaceID.ValueString()
-	}
+	in := m.integrationResourceFields.request(ctx, orbitapi.ProviderBitbucketCloud, diags)
+	in.Email = m.Email.ValueString()
+	in.Username = m.Username.ValueString()
 	return in
 }
 
 // fromAPI refreshes every attribute the API returns; credentials and their versions
 // are left as they are (the API never returns them).
 func (m *bitbucketCloudIntegrationModel) fromAPI(in *orbitapi.Integration) {
-	m.ID = types.StringValue(in.ID)
-	m.Name = types.StringValue(in.Name)
-	m.IsDefault = types.BoolValue(in.IsDefault)
-	m.SpaceID = types.StringValue(in.SpaceID)
-	m.Description = types.StringValue(in.Description)
-	m.Labels = labelsToSet(in.Labels)
-	m.VCSChecks = types.StringValue(in.VCSChecks)
+	m.integrationResourceFields.fromAPI(in)
 	m.Email = stringOrNull(in.Email)
 	m.Username = stringOrNull(in.Username)
 	m.AuthMethod = stringOrNull(in.AuthMethod)
-	m.WebhookURL = types.StringValue(in.WebhookURL)
 	// Write-only values are never stored.
 	m.APITokenWO = types.StringNull()
 	m.AppPasswordWO = types.StringNull()

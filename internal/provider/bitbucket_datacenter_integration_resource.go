@@ -40,13 +40,8 @@ type bitbucketDataCenterIntegrationResource struct {
 }
 
 type bitbucketDataCenterIntegrationModel struct {
-	ID                   types.String `tfsdk:"id"`
-	Name                 types.String `tfsdk:"name"`
-	IsDefault            types.Bool   `tfsdk:"is_default"`
-	SpaceID              types.String `tfsdk:"space_id"`
-	Description          types.String `tfsdk:"description"`
-	Labels               types.Set    `tfsdk:"labels"`
-	VCSChecks            types.String `tfsdk:"vcs_checks"`
+	integrationResourceFields
+
 	APIHost              types.String `tfsdk:"api_host"`
 	UserFacingHost       types.String `tfsdk:"user_facing_host"`
 	Username             types.String `tfsdk:"username"`
@@ -54,7 +49,6 @@ type bitbucketDataCenterIntegrationModel struct {
 	AccessTokenWO        types.String `tfsdk:"access_token_wo"`
 	AccessTokenWOVersion types.Int64  `tfsdk:"access_token_wo_version"`
 	UseGitCheckout       types.Bool   `tfsdk:"use_git_checkout"`
-	WebhookURL           types.String `tfsdk:"webhook_url"`
 }
 
 func (r *bitbucketDataCenterIntegrationResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -170,47 +164,28 @@ func (r *bitbucketDataCenterIntegrationResource) ValidateConfig(ctx context.Cont
 	}
 }
 
-func (m *bitbucketDataCenterIntegrationModel) integrationID() string { return m.ID.ValueString() }
-
 // request builds the API request from the planned values; the token is added by
 // addCredentials.
 func (m *bitbucketDataCenterIntegrationModel) request(ctx context.Context, diags *diag.Diagnostics) orbitapi.IntegrationRequest {
-	useGitCheckout := m.UseGitCheckout.ValueBool()
-	in := orbitapi.IntegrationRequest{
-		Provider:       orbitapi.ProviderBitbucketDataCenter,
-		Name:           m.Name.ValueString(),
-		IsDefault:      m.IsDefault.ValueBool(),
-		Description:    m.Description.ValueString(),
-		Labels:         labelsFromSet(ctx, m.Labels, diags),
-		VCSChecks:      m.VCSChecks.ValueString(),
-		APIHost:        m.APIHost.ValueString(),
-		Username:       m.Username.ValueString(),
-		UseGitCheckout: &useGitCheckout,
-	}
+	in := m.integrationResourceFields.request(ctx, orbitapi.ProviderBitbucketDataCenter, diags)
+	in.APIHost = m.APIHost.ValueString()
 	if !m.UserFacingHost.IsUnknown() {
 		in.UserFacingHost = m.UserFacingHost.ValueString()
 	}
-	if !in.IsDefault {
-		in.SpaceID = m.SpaceID.ValueString()
-	}
+	in.Username = m.Username.ValueString()
+	useGitCheckout := m.UseGitCheckout.ValueBool()
+	in.UseGitCheckout = &useGitCheckout
 	return in
 }
 
 // fromAPI refreshes every attribute the API returns; the token and its version are
 // left as they are (the API never returns them).
 func (m *bitbucketDataCenterIntegrationModel) fromAPI(in *orbitapi.Integration) {
-	m.ID = types.StringValue(in.ID)
-	m.Name = types.StringValue(in.Name)
-	m.IsDefault = types.BoolValue(in.IsDefault)
-	m.SpaceID = types.StringValue(in.SpaceID)
-	m.Description = types.StringValue(in.Description)
-	m.Labels = labelsToSet(in.Labels)
-	m.VCSChecks = types.StringValue(in.VCSChecks)
+	m.integrationResourceFields.fromAPI(in)
 	m.APIHost = types.StringValue(in.APIHost)
 	m.UserFacingHost = types.StringValue(in.UserFacingHost)
 	m.Username = types.StringValue(in.Username)
 	m.UseGitCheckout = types.BoolValue(in.UseGitCheckout)
-	m.WebhookURL = types.StringValue(in.WebhookURL)
 	m.AccessTokenWO = types.StringNull()
 }
 

@@ -219,6 +219,49 @@ func addServerWarnings(diags *diag.Diagnostics, in *orbitapi.Integration) {
 	}
 }
 
+// integrationResourceFields are the attributes both integration resources have;
+// each kind's model embeds them.
+type integrationResourceFields struct {
+	ID          types.String `tfsdk:"id"`
+	Name        types.String `tfsdk:"name"`
+	IsDefault   types.Bool   `tfsdk:"is_default"`
+	SpaceID     types.String `tfsdk:"space_id"`
+	Description types.String `tfsdk:"description"`
+	Labels      types.Set    `tfsdk:"labels"`
+	VCSChecks   types.String `tfsdk:"vcs_checks"`
+	WebhookURL  types.String `tfsdk:"webhook_url"`
+}
+
+func (m *integrationResourceFields) integrationID() string { return m.ID.ValueString() }
+
+// request is the part of the API request built from the common attributes.
+func (m *integrationResourceFields) request(ctx context.Context, provider string, diags *diag.Diagnostics) orbitapi.IntegrationRequest {
+	in := orbitapi.IntegrationRequest{
+		Provider:    provider,
+		Name:        m.Name.ValueString(),
+		IsDefault:   m.IsDefault.ValueBool(),
+		Description: m.Description.ValueString(),
+		Labels:      labelsFromSet(ctx, m.Labels, diags),
+		VCSChecks:   m.VCSChecks.ValueString(),
+	}
+	if !in.IsDefault {
+		in.SpaceID = m.SpaceID.ValueString()
+	}
+	return in
+}
+
+// fromAPI refreshes the common attributes.
+func (m *integrationResourceFields) fromAPI(in *orbitapi.Integration) {
+	m.ID = types.StringValue(in.ID)
+	m.Name = types.StringValue(in.Name)
+	m.IsDefault = types.BoolValue(in.IsDefault)
+	m.SpaceID = types.StringValue(in.SpaceID)
+	m.Description = types.StringValue(in.Description)
+	m.Labels = labelsToSet(in.Labels)
+	m.VCSChecks = types.StringValue(in.VCSChecks)
+	m.WebhookURL = types.StringValue(in.WebhookURL)
+}
+
 // integrationModel is what the shared CRUD needs from a kind's model M (P is *M).
 type integrationModel[M any] interface {
 	*M
