@@ -210,7 +210,7 @@ func (s *Store) getIntegrationWhere(ctx context.Context, what, where string, arg
 }
 
 func (s *Store) ListIntegrations(ctx context.Context, f store.ListFilter) ([]store.Integration, string, error) {
-	q, ok, err := newListQuery(f, "integrations.space_id", integrationLabels, "integrations.id")
+	q, ok, err := s.newListQuery(f, "integrations.space_id", integrationLabels, "integrations.id")
 	if err != nil || !ok {
 		return []store.Integration{}, "", err
 	}
