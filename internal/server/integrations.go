@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/cloud"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/datacenter"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
@@ -25,16 +27,11 @@ const (
 
 var vcsChecksValues = map[string]bool{"individual": true, "aggregated": true, "all": true}
 
-// RequiredEvents are the webhook triggers an integration's repositories must send (SPEC §5).
+// RequiredEvents are the webhook triggers an integration's repositories must send (SPEC §5);
+// the Bitbucket client packages own the lists.
 var RequiredEvents = map[store.Provider][]string{
-	store.ProviderBitbucketCloud: {
-		"repo:push", "pullrequest:created", "pullrequest:updated", "pullrequest:approved",
-		"pullrequest:unapproved", "pullrequest:fulfilled", "pullrequest:comment_created",
-	},
-	store.ProviderBitbucketDataCenter: {
-		"repo:refs_changed", "pr:opened", "pr:from_ref_updated", "pr:modified",
-		"pr:reviewer:approved", "pr:reviewer:unapproved", "pr:merged", "pr:comment:added",
-	},
+	store.ProviderBitbucketCloud:      cloud.RequiredEvents(),
+	store.ProviderBitbucketDataCenter: datacenter.RequiredEvents(),
 }
 
 var webhookPathSegment = map[store.Provider]string{
