@@ -246,7 +246,10 @@ func buildIntegration(p *principal, req *integrationRequest, current *store.Inte
 			return in, nil, invalidArg("name", "name cannot be changed (the webhook URL derives from it); create a new integration instead")
 		}
 		in = *current
+		// nil keeps what is stored at the moment of the write, so a rotate (or a
+		// credential change) committed since current was read is not undone.
 		in.SealedCredential = nil
+		in.SealedWebhookSecret = nil
 	}
 
 	switch {
@@ -576,6 +579,9 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, p *pr
 		if err := s.sealCredential(&in, cred.plaintext); err != nil {
 			return err
 		}
+	}
+	if hook := s.beforeIntegrationUpdate.Load(); hook != nil {
+		(*hook)()
 	}
 	updated, err := s.store.UpdateIntegration(r.Context(), in)
 	if err != nil {

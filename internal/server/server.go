@@ -58,6 +58,10 @@ type Server struct {
 	metrics   *metrics
 	handler   http.Handler
 	draining  atomic.Bool
+
+	// beforeIntegrationUpdate, when set (tests only), runs in PUT /integrations/{id}
+	// between loading the integration and writing it.
+	beforeIntegrationUpdate atomic.Pointer[func()]
 }
 
 // sealer is what the server needs from secretbox.
