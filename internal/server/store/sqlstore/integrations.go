@@ -65,7 +65,6 @@ func queryIntegrations(ctx context.Context, q queryer, query string, args ...any
 		return nil, err
 	}
 	items := []store.Integration{}
-	var ids []string
 	for rows.Next() {
 		in, err := scanIntegration(rows)
 		if err != nil {
@@ -73,13 +72,12 @@ func queryIntegrations(ctx context.Context, q queryer, query string, args ...any
 			return nil, err
 		}
 		items = append(items, in)
-		ids = append(ids, in.ID)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	labels, err := integrationLabels.load(ctx, q, ids)
+	labels, err := integrationLabels.loadFor(ctx, q, query, args...)
 	if err != nil {
 		return nil, err
 	}
