@@ -171,11 +171,11 @@ type ListFilter struct {
 	// through inherit_entities). The store resolves this in SQL, so the caller
 	// never passes one value per space.
 	ReadableBy string
-	Labels    []string
-	Name      string
-	Provider  Provider // integrations only
-	PageSize  int      // 0 = implementation default (100)
-	PageToken string
+	Labels     []string
+	Name       string
+	Provider   Provider // integrations only
+	PageSize   int      // 0 = implementation default (100)
+	PageToken  string
 }
 
 // Store is implemented by the SQLite and PostgreSQL stores. Every method is atomic.
