@@ -116,7 +116,7 @@ func (s *Store) queryAPIKeys(ctx context.Context, q queryer, where string, args 
 		return keys, nil
 	}
 	rows, err = q.QueryContext(ctx, `SELECT api_key_id, space_id, role FROM api_key_roles
-		WHERE api_key_id IN (SELECT id FROM api_keys`+where+`) ORDER BY api_key_id, space_id`, args...)
+		WHERE api_key_id IN (SELECT id FROM api_keys`+where+`) ORDER BY api_key_id, `+s.dialect.bytes("space_id"), args...)
 	if err != nil {
 		return nil, err
 	}
