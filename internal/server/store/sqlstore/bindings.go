@@ -95,7 +95,9 @@ func (s *Store) SetStackBinding(ctx context.Context, b store.StackBinding) (stor
 				b.StackID, b.IntegrationID, provider, b.Namespace, b.Repository, b.Branch, b.ProjectRoot, b.PullRequestRuns, now, now)
 			if err != nil {
 				return s.constraintError(err,
-					func() error { return &store.ConflictError{Field: "stack_id", Reason: "the stack was bound concurrently"} },
+					func() error {
+						return &store.ConflictError{Field: "stack_id", Reason: "the stack was bound concurrently"}
+					},
 					func() error { return notFound("stack", b.StackID) })
 			}
 		case err != nil:
