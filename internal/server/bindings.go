@@ -74,23 +74,23 @@ func repositoryURL(b store.StackBinding) string {
 // integrationVisibleFrom says whether a stack in spaceID may use in: a default
 // integration is visible everywhere; a space integration from its own space and from
 // the spaces below it that inherit entities, all the way up to it.
-func integrationVisibleFrom(spaces map[string]store.Space, in store.Integration, spaceID string) bool {
+func integrationVisibleFrom(p *principal, in store.Integration, spaceID string) (bool, error) {
 	if in.IsDefault {
-		return true
+		return true, nil
 	}
-	seen := map[string]bool{}
-	for id := spaceID; id != "" && !seen[id]; {
-		if id == in.SpaceID {
-			return true
-		}
-		seen[id] = true
-		sp, ok := spaces[id]
-		if !ok || !sp.InheritEntities {
-			return false
-		}
-		id = sp.ParentSpaceID
+	chain, err := p.ancestry(spaceID) // the space itself first, then up to root
+	if err != nil {
+		return false, err
 	}
-	return false
+	for _, sp := range chain {
+		if sp.ID == in.SpaceID {
+			return true, nil
+		}
+		if !sp.InheritEntities {
+			break
+		}
+	}
+	return false, nil
 }
 
 // bindingFor validates req for stack st: the integration must exist, be readable by
@@ -100,14 +100,22 @@ func (s *Server) bindingFor(r *http.Request, p *principal, st store.Stack, req *
 		return store.StackBinding{}, invalidArg("integration_id", "integration_id is required")
 	}
 	in, err := s.store.GetIntegration(r.Context(), req.IntegrationID)
-	if errors.Is(err, store.ErrNotFound) || err == nil && !p.can(in.SpaceID, store.RoleRead) {
+	readable := false
+	if err == nil {
+		readable, err = p.can(in.SpaceID, store.RoleRead)
+	}
+	if errors.Is(err, store.ErrNotFound) || err == nil && !readable {
 		return store.StackBinding{}, invalidArg("integration_id",
 			"integration %q does not exist or this key cannot read it (binding needs read on the integration's space); choose an existing integration", req.IntegrationID)
 	}
 	if err != nil {
 		return store.StackBinding{}, err
 	}
-	if !integrationVisibleFrom(p.spaces, in, st.SpaceID) {
+	visible, err := integrationVisibleFrom(p, in, st.SpaceID)
+	if err != nil {
+		return store.StackBinding{}, err
+	}
+	if !visible {
 		return store.StackBinding{}, invalidArg("integration_id",
 			"integration %q lives in space %q, which is not visible from the stack's space %q: use a default integration, one in the stack's space, or one in a space it inherits from",
 			in.Name, in.SpaceID, st.SpaceID)
@@ -227,7 +235,11 @@ func (s *Server) listIntegrationBindings(w http.ResponseWriter, r *http.Request,
 	}
 	resp := listResponse[bindingResponse]{Items: []bindingResponse{}}
 	for _, b := range bindings {
-		if p.can(b.StackSpaceID, store.RoleRead) {
+		readable, err := p.can(b.StackSpaceID, store.RoleRead)
+		if err != nil {
+			return err
+		}
+		if readable {
 			resp.Items = append(resp.Items, toBindingResponse(b))
 		}
 	}

@@ -43,10 +43,14 @@ func (req *stackRequest) validate(p *principal) (store.Stack, error) {
 	if req.SpaceID == "" {
 		return store.Stack{}, invalidArg("space_id", "space_id is required")
 	}
-	if _, ok := p.spaces[req.SpaceID]; !ok || !p.can(req.SpaceID, store.RoleRead) {
+	rank, err := p.effectiveRole(req.SpaceID)
+	if err != nil {
+		return store.Stack{}, err
+	}
+	if rank < roleRank[store.RoleRead] {
 		return store.Stack{}, invalidArg("space_id", "space %q does not exist", req.SpaceID)
 	}
-	if !p.can(req.SpaceID, store.RoleWrite) {
+	if rank < roleRank[store.RoleWrite] {
 		ae := errPermission("this operation needs the write role on the stack's space")
 		ae.Field = "space_id"
 		return store.Stack{}, ae
@@ -54,7 +58,7 @@ func (req *stackRequest) validate(p *principal) (store.Stack, error) {
 	if err := validateDescription(req.Description); err != nil {
 		return store.Stack{}, err
 	}
-	labels, err := normalizeLabels(req.Labels)
+	labels, err := p.limits.labels(req.Labels)
 	if err != nil {
 		return store.Stack{}, err
 	}
@@ -89,7 +93,9 @@ func (s *Server) readableStack(r *http.Request, p *principal) (store.Stack, erro
 	if err != nil {
 		return store.Stack{}, err
 	}
-	if !p.can(st.SpaceID, store.RoleRead) {
+	if ok, err := p.can(st.SpaceID, store.RoleRead); err != nil {
+		return store.Stack{}, err
+	} else if !ok {
 		return store.Stack{}, errNotFound("stack")
 	}
 	return st, nil
@@ -117,12 +123,16 @@ func (s *Server) getStack(w http.ResponseWriter, r *http.Request, p *principal) 
 }
 
 func (s *Server) listStacks(w http.ResponseWriter, r *http.Request, p *principal) error {
-	lp, err := parseListParams(r)
+	lp, err := parseListParams(r, p.limits)
 	if err != nil {
 		return err
 	}
 	resp := listResponse[stackResponse]{Items: []stackResponse{}}
-	if f, ok := lp.filter(p); ok {
+	f, ok, err := lp.filter(p)
+	if err != nil {
+		return err
+	}
+	if ok {
 		stacks, next, err := s.store.ListStacks(r.Context(), f)
 		if err != nil {
 			return err
@@ -189,7 +199,11 @@ func (s *Server) bindingStaysVisible(r *http.Request, p *principal, moved store.
 	if err != nil {
 		return err
 	}
-	if !integrationVisibleFrom(p.spaces, in, moved.SpaceID) {
+	visible, err := integrationVisibleFrom(p, in, moved.SpaceID)
+	if err != nil {
+		return err
+	}
+	if !visible {
 		return invalidArg("space_id", "the stack's VCS binding uses integration %q, which is not visible from space %q: bind the stack to another integration first", in.Name, moved.SpaceID)
 	}
 	return nil
