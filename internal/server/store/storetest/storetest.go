@@ -39,6 +39,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"IntegrationOneDefaultPerProvider", testIntegrationOneDefault},
 		{"IntegrationRecreateAfterDelete", testIntegrationRecreate},
 		{"IntegrationWebhookSecret", testIntegrationWebhookSecret},
+		{"BindingCRUD", testBindingCRUD},
+		{"BindingMissingReferences", testBindingMissingReferences},
+		{"BindingDetachAndReattach", testBindingDetachAndReattach},
+		{"BindingsForRepository", testBindingsForRepository},
+		{"BindingGoesWithStack", testBindingGoesWithStack},
 		{"NotFound", testNotFound},
 		{"PresetIDs", testPresetIDs},
 		{"ListFilters", testListFilters},
@@ -118,6 +123,15 @@ func canon(v any) any {
 	case store.Integration:
 		x.CreatedAt, x.UpdatedAt = sameTime(x.CreatedAt), sameTime(x.UpdatedAt)
 		return x
+	case store.StackBinding:
+		x.CreatedAt, x.UpdatedAt = sameTime(x.CreatedAt), sameTime(x.UpdatedAt)
+		return x
+	case []store.StackBinding:
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = canon(x[i])
+		}
+		return out
 	case store.APIKey:
 		x.CreatedAt = sameTime(x.CreatedAt)
 		return x
@@ -632,6 +646,8 @@ func testNotFound(t *testing.T, s store.Store) {
 	_, checks["UpdateIntegration"] = s.UpdateIntegration(ctx(t), store.Integration{ID: missing, Provider: store.ProviderBitbucketCloud, Name: "x", SpaceID: store.RootSpaceID})
 	_, checks["SetWebhookSecret"] = s.SetWebhookSecret(ctx(t), missing, []byte("x"))
 	checks["DeleteIntegration"] = s.DeleteIntegration(ctx(t), missing)
+	_, checks["GetStackBinding"] = s.GetStackBinding(ctx(t), missing)
+	checks["DeleteStackBinding"] = s.DeleteStackBinding(ctx(t), missing)
 	for name, err := range checks {
 		wantNotFound(t, err, name)
 	}
