@@ -2,6 +2,7 @@
 //
 //	orbit-server [--listen 127.0.0.1:8700] [--db orbit.db] [--public-url URL]
 //	             [--bitbucket-cloud-api-url https://api.bitbucket.org] [--check-credentials=true]
+//	             [--webhook-secret-grace 24h]
 //
 // Environment:
 //
@@ -54,11 +55,19 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	publicURL := fs.String("public-url", "", "externally reachable base URL, used in webhook URLs (default http://<listen>)")
 	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials (a sandbox URL in tests and demos)")
 	checkCredentials := fs.Bool("check-credentials", true, "check integration credentials against Bitbucket on create, update and validate")
+	webhookSecretGrace := fs.Duration("webhook-secret-grace", server.DefaultWebhookSecretGrace, "how long the webhook secret replaced by a rotation still verifies deliveries (0 = not at all)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
 	}
 	if fs.NArg() > 0 {
 		return server.Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *webhookSecretGrace < 0 {
+		return server.Config{}, fmt.Errorf("--webhook-secret-grace: %s is negative", *webhookSecretGrace)
+	}
+	grace := *webhookSecretGrace
+	if grace == 0 {
+		grace = -1 // Config: 0 is the default, negative is none
 	}
 	if *publicURL == "" {
 		*publicURL = "http://" + *listen
@@ -75,13 +84,14 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		checker = &server.BitbucketChecker{CloudBaseURL: *cloudAPIURL}
 	}
 	return server.Config{
-		CredentialChecker: checker,
-		Listen:            *listen,
-		DB:                *db,
-		PublicURL:         *publicURL,
-		SecretKey:         secretKey,
-		BootstrapKey:      getenv("ORBIT_BOOTSTRAP_KEY"),
-		Logger:            slog.New(slog.NewJSONHandler(stderr, nil)),
-		BootstrapOut:      stdout,
+		CredentialChecker:  checker,
+		WebhookSecretGrace: grace,
+		Listen:             *listen,
+		DB:                 *db,
+		PublicURL:          *publicURL,
+		SecretKey:          secretKey,
+		BootstrapKey:       getenv("ORBIT_BOOTSTRAP_KEY"),
+		Logger:             slog.New(slog.NewJSONHandler(stderr, nil)),
+		BootstrapOut:       stdout,
 	}, nil
 }

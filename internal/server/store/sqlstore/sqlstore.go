@@ -29,6 +29,10 @@ type Dialect struct {
 	// (PostgreSQL: an advisory transaction lock). SQLite needs none: its write
 	// transactions are already exclusive.
 	MigrationLock string
+	// SkipLocked is appended to the SELECT that picks jobs to claim, so that
+	// concurrent claimers on a shared database take different rows (PostgreSQL:
+	// " FOR UPDATE SKIP LOCKED"). SQLite needs none: one writer at a time.
+	SkipLocked string
 }
 
 // Store is store.Store on database/sql.
