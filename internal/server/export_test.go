@@ -15,3 +15,14 @@ func RoutePatterns() []string {
 // Store exposes the server's store to the external tests (to look at deliveries and
 // the queue, which have no API).
 func (s *Server) Store() store.Store { return s.store }
+
+// SetBeforeIntegrationUpdate installs f to run in PUT /integrations/{id} after the
+// integration was loaded and validated and before the store writes it, so a test
+// can interleave another request deterministically.
+func SetBeforeIntegrationUpdate(s *Server, f func()) {
+	if f == nil {
+		s.beforeIntegrationUpdate.Store(nil)
+		return
+	}
+	s.beforeIntegrationUpdate.Store(&f)
+}

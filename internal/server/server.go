@@ -22,6 +22,7 @@ import (
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/postgres"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/sqlite"
 )
 
@@ -29,7 +30,7 @@ import (
 type Config struct {
 	// Listen is the TCP address Run listens on, e.g. "127.0.0.1:8700".
 	Listen string
-	// DB is the SQLite file path (a postgres:// DSN in a later version).
+	// DB is the SQLite file path, or a postgres:// (postgresql://) URL.
 	DB string
 	// PublicURL is the externally reachable base URL; webhook URLs derive from it.
 	PublicURL string
@@ -53,6 +54,22 @@ type Config struct {
 	// PauseQueue accepts and stores deliveries but runs no worker (tests that stop a
 	// server between the acknowledgement and the processing).
 	PauseQueue bool
+	// MaxSpaces bounds the number of spaces besides root; 0 means DefaultMaxSpaces.
+	MaxSpaces int
+	// MaxSpaceDepth bounds how many levels below root a space may sit; 0 means
+	// DefaultMaxSpaceDepth.
+	MaxSpaceDepth int
+	// MaxLabels bounds the labels of one object and the label filters of one list;
+	// 0 means DefaultMaxLabels.
+	MaxLabels int
+}
+
+// orDefault is v, or def when v is 0.
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // ShutdownTimeout bounds how long Run waits for in-flight requests after ctx is done.
@@ -66,6 +83,7 @@ type Server struct {
 	logger    *slog.Logger
 	checker   CredentialChecker
 	metrics   *metrics
+	limits    limits
 	handler   http.Handler
 	draining  atomic.Bool
 
@@ -74,6 +92,9 @@ type Server struct {
 	deliveries     *deliveryCommitter
 	queue          *queue
 	closeOnce      sync.Once
+	// beforeIntegrationUpdate, when set (tests only), runs in PUT /integrations/{id}
+	// between loading the integration and writing it.
+	beforeIntegrationUpdate atomic.Pointer[func()]
 }
 
 // sealer is what the server needs from secretbox.
@@ -98,10 +119,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("bootstrap key: %w (expected orbit_<id>_<43 base64url chars>)", err)
 		}
 	}
+	for _, q := range []struct {
+		name  string
+		value int
+	}{{"MaxSpaces", cfg.MaxSpaces}, {"MaxSpaceDepth", cfg.MaxSpaceDepth}, {"MaxLabels", cfg.MaxLabels}} {
+		if q.value < 0 {
+			return nil, fmt.Errorf("%s must not be negative", q.name)
+		}
+	}
 	st, err := openStore(ctx, cfg.DB)
 	if err != nil {
 		return nil, err
 	}
+	st.SetQuotas(store.Quotas{
+		MaxSpaces:     orDefault(cfg.MaxSpaces, DefaultMaxSpaces),
+		MaxSpaceDepth: orDefault(cfg.MaxSpaceDepth, DefaultMaxSpaceDepth),
+	})
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -113,6 +146,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		logger:    logger,
 		checker:   cfg.CredentialChecker,
 		metrics:   newMetrics(),
+		limits:    limits{maxLabels: orDefault(cfg.MaxLabels, DefaultMaxLabels)},
 	}
 	s.webhookGrace = cfg.WebhookSecretGrace
 	if s.webhookGrace == 0 {
@@ -140,8 +174,12 @@ func openStore(ctx context.Context, db string) (store.Store, error) {
 	switch {
 	case db == "":
 		return nil, errors.New("database: no path given")
-	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return nil, errors.New("database: PostgreSQL is not supported yet; use a SQLite file path")
+	case postgres.IsDSN(db):
+		st, err := postgres.Open(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("database: %w", err)
+		}
+		return st, nil
 	}
 	st, err := sqlite.Open(ctx, db)
 	if err != nil {

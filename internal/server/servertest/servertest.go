@@ -78,10 +78,10 @@ func WithDatabase(path string, secretKey []byte, adminKey string) Option {
 	return func(cfg *config) { cfg.dbPath, cfg.secretKey, cfg.adminKey = path, secretKey, adminKey }
 }
 
-// WithConfig lets a test change any server.Config field before the server starts
-// (e.g. PauseQueue, WebhookSecretGrace).
-func WithConfig(change func(*server.Config)) Option {
-	return func(cfg *config) { cfg.tweaks = append(cfg.tweaks, change) }
+// WithConfig lets f change the server.Config just before the server starts (e.g.
+// its quotas).
+func WithConfig(f func(*server.Config)) Option {
+	return func(cfg *config) { cfg.tweaks = append(cfg.tweaks, f) }
 }
 
 // Start runs an orbit-server on 127.0.0.1 with an ephemeral port until the test ends.
@@ -115,7 +115,7 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	if cfg.publicURL == "" {
 		cfg.publicURL = baseURL
 	}
-	serverCfg := server.Config{
+	serverConfig := server.Config{
 		DB:                cfg.dbPath,
 		PublicURL:         cfg.publicURL,
 		SecretKey:         cfg.secretKey,
@@ -125,10 +125,10 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		CredentialChecker: cfg.checker,
 		QueuePollInterval: 50 * time.Millisecond,
 	}
-	for _, change := range cfg.tweaks {
-		change(&serverCfg)
+	for _, f := range cfg.tweaks {
+		f(&serverConfig)
 	}
-	srv, err := server.New(context.Background(), serverCfg)
+	srv, err := server.New(context.Background(), serverConfig)
 	if err != nil {
 		ln.Close()
 		t.Fatalf("servertest: start server: %v", err)
