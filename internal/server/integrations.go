@@ -639,6 +639,7 @@ func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if err := s.store.DeleteIntegration(r.Context(), in.ID); err != nil {
 		return err
 	}
+	s.webhookTargets.forget(in.Provider, in.Name)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -656,6 +657,7 @@ func (s *Server) rotateIntegrationSecret(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
+	s.webhookTargets.forget(in.Provider, in.Name)
 	return s.writeIntegration(w, http.StatusOK, updated, true)
 }
 
