@@ -3,13 +3,13 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/cloud"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/datacenter"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
@@ -131,14 +131,6 @@ func (s *Server) webhookSecret(in store.Integration) (string, error) {
 	return string(plain), nil
 }
 
-// WebhookSecretFingerprint is the first 16 hex digits of SHA-256 of a webhook secret:
-// enough to notice a rotation, useless for recovering the 256-bit secret. Anyone who
-// may read the integration sees it.
-func WebhookSecretFingerprint(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:8])
-}
-
 func (s *Server) sealCredential(in *store.Integration, plaintext string) (err error) {
 	in.SealedCredential, err = s.box.Seal([]byte(plaintext), credentialAD(in.ID))
 	return err
@@ -189,7 +181,7 @@ func (s *Server) toIntegrationResponse(in store.Integration, withSecret bool) (i
 	if err != nil {
 		return resp, err
 	}
-	resp.WebhookSecretFingerprint = WebhookSecretFingerprint(secret)
+	resp.WebhookSecretFingerprint = bitbucket.Secret(secret).Fingerprint()
 	if withSecret {
 		resp.WebhookSecret = secret
 	}
@@ -241,6 +233,22 @@ func decodeIntegration(r *http.Request, p *principal, current *store.Integration
 // current is nil on create.
 func buildIntegration(p *principal, req *integrationRequest, current *store.Integration) (store.Integration, *pendingCredential, error) {
 	var in store.Integration
+	if err := checkSizes(
+		sizeRule{"provider", req.Provider, maxNameLen},
+		sizeRule{"name", req.Name, maxNameLen},
+		sizeRule{"space_id", req.SpaceID, maxIDLen},
+		sizeRule{"description", req.Description, maxDescriptionLen},
+		sizeRule{"vcs_checks", req.VCSChecks, maxNameLen},
+		sizeRule{"email", req.Email, maxEmailLen},
+		sizeRule{"username", req.Username, maxUsernameLen},
+		sizeRule{"api_token", deref(req.APIToken), maxCredentialLen},
+		sizeRule{"app_password", deref(req.AppPassword), maxCredentialLen},
+		sizeRule{"access_token", deref(req.AccessToken), maxCredentialLen},
+		sizeRule{"api_host", req.APIHost, maxURLLen},
+		sizeRule{"user_facing_host", req.UserFacingHost, maxURLLen},
+	); err != nil {
+		return in, nil, err
+	}
 	if current == nil {
 		switch store.Provider(req.Provider) {
 		case store.ProviderBitbucketCloud, store.ProviderBitbucketDataCenter:
@@ -631,6 +639,7 @@ func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if err := s.store.DeleteIntegration(r.Context(), in.ID); err != nil {
 		return err
 	}
+	s.webhookTargets.forget(in.Provider, in.Name)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -648,6 +657,7 @@ func (s *Server) rotateIntegrationSecret(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
+	s.webhookTargets.forget(in.Provider, in.Name)
 	return s.writeIntegration(w, http.StatusOK, updated, true)
 }
 
