@@ -118,7 +118,7 @@ func (s *Sandbox) Close() { s.hs.Close() }
 
 // ServerArgs are the flags of an orbit-server that posts statuses to the sandbox.
 func ServerArgs(db Database, sb *Sandbox) []string {
-	args := []string{"--db", db.Arg, "--check-credentials=false"}
+	args := []string{"--db", db.Arg}
 	if sb != nil {
 		args = append(args, "--bitbucket-cloud-api-url", sb.URL)
 	}
