@@ -7,6 +7,8 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -58,6 +60,9 @@ type Server struct {
 	metrics   *metrics
 	handler   http.Handler
 	draining  atomic.Bool
+
+	// idempotencyHashKey keys the hash of requests sent with an Idempotency-Key.
+	idempotencyHashKey []byte
 }
 
 // sealer is what the server needs from secretbox.
@@ -97,6 +102,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		logger:    logger,
 		checker:   cfg.CredentialChecker,
 		metrics:   newMetrics(),
+
+		idempotencyHashKey: deriveKey(cfg.SecretKey, "orbit idempotency request hash"),
 	}
 	out := cfg.BootstrapOut
 	if out == nil {
@@ -108,6 +115,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.handler = s.routes()
 	return s, nil
+}
+
+// deriveKey gives a purpose-bound key from the secret key, so that the AES key itself
+// is used only by secretbox.
+func deriveKey(secret []byte, purpose string) []byte {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(purpose))
+	return mac.Sum(nil)
 }
 
 func openStore(ctx context.Context, db string) (store.Store, error) {
