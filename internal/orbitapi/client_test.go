@@ -615,8 +615,8 @@ func TestRedactMasksOnlyWholeLongSecrets(t *testing.T) {
 func TestWhoamiTellsOrbitFromOtherServers(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name    string
-		handler http.HandlerFunc
+		name                      string
+		handler                   http.HandlerFunc
 		notOrbit, unauthenticated bool
 	}{
 		{"orbit", func(w http.ResponseWriter, r *http.Request) {
