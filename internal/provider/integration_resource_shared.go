@@ -18,7 +18,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
 )
@@ -234,6 +233,15 @@ type integrationResourceFields struct {
 
 func (m *integrationResourceFields) integrationID() string { return m.ID.ValueString() }
 
+// integrationSpaceID is the space the state puts the integration in ("" when unknown,
+// as right after an import).
+func (m *integrationResourceFields) integrationSpaceID() string {
+	if m.SpaceID.IsNull() || m.SpaceID.IsUnknown() {
+		return ""
+	}
+	return m.SpaceID.ValueString()
+}
+
 // request is the part of the API request built from the common attributes.
 func (m *integrationResourceFields) request(ctx context.Context, provider string, diags *diag.Diagnostics) orbitapi.IntegrationRequest {
 	in := orbitapi.IntegrationRequest{
@@ -266,6 +274,7 @@ func (m *integrationResourceFields) fromAPI(in *orbitapi.Integration) {
 type integrationModel[M any] interface {
 	*M
 	integrationID() string
+	integrationSpaceID() string
 	// request builds the API request from the planned values, without credentials.
 	request(ctx context.Context, diags *diag.Diagnostics) orbitapi.IntegrationRequest
 	// addCredentials puts into in the credentials to send: every configured one on
@@ -320,13 +329,8 @@ func (r *integrationResource[M, P]) Read(ctx context.Context, req resource.ReadR
 	}
 	id := P(&state).integrationID()
 	current, err := client.Integrations.Get(ctx, id)
-	if orbitapi.IsNotFound(err) {
-		tflog.Warn(ctx, notFoundMessage(r.kind.displayName+" integration", id))
-		resp.State.RemoveResource(ctx)
-		return
-	}
 	if err != nil {
-		resp.Diagnostics.AddError("Could not read "+r.kind.displayName+" integration", err.Error())
+		r.data.handleReadError(ctx, resp, err, r.ref(P(&state)))
 		return
 	}
 	if current.Provider != r.kind.apiProvider {
@@ -369,9 +373,11 @@ func (r *integrationResource[M, P]) Delete(ctx context.Context, req resource.Del
 	if resp.Diagnostics.HasError() || client == nil {
 		return
 	}
-	if err := client.Integrations.Delete(ctx, P(&state).integrationID()); err != nil && !orbitapi.IsNotFound(err) {
-		resp.Diagnostics.AddError("Could not delete "+r.kind.displayName+" integration", err.Error())
-	}
+	r.data.handleDeleteError(ctx, resp, client.Integrations.Delete(ctx, P(&state).integrationID()), r.ref(P(&state)), "")
+}
+
+func (r *integrationResource[M, P]) ref(m P) objectRef {
+	return objectRef{Kind: r.kind.displayName + " integration", ID: m.integrationID(), SpaceID: m.integrationSpaceID()}
 }
 
 func (r *integrationResource[M, P]) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
