@@ -3,12 +3,15 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/cloud"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/datacenter"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
@@ -24,16 +27,11 @@ const (
 
 var vcsChecksValues = map[string]bool{"individual": true, "aggregated": true, "all": true}
 
-// RequiredEvents are the webhook triggers an integration's repositories must send (SPEC §5).
+// RequiredEvents are the webhook triggers an integration's repositories must send (SPEC §5);
+// the Bitbucket client packages own the lists.
 var RequiredEvents = map[store.Provider][]string{
-	store.ProviderBitbucketCloud: {
-		"repo:push", "pullrequest:created", "pullrequest:updated", "pullrequest:approved",
-		"pullrequest:unapproved", "pullrequest:fulfilled", "pullrequest:comment_created",
-	},
-	store.ProviderBitbucketDataCenter: {
-		"repo:refs_changed", "pr:opened", "pr:from_ref_updated", "pr:modified",
-		"pr:reviewer:approved", "pr:reviewer:unapproved", "pr:merged", "pr:comment:added",
-	},
+	store.ProviderBitbucketCloud:      cloud.RequiredEvents(),
+	store.ProviderBitbucketDataCenter: datacenter.RequiredEvents(),
 }
 
 var webhookPathSegment = map[store.Provider]string{
@@ -62,25 +60,28 @@ type integrationRequest struct {
 }
 
 type integrationResponse struct {
-	ID             string   `json:"id"`
-	Provider       string   `json:"provider"`
-	Name           string   `json:"name"`
-	IsDefault      bool     `json:"is_default"`
-	SpaceID        string   `json:"space_id"`
-	Description    string   `json:"description"`
-	Labels         []string `json:"labels"`
-	VCSChecks      string   `json:"vcs_checks"`
-	WebhookURL     string   `json:"webhook_url"`
-	WebhookSecret  string   `json:"webhook_secret,omitempty"`
-	Email          *string  `json:"email,omitempty"`
-	Username       *string  `json:"username,omitempty"`
-	AuthMethod     *string  `json:"auth_method,omitempty"`
-	APIHost        *string  `json:"api_host,omitempty"`
-	UserFacingHost *string  `json:"user_facing_host,omitempty"`
-	UseGitCheckout *bool    `json:"use_git_checkout,omitempty"`
-	Warnings       []string `json:"warnings,omitempty"`
-	CreatedAt      string   `json:"created_at"`
-	UpdatedAt      string   `json:"updated_at"`
+	ID            string   `json:"id"`
+	Provider      string   `json:"provider"`
+	Name          string   `json:"name"`
+	IsDefault     bool     `json:"is_default"`
+	SpaceID       string   `json:"space_id"`
+	Description   string   `json:"description"`
+	Labels        []string `json:"labels"`
+	VCSChecks     string   `json:"vcs_checks"`
+	WebhookURL    string   `json:"webhook_url"`
+	WebhookSecret string   `json:"webhook_secret,omitempty"`
+	// WebhookSecretFingerprint lets a reader tell that the secret changed without
+	// seeing it (see webhookSecretFingerprint).
+	WebhookSecretFingerprint string   `json:"webhook_secret_fingerprint"`
+	Email                    *string  `json:"email,omitempty"`
+	Username                 *string  `json:"username,omitempty"`
+	AuthMethod               *string  `json:"auth_method,omitempty"`
+	APIHost                  *string  `json:"api_host,omitempty"`
+	UserFacingHost           *string  `json:"user_facing_host,omitempty"`
+	UseGitCheckout           *bool    `json:"use_git_checkout,omitempty"`
+	Warnings                 []string `json:"warnings,omitempty"`
+	CreatedAt                string   `json:"created_at"`
+	UpdatedAt                string   `json:"updated_at"`
 }
 
 type webhookResponse struct {
@@ -130,6 +131,14 @@ func (s *Server) webhookSecret(in store.Integration) (string, error) {
 	return string(plain), nil
 }
 
+// WebhookSecretFingerprint is the first 16 hex digits of SHA-256 of a webhook secret:
+// enough to notice a rotation, useless for recovering the 256-bit secret. Anyone who
+// may read the integration sees it.
+func WebhookSecretFingerprint(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:8])
+}
+
 func (s *Server) sealCredential(in *store.Integration, plaintext string) (err error) {
 	in.SealedCredential, err = s.box.Seal([]byte(plaintext), credentialAD(in.ID))
 	return err
@@ -176,11 +185,12 @@ func (s *Server) toIntegrationResponse(in store.Integration, withSecret bool) (i
 		apiHost, userFacing, gitCheckout := in.APIHost, in.UserFacingHost, in.UseGitCheckout
 		resp.APIHost, resp.UserFacingHost, resp.UseGitCheckout = &apiHost, &userFacing, &gitCheckout
 	}
+	secret, err := s.webhookSecret(in)
+	if err != nil {
+		return resp, err
+	}
+	resp.WebhookSecretFingerprint = WebhookSecretFingerprint(secret)
 	if withSecret {
-		secret, err := s.webhookSecret(in)
-		if err != nil {
-			return resp, err
-		}
 		resp.WebhookSecret = secret
 	}
 	return resp, nil

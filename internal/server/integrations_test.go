@@ -280,6 +280,22 @@ func TestRotateAndRecreate(t *testing.T) {
 		t.Error("webhook endpoint does not show the rotated secret")
 	}
 
+	// The fingerprint follows the secret and is visible to a reader, who never sees
+	// the secret itself.
+	if want := server.WebhookSecretFingerprint(str(created, "webhook_secret")); created["webhook_secret_fingerprint"] != want || len(want) != 16 {
+		t.Errorf("fingerprint on create = %v, want %s", created["webhook_secret_fingerprint"], want)
+	}
+	asReader := reader.must(http.MethodGet, path, nil, http.StatusOK)
+	if _, leaked := asReader["webhook_secret"]; leaked {
+		t.Fatal("a reader sees the webhook secret")
+	}
+	if want := server.WebhookSecretFingerprint(str(rotated, "webhook_secret")); asReader["webhook_secret_fingerprint"] != want || rotated["webhook_secret_fingerprint"] != want {
+		t.Errorf("fingerprint after rotate: reader %v, admin %v, want %s", asReader["webhook_secret_fingerprint"], rotated["webhook_secret_fingerprint"], want)
+	}
+	if asReader["webhook_secret_fingerprint"] == created["webhook_secret_fingerprint"] {
+		t.Error("the fingerprint did not change with the secret")
+	}
+
 	c.must(http.MethodDelete, path, nil, http.StatusNoContent)
 	c.wantError(http.MethodGet, path, nil, http.StatusNotFound, "not_found", "")
 	recreated := c.must(http.MethodPost, "/api/v1/integrations", cloudBody("cloud", space, "tok"), http.StatusCreated)
