@@ -2,6 +2,7 @@
 //
 //	orbit-server [--listen 127.0.0.1:8700] [--db orbit.db] [--public-url URL]
 //	             [--bitbucket-cloud-api-url https://api.bitbucket.org] [--check-credentials=true]
+//	             [--max-spaces 10000] [--max-space-depth 16] [--max-labels 50]
 //
 // Environment:
 //
@@ -54,11 +55,19 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	publicURL := fs.String("public-url", "", "externally reachable base URL, used in webhook URLs (default http://<listen>)")
 	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials (a sandbox URL in tests and demos)")
 	checkCredentials := fs.Bool("check-credentials", true, "check integration credentials against Bitbucket on create, update and validate")
+	maxSpaces := fs.Int("max-spaces", server.DefaultMaxSpaces, "most spaces the server holds besides root (a create beyond it is a 409)")
+	maxSpaceDepth := fs.Int("max-space-depth", server.DefaultMaxSpaceDepth, "most levels below root a space may sit (deeper is a 400 on parent_space_id)")
+	maxLabels := fs.Int("max-labels", server.DefaultMaxLabels, "most labels on one object, and label filters on one list (more is a 400)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
 	}
 	if fs.NArg() > 0 {
 		return server.Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	for name, v := range map[string]int{"max-spaces": *maxSpaces, "max-space-depth": *maxSpaceDepth, "max-labels": *maxLabels} {
+		if v < 1 {
+			return server.Config{}, fmt.Errorf("--%s must be at least 1", name)
+		}
 	}
 	if *publicURL == "" {
 		*publicURL = "http://" + *listen
@@ -83,5 +92,8 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		BootstrapKey:      getenv("ORBIT_BOOTSTRAP_KEY"),
 		Logger:            slog.New(slog.NewJSONHandler(stderr, nil)),
 		BootstrapOut:      stdout,
+		MaxSpaces:         *maxSpaces,
+		MaxSpaceDepth:     *maxSpaceDepth,
+		MaxLabels:         *maxLabels,
 	}, nil
 }

@@ -37,7 +37,7 @@ func toAPIKeyResponse(k store.APIKey) apiKeyResponse {
 
 // requireKeyAdmin: every API key operation needs admin on root.
 func requireKeyAdmin(p *principal) error {
-	if !p.can(store.RootSpaceID, store.RoleAdmin) {
+	if !p.rootAdmin() {
 		return errPermission("managing API keys needs the admin role on the root space")
 	}
 	return nil
@@ -60,7 +60,9 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, p *princip
 	bindings := make([]store.RoleBinding, 0, len(req.Roles))
 	seen := map[string]bool{}
 	for i, b := range req.Roles {
-		if _, ok := p.spaces[b.SpaceID]; !ok {
+		if ok, err := p.exists(b.SpaceID); err != nil {
+			return err
+		} else if !ok {
 			return invalidArg(fmt.Sprintf("roles[%d].space_id", i), "space %q does not exist", b.SpaceID)
 		}
 		role := store.Role(b.Role)

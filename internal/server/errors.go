@@ -70,9 +70,14 @@ type errorDetail struct {
 func toAPIError(err error, notFoundWhat string) *apiError {
 	var ae *apiError
 	var ce *store.ConflictError
+	var qe *store.QuotaError
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &qe) && qe.Field != "":
+		return invalidArg(qe.Field, "%s", qe.Reason)
+	case errors.As(err, &qe):
+		return errConflict("", qe.Reason)
 	case errors.As(err, &ce):
 		return errConflict(ce.Field, ce.Reason)
 	case errors.Is(err, store.ErrConflict):

@@ -154,7 +154,7 @@ func (s *Server) storedCredential(in store.Integration) (string, error) {
 
 // canSeeSecret: the webhook secret is for admins of the integration's space (root for
 // a default integration, which lives there).
-func canSeeSecret(p *principal, in store.Integration) bool {
+func canSeeSecret(p *principal, in store.Integration) (bool, error) {
 	return p.can(in.SpaceID, store.RoleAdmin)
 }
 
@@ -203,6 +203,15 @@ func (s *Server) writeIntegration(w http.ResponseWriter, status int, in store.In
 	}
 	writeJSON(w, status, resp)
 	return nil
+}
+
+// writeIntegrationFor writes in, with its webhook secret when p may see it.
+func (s *Server) writeIntegrationFor(w http.ResponseWriter, status int, in store.Integration, p *principal) error {
+	withSecret, err := canSeeSecret(p, in)
+	if err != nil {
+		return err
+	}
+	return s.writeIntegration(w, status, in, withSecret)
 }
 
 // fieldSet pairs a request field with whether it breaks a rule, checked in order so
@@ -256,7 +265,10 @@ func buildIntegration(p *principal, req *integrationRequest, current *store.Inte
 			return in, nil, invalidArg("name", "name cannot be changed (the webhook URL derives from it); create a new integration instead")
 		}
 		in = *current
+		// nil keeps what is stored at the moment of the write, so a rotate (or a
+		// credential change) committed since current was read is not undone.
 		in.SealedCredential = nil
+		in.SealedWebhookSecret = nil
 	}
 
 	switch {
@@ -270,10 +282,14 @@ func buildIntegration(p *principal, req *integrationRequest, current *store.Inte
 	if in.IsDefault {
 		in.SpaceID = store.RootSpaceID
 	}
-	if _, ok := p.spaces[in.SpaceID]; !ok || !p.can(in.SpaceID, store.RoleRead) {
+	rank, err := p.effectiveRole(in.SpaceID)
+	if err != nil {
+		return in, nil, err
+	}
+	if rank < roleRank[store.RoleRead] {
 		return in, nil, invalidArg("space_id", "space %q does not exist", in.SpaceID)
 	}
-	if !p.can(in.SpaceID, store.RoleAdmin) {
+	if rank < roleRank[store.RoleAdmin] {
 		ae := errPermission(fmt.Sprintf("managing integrations needs the admin role on space %q", in.SpaceID))
 		if in.IsDefault {
 			ae.Field = "is_default"
@@ -287,7 +303,7 @@ func buildIntegration(p *principal, req *integrationRequest, current *store.Inte
 		return in, nil, err
 	}
 	in.Description = req.Description
-	labels, err := normalizeLabels(req.Labels)
+	labels, err := p.limits.labels(req.Labels)
 	if err != nil {
 		return in, nil, err
 	}
@@ -495,7 +511,11 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, p *pr
 		if err != nil {
 			return nil, err
 		}
-		return s.toIntegrationResponse(created, canSeeSecret(p, created))
+		withSecret, err := canSeeSecret(p, created)
+		if err != nil {
+			return nil, err
+		}
+		return s.toIntegrationResponse(created, withSecret)
 	})
 }
 
@@ -506,7 +526,9 @@ func (s *Server) readableIntegration(r *http.Request, p *principal) (store.Integ
 	if err != nil {
 		return store.Integration{}, err
 	}
-	if !p.can(in.SpaceID, store.RoleRead) {
+	if ok, err := p.can(in.SpaceID, store.RoleRead); err != nil {
+		return store.Integration{}, err
+	} else if !ok {
 		return store.Integration{}, errNotFound("integration")
 	}
 	return in, nil
@@ -529,11 +551,11 @@ func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request, p *princ
 	if err != nil {
 		return err
 	}
-	return s.writeIntegration(w, http.StatusOK, in, canSeeSecret(p, in))
+	return s.writeIntegrationFor(w, http.StatusOK, in, p)
 }
 
 func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request, p *principal) error {
-	lp, err := parseListParams(r)
+	lp, err := parseListParams(r, p.limits)
 	if err != nil {
 		return err
 	}
@@ -542,14 +564,22 @@ func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request, p *pri
 		return invalidArg("provider", "provider must be bitbucket_cloud or bitbucket_datacenter")
 	}
 	resp := listResponse[integrationResponse]{Items: []integrationResponse{}}
-	if f, ok := lp.filter(p); ok {
+	f, ok, err := lp.filter(p)
+	if err != nil {
+		return err
+	}
+	if ok {
 		f.Provider = provider
 		integrations, next, err := s.store.ListIntegrations(r.Context(), f)
 		if err != nil {
 			return err
 		}
 		for _, in := range integrations {
-			item, err := s.toIntegrationResponse(in, canSeeSecret(p, in))
+			withSecret, err := canSeeSecret(p, in)
+			if err != nil {
+				return err
+			}
+			item, err := s.toIntegrationResponse(in, withSecret)
 			if err != nil {
 				return err
 			}
@@ -589,11 +619,14 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, p *pr
 			return err
 		}
 	}
+	if hook := s.beforeIntegrationUpdate.Load(); hook != nil {
+		(*hook)()
+	}
 	updated, err := s.store.UpdateIntegration(r.Context(), in)
 	if err != nil {
 		return err
 	}
-	return s.writeIntegration(w, http.StatusOK, updated, canSeeSecret(p, updated))
+	return s.writeIntegrationFor(w, http.StatusOK, updated, p)
 }
 
 func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request, p *principal) error {

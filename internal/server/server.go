@@ -45,6 +45,22 @@ type Config struct {
 	BootstrapOut io.Writer
 	// CredentialChecker verifies integration credentials against Bitbucket; nil = no check.
 	CredentialChecker CredentialChecker
+	// MaxSpaces bounds the number of spaces besides root; 0 means DefaultMaxSpaces.
+	MaxSpaces int
+	// MaxSpaceDepth bounds how many levels below root a space may sit; 0 means
+	// DefaultMaxSpaceDepth.
+	MaxSpaceDepth int
+	// MaxLabels bounds the labels of one object and the label filters of one list;
+	// 0 means DefaultMaxLabels.
+	MaxLabels int
+}
+
+// orDefault is v, or def when v is 0.
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // ShutdownTimeout bounds how long Run waits for in-flight requests after ctx is done.
@@ -58,8 +74,13 @@ type Server struct {
 	logger    *slog.Logger
 	checker   CredentialChecker
 	metrics   *metrics
+	limits    limits
 	handler   http.Handler
 	draining  atomic.Bool
+
+	// beforeIntegrationUpdate, when set (tests only), runs in PUT /integrations/{id}
+	// between loading the integration and writing it.
+	beforeIntegrationUpdate atomic.Pointer[func()]
 
 	// idempotencyHashKey keys the hash of requests sent with an Idempotency-Key.
 	idempotencyHashKey []byte
@@ -87,10 +108,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("bootstrap key: %w (expected orbit_<id>_<43 base64url chars>)", err)
 		}
 	}
+	for _, q := range []struct {
+		name  string
+		value int
+	}{{"MaxSpaces", cfg.MaxSpaces}, {"MaxSpaceDepth", cfg.MaxSpaceDepth}, {"MaxLabels", cfg.MaxLabels}} {
+		if q.value < 0 {
+			return nil, fmt.Errorf("%s must not be negative", q.name)
+		}
+	}
 	st, err := openStore(ctx, cfg.DB)
 	if err != nil {
 		return nil, err
 	}
+	st.SetQuotas(store.Quotas{
+		MaxSpaces:     orDefault(cfg.MaxSpaces, DefaultMaxSpaces),
+		MaxSpaceDepth: orDefault(cfg.MaxSpaceDepth, DefaultMaxSpaceDepth),
+	})
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -102,6 +135,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		logger:    logger,
 		checker:   cfg.CredentialChecker,
 		metrics:   newMetrics(),
+		limits:    limits{maxLabels: orDefault(cfg.MaxLabels, DefaultMaxLabels)},
 
 		idempotencyHashKey: deriveKey(cfg.SecretKey, "orbit idempotency request hash"),
 	}

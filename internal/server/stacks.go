@@ -44,10 +44,14 @@ func (req *stackRequest) validate(p *principal) (store.Stack, error) {
 	if req.SpaceID == "" {
 		return store.Stack{}, invalidArg("space_id", "space_id is required")
 	}
-	if _, ok := p.spaces[req.SpaceID]; !ok || !p.can(req.SpaceID, store.RoleRead) {
+	rank, err := p.effectiveRole(req.SpaceID)
+	if err != nil {
+		return store.Stack{}, err
+	}
+	if rank < roleRank[store.RoleRead] {
 		return store.Stack{}, invalidArg("space_id", "space %q does not exist", req.SpaceID)
 	}
-	if !p.can(req.SpaceID, store.RoleWrite) {
+	if rank < roleRank[store.RoleWrite] {
 		ae := errPermission("this operation needs the write role on the stack's space")
 		ae.Field = "space_id"
 		return store.Stack{}, ae
@@ -55,7 +59,7 @@ func (req *stackRequest) validate(p *principal) (store.Stack, error) {
 	if err := validateDescription(req.Description); err != nil {
 		return store.Stack{}, err
 	}
-	labels, err := normalizeLabels(req.Labels)
+	labels, err := p.limits.labels(req.Labels)
 	if err != nil {
 		return store.Stack{}, err
 	}
@@ -91,7 +95,9 @@ func (s *Server) readableStack(r *http.Request, p *principal) (store.Stack, erro
 	if err != nil {
 		return store.Stack{}, err
 	}
-	if !p.can(st.SpaceID, store.RoleRead) {
+	if ok, err := p.can(st.SpaceID, store.RoleRead); err != nil {
+		return store.Stack{}, err
+	} else if !ok {
 		return store.Stack{}, errNotFound("stack")
 	}
 	return st, nil
@@ -119,12 +125,16 @@ func (s *Server) getStack(w http.ResponseWriter, r *http.Request, p *principal) 
 }
 
 func (s *Server) listStacks(w http.ResponseWriter, r *http.Request, p *principal) error {
-	lp, err := parseListParams(r)
+	lp, err := parseListParams(r, p.limits)
 	if err != nil {
 		return err
 	}
 	resp := listResponse[stackResponse]{Items: []stackResponse{}}
-	if f, ok := lp.filter(p); ok {
+	f, ok, err := lp.filter(p)
+	if err != nil {
+		return err
+	}
+	if ok {
 		stacks, next, err := s.store.ListStacks(r.Context(), f)
 		if err != nil {
 			return err

@@ -27,6 +27,27 @@ var (
 	poolPattern            = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 )
 
+// Default quotas (Config, API.md "Limits").
+const (
+	DefaultMaxSpaces     = 10000
+	DefaultMaxSpaceDepth = 16
+	DefaultMaxLabels     = 50
+)
+
+// limits are the configured quotas a request is validated against.
+type limits struct {
+	maxLabels int // labels per object, and label filters per list
+}
+
+// labels validates a labels field: its length (as sent, duplicates included, like
+// openapi.json's maxItems), then each label.
+func (l limits) labels(labels []string) ([]string, error) {
+	if len(labels) > l.maxLabels {
+		return nil, invalidArg("labels", "labels holds at most %d entries; this one has %d", l.maxLabels, len(labels))
+	}
+	return normalizeLabels(labels)
+}
+
 // normalizeLabels validates each label and returns them sorted and de-duplicated.
 func normalizeLabels(labels []string) ([]string, error) {
 	out := make([]string, 0, len(labels))
@@ -77,7 +98,7 @@ type listParams struct {
 	pageToken string
 }
 
-func parseListParams(r *http.Request) (listParams, error) {
+func parseListParams(r *http.Request, lim limits) (listParams, error) {
 	q := r.URL.Query()
 	lp := listParams{
 		spaceID:   q.Get("space_id"),
@@ -93,6 +114,11 @@ func parseListParams(r *http.Request) (listParams, error) {
 		}
 		lp.pageSize = n
 	}
+	// No object carries more labels than this, so more filters could never match;
+	// each one is a clause of the store's query.
+	if len(lp.labels) > lim.maxLabels {
+		return lp, invalidArg("label", "at most %d label filters are allowed (an object carries at most %d labels)", lim.maxLabels, lim.maxLabels)
+	}
 	for i, l := range lp.labels {
 		if !labelPattern.MatchString(l) {
 			return lp, invalidArg("label", "label filter %d is not a valid label", i)
@@ -103,17 +129,20 @@ func parseListParams(r *http.Request) (listParams, error) {
 
 // filter turns the parameters into a store filter limited to the spaces the caller
 // can read. ok is false when nothing can match (so the store is not asked).
-func (lp listParams) filter(p *principal) (f store.ListFilter, ok bool) {
+func (lp listParams) filter(p *principal) (f store.ListFilter, ok bool, err error) {
 	f = store.ListFilter{Labels: lp.labels, Name: lp.name, PageSize: lp.pageSize, PageToken: lp.pageToken}
 	if lp.spaceID != "" {
-		if !p.can(lp.spaceID, store.RoleRead) {
-			return f, false
+		ok, err := p.can(lp.spaceID, store.RoleRead)
+		if err != nil || !ok {
+			return f, false, err
 		}
 		f.SpaceIDs = []string{lp.spaceID}
-		return f, true
+		return f, true, nil
 	}
-	f.SpaceIDs = p.readableSpaceIDs()
-	return f, len(f.SpaceIDs) > 0
+	if !p.rootAdmin() {
+		f.ReadableBy = p.key.ID
+	}
+	return f, true, nil
 }
 
 type listResponse[T any] struct {

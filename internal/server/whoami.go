@@ -26,9 +26,52 @@ type whoamiSpace struct {
 var rankRole = map[int]store.Role{1: store.RoleRead, 2: store.RoleWrite, 3: store.RoleAdmin}
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request, p *principal) error {
+	filter := store.ListFilter{ReadableBy: p.key.ID, PageSize: 500}
+	if p.rootAdmin() {
+		filter.ReadableBy = ""
+	}
+	readable := map[string]store.Space{}
+	for {
+		page, next, err := s.store.ListSpaces(r.Context(), filter)
+		if err != nil {
+			return err
+		}
+		for _, sp := range page {
+			readable[sp.ID] = sp
+		}
+		if next == "" {
+			break
+		}
+		filter.PageToken = next
+	}
+	// The effective role follows the same rule as principal.effectiveRole, computed
+	// over the readable spaces at once: a space reached through inherit_entities has
+	// its parent among them.
+	ranks := map[string]int{}
+	var rank func(id string) int
+	rank = func(id string) int {
+		if got, ok := ranks[id]; ok {
+			return got
+		}
+		ranks[id] = 0 // guards against a cycle the store would never hold
+		sp, ok := readable[id]
+		if !ok {
+			return 0
+		}
+		best := p.roles[id]
+		if sp.InheritEntities && sp.ParentSpaceID != "" {
+			best = max(best, rank(sp.ParentSpaceID))
+		}
+		ranks[id] = best
+		return best
+	}
 	resp := whoamiResponse{ID: p.key.ID, Name: p.key.Name, Spaces: []whoamiSpace{}}
-	for id, sp := range p.spaces {
-		if role, ok := rankRole[p.effectiveRole(id)]; ok {
+	for id, sp := range readable {
+		r := rank(id)
+		if p.rootAdmin() {
+			r = roleRank[store.RoleAdmin]
+		}
+		if role, ok := rankRole[r]; ok {
 			resp.Spaces = append(resp.Spaces, whoamiSpace{SpaceID: id, Name: sp.Name, Role: string(role)})
 		}
 	}

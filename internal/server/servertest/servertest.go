@@ -41,6 +41,7 @@ type config struct {
 	dbPath    string
 	secretKey []byte
 	adminKey  string
+	tweaks    []func(*server.Config)
 }
 
 // Option changes how Start builds the server.
@@ -61,6 +62,12 @@ func WithPublicURL(u string) Option { return func(cfg *config) { cfg.publicURL =
 // key and admin key, e.g. to restart a server on the same data.
 func WithDatabase(path string, secretKey []byte, adminKey string) Option {
 	return func(cfg *config) { cfg.dbPath, cfg.secretKey, cfg.adminKey = path, secretKey, adminKey }
+}
+
+// WithConfig lets f change the server.Config just before the server starts (e.g.
+// its quotas).
+func WithConfig(f func(*server.Config)) Option {
+	return func(cfg *config) { cfg.tweaks = append(cfg.tweaks, f) }
 }
 
 // Start runs an orbit-server on 127.0.0.1 with an ephemeral port until the test ends.
@@ -94,7 +101,7 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	if cfg.publicURL == "" {
 		cfg.publicURL = baseURL
 	}
-	srv, err := server.New(context.Background(), server.Config{
+	serverConfig := server.Config{
 		DB:                cfg.dbPath,
 		PublicURL:         cfg.publicURL,
 		SecretKey:         cfg.secretKey,
@@ -102,7 +109,11 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		Logger:            cfg.logger,
 		BootstrapOut:      io.Discard,
 		CredentialChecker: cfg.checker,
-	})
+	}
+	for _, f := range cfg.tweaks {
+		f(&serverConfig)
+	}
+	srv, err := server.New(context.Background(), serverConfig)
 	if err != nil {
 		ln.Close()
 		t.Fatalf("servertest: start server: %v", err)

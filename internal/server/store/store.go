@@ -22,7 +22,32 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrBadPageToken is returned by List methods for a PageToken they did not issue.
 	ErrBadPageToken = errors.New("invalid page token")
+	// ErrQuota is returned when a write would exceed a Quotas limit. Implementations
+	// wrap it in *QuotaError.
+	ErrQuota = errors.New("quota exceeded")
 )
+
+// Quotas bound what one database may hold; a zero field is no limit. The store
+// checks them inside the write's transaction.
+type Quotas struct {
+	// MaxSpaces is the most spaces besides root.
+	MaxSpaces int
+	// MaxSpaceDepth is how many levels below root a space may be (a child of root
+	// is at depth 1).
+	MaxSpaceDepth int
+}
+
+// QuotaError says which limit a write would exceed. Field is the request field
+// to blame ("parent_space_id" for depth) or "" when the limit is not about one
+// field (the number of spaces).
+type QuotaError struct {
+	Field  string
+	Limit  int
+	Reason string
+}
+
+func (e *QuotaError) Error() string { return e.Reason }
+func (e *QuotaError) Unwrap() error { return ErrQuota }
 
 // NotFoundError says which object was missing: the one addressed, or one it
 // refers to (e.g. the parent of a new space). It wraps ErrNotFound.
@@ -140,12 +165,17 @@ type Integration struct {
 // caller that can read no space gets an empty list). For ListSpaces it matches
 // the space's own ID, for stacks and integrations the space they live in.
 type ListFilter struct {
-	SpaceIDs  []string // any of these; nil = all spaces
-	Labels    []string
-	Name      string
-	Provider  Provider // integrations only
-	PageSize  int      // 0 = implementation default (100)
-	PageToken string
+	SpaceIDs []string // any of these; nil = all spaces
+	// ReadableBy, when set, is an API key id: only objects in spaces that key can
+	// read are listed (spaces it holds a role on, and their descendants reached
+	// through inherit_entities). The store resolves this in SQL, so the caller
+	// never passes one value per space.
+	ReadableBy string
+	Labels     []string
+	Name       string
+	Provider   Provider // integrations only
+	PageSize   int      // 0 = implementation default (100)
+	PageToken  string
 }
 
 // Store is implemented by the SQLite and PostgreSQL stores. Every method is atomic.
@@ -162,8 +192,15 @@ type Store interface {
 	CreateSpace(ctx context.Context, s Space) (Space, error) // ErrNotFound when the parent does not exist
 	GetSpace(ctx context.Context, id string) (Space, error)
 	ListSpaces(ctx context.Context, f ListFilter) ([]Space, string, error)
-	// AllSpaces returns the whole tree (used for role inheritance); small by nature.
+	// AllSpaces returns the whole tree with labels. It reads every space: request
+	// paths use SpaceAncestry and ListFilter.ReadableBy instead.
 	AllSpaces(ctx context.Context) ([]Space, error)
+	// SpaceAncestry returns the space id and then its ancestors, nearest first,
+	// ending with root, in one query (Labels are not loaded). A missing id is a
+	// *NotFoundError{Kind: "space"}.
+	SpaceAncestry(ctx context.Context, id string) ([]Space, error)
+	// SetQuotas sets the limits CreateSpace and UpdateSpace enforce (*QuotaError).
+	SetQuotas(q Quotas)
 	UpdateSpace(ctx context.Context, s Space) (Space, error)
 	DeleteSpace(ctx context.Context, id string) error // ConflictError when it has children, stacks or integrations
 

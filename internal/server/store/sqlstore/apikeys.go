@@ -115,12 +115,8 @@ func queryAPIKeys(ctx context.Context, q queryer, where string, args ...any) ([]
 	if len(keys) == 0 {
 		return keys, nil
 	}
-	ids := make([]string, len(keys))
-	for i, k := range keys {
-		ids[i] = k.ID
-	}
-	var roleArgs []any
-	rows, err = q.QueryContext(ctx, `SELECT api_key_id, space_id, role FROM api_key_roles WHERE api_key_id IN (`+placeholders(&roleArgs, ids)+`) ORDER BY api_key_id, space_id`, roleArgs...)
+	rows, err = q.QueryContext(ctx, `SELECT api_key_id, space_id, role FROM api_key_roles
+		WHERE api_key_id IN (SELECT id FROM api_keys`+where+`) ORDER BY api_key_id, space_id`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -73,6 +73,27 @@ func (lt labelTable) load(ctx context.Context, q queryer, ids []string) (map[str
 	return out, rows.Err()
 }
 
+// loadFor returns the labels of the rows query selects (its first column is the
+// object id), with query's args: one statement whatever the number of rows, and
+// no variable bound per row.
+func (lt labelTable) loadFor(ctx context.Context, q queryer, query string, args ...any) (map[string][]string, error) {
+	out := map[string][]string{}
+	rows, err := q.QueryContext(ctx, `SELECT `+lt.column+`, label FROM `+lt.table+
+		` WHERE `+lt.column+` IN (SELECT id FROM (`+query+`) selected) ORDER BY `+lt.column+`, label`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, label string
+		if err := rows.Scan(&id, &label); err != nil {
+			return nil, err
+		}
+		out[id] = append(out[id], label)
+	}
+	return out, rows.Err()
+}
+
 // placeholders appends values to args and returns "$k, $k+1, ..." for them.
 func placeholders(args *[]any, values []string) string {
 	ph := make([]string, len(values))
@@ -105,6 +126,16 @@ func newListQuery(f store.ListFilter, spaceColumn string, lt labelTable, idColum
 			return q, false, nil
 		}
 		q.where = append(q.where, spaceColumn+` IN (`+placeholders(&q.args, f.SpaceIDs)+`)`)
+	}
+	if f.ReadableBy != "" {
+		// The spaces the key holds a role on, and below them every space that
+		// inherits entities from a readable parent (API.md, Roles).
+		q.where = append(q.where, spaceColumn+` IN (WITH RECURSIVE readable (id) AS (
+			SELECT space_id FROM api_key_roles WHERE api_key_id = `+arg(&q.args, f.ReadableBy)+`
+			UNION
+			SELECT spaces.id FROM spaces JOIN readable ON spaces.parent_space_id = readable.id
+			WHERE spaces.inherit_entities
+		) SELECT id FROM readable)`)
 	}
 	for _, l := range normalizeLabels(f.Labels) {
 		q.where = append(q.where, `EXISTS (SELECT 1 FROM `+lt.table+` l WHERE l.`+lt.column+` = `+idColumn+` AND l.label = `+arg(&q.args, l)+`)`)

@@ -65,7 +65,6 @@ func queryIntegrations(ctx context.Context, q queryer, query string, args ...any
 		return nil, err
 	}
 	items := []store.Integration{}
-	var ids []string
 	for rows.Next() {
 		in, err := scanIntegration(rows)
 		if err != nil {
@@ -73,13 +72,12 @@ func queryIntegrations(ctx context.Context, q queryer, query string, args ...any
 			return nil, err
 		}
 		items = append(items, in)
-		ids = append(ids, in.ID)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	labels, err := integrationLabels.load(ctx, q, ids)
+	labels, err := integrationLabels.loadFor(ctx, q, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -254,16 +252,24 @@ func (s *Store) UpdateIntegration(ctx context.Context, in store.Integration) (st
 		if err := integrationConflict(ctx, tx, in, in.ID); err != nil {
 			return err
 		}
-		credential := current.SealedCredential
+		var args []any
+		set := `is_default = ` + arg(&args, in.IsDefault) + `, space_id = ` + arg(&args, in.SpaceID) +
+			`, description = ` + arg(&args, in.Description) + `, vcs_checks = ` + arg(&args, in.VCSChecks) +
+			`, email = ` + arg(&args, in.Email) + `, username = ` + arg(&args, in.Username) +
+			`, auth_method = ` + arg(&args, in.AuthMethod) + `, api_host = ` + arg(&args, in.APIHost) +
+			`, user_facing_host = ` + arg(&args, in.UserFacingHost) + `, use_git_checkout = ` + arg(&args, in.UseGitCheckout) +
+			`, updated_at = ` + arg(&args, formatTime(s.nowUTC()))
+		// A nil sealed value leaves the column alone rather than writing back what was
+		// read above: a rotate or credential change committed by a concurrent
+		// transaction in between must not be undone (PostgreSQL runs this UPDATE
+		// after that writer commits, on the row it left).
 		if in.SealedCredential != nil {
-			credential = in.SealedCredential
+			set += `, sealed_credential = ` + arg(&args, encodeSealed(in.SealedCredential))
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE integrations SET is_default = $1, space_id = $2, description = $3, vcs_checks = $4,
-			email = $5, username = $6, auth_method = $7, api_host = $8, user_facing_host = $9, use_git_checkout = $10,
-			sealed_credential = $11, sealed_webhook_secret = $12, updated_at = $13 WHERE id = $14`,
-			in.IsDefault, in.SpaceID, in.Description, in.VCSChecks,
-			in.Email, in.Username, in.AuthMethod, in.APIHost, in.UserFacingHost, in.UseGitCheckout,
-			encodeSealed(credential), encodeSealed(keepIfNil(in.SealedWebhookSecret, current.SealedWebhookSecret)), formatTime(s.nowUTC()), in.ID)
+		if in.SealedWebhookSecret != nil {
+			set += `, sealed_webhook_secret = ` + arg(&args, encodeSealed(in.SealedWebhookSecret))
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE integrations SET `+set+` WHERE id = `+arg(&args, in.ID), args...)
 		if err != nil {
 			return s.constraintError(err,
 				func() error { return errLostRace },
@@ -279,13 +285,6 @@ func (s *Store) UpdateIntegration(ctx context.Context, in store.Integration) (st
 		return store.Integration{}, s.explainLostRace(ctx, err, in, in.ID)
 	}
 	return out, nil
-}
-
-func keepIfNil(next, current []byte) []byte {
-	if next == nil {
-		return current
-	}
-	return next
 }
 
 func (s *Store) SetWebhookSecret(ctx context.Context, id string, sealed []byte) (store.Integration, error) {

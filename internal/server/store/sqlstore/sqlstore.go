@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
@@ -37,6 +38,7 @@ type Store struct {
 	reader  *sql.DB
 	dialect Dialect
 	now     func() time.Time
+	quotas  atomic.Pointer[store.Quotas]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -51,6 +53,16 @@ func New(writer, reader *sql.DB, d Dialect) *Store {
 		reader = writer
 	}
 	return &Store{writer: writer, reader: reader, dialect: d, now: time.Now}
+}
+
+// SetQuotas implements store.Store.
+func (s *Store) SetQuotas(q store.Quotas) { s.quotas.Store(&q) }
+
+func (s *Store) currentQuotas() store.Quotas {
+	if q := s.quotas.Load(); q != nil {
+		return *q
+	}
+	return store.Quotas{}
 }
 
 func (s *Store) Ping(ctx context.Context) error {

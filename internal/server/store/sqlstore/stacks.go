@@ -33,7 +33,6 @@ func queryStacks(ctx context.Context, q queryer, query string, args ...any) ([]s
 		return nil, err
 	}
 	items := []store.Stack{}
-	var ids []string
 	for rows.Next() {
 		st, err := scanStack(rows)
 		if err != nil {
@@ -41,13 +40,12 @@ func queryStacks(ctx context.Context, q queryer, query string, args ...any) ([]s
 			return nil, err
 		}
 		items = append(items, st)
-		ids = append(ids, st.ID)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	labels, err := stackLabels.load(ctx, q, ids)
+	labels, err := stackLabels.loadFor(ctx, q, query, args...)
 	if err != nil {
 		return nil, err
 	}
