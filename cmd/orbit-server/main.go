@@ -1,6 +1,6 @@
 // Command orbit-server runs the Orbit platform API (see internal/server/API.md).
 //
-//	orbit-server [--listen 127.0.0.1:8700] [--db orbit.db] [--public-url URL]
+//	orbit-server [--listen 127.0.0.1:8700] [--db orbit.db|postgres://...] [--public-url URL]
 //	             [--bitbucket-cloud-api-url https://api.bitbucket.org] [--check-credentials=true]
 //	             [--max-spaces 10000] [--max-space-depth 16] [--max-labels 50]
 //
@@ -8,7 +8,7 @@
 //
 //	ORBIT_SECRET_KEY     32-byte key sealing credentials at rest (base64 or hex). When
 //	                     unset, a key file next to the database is used, created on
-//	                     first start with mode 0600.
+//	                     first start with mode 0600. Required with PostgreSQL.
 //	ORBIT_BOOTSTRAP_KEY  admin key to install on an empty database instead of printing
 //	                     a generated one. It must be in the API key format
 //	                     orbit_k_<id>_<43 chars base64url of 32 random bytes>, e.g. one
@@ -51,7 +51,7 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	fs := flag.NewFlagSet("orbit-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:8700", "TCP address to listen on")
-	db := fs.String("db", "orbit.db", "SQLite database file")
+	db := fs.String("db", "orbit.db", "SQLite database file, or a postgres:// URL (several replicas may share one PostgreSQL database)")
 	publicURL := fs.String("public-url", "", "externally reachable base URL, used in webhook URLs (default http://<listen>)")
 	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials (a sandbox URL in tests and demos)")
 	checkCredentials := fs.Bool("check-credentials", true, "check integration credentials against Bitbucket on create, update and validate")

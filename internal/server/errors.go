@@ -18,6 +18,7 @@ const (
 	codeNotFound         = "not_found"
 	codeConflict         = "conflict"
 	codeInternal         = "internal"
+	codeNotImplemented   = "not_implemented"
 )
 
 // apiError is an error meant for the caller; its message must never carry a secret.
@@ -50,6 +51,8 @@ func errPermission(msg string) *apiError {
 func errNotFound(what string) *apiError {
 	return &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: what + " not found"}
 }
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
 func errConflict(field, msg string) *apiError {
 	return &apiError{Status: http.StatusConflict, Code: codeConflict, Message: msg, Field: field}

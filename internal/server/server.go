@@ -23,6 +23,7 @@ import (
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/postgres"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/sqlite"
 )
 
@@ -30,7 +31,7 @@ import (
 type Config struct {
 	// Listen is the TCP address Run listens on, e.g. "127.0.0.1:8700".
 	Listen string
-	// DB is the SQLite file path (a postgres:// DSN in a later version).
+	// DB is the SQLite file path, or a postgres:// (postgresql://) URL.
 	DB string
 	// PublicURL is the externally reachable base URL; webhook URLs derive from it.
 	PublicURL string
@@ -163,8 +164,12 @@ func openStore(ctx context.Context, db string) (store.Store, error) {
 	switch {
 	case db == "":
 		return nil, errors.New("database: no path given")
-	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return nil, errors.New("database: PostgreSQL is not supported yet; use a SQLite file path")
+	case postgres.IsDSN(db):
+		st, err := postgres.Open(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("database: %w", err)
+		}
+		return st, nil
 	}
 	st, err := sqlite.Open(ctx, db)
 	if err != nil {

@@ -159,6 +159,11 @@ func (s *Server) updateStack(w http.ResponseWriter, r *http.Request, p *principa
 	}
 	st.ID = current.ID
 	st.CreatedAt = current.CreatedAt
+	if st.SpaceID != current.SpaceID {
+		if err := s.bindingStaysVisible(r, p, st); err != nil {
+			return err
+		}
+	}
 	updated, err := s.store.UpdateStack(r.Context(), st)
 	if err != nil {
 		return err
@@ -176,5 +181,32 @@ func (s *Server) deleteStack(w http.ResponseWriter, r *http.Request, p *principa
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// bindingStaysVisible refuses to move a stack to a space from which the integration of
+// its attached binding is not visible.
+func (s *Server) bindingStaysVisible(r *http.Request, p *principal, moved store.Stack) error {
+	b, err := s.store.GetStackBinding(r.Context(), moved.ID)
+	if isNotFound(err) || err == nil && b.Status != store.BindingAttached {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	in, err := s.store.GetIntegration(r.Context(), b.IntegrationID)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	visible, err := integrationVisibleFrom(p, in, moved.SpaceID)
+	if err != nil {
+		return err
+	}
+	if !visible {
+		return invalidArg("space_id", "the stack's VCS binding uses integration %q, which is not visible from space %q: bind the stack to another integration first", in.Name, moved.SpaceID)
+	}
 	return nil
 }

@@ -157,6 +157,37 @@ type Integration struct {
 	UpdatedAt time.Time
 }
 
+// Binding statuses. A binding is attached while its integration exists; deleting the
+// integration detaches it (the binding and its stack stay) until it is pointed at an
+// integration again.
+const (
+	BindingAttached = "attached"
+	BindingDetached = "detached"
+)
+
+// StackBinding ties a stack to one repository and branch through one integration.
+// There is at most one per stack.
+type StackBinding struct {
+	StackID         string
+	IntegrationID   string // when detached: the integration that was deleted
+	Provider        Provider
+	Namespace       string // Cloud workspace slug or Data Center project key
+	Repository      string // repository slug
+	Branch          string
+	ProjectRoot     string
+	PullRequestRuns bool
+
+	// Set by the store, ignored on write.
+	Status         string // BindingAttached or BindingDetached
+	DetachedReason string
+	// Host is the integration's user-facing host (Data Center; "" for Cloud): the
+	// current one while attached, the last one known when detached.
+	Host         string
+	StackSpaceID string // the space of the stack, for visibility and role checks
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
 // ListFilter narrows a list. Empty fields do not filter. Labels: the object must
 // carry every one. Results are ordered by name, then id; PageToken is opaque and
 // returned as NextPageToken by the previous page ("" = last page).
@@ -229,7 +260,26 @@ type Store interface {
 	UpdateIntegration(ctx context.Context, in Integration) (Integration, error)
 	// SetWebhookSecret replaces only the sealed webhook secret.
 	SetWebhookSecret(ctx context.Context, id string, sealed []byte) (Integration, error)
+	// DeleteIntegration detaches the integration's bindings in the same transaction:
+	// they stay, with Status BindingDetached and a DetachedReason naming it.
 	DeleteIntegration(ctx context.Context, id string) error
+
+	// SetStackBinding creates or replaces the binding of b.StackID and attaches it to
+	// b.IntegrationID (re-attaching a detached binding). Provider is taken from the
+	// integration. A missing stack or integration is a *NotFoundError of that kind.
+	// created is true when the stack had no binding.
+	SetStackBinding(ctx context.Context, b StackBinding) (out StackBinding, created bool, err error)
+	// GetStackBinding: *NotFoundError{Kind: "binding"} when the stack has none.
+	GetStackBinding(ctx context.Context, stackID string) (StackBinding, error)
+	DeleteStackBinding(ctx context.Context, stackID string) error
+	// ListIntegrationBindings lists the bindings pointing at an integration, ordered
+	// by stack id.
+	ListIntegrationBindings(ctx context.Context, integrationID string) ([]StackBinding, error)
+	// ListBindingsForRepository returns the attached bindings of one integration on
+	// one repository (namespace and repository compared exactly), ordered by stack
+	// id: the stacks a webhook delivery for that repository concerns. Detached
+	// bindings are never returned.
+	ListBindingsForRepository(ctx context.Context, integrationID, namespace, repository string) ([]StackBinding, error)
 
 	// Idempotent runs write and records its answer under (rec.APIKeyID, rec.Key) in
 	// the same transaction: every store write write makes with the context it is

@@ -210,7 +210,7 @@ func (s *Store) getIntegrationWhere(ctx context.Context, what, where string, arg
 }
 
 func (s *Store) ListIntegrations(ctx context.Context, f store.ListFilter) ([]store.Integration, string, error) {
-	q, ok, err := newListQuery(f, "integrations.space_id", integrationLabels, "integrations.id")
+	q, ok, err := s.newListQuery(f, "integrations.space_id", integrationLabels, "integrations.id")
 	if err != nil || !ok {
 		return []store.Integration{}, "", err
 	}
@@ -309,10 +309,20 @@ func (s *Store) SetWebhookSecret(ctx context.Context, id string, sealed []byte) 
 
 func (s *Store) DeleteIntegration(ctx context.Context, id string) error {
 	return s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		in, ok, err := getIntegration(ctx, tx, `id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return notFound("integration", id)
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM integrations WHERE id = $1`, id)
 		if err != nil {
 			return err
 		}
-		return mustAffect(res, "integration", id)
+		if err := mustAffect(res, "integration", id); err != nil {
+			return err
+		}
+		return detachBindings(ctx, tx, in, formatTime(s.nowUTC()))
 	})
 }
