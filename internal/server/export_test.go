@@ -20,3 +20,20 @@ func SetBeforeIntegrationUpdate(s *Server, f func()) {
 	}
 	s.beforeIntegrationUpdate.Store(&f)
 }
+
+// InputSizeLimits maps "Schema.property" of openapi.json to the limit the server
+// enforces (characters for strings, entries for arrays), so a test can hold the
+// document to the code.
+var InputSizeLimits = map[string]int{
+	"SpaceInput.name": maxNameLen, "SpaceInput.parent_space_id": maxIDLen, "SpaceInput.description": maxDescriptionLen,
+	"StackInput.name": maxNameLen, "StackInput.space_id": maxIDLen, "StackInput.description": maxDescriptionLen,
+	"APIKeyInput.name": maxNameLen, "APIKeyInput.roles": maxRolesPerKey, "RoleBinding.space_id": maxIDLen,
+	"IntegrationInput.space_id": maxIDLen, "IntegrationInput.description": maxDescriptionLen,
+	"IntegrationInput.email": maxEmailLen, "IntegrationInput.username": maxUsernameLen,
+	"IntegrationInput.api_token": maxCredentialLen, "IntegrationInput.app_password": maxCredentialLen,
+	"IntegrationInput.access_token": maxCredentialLen, "IntegrationInput.api_host": maxURLLen,
+	"IntegrationInput.user_facing_host": maxURLLen,
+	"SpaceInput.labels":                 DefaultMaxLabels, "StackInput.labels": DefaultMaxLabels, "IntegrationInput.labels": DefaultMaxLabels,
+	"param.NameFilter": maxFilterLen, "param.SpaceIDFilter": maxFilterLen, "param.PageToken": maxPageTokenLen,
+	"param.LabelFilter": DefaultMaxLabels,
+}
