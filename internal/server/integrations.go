@@ -653,6 +653,7 @@ func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if err := s.store.DeleteIntegration(r.Context(), in.ID); err != nil {
 		return err
 	}
+	s.webhookTargets.forget(in.Provider, in.Name)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -668,13 +669,17 @@ func (s *Server) rotateIntegrationSecret(w http.ResponseWriter, r *http.Request,
 	}
 	// A retried rotation must not rotate twice: the client would keep a secret that
 	// is already gone.
-	return s.respondCreated(w, r, http.StatusOK, func(ctx context.Context) (any, error) {
+	err = s.respondCreated(w, r, http.StatusOK, func(ctx context.Context) (any, error) {
 		updated, err := s.store.SetWebhookSecret(ctx, in.ID, sealed)
 		if err != nil {
 			return nil, err
 		}
 		return s.toIntegrationResponse(updated, true)
 	})
+	if err == nil {
+		s.webhookTargets.forget(in.Provider, in.Name)
+	}
+	return err
 }
 
 func (s *Server) getIntegrationWebhook(w http.ResponseWriter, r *http.Request, p *principal) error {
