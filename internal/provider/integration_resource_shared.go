@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -18,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
 )
@@ -75,6 +77,11 @@ func integrationPlacementAttributes(attrs map[string]schema.Attribute) {
 		Computed:            true,
 		Default:             stringdefault.StaticString(defaultVCSChecks),
 		Validators:          vcsChecksValidators(),
+	}
+	attrs["webhook_secret_version"] = schema.Int64Attribute{
+		MarkdownDescription: "Raise it to rotate the webhook secret in the same apply (orbit-server makes a new one; every `orbit_bitbucket_repository_webhook` of this integration then shows an update in the next plan, which installs the new secret). Setting it for the first time, or lowering it, records the value without rotating.",
+		Optional:            true,
+		Validators:          []validator.Int64{int64validator.AtLeast(0)},
 	}
 	attrs["webhook_url"] = schema.StringAttribute{
 		MarkdownDescription: "URL Bitbucket delivers webhooks to. It derives from the name, which is why renaming replaces the integration.",
@@ -229,6 +236,8 @@ type integrationResourceFields struct {
 	Labels      types.Set    `tfsdk:"labels"`
 	VCSChecks   types.String `tfsdk:"vcs_checks"`
 	WebhookURL  types.String `tfsdk:"webhook_url"`
+	// WebhookSecretVersion is configuration only: the API does not know it.
+	WebhookSecretVersion types.Int64 `tfsdk:"webhook_secret_version"`
 }
 
 func (m *integrationResourceFields) integrationID() string { return m.ID.ValueString() }
@@ -240,6 +249,18 @@ func (m *integrationResourceFields) integrationSpaceID() string {
 		return ""
 	}
 	return m.SpaceID.ValueString()
+}
+
+func (m *integrationResourceFields) secretVersion() types.Int64 { return m.WebhookSecretVersion }
+
+func (m *integrationResourceFields) setSecretVersion(v types.Int64) { m.WebhookSecretVersion = v }
+
+// rotationRequested: webhook_secret_version was raised from a value it already had.
+func rotationRequested(planned, prior types.Int64) bool {
+	if planned.IsNull() || planned.IsUnknown() || prior.IsNull() || prior.IsUnknown() {
+		return false
+	}
+	return planned.ValueInt64() > prior.ValueInt64()
 }
 
 // request is the part of the API request built from the common attributes.
@@ -275,6 +296,8 @@ type integrationModel[M any] interface {
 	*M
 	integrationID() string
 	integrationSpaceID() string
+	secretVersion() types.Int64
+	setSecretVersion(types.Int64)
 	// request builds the API request from the planned values, without credentials.
 	request(ctx context.Context, diags *diag.Diagnostics) orbitapi.IntegrationRequest
 	// addCredentials puts into in the credentials to send: every configured one on
@@ -315,6 +338,7 @@ func (r *integrationResource[M, P]) Create(ctx context.Context, req resource.Cre
 		addAPIError(&resp.Diagnostics, "Could not create "+r.kind.displayName+" integration", err, r.schema().Attributes)
 		return
 	}
+	r.data.integrations.put(created)
 	P(&plan).fromAPI(created)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	addServerWarnings(&resp.Diagnostics, created)
@@ -328,7 +352,8 @@ func (r *integrationResource[M, P]) Read(ctx context.Context, req resource.ReadR
 		return
 	}
 	id := P(&state).integrationID()
-	current, err := client.Integrations.Get(ctx, id)
+	// Through the shared cache: the webhooks of this integration read it too.
+	current, err := r.data.integrations.get(ctx, id)
 	if err != nil {
 		r.data.handleReadError(ctx, resp, err, r.ref(P(&state)))
 		return
@@ -361,6 +386,22 @@ func (r *integrationResource[M, P]) Update(ctx context.Context, req resource.Upd
 		addAPIError(&resp.Diagnostics, "Could not update "+r.kind.displayName+" integration", err, r.schema().Attributes)
 		return
 	}
+	if rotationRequested(P(&plan).secretVersion(), P(&state).secretVersion()) {
+		rotated, err := client.Integrations.RotateSecret(ctx, updated.ID)
+		if err != nil {
+			// The update itself went through: keep it in state, at the old version,
+			// so the next apply tries the rotation again.
+			r.data.integrations.put(updated)
+			P(&plan).fromAPI(updated)
+			P(&plan).setSecretVersion(P(&state).secretVersion())
+			resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+			resp.Diagnostics.AddAttributeError(path.Root("webhook_secret_version"), "Could not rotate the webhook secret", err.Error())
+			return
+		}
+		tflog.Info(ctx, "rotated the webhook secret of integration "+updated.ID)
+		updated = rotated
+	}
+	r.data.integrations.put(updated)
 	P(&plan).fromAPI(updated)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	addServerWarnings(&resp.Diagnostics, updated)
@@ -373,7 +414,13 @@ func (r *integrationResource[M, P]) Delete(ctx context.Context, req resource.Del
 	if resp.Diagnostics.HasError() || client == nil {
 		return
 	}
-	r.data.handleDeleteError(ctx, resp, client.Integrations.Delete(ctx, P(&state).integrationID()), r.ref(P(&state)), "")
+	if err := client.Integrations.Delete(ctx, P(&state).integrationID()); err != nil {
+		r.data.handleDeleteError(ctx, resp, err, r.ref(P(&state)), "")
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	r.data.integrations.forget(P(&state).integrationID())
 }
 
 func (r *integrationResource[M, P]) ref(m P) objectRef {
