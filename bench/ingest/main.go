@@ -55,7 +55,6 @@ func main() {
 	e2e.MustEnv(benchfmt.Write(os.Stdout, *results, "ingest", cmd, table))
 }
 
-
 func measure(engine, serverBin string, deliveries, concurrency int, repeat float64) ([]string, error) {
 	ctx := context.Background()
 	var db e2e.Database

@@ -96,7 +96,6 @@ func main() {
 	}
 }
 
-
 func abs(p string) string {
 	a, err := filepath.Abs(p)
 	e2e.MustEnv(err)
