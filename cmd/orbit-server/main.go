@@ -54,7 +54,7 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	listen := fs.String("listen", "127.0.0.1:8700", "TCP address to listen on")
 	db := fs.String("db", "orbit.db", "SQLite database file, or a postgres:// URL (several replicas may share one PostgreSQL database)")
 	publicURL := fs.String("public-url", "", "externally reachable base URL, used in webhook URLs (default http://<listen>)")
-	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials (a sandbox URL in tests and demos)")
+	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials and post commit statuses (a sandbox URL in tests and demos)")
 	checkCredentials := fs.Bool("check-credentials", true, "check integration credentials against Bitbucket on create, update and validate")
 	webhookSecretGrace := fs.Duration("webhook-secret-grace", server.DefaultWebhookSecretGrace, "how long the webhook secret replaced by a rotation still verifies deliveries (0 = not at all)")
 	maxSpaces := fs.Int("max-spaces", server.DefaultMaxSpaces, "most spaces the server holds besides root (a create beyond it is a 409)")
@@ -93,17 +93,18 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		checker = &server.BitbucketChecker{CloudBaseURL: *cloudAPIURL}
 	}
 	return server.Config{
-		CredentialChecker:  checker,
-		WebhookSecretGrace: grace,
-		Listen:             *listen,
-		DB:                 *db,
-		PublicURL:          *publicURL,
-		SecretKey:          secretKey,
-		BootstrapKey:       getenv("ORBIT_BOOTSTRAP_KEY"),
-		Logger:             slog.New(slog.NewJSONHandler(stderr, nil)),
-		BootstrapOut:       stdout,
-		MaxSpaces:          *maxSpaces,
-		MaxSpaceDepth:      *maxSpaceDepth,
-		MaxLabels:          *maxLabels,
+		CredentialChecker:    checker,
+		WebhookSecretGrace:   grace,
+		BitbucketCloudAPIURL: *cloudAPIURL,
+		Listen:               *listen,
+		DB:                   *db,
+		PublicURL:            *publicURL,
+		SecretKey:            secretKey,
+		BootstrapKey:         getenv("ORBIT_BOOTSTRAP_KEY"),
+		Logger:               slog.New(slog.NewJSONHandler(stderr, nil)),
+		BootstrapOut:         stdout,
+		MaxSpaces:            *maxSpaces,
+		MaxSpaceDepth:        *maxSpaceDepth,
+		MaxLabels:            *maxLabels,
 	}, nil
 }
