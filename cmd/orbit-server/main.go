@@ -2,6 +2,7 @@
 //
 //	orbit-server [--listen 127.0.0.1:8700] [--db orbit.db|postgres://...] [--public-url URL]
 //	             [--bitbucket-cloud-api-url https://api.bitbucket.org] [--check-credentials=true]
+//	             [--webhook-secret-grace 24h]
 //	             [--max-spaces 10000] [--max-space-depth 16] [--max-labels 50]
 //	             [--bitbucket-allowed-hosts bitbucket.example.com,10.0.0.0/8]
 //
@@ -58,6 +59,7 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials (a sandbox URL in tests and demos)")
 	checkCredentials := fs.Bool("check-credentials", true, "check integration credentials against Bitbucket on create, update and validate")
 	allowedHosts := fs.String("bitbucket-allowed-hosts", "", "comma-separated host names (*.domain for any name below it), IP addresses or CIDRs that Data Center credential checks (and status posts) may connect to; empty allows any address except link-local and cloud metadata ones, which only a listed IP or CIDR unlocks. Loopback is allowed while the list is empty.")
+	webhookSecretGrace := fs.Duration("webhook-secret-grace", server.DefaultWebhookSecretGrace, "how long the webhook secret replaced by a rotation still verifies deliveries (0 = not at all)")
 	maxSpaces := fs.Int("max-spaces", server.DefaultMaxSpaces, "most spaces the server holds besides root (a create beyond it is a 409)")
 	maxSpaceDepth := fs.Int("max-space-depth", server.DefaultMaxSpaceDepth, "most levels below root a space may sit (deeper is a 400 on parent_space_id)")
 	maxLabels := fs.Int("max-labels", server.DefaultMaxLabels, "most labels on one object, and label filters on one list (more is a 400)")
@@ -66,6 +68,13 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	}
 	if fs.NArg() > 0 {
 		return server.Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *webhookSecretGrace < 0 {
+		return server.Config{}, fmt.Errorf("--webhook-secret-grace: %s is negative", *webhookSecretGrace)
+	}
+	grace := *webhookSecretGrace
+	if grace == 0 {
+		grace = -1 // Config: 0 is the default, negative is none
 	}
 	for name, v := range map[string]int{"max-spaces": *maxSpaces, "max-space-depth": *maxSpaceDepth, "max-labels": *maxLabels} {
 		if v < 1 {
@@ -91,16 +100,17 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		checker = &server.BitbucketChecker{CloudBaseURL: *cloudAPIURL, Egress: policy}
 	}
 	return server.Config{
-		CredentialChecker: checker,
-		Listen:            *listen,
-		DB:                *db,
-		PublicURL:         *publicURL,
-		SecretKey:         secretKey,
-		BootstrapKey:      getenv("ORBIT_BOOTSTRAP_KEY"),
-		Logger:            slog.New(slog.NewJSONHandler(stderr, nil)),
-		BootstrapOut:      stdout,
-		MaxSpaces:         *maxSpaces,
-		MaxSpaceDepth:     *maxSpaceDepth,
-		MaxLabels:         *maxLabels,
+		CredentialChecker:  checker,
+		WebhookSecretGrace: grace,
+		Listen:             *listen,
+		DB:                 *db,
+		PublicURL:          *publicURL,
+		SecretKey:          secretKey,
+		BootstrapKey:       getenv("ORBIT_BOOTSTRAP_KEY"),
+		Logger:             slog.New(slog.NewJSONHandler(stderr, nil)),
+		BootstrapOut:       stdout,
+		MaxSpaces:          *maxSpaces,
+		MaxSpaceDepth:      *maxSpaceDepth,
+		MaxLabels:          *maxLabels,
 	}, nil
 }

@@ -1,5 +1,7 @@
 package server
 
+import "github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+
 // RoutePatterns exposes the route table to the external tests ("METHOD /path").
 func RoutePatterns() []string {
 	var s Server
@@ -9,6 +11,10 @@ func RoutePatterns() []string {
 	}
 	return patterns
 }
+
+// Store exposes the server's store to the external tests (to look at deliveries and
+// the queue, which have no API).
+func (s *Server) Store() store.Store { return s.store }
 
 // SetBeforeIntegrationUpdate installs f to run in PUT /integrations/{id} after the
 // integration was loaded and validated and before the store writes it, so a test

@@ -3,13 +3,13 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/cloud"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/datacenter"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
@@ -131,14 +131,6 @@ func (s *Server) webhookSecret(in store.Integration) (string, error) {
 	return string(plain), nil
 }
 
-// WebhookSecretFingerprint is the first 16 hex digits of SHA-256 of a webhook secret:
-// enough to notice a rotation, useless for recovering the 256-bit secret. Anyone who
-// may read the integration sees it.
-func WebhookSecretFingerprint(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:8])
-}
-
 func (s *Server) sealCredential(in *store.Integration, plaintext string) (err error) {
 	in.SealedCredential, err = s.box.Seal([]byte(plaintext), credentialAD(in.ID))
 	return err
@@ -189,7 +181,7 @@ func (s *Server) toIntegrationResponse(in store.Integration, withSecret bool) (i
 	if err != nil {
 		return resp, err
 	}
-	resp.WebhookSecretFingerprint = WebhookSecretFingerprint(secret)
+	resp.WebhookSecretFingerprint = bitbucket.Secret(secret).Fingerprint()
 	if withSecret {
 		resp.WebhookSecret = secret
 	}
@@ -664,6 +656,7 @@ func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if err := s.store.DeleteIntegration(r.Context(), in.ID); err != nil {
 		return err
 	}
+	s.webhookTargets.forget(in.Provider, in.Name)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -681,6 +674,7 @@ func (s *Server) rotateIntegrationSecret(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
+	s.webhookTargets.forget(in.Provider, in.Name)
 	return s.writeIntegration(w, http.StatusOK, updated, true)
 }
 

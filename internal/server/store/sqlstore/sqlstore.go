@@ -30,6 +30,10 @@ type Dialect struct {
 	// (PostgreSQL: an advisory transaction lock). SQLite needs none: its write
 	// transactions are already exclusive.
 	MigrationLock string
+	// SkipLocked is appended to the SELECT that picks jobs to claim, so that
+	// concurrent claimers on a shared database take different rows (PostgreSQL:
+	// " FOR UPDATE SKIP LOCKED"). SQLite needs none: one writer at a time.
+	SkipLocked string
 	// ByteOrder is the clause that makes a text expression compare byte by byte
 	// (PostgreSQL: ` COLLATE "C"`), so that names sort and page the same on
 	// every database whatever its default collation. Empty for SQLite, whose

@@ -100,13 +100,3 @@ func wantQuota(t *testing.T, err error, field, what string) {
 		t.Fatalf("%s: err = %v, want QuotaError on %q", what, err, field)
 	}
 }
-
-func must2[A, B any](a A, b B, err error) func(t *testing.T) (A, B) {
-	return func(t *testing.T) (A, B) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a, b
-	}
-}

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FailedCallChangesNothing", testFailedCallChangesNothing},
 		{"ConcurrentWrites", testConcurrentWrites},
 	}
+	tests = append(tests, queueTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -627,8 +628,14 @@ func testIntegrationWebhookSecret(t *testing.T, s store.Store) {
 	rotated := must(s.SetWebhookSecret(ctx(t), in.ID, []byte("rotated")))(t)
 	want := in
 	want.SealedWebhookSecret, want.UpdatedAt = []byte("rotated"), rotated.UpdatedAt
+	// The replaced secret is kept, with the rotation time, for the receiver's grace period.
+	want.PreviousSealedWebhookSecret, want.WebhookSecretRotatedAt = in.SealedWebhookSecret, rotated.UpdatedAt
 	equal(t, rotated, want, "only the secret changes")
 	equal(t, must(s.GetIntegration(ctx(t), in.ID))(t), rotated, "get after rotate")
+	again := must(s.SetWebhookSecret(ctx(t), in.ID, []byte("rotated twice")))(t)
+	if !slices.Equal(again.PreviousSealedWebhookSecret, []byte("rotated")) || !again.WebhookSecretRotatedAt.Equal(again.UpdatedAt) {
+		t.Fatalf("second rotation: previous %q at %v", again.PreviousSealedWebhookSecret, again.WebhookSecretRotatedAt)
+	}
 	_, err := s.SetWebhookSecret(ctx(t), "missing", []byte("x"))
 	wantNotFound(t, err, "rotate a missing integration")
 }
