@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -203,11 +205,57 @@ func addAPIError(diags *diag.Diagnostics, summary string, err error, attributes 
 	var apiErr *orbitapi.APIError
 	if errors.As(err, &apiErr) && apiErr.Field != "" {
 		if _, ok := attributes[apiErr.Field]; ok {
-			diags.AddAttributeError(path.Root(apiErr.Field), summary, apiErr.Error())
+			diags.AddAttributeError(path.Root(apiErr.Field), summary, apiErr.Error()+conflictAdvice(apiErr))
 			return
 		}
 	}
 	diags.AddError(summary, err.Error())
+}
+
+// conflictAdvice says what to do about a 409 on a name or on the default.
+func conflictAdvice(apiErr *orbitapi.APIError) string {
+	if apiErr.StatusCode != http.StatusConflict {
+		return ""
+	}
+	switch {
+	case apiErr.Field == "name" && apiErr.ExistingID != "":
+		return fmt.Sprintf("\n\nIf that object is the one this resource describes (for example, created by an earlier apply whose answer was lost, or by hand), "+
+			"import it instead of creating it: add an import block with id = %q and this resource's address as `to`, or run terraform import <address> %s.",
+			apiErr.ExistingID, apiErr.ExistingID)
+	case apiErr.Field == "name":
+		return "\n\nAn object with this name exists, in a space this API key cannot read. Choose another name, or ask an admin of that space to import or delete it."
+	case apiErr.Field == "is_default":
+		return fmt.Sprintf("\n\nThere is one default integration per provider type. To move the default, set is_default = false on the current one in the same apply "+
+			"(the provider waits up to %s for it to be released), or delete it first.", defaultSwapWait)
+	}
+	return ""
+}
+
+// defaultSwapWait bounds how long a write that makes an integration the default waits
+// for the current default to be released.
+const defaultSwapWait = time.Minute
+
+// whileDefaultIsTaken runs call and, when it makes an integration the default and
+// orbit-server answers 409 on is_default, tries again until defaultSwapWait has
+// passed. Moving the default from A to B in one apply updates A and B in parallel, so
+// B may ask before A has released the default; A's update needs no retry.
+func whileDefaultIsTaken[T any](ctx context.Context, makesDefault bool, call func() (T, error)) (T, error) {
+	deadline := time.Now().Add(defaultSwapWait)
+	wait := 100 * time.Millisecond
+	for {
+		out, err := call()
+		var apiErr *orbitapi.APIError
+		if !makesDefault || !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusConflict || apiErr.Field != "is_default" || time.Now().After(deadline) {
+			return out, err
+		}
+		tflog.Debug(ctx, "the default integration is still taken; waiting for it to be released", map[string]any{"current_default": apiErr.ExistingID})
+		select {
+		case <-ctx.Done():
+			return out, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 func notFoundMessage(kind, id string) string {
@@ -333,7 +381,9 @@ func (r *integrationResource[M, P]) Create(ctx context.Context, req resource.Cre
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	created, err := client.Integrations.Create(ctx, in)
+	created, err := whileDefaultIsTaken(ctx, in.IsDefault, func() (*orbitapi.Integration, error) {
+		return client.Integrations.Create(ctx, in)
+	})
 	if err != nil {
 		addAPIError(&resp.Diagnostics, "Could not create "+r.kind.displayName+" integration", err, r.schema().Attributes)
 		return
@@ -381,7 +431,9 @@ func (r *integrationResource[M, P]) Update(ctx context.Context, req resource.Upd
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	updated, err := client.Integrations.Update(ctx, P(&state).integrationID(), in)
+	updated, err := whileDefaultIsTaken(ctx, in.IsDefault, func() (*orbitapi.Integration, error) {
+		return client.Integrations.Update(ctx, P(&state).integrationID(), in)
+	})
 	if err != nil {
 		addAPIError(&resp.Diagnostics, "Could not update "+r.kind.displayName+" integration", err, r.schema().Attributes)
 		return
