@@ -24,6 +24,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/rules"
 )
 
 // Pieces shared by orbit_space and the two integration resources.
@@ -42,7 +43,7 @@ func descriptionAttribute() schema.StringAttribute {
 		Optional:            true,
 		Computed:            true,
 		Default:             stringdefault.StaticString(""),
-		Validators:          []validator.String{stringvalidator.LengthAtMost(4096)},
+		Validators:          []validator.String{stringvalidator.UTF8LengthAtMost(rules.MaxDescriptionLen)},
 	}
 }
 

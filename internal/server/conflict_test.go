@@ -79,3 +79,18 @@ func TestSubSpaceAdminCreatingDefaultIsForbidden(t *testing.T) {
 		t.Fatalf("message %q does not say a default needs admin on root", msg)
 	}
 }
+
+// TestURLPortOutOfRange: ports outside 1-65535 were accepted in api_host and
+// user_facing_host.
+func TestURLPortOutOfRange(t *testing.T) {
+	t.Parallel()
+	inst := servertest.Start(t)
+	admin := newClient(t, inst, inst.AdminKey)
+	for _, field := range []string{"api_host", "user_facing_host"} {
+		for _, port := range []string{"0", "65536", "99999"} {
+			admin.wantError(http.MethodPost, "/api/v1/integrations", with(dcBody("dc-"+port, "root", "token-that-is-long"), field, "https://bitbucket.example.com:"+port),
+				http.StatusBadRequest, "invalid_argument", field)
+		}
+	}
+	admin.must(http.MethodPost, "/api/v1/integrations", with(dcBody("dc-ok", "root", "token-that-is-long"), "api_host", "https://bitbucket.example.com:65535"), http.StatusCreated)
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/cloud"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/datacenter"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/rules"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
@@ -26,7 +27,13 @@ const (
 		"settings > Security > API tokens) and update the integration with email + api_token."
 )
 
-var vcsChecksValues = map[string]bool{"individual": true, "aggregated": true, "all": true}
+var vcsChecksValues = func() map[string]bool {
+	out := map[string]bool{}
+	for _, v := range rules.VCSChecks {
+		out[v] = true
+	}
+	return out
+}()
 
 // RequiredEvents are the webhook triggers an integration's repositories must send (SPEC §5);
 // the Bitbucket client packages own the lists.
@@ -467,8 +474,9 @@ func validateHTTPSURL(field, raw string) error {
 	if u.User != nil {
 		return invalidArg(field, "%s must not contain user info; credentials go in their own fields", field)
 	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#") {
-		return invalidArg(field, "%s must not have a query or fragment", field)
+	// The rest (query, fragment, port 1-65535) as the provider checks it.
+	if problem := rules.URLProblem(raw, rules.URLRule{}); problem != "" {
+		return invalidArg(field, "%s is not acceptable: %s", field, problem)
 	}
 	return nil
 }
