@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
@@ -87,5 +88,53 @@ resource "orbit_bitbucket_cloud_integration" "test" {
 `),
 			ExpectError: wrappedPattern(`already exists \(id "` + regexp.QuoteMeta(existing.ID) + `"\).*import block with id = "` + regexp.QuoteMeta(existing.ID) + `"`),
 		}},
+	})
+}
+
+// TestAccCheckCredentialsFalse: creating an integration always checked its
+// credential against Bitbucket, so one for a host orbit-server cannot reach yet could
+// not be made from Terraform. check_credentials = false skips the check.
+func TestAccCheckCredentialsFalse(t *testing.T) {
+	t.Parallel()
+	env := newAccEnv(t)
+	config := func(check bool) string {
+		return env.config(fmt.Sprintf(`
+resource "orbit_bitbucket_datacenter_integration" "unreachable" {
+  name                    = "not-yet-reachable"
+  space_id                = "root"
+  api_host                = "https://bitbucket.internal.example.com"
+  username                = "svc"
+  access_token_wo         = "dc-token-not-checked-0001"
+  access_token_wo_version = 1
+  check_credentials       = %t
+}
+`, check))
+	}
+	checks := func(want int) func(*terraform.State) error {
+		return func(*terraform.State) error {
+			if _, n := env.credentials.last("not-yet-reachable"); n != want {
+				return fmt.Errorf("orbit-server checked the credential %d times, want %d", n, want)
+			}
+			return nil
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config:           config(false),
+				ConfigPlanChecks: emptyPlanAfterApply(),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("orbit_bitbucket_datacenter_integration.unreachable", tfjsonpath.New("check_credentials"), knownvalue.Bool(false)),
+				},
+				Check: checks(0),
+			},
+			{
+				ResourceName:            "orbit_bitbucket_datacenter_integration.unreachable",
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"check_credentials", "access_token_wo_version"},
+			},
+		},
 	})
 }

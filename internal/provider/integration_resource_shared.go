@@ -86,6 +86,12 @@ func integrationPlacementAttributes(attrs map[string]schema.Attribute) {
 		Optional:            true,
 		Validators:          []validator.Int64{int64validator.AtLeast(0)},
 	}
+	attrs["check_credentials"] = schema.BoolAttribute{
+		MarkdownDescription: "Whether orbit-server tries the credential against Bitbucket when the integration is created or changed (Cloud: `GET /2.0/user`; Data Center: a project list), and refuses it with a clear message when Bitbucket does. orbit-server itself must reach the Bitbucket host for that. Set `false` to create an integration for a host orbit-server cannot reach yet. Defaults to `true`. Not stored by orbit-server.",
+		Optional:            true,
+		Computed:            true,
+		Default:             booldefault.StaticBool(true),
+	}
 	attrs["webhook_url"] = schema.StringAttribute{
 		MarkdownDescription: "URL Bitbucket delivers webhooks to. It derives from the name, which is why renaming replaces the integration.",
 		Computed:            true,
@@ -137,7 +143,10 @@ func (integrationPlacementValidator) ValidateResource(ctx context.Context, req r
 	var spaceID types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("is_default"), &isDefault)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("space_id"), &spaceID)...)
-	if resp.Diagnostics.HasError() || isDefault.IsUnknown() || spaceID.IsUnknown() {
+	// An unknown space_id (one that comes from another resource) is still set: with
+	// is_default = true it must fail here, at plan, not at apply after other
+	// resources were created.
+	if resp.Diagnostics.HasError() || isDefault.IsUnknown() {
 		return
 	}
 	switch {
@@ -285,6 +294,8 @@ type integrationResourceFields struct {
 	Labels      types.Set    `tfsdk:"labels"`
 	VCSChecks   types.String `tfsdk:"vcs_checks"`
 	WebhookURL  types.String `tfsdk:"webhook_url"`
+	// CheckCredentials is not stored by orbit-server: it says how to write.
+	CheckCredentials types.Bool `tfsdk:"check_credentials"`
 	// WebhookSecretVersion is configuration only: the API does not know it.
 	WebhookSecretVersion types.Int64 `tfsdk:"webhook_secret_version"`
 }
@@ -321,6 +332,8 @@ func (m *integrationResourceFields) request(ctx context.Context, provider string
 		Description: m.Description.ValueString(),
 		Labels:      labelsFromSet(ctx, m.Labels, diags),
 		VCSChecks:   m.VCSChecks.ValueString(),
+		// Unknown or null counts as the default, true.
+		SkipCredentialCheck: !m.CheckCredentials.IsNull() && !m.CheckCredentials.IsUnknown() && !m.CheckCredentials.ValueBool(),
 	}
 	if !in.IsDefault {
 		in.SpaceID = m.SpaceID.ValueString()
@@ -338,6 +351,10 @@ func (m *integrationResourceFields) fromAPI(in *orbitapi.Integration) {
 	m.Labels = labelsToSet(in.Labels)
 	m.VCSChecks = types.StringValue(in.VCSChecks)
 	m.WebhookURL = types.StringValue(in.WebhookURL)
+	if m.CheckCredentials.IsNull() || m.CheckCredentials.IsUnknown() {
+		// After an import: the default, so that the first plan shows no change.
+		m.CheckCredentials = types.BoolValue(true)
+	}
 }
 
 // integrationModel is what the shared CRUD needs from a kind's model M (P is *M).

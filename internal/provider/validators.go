@@ -58,7 +58,7 @@ func objectNameValidators() []validator.String {
 
 // emailValidators: the Atlassian account email used with a Bitbucket Cloud API token.
 func emailValidators() []validator.String {
-	return []validator.String{ruleValidator{description: "must be a plain email address such as dev@example.com", problem: rules.EmailProblem}}
+	return []validator.String{ruleValidator{description: "must be an email address, plain, such as dev@example.com", problem: rules.EmailProblem}}
 }
 
 // endpointValidator accepts an absolute http:// or https:// URL: the orbit-server root,

@@ -173,7 +173,7 @@ func EmailProblem(email string) string {
 	}
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || addr.Name != "" || !strings.Contains(email[strings.LastIndex(email, "@")+1:], ".") {
-		return "must be a plain email address such as dev@example.com"
+		return "must be an email address, plain, such as dev@example.com"
 	}
 	return ""
 }
