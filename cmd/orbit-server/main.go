@@ -4,6 +4,7 @@
 //	             [--bitbucket-cloud-api-url https://api.bitbucket.org] [--check-credentials=true]
 //	             [--webhook-secret-grace 24h]
 //	             [--max-spaces 10000] [--max-space-depth 16] [--max-labels 50]
+//	             [--bitbucket-allowed-hosts bitbucket.example.com,10.0.0.0/8]
 //
 // Environment:
 //
@@ -30,6 +31,7 @@ import (
 	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/egress"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 )
 
@@ -57,6 +59,7 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	publicURL := fs.String("public-url", "", "externally reachable base URL, used in webhook URLs (default http://<listen>)")
 	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials (a sandbox URL in tests and demos)")
 	checkCredentials := fs.Bool("check-credentials", true, "check integration credentials against Bitbucket on create, update and validate")
+	allowedHosts := fs.String("bitbucket-allowed-hosts", "", "comma-separated host names (*.domain for any name below it), IP addresses or CIDRs that Data Center credential checks (and status posts) may connect to; empty allows any address except link-local and cloud metadata ones, which only a listed IP or CIDR unlocks. Loopback is allowed while the list is empty.")
 	webhookSecretGrace := fs.Duration("webhook-secret-grace", server.DefaultWebhookSecretGrace, "how long the webhook secret replaced by a rotation still verifies deliveries (0 = not at all)")
 	maxSpaces := fs.Int("max-spaces", server.DefaultMaxSpaces, "most spaces the server holds besides root (a create beyond it is a 409)")
 	maxSpaceDepth := fs.Int("max-space-depth", server.DefaultMaxSpaceDepth, "most levels below root a space may sit (deeper is a 400 on parent_space_id)")
@@ -95,7 +98,11 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		if _, err := url.ParseRequestURI(*cloudAPIURL); err != nil || !strings.HasPrefix(*cloudAPIURL, "http") {
 			return server.Config{}, fmt.Errorf("--bitbucket-cloud-api-url: %q is not an http(s) URL", *cloudAPIURL)
 		}
-		checker = &server.BitbucketChecker{CloudBaseURL: *cloudAPIURL}
+		policy, err := egress.Parse(*allowedHosts)
+		if err != nil {
+			return server.Config{}, fmt.Errorf("--bitbucket-allowed-hosts: %w", err)
+		}
+		checker = &server.BitbucketChecker{CloudBaseURL: *cloudAPIURL, Egress: policy}
 	}
 	return server.Config{
 		CredentialChecker:  checker,
