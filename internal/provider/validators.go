@@ -68,8 +68,9 @@ func endpointValidator() validator.String { return urlValidator{allowHTTP: true}
 // httpsURLValidator accepts an absolute https:// URL without userinfo, query or fragment.
 func httpsURLValidator() validator.String { return urlValidator{allowPrivate: false} }
 
-// apiHostValidator accepts what httpsURLValidator accepts, or private://<pool> for a
-// Bitbucket Data Center reached through a private worker pool.
+// apiHostValidator accepts what httpsURLValidator accepts, private://<pool> for a
+// Bitbucket Data Center reached through a private worker pool, and http:// on a
+// loopback host (bitbucket.IsLoopbackHost, as orbit-server does) for a local sandbox.
 func apiHostValidator() validator.String { return urlValidator{allowPrivate: true} }
 
 type urlValidator struct{ allowPrivate, allowHTTP bool }
@@ -79,7 +80,7 @@ func (v urlValidator) Description(context.Context) string {
 		return "must be an http:// or https:// URL (no credentials, query or fragment)"
 	}
 	if v.allowPrivate {
-		return "must be an https:// URL (no credentials, query or fragment) or private://<pool>"
+		return "must be an https:// URL (http:// only on a loopback host; no credentials, query or fragment) or private://<pool>"
 	}
 	return "must be an https:// URL (no credentials, query or fragment)"
 }
@@ -119,5 +120,7 @@ func (v ruleValidator) ValidateString(_ context.Context, req validator.StringReq
 // checkURL returns why raw is not acceptable, or "" when it is (package rules, as
 // orbit-server checks it).
 func checkURL(raw string, allowPrivate, allowHTTP bool) string {
-	return rules.URLProblem(raw, rules.URLRule{AllowHTTP: allowHTTP, AllowPrivate: allowPrivate})
+	// api_host (the one attribute that takes private://) also takes http:// on a
+	// loopback host, like orbit-server.
+	return rules.URLProblem(raw, rules.URLRule{AllowHTTP: allowHTTP, AllowPrivate: allowPrivate, AllowLoopbackHTTP: allowPrivate})
 }

@@ -83,6 +83,18 @@ func NameProblem(name string) string {
 type URLRule struct {
 	AllowHTTP    bool // http:// as well as https:// (the orbit endpoint, Bitbucket API bases)
 	AllowPrivate bool // private://<pool> (api_host)
+	// AllowLoopbackHTTP accepts http:// on a loopback host (localhost, 127.0.0.0/8,
+	// ::1) where https:// is otherwise required (api_host, for a local Bitbucket).
+	AllowLoopbackHTTP bool
+}
+
+// IsLoopbackHost reports whether host (without port) is localhost or a loopback IP.
+func IsLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // URLProblem says why raw is not acceptable under rule ("" when it is). It never
@@ -106,7 +118,9 @@ func URLProblem(raw string, rule URLRule) string {
 	switch {
 	case rule.AllowHTTP && u.Scheme != "https" && u.Scheme != "http":
 		return "the scheme must be http or https"
-	case !rule.AllowHTTP && u.Scheme != "https":
+	case !rule.AllowHTTP && rule.AllowLoopbackHTTP && u.Scheme == "http" && !IsLoopbackHost(u.Hostname()):
+		return "http:// is allowed only on a loopback host (localhost, 127.0.0.0/8, ::1)"
+	case !rule.AllowHTTP && u.Scheme != "https" && !(rule.AllowLoopbackHTTP && u.Scheme == "http"):
 		return "the scheme must be https"
 	case u.Host == "" || u.Hostname() == "":
 		return "the host is missing"
