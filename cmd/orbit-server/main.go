@@ -57,7 +57,7 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	listen := fs.String("listen", "127.0.0.1:8700", "TCP address to listen on")
 	db := fs.String("db", "orbit.db", "SQLite database file, or a postgres:// URL (several replicas may share one PostgreSQL database)")
 	publicURL := fs.String("public-url", "", "externally reachable base URL, used in webhook URLs (default http://<listen>)")
-	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials (a sandbox URL in tests and demos)")
+	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials and post commit statuses (a sandbox URL in tests and demos)")
 	checkCredentials := fs.Bool("check-credentials", true, "check integration credentials against Bitbucket on create, update and validate")
 	allowedHosts := fs.String("bitbucket-allowed-hosts", "", "comma-separated host names (*.domain for any name below it), IP addresses or CIDRs that Data Center credential checks (and status posts) may connect to; empty allows any address except link-local and cloud metadata ones, which only a listed IP or CIDR unlocks. Loopback is allowed while the list is empty.")
 	webhookSecretGrace := fs.Duration("webhook-secret-grace", server.DefaultWebhookSecretGrace, "how long the webhook secret replaced by a rotation still verifies deliveries (0 = not at all)")
@@ -105,18 +105,19 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		checker = &server.BitbucketChecker{CloudBaseURL: *cloudAPIURL, Egress: policy}
 	}
 	return server.Config{
-		CredentialChecker:  checker,
-		WebhookSecretGrace: grace,
-		Listen:             *listen,
-		DB:                 *db,
-		PublicURL:          *publicURL,
-		SecretKey:          secretKey,
-		BootstrapKey:       getenv("ORBIT_BOOTSTRAP_KEY"),
-		Logger:             slog.New(slog.NewJSONHandler(stderr, nil)),
-		BootstrapOut:       stdout,
-		MaxSpaces:          *maxSpaces,
-		MaxSpaceDepth:      *maxSpaceDepth,
-		MaxLabels:          *maxLabels,
-		QueueLease:         *queueLease,
+		CredentialChecker:    checker,
+		WebhookSecretGrace:   grace,
+		BitbucketCloudAPIURL: *cloudAPIURL,
+		Listen:               *listen,
+		DB:                   *db,
+		PublicURL:            *publicURL,
+		SecretKey:            secretKey,
+		BootstrapKey:         getenv("ORBIT_BOOTSTRAP_KEY"),
+		Logger:               slog.New(slog.NewJSONHandler(stderr, nil)),
+		BootstrapOut:         stdout,
+		MaxSpaces:            *maxSpaces,
+		MaxSpaceDepth:        *maxSpaceDepth,
+		MaxLabels:            *maxLabels,
+		QueueLease:           *queueLease,
 	}, nil
 }

@@ -446,6 +446,14 @@ func validateAPIHost(raw string) (private bool, err error) {
 		}
 		return true, nil
 	}
+	if u, err := url.Parse(raw); err == nil && u.Scheme == "http" {
+		if !bitbucket.IsLoopbackHost(u.Hostname()) {
+			return false, invalidArg("api_host", "api_host may use http:// only on a loopback host (localhost, 127.0.0.0/8, ::1); use https://")
+		}
+		// Checked as https otherwise: the same rules on host, user info, query and fragment.
+		u.Scheme = "https"
+		return false, validateHTTPSURL("api_host", u.String())
+	}
 	return false, validateHTTPSURL("api_host", raw)
 }
 
