@@ -71,12 +71,18 @@ func endpointValidator() validator.String { return urlValidator{allowHTTP: true}
 // httpsURLValidator accepts an absolute https:// URL without userinfo, query or fragment.
 func httpsURLValidator() validator.String { return urlValidator{allowPrivate: false} }
 
+// serverURLValidator is httpsURLValidator that also accepts http:// on a loopback host
+// (bitbucket.IsLoopbackHost, as orbit-server does), for a local Data Center stand-in.
+func serverURLValidator() validator.String { return urlValidator{allowLoopbackHTTP: true} }
+
 // apiHostValidator accepts what httpsURLValidator accepts, private://<pool> for a
 // Bitbucket Data Center reached through a private worker pool, and http:// on a
 // loopback host (bitbucket.IsLoopbackHost, as orbit-server does) for a local sandbox.
-func apiHostValidator() validator.String { return urlValidator{allowPrivate: true} }
+func apiHostValidator() validator.String {
+	return urlValidator{allowPrivate: true, allowLoopbackHTTP: true}
+}
 
-type urlValidator struct{ allowPrivate, allowHTTP bool }
+type urlValidator struct{ allowPrivate, allowHTTP, allowLoopbackHTTP bool }
 
 func (v urlValidator) Description(context.Context) string {
 	if v.allowHTTP {
@@ -84,6 +90,9 @@ func (v urlValidator) Description(context.Context) string {
 	}
 	if v.allowPrivate {
 		return "must be an https:// URL (http:// only on a loopback host; no credentials, query or fragment) or private://<pool>"
+	}
+	if v.allowLoopbackHTTP {
+		return "must be an https:// URL (http:// only on a loopback host; no credentials, query or fragment)"
 	}
 	return "must be an https:// URL (no credentials, query or fragment)"
 }
@@ -94,15 +103,16 @@ func (v urlValidator) ValidateString(ctx context.Context, req validator.StringRe
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	if problem := checkURL(req.ConfigValue.ValueString(), v.allowPrivate, v.allowHTTP); problem != "" {
+	if problem := checkURL(req.ConfigValue.ValueString(), v); problem != "" {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid URL",
 			fmt.Sprintf("%s %s, got %q: %s.", req.Path, v.Description(ctx), req.ConfigValue.ValueString(), problem))
 	}
 }
 
 // checkURL returns why raw is not acceptable, or "" when it is.
-func checkURL(raw string, allowPrivate, allowHTTP bool) string {
-	if allowPrivate && strings.HasPrefix(raw, "private://") {
+func checkURL(raw string, v urlValidator) string {
+	allowHTTP := v.allowHTTP
+	if v.allowPrivate && strings.HasPrefix(raw, "private://") {
 		pool := strings.TrimPrefix(raw, "private://")
 		if !privatePoolPattern.MatchString(pool) {
 			return "the pool name must be lowercase letters, digits, _ and -"
@@ -116,9 +126,9 @@ func checkURL(raw string, allowPrivate, allowHTTP bool) string {
 	switch {
 	case allowHTTP && u.Scheme != "https" && u.Scheme != "http":
 		return "the scheme must be http or https"
-	case !allowHTTP && allowPrivate && u.Scheme == "http" && !bitbucket.IsLoopbackHost(u.Hostname()):
+	case !allowHTTP && v.allowLoopbackHTTP && u.Scheme == "http" && !bitbucket.IsLoopbackHost(u.Hostname()):
 		return "http:// is allowed only on a loopback host (localhost, 127.0.0.0/8, ::1)"
-	case !allowHTTP && u.Scheme != "https" && !(allowPrivate && u.Scheme == "http"):
+	case !allowHTTP && u.Scheme != "https" && !(v.allowLoopbackHTTP && u.Scheme == "http"):
 		return "the scheme must be https"
 	case u.Host == "":
 		return "the host is missing"
