@@ -108,6 +108,7 @@ func TestServerURLValidator(t *testing.T) {
 		}
 	}
 }
+
 // TestURLDiagnosticsHideUserinfo: a URL with credentials was echoed whole in the
 // diagnostic.
 func TestURLDiagnosticsHideUserinfo(t *testing.T) {
