@@ -158,6 +158,9 @@ for secret in "$TF_VAR_bitbucket_cloud_api_token" "$TF_VAR_bitbucket_dc_access_t
 done
 echo "write-only tokens are absent from terraform.tfstate"
 
+step "stacks and the repositories they track"
+"$terraform_bin" output "${color_flag[@]}" stacks </dev/null
+
 step "terraform plan -detailed-exitcode (must show no changes)"
 plan_status=0
 "$terraform_bin" plan -detailed-exitcode -input=false "${color_flag[@]}" </dev/null || plan_status=$?

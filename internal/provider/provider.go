@@ -270,6 +270,8 @@ func (p *orbitProvider) Resources(context.Context) []func() resource.Resource {
 		NewSpaceResource,
 		NewBitbucketCloudIntegrationResource,
 		NewBitbucketDataCenterIntegrationResource,
+		NewStackResource,
+		NewStackVCSBindingResource,
 	}
 }
 
@@ -278,6 +280,7 @@ func (p *orbitProvider) DataSources(context.Context) []func() datasource.DataSou
 		NewBitbucketCloudIntegrationDataSource,
 		NewBitbucketDataCenterIntegrationDataSource,
 		NewIntegrationWebhookDataSource,
+		NewStackDataSource,
 	}
 }
 
