@@ -56,9 +56,15 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, p *princip
 	if len(req.Roles) == 0 {
 		return invalidArg("roles", "roles must hold at least one {space_id, role}")
 	}
+	if len(req.Roles) > maxRolesPerKey {
+		return invalidArg("roles", "roles holds at most %d entries", maxRolesPerKey)
+	}
 	bindings := make([]store.RoleBinding, 0, len(req.Roles))
 	seen := map[string]bool{}
 	for i, b := range req.Roles {
+		if err := checkSizes(sizeRule{fmt.Sprintf("roles[%d].space_id", i), b.SpaceID, maxIDLen}); err != nil {
+			return err
+		}
 		if ok, err := p.exists(b.SpaceID); err != nil {
 			return err
 		} else if !ok {

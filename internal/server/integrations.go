@@ -241,6 +241,22 @@ func decodeIntegration(r *http.Request, p *principal, current *store.Integration
 // current is nil on create.
 func buildIntegration(p *principal, req *integrationRequest, current *store.Integration) (store.Integration, *pendingCredential, error) {
 	var in store.Integration
+	if err := checkSizes(
+		sizeRule{"provider", req.Provider, maxNameLen},
+		sizeRule{"name", req.Name, maxNameLen},
+		sizeRule{"space_id", req.SpaceID, maxIDLen},
+		sizeRule{"description", req.Description, maxDescriptionLen},
+		sizeRule{"vcs_checks", req.VCSChecks, maxNameLen},
+		sizeRule{"email", req.Email, maxEmailLen},
+		sizeRule{"username", req.Username, maxUsernameLen},
+		sizeRule{"api_token", deref(req.APIToken), maxCredentialLen},
+		sizeRule{"app_password", deref(req.AppPassword), maxCredentialLen},
+		sizeRule{"access_token", deref(req.AccessToken), maxCredentialLen},
+		sizeRule{"api_host", req.APIHost, maxURLLen},
+		sizeRule{"user_facing_host", req.UserFacingHost, maxURLLen},
+	); err != nil {
+		return in, nil, err
+	}
 	if current == nil {
 		switch store.Provider(req.Provider) {
 		case store.ProviderBitbucketCloud, store.ProviderBitbucketDataCenter:
@@ -631,6 +647,7 @@ func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if err := s.store.DeleteIntegration(r.Context(), in.ID); err != nil {
 		return err
 	}
+	s.webhookTargets.forget(in.Provider, in.Name)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -648,6 +665,7 @@ func (s *Server) rotateIntegrationSecret(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
+	s.webhookTargets.forget(in.Provider, in.Name)
 	return s.writeIntegration(w, http.StatusOK, updated, true)
 }
 

@@ -28,7 +28,7 @@ func (rt route) pattern() string { return rt.Method + " " + rt.Path }
 const apiPrefix = "/api/v1"
 
 func (s *Server) routeTable() []route {
-	return []route{
+	return append([]route{
 		{Method: "GET", Path: "/healthz", Public: true, handle: s.healthz},
 		{Method: "GET", Path: "/readyz", Public: true, handle: s.readyz},
 		{Method: "GET", Path: "/metrics", Public: true, handle: s.serveMetrics},
@@ -64,7 +64,7 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: apiPrefix + "/integrations/{id}/webhook", Resource: "integration", handle: s.getIntegrationWebhook},
 		{Method: "POST", Path: apiPrefix + "/integrations/{id}/validate", Resource: "integration", handle: s.validateIntegration},
 		{Method: "GET", Path: apiPrefix + "/integrations/{id}/bindings", Resource: "integration", handle: s.listIntegrationBindings},
-	}
+	}, s.webhookRoutes()...)
 }
 
 func (s *Server) routes() http.Handler {

@@ -44,6 +44,9 @@ func (req *spaceRequest) validate(p *principal, currentParent string) (store.Spa
 	if err := validateDisplayName("name", req.Name); err != nil {
 		return store.Space{}, err
 	}
+	if err := checkSizes(sizeRule{"parent_space_id", req.ParentSpaceID, maxIDLen}); err != nil {
+		return store.Space{}, err
+	}
 	if err := validateDescription(req.Description); err != nil {
 		return store.Space{}, err
 	}

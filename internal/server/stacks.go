@@ -40,6 +40,9 @@ func (req *stackRequest) validate(p *principal) (store.Stack, error) {
 	if err := validateDisplayName("name", req.Name); err != nil {
 		return store.Stack{}, err
 	}
+	if err := checkSizes(sizeRule{"space_id", req.SpaceID, maxIDLen}); err != nil {
+		return store.Stack{}, err
+	}
 	if req.SpaceID == "" {
 		return store.Stack{}, invalidArg("space_id", "space_id is required")
 	}

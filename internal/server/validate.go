@@ -14,12 +14,49 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 
+// Length limits of string fields, in characters (API.md "Field sizes"). With
+// maxPageSize and the labels quota they also bound every list answer.
 const (
 	maxDescriptionLen = 4096
 	maxNameLen        = 100
+	maxIDLen          = 255  // space_id, parent_space_id, roles[].space_id, and path ids
+	maxUsernameLen    = 255  // username
+	maxEmailLen       = 254  // email (the longest address SMTP carries)
+	maxCredentialLen  = 4096 // api_token, app_password, access_token
+	maxURLLen         = 2048 // api_host, user_facing_host
+	maxFilterLen      = 255  // the name and space_id list filters
+	maxPageTokenLen   = 1024 // page_token
+	maxRolesPerKey    = 100  // roles of one API key
 	defaultPageSize   = 100
 	maxPageSize       = 500
 )
+
+// sizeRule is one string field and the most characters it may hold.
+type sizeRule struct {
+	field string
+	value string
+	max   int
+}
+
+// checkSizes answers a 400 naming the first field longer than its limit. It runs
+// before any other rule, so no oversized value is parsed or echoed in a message.
+func checkSizes(rules ...sizeRule) error {
+	for _, r := range rules {
+		// A byte length within the limit is within it in characters too.
+		if len(r.value) > r.max && utf8.RuneCountInString(r.value) > r.max {
+			return invalidArg(r.field, "%s must be at most %d characters", r.field, r.max)
+		}
+	}
+	return nil
+}
+
+// deref is *v, or "" for nil.
+func deref(v *string) string {
+	if v == nil {
+		return ""
+	}
+	return *v
+}
 
 var (
 	labelPattern           = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,62}$`)
@@ -106,6 +143,13 @@ func parseListParams(r *http.Request, lim limits) (listParams, error) {
 		name:      q.Get("name"),
 		pageSize:  defaultPageSize,
 		pageToken: q.Get("page_token"),
+	}
+	if err := checkSizes(
+		sizeRule{"space_id", lp.spaceID, maxFilterLen},
+		sizeRule{"name", lp.name, maxFilterLen},
+		sizeRule{"page_token", lp.pageToken, maxPageTokenLen},
+	); err != nil {
+		return lp, err
 	}
 	if raw := q.Get("page_size"); raw != "" {
 		n, err := strconv.Atoi(raw)

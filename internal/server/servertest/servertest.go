@@ -15,7 +15,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 )
@@ -32,6 +34,18 @@ type Instance struct {
 	PublicURL string
 	// DBPath is the SQLite file.
 	DBPath string
+	// SecretKey seals the database's secrets; with DBPath and AdminKey it restarts a
+	// server on the same data (WithDatabase).
+	SecretKey []byte
+
+	stop func()
+}
+
+// Stop shuts the server down now (the test's cleanup then does nothing more), e.g. to
+// start another one on the same database.
+func (in *Instance) Stop(t testing.TB) {
+	t.Helper()
+	in.stop()
 }
 
 type config struct {
@@ -109,6 +123,7 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		Logger:            cfg.logger,
 		BootstrapOut:      io.Discard,
 		CredentialChecker: cfg.checker,
+		QueuePollInterval: 50 * time.Millisecond,
 	}
 	for _, f := range cfg.tweaks {
 		f(&serverConfig)
@@ -120,13 +135,18 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	}
 	ts := &httptest.Server{Listener: ln, Config: &http.Server{Handler: srv.Handler()}}
 	ts.Start()
-	t.Cleanup(func() {
-		ts.Close()
-		if err := srv.Close(); err != nil {
-			t.Errorf("servertest: close server: %v", err)
-		}
-	})
-	return &Instance{URL: baseURL, AdminKey: cfg.adminKey, Server: srv, PublicURL: cfg.publicURL, DBPath: cfg.dbPath}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			ts.Close()
+			if err := srv.Close(); err != nil {
+				t.Errorf("servertest: close server: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &Instance{URL: baseURL, AdminKey: cfg.adminKey, Server: srv, PublicURL: cfg.publicURL, DBPath: cfg.dbPath,
+		SecretKey: cfg.secretKey, stop: stop}
 }
 
 // Role is one {space_id, role} grant of an API key.

@@ -152,6 +152,11 @@ type Integration struct {
 
 	SealedCredential    []byte // api_token, app_password or access_token, sealed
 	SealedWebhookSecret []byte
+	// PreviousSealedWebhookSecret is the secret SetWebhookSecret replaced (nil until
+	// the first rotation) and WebhookSecretRotatedAt when; the receiver accepts it
+	// for a grace period so that no delivery is lost while the hooks are updated.
+	PreviousSealedWebhookSecret []byte
+	WebhookSecretRotatedAt      time.Time
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -258,12 +263,14 @@ type Store interface {
 	// stored one; so does a nil SealedWebhookSecret (rotate with SetWebhookSecret).
 	// IsDefault forces SpaceID to RootSpaceID, on create as well.
 	UpdateIntegration(ctx context.Context, in Integration) (Integration, error)
-	// SetWebhookSecret replaces only the sealed webhook secret.
+	// SetWebhookSecret replaces only the sealed webhook secret; the replaced one
+	// becomes PreviousSealedWebhookSecret, rotated now.
 	SetWebhookSecret(ctx context.Context, id string, sealed []byte) (Integration, error)
 	// DeleteIntegration detaches the integration's bindings in the same transaction:
 	// they stay, with Status BindingDetached and a DetachedReason naming it.
 	DeleteIntegration(ctx context.Context, id string) error
 
+	QueueStore
 	// SetStackBinding creates or replaces the binding of b.StackID and attaches it to
 	// b.IntegrationID (re-attaching a detached binding). Provider is taken from the
 	// integration. A missing stack or integration is a *NotFoundError of that kind.

@@ -114,13 +114,14 @@ func arg(args *[]any, v any) string {
 // then keyset pagination on (name, id). It returns ok=false when the filter
 // can match nothing (an empty non-nil SpaceIDs).
 type listQuery struct {
-	where []string
-	args  []any
-	limit int
+	where   []string
+	args    []any
+	limit   int
+	dialect Dialect
 }
 
-func newListQuery(f store.ListFilter, spaceColumn string, lt labelTable, idColumn string) (listQuery, bool, error) {
-	var q listQuery
+func (s *Store) newListQuery(f store.ListFilter, spaceColumn string, lt labelTable, idColumn string) (listQuery, bool, error) {
+	q := listQuery{dialect: s.dialect}
 	if f.SpaceIDs != nil {
 		if len(f.SpaceIDs) == 0 {
 			return q, false, nil
@@ -149,7 +150,8 @@ func newListQuery(f store.ListFilter, spaceColumn string, lt labelTable, idColum
 			return q, false, err
 		}
 		n := arg(&q.args, name)
-		q.where = append(q.where, `(name > `+n+` OR (name = `+n+` AND `+idColumn+` > `+arg(&q.args, id)+`))`)
+		byName, byID := q.dialect.bytes("name"), q.dialect.bytes(idColumn)
+		q.where = append(q.where, `(`+byName+` > `+n+` OR (name = `+n+` AND `+byID+` > `+arg(&q.args, id)+`))`)
 	}
 	q.limit = f.PageSize
 	if q.limit <= 0 {
@@ -171,7 +173,7 @@ func (q *listQuery) suffix(idColumn string) string {
 		b.WriteString(" WHERE ")
 		b.WriteString(strings.Join(q.where, " AND "))
 	}
-	b.WriteString(" ORDER BY name, " + idColumn + " LIMIT " + arg(&q.args, q.limit+1))
+	b.WriteString(" ORDER BY " + q.dialect.orderByName(idColumn) + " LIMIT " + arg(&q.args, q.limit+1))
 	return b.String()
 }
 

@@ -13,7 +13,8 @@ import (
 const integrationColumns = `integrations.id, integrations.provider, integrations.name, integrations.is_default, integrations.space_id,
 	integrations.description, integrations.vcs_checks, integrations.email, integrations.username, integrations.auth_method,
 	integrations.api_host, integrations.user_facing_host, integrations.use_git_checkout,
-	integrations.sealed_credential, integrations.sealed_webhook_secret, integrations.created_at, integrations.updated_at`
+	integrations.sealed_credential, integrations.sealed_webhook_secret, integrations.created_at, integrations.updated_at,
+	integrations.previous_sealed_webhook_secret, integrations.webhook_secret_rotated_at`
 
 func scanIntegration(row interface{ Scan(...any) error }) (store.Integration, error) {
 	var (
@@ -21,12 +22,14 @@ func scanIntegration(row interface{ Scan(...any) error }) (store.Integration, er
 		provider                       string
 		sealedCredential, sealedSecret string
 		createdAt, updatedAt           string
+		previousSecret, rotatedAt      string
 		err                            error
 	)
 	if err = row.Scan(&in.ID, &provider, &in.Name, &in.IsDefault, &in.SpaceID,
 		&in.Description, &in.VCSChecks, &in.Email, &in.Username, &in.AuthMethod,
 		&in.APIHost, &in.UserFacingHost, &in.UseGitCheckout,
-		&sealedCredential, &sealedSecret, &createdAt, &updatedAt); err != nil {
+		&sealedCredential, &sealedSecret, &createdAt, &updatedAt,
+		&previousSecret, &rotatedAt); err != nil {
 		return in, err
 	}
 	in.Provider = store.Provider(provider)
@@ -35,6 +38,14 @@ func scanIntegration(row interface{ Scan(...any) error }) (store.Integration, er
 	}
 	if in.SealedWebhookSecret, err = decodeSealed(sealedSecret); err != nil {
 		return in, fmt.Errorf("integration %q: stored webhook secret: %w", in.ID, err)
+	}
+	if in.PreviousSealedWebhookSecret, err = decodeSealed(previousSecret); err != nil {
+		return in, fmt.Errorf("integration %q: stored previous webhook secret: %w", in.ID, err)
+	}
+	if rotatedAt != "" {
+		if in.WebhookSecretRotatedAt, err = parseTime(rotatedAt); err != nil {
+			return in, err
+		}
 	}
 	if in.CreatedAt, err = parseTime(createdAt); err != nil {
 		return in, err
@@ -208,7 +219,7 @@ func (s *Store) getIntegrationWhere(ctx context.Context, what, where string, arg
 }
 
 func (s *Store) ListIntegrations(ctx context.Context, f store.ListFilter) ([]store.Integration, string, error) {
-	q, ok, err := newListQuery(f, "integrations.space_id", integrationLabels, "integrations.id")
+	q, ok, err := s.newListQuery(f, "integrations.space_id", integrationLabels, "integrations.id")
 	if err != nil || !ok {
 		return []store.Integration{}, "", err
 	}
@@ -288,8 +299,10 @@ func (s *Store) UpdateIntegration(ctx context.Context, in store.Integration) (st
 func (s *Store) SetWebhookSecret(ctx context.Context, id string, sealed []byte) (store.Integration, error) {
 	var out store.Integration
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE integrations SET sealed_webhook_secret = $1, updated_at = $2 WHERE id = $3`,
-			encodeSealed(sealed), formatTime(s.nowUTC()), id)
+		now := formatTime(s.nowUTC())
+		res, err := tx.ExecContext(ctx, `UPDATE integrations SET previous_sealed_webhook_secret = sealed_webhook_secret,
+			sealed_webhook_secret = $1, webhook_secret_rotated_at = $2, updated_at = $2 WHERE id = $3`,
+			encodeSealed(sealed), now, id)
 		if err != nil {
 			return err
 		}

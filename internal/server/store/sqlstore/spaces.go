@@ -95,7 +95,7 @@ func (s *Store) GetSpace(ctx context.Context, id string) (store.Space, error) {
 }
 
 func (s *Store) ListSpaces(ctx context.Context, f store.ListFilter) ([]store.Space, string, error) {
-	q, ok, err := newListQuery(f, "spaces.id", spaceLabels, "spaces.id")
+	q, ok, err := s.newListQuery(f, "spaces.id", spaceLabels, "spaces.id")
 	if err != nil || !ok {
 		return []store.Space{}, "", err
 	}
@@ -116,7 +116,7 @@ func (s *Store) AllSpaces(ctx context.Context) ([]store.Space, error) {
 	var items []store.Space
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		items, err = querySpaces(ctx, tx, `SELECT `+spaceColumns+` FROM spaces ORDER BY name, id`)
+		items, err = querySpaces(ctx, tx, `SELECT `+spaceColumns+` FROM spaces ORDER BY `+s.dialect.orderByName("spaces.id"))
 		return err
 	})
 	return items, err

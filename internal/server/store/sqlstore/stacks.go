@@ -103,7 +103,7 @@ func (s *Store) GetStack(ctx context.Context, id string) (store.Stack, error) {
 }
 
 func (s *Store) ListStacks(ctx context.Context, f store.ListFilter) ([]store.Stack, string, error) {
-	q, ok, err := newListQuery(f, "stacks.space_id", stackLabels, "stacks.id")
+	q, ok, err := s.newListQuery(f, "stacks.space_id", stackLabels, "stacks.id")
 	if err != nil || !ok {
 		return []store.Stack{}, "", err
 	}
