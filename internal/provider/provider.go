@@ -4,9 +4,7 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"time"
 
@@ -28,8 +26,10 @@ import (
 const (
 	envEndpoint               = "ORBIT_ENDPOINT"
 	envAPIKey                 = "ORBIT_API_KEY"
+	envBitbucketCloudAPIURL   = "BITBUCKET_CLOUD_API_URL"
 	envBitbucketCloudEmail    = "BITBUCKET_CLOUD_EMAIL"
 	envBitbucketCloudAPIToken = "BITBUCKET_CLOUD_API_TOKEN"
+	envBitbucketDCAPIURL      = "BITBUCKET_DC_API_URL"
 	envBitbucketDCToken       = "BITBUCKET_DC_TOKEN"
 
 	defaultBitbucketCloudAPIURL = "https://api.bitbucket.org"
@@ -76,10 +76,18 @@ type bitbucketDataCenterModel struct {
 // resources (see providerDataFrom).
 type providerData struct {
 	client *orbitapi.Client
+	// access is the key's roles, to tell a deleted object from an invisible one
+	// (read_semantics.go).
+	access *access
 	// Repository-admin credentials, used only to manage repository webhooks in
 	// Bitbucket; empty fields were not configured.
 	bitbucketCloud      BitbucketCloudCredentials
 	bitbucketDataCenter BitbucketDataCenterCredentials
+	// bitbucket builds the Bitbucket clients on first use and keeps them.
+	bitbucket *bitbucketClients
+	// integrations shares integration reads among the resources of one provider
+	// process (one Terraform command).
+	integrations *integrationCache
 }
 
 // BitbucketCloudCredentials come from the provider's bitbucket_cloud block or the
@@ -122,7 +130,7 @@ func (p *orbitProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				MarkdownDescription: "Repository-admin credentials for Bitbucket Cloud, used only to manage repository webhooks.",
 				Attributes: map[string]schema.Attribute{
 					"api_url": schema.StringAttribute{
-						MarkdownDescription: "Bitbucket Cloud API base URL. Defaults to `" + defaultBitbucketCloudAPIURL + "`.",
+						MarkdownDescription: "Bitbucket Cloud API base URL. Defaults to the `" + envBitbucketCloudAPIURL + "` environment variable, else `" + defaultBitbucketCloudAPIURL + "`.",
 						Optional:            true,
 						Validators:          []validator.String{endpointValidator()},
 					},
@@ -132,7 +140,7 @@ func (p *orbitProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 						Validators:          emailValidators(),
 					},
 					"api_token": schema.StringAttribute{
-						MarkdownDescription: "Atlassian API token with repository admin scope. Defaults to the `" + envBitbucketCloudAPIToken + "` environment variable.",
+						MarkdownDescription: "Atlassian API token with the webhook scopes (`read:webhook:bitbucket`, `write:webhook:bitbucket`) and `read:repository:bitbucket`, or admin on the repositories. Defaults to the `" + envBitbucketCloudAPIToken + "` environment variable.",
 						Optional:            true,
 						Sensitive:           true,
 					},
@@ -142,12 +150,12 @@ func (p *orbitProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				MarkdownDescription: "Repository-admin credentials for Bitbucket Data Center, used only to manage repository webhooks.",
 				Attributes: map[string]schema.Attribute{
 					"api_url": schema.StringAttribute{
-						MarkdownDescription: "Base URL of the Bitbucket Data Center server, for example `https://bitbucket.example.com`.",
+						MarkdownDescription: "Base URL of the Bitbucket Data Center server, for example `https://bitbucket.example.com`. Defaults to the `" + envBitbucketDCAPIURL + "` environment variable, else to the `api_host` of the integration a webhook uses; required when that is `private://…`.",
 						Optional:            true,
 						Validators:          []validator.String{endpointValidator()},
 					},
 					"token": schema.StringAttribute{
-						MarkdownDescription: "HTTP access token with repository admin permission. Defaults to the `" + envBitbucketDCToken + "` environment variable.",
+						MarkdownDescription: "HTTP access token with REPO_ADMIN on the repositories (a personal, project or repository token). Defaults to the `" + envBitbucketDCToken + "` environment variable.",
 						Optional:            true,
 						Sensitive:           true,
 					},
@@ -199,13 +207,15 @@ func (p *orbitProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		resp.Diagnostics.AddAttributeError(path.Root("endpoint"), "Invalid Orbit endpoint", err.Error())
 		return
 	}
-	if d := probe(ctx, probeClient); d != nil {
+	who, d := probe(ctx, probeClient)
+	if d != nil {
 		resp.Diagnostics.Append(d)
 		return
 	}
 
-	data := &providerData{client: client}
+	data := &providerData{client: client, access: &access{client: client, whoami: who}, integrations: newIntegrationCache(client), bitbucket: &bitbucketClients{version: p.version}}
 	data.bitbucketCloud.APIURL = defaultBitbucketCloudAPIURL
+	setIfKnown(&data.bitbucketCloud.APIURL, types.StringValue(os.Getenv(envBitbucketCloudAPIURL)))
 	data.bitbucketCloud.Email = os.Getenv(envBitbucketCloudEmail)
 	data.bitbucketCloud.APIToken = os.Getenv(envBitbucketCloudAPIToken)
 	if bc := config.BitbucketCloud; bc != nil {
@@ -213,6 +223,7 @@ func (p *orbitProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		setIfKnown(&data.bitbucketCloud.Email, bc.Email)
 		setIfKnown(&data.bitbucketCloud.APIToken, bc.APIToken)
 	}
+	data.bitbucketDataCenter.APIURL = os.Getenv(envBitbucketDCAPIURL)
 	data.bitbucketDataCenter.Token = os.Getenv(envBitbucketDCToken)
 	if dc := config.BitbucketDataCenter; dc != nil {
 		setIfKnown(&data.bitbucketDataCenter.APIURL, dc.APIURL)
@@ -224,32 +235,21 @@ func (p *orbitProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	resp.EphemeralResourceData = data
 }
 
-// probe does one cheap authenticated request, so that a wrong endpoint or key fails
-// once, here, with advice, instead of once per resource.
-func probe(ctx context.Context, client *orbitapi.Client) diag.Diagnostic {
+// probe calls GET /api/v1/whoami once, so that a wrong endpoint or key fails once,
+// here, with advice, instead of once per resource; an endpoint that is not orbit-server
+// fails here before any Read could mistake its 404s for deleted objects.
+func probe(ctx context.Context, client *orbitapi.Client) (*orbitapi.Whoami, diag.Diagnostic) {
 	ctx, cancel := context.WithTimeout(ctx, configureProbeTimeout)
 	defer cancel()
-	_, err := client.Spaces.Get(ctx, orbitapi.RootSpaceID)
-	var apiErr *orbitapi.APIError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized:
-		return diag.NewAttributeErrorDiagnostic(path.Root("api_key"), "Orbit API key rejected",
-			fmt.Sprintf("orbit-server at %s did not accept the API key (%s). Check api_key in the orbit provider block or the %s environment variable.",
-				client.Endpoint(), apiErr.Message, envAPIKey))
-	case errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusNotFound || apiErr.StatusCode == http.StatusForbidden):
-		// The key is valid but cannot read the root space: fine, it may hold roles on
-		// sub-spaces only.
-		return nil
-	case errors.As(err, &apiErr):
-		return diag.NewAttributeErrorDiagnostic(path.Root("endpoint"), "Orbit endpoint answered with an error",
-			fmt.Sprintf("%s. Check that endpoint (or %s) is the root URL of orbit-server and that the server is healthy.", err, envEndpoint))
-	default:
-		return diag.NewAttributeErrorDiagnostic(path.Root("endpoint"), "Cannot reach orbit-server",
-			fmt.Sprintf("Could not connect to orbit-server at %s: %s. Check endpoint in the orbit provider block (or %s), that the server is running, and that this machine can reach it.",
-				client.Endpoint(), err, envEndpoint))
+	who, err := client.Whoami(ctx)
+	if err != nil {
+		return nil, whoamiDiagnostic(client, err)
 	}
+	return who, nil
+}
+
+func attributeError(attribute, summary, detail string) diag.Diagnostic {
+	return diag.NewAttributeErrorDiagnostic(path.Root(attribute), summary, detail)
 }
 
 func stringOrEnv(v types.String, env string) string {
@@ -272,6 +272,7 @@ func (p *orbitProvider) Resources(context.Context) []func() resource.Resource {
 		NewBitbucketDataCenterIntegrationResource,
 		NewStackResource,
 		NewStackVCSBindingResource,
+		NewRepositoryWebhookResource,
 	}
 }
 
@@ -281,6 +282,7 @@ func (p *orbitProvider) DataSources(context.Context) []func() datasource.DataSou
 		NewBitbucketDataCenterIntegrationDataSource,
 		NewIntegrationWebhookDataSource,
 		NewStackDataSource,
+		NewRepositoriesDataSource,
 	}
 }
 

@@ -3,13 +3,13 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/cloud"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/datacenter"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
@@ -131,14 +131,6 @@ func (s *Server) webhookSecret(in store.Integration) (string, error) {
 	return string(plain), nil
 }
 
-// WebhookSecretFingerprint is the first 16 hex digits of SHA-256 of a webhook secret:
-// enough to notice a rotation, useless for recovering the 256-bit secret. Anyone who
-// may read the integration sees it.
-func WebhookSecretFingerprint(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:8])
-}
-
 func (s *Server) sealCredential(in *store.Integration, plaintext string) (err error) {
 	in.SealedCredential, err = s.box.Seal([]byte(plaintext), credentialAD(in.ID))
 	return err
@@ -189,7 +181,7 @@ func (s *Server) toIntegrationResponse(in store.Integration, withSecret bool) (i
 	if err != nil {
 		return resp, err
 	}
-	resp.WebhookSecretFingerprint = WebhookSecretFingerprint(secret)
+	resp.WebhookSecretFingerprint = bitbucket.Secret(secret).Fingerprint()
 	if withSecret {
 		resp.WebhookSecret = secret
 	}
@@ -522,11 +514,17 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if in.SealedWebhookSecret, err = s.newSealedWebhookSecret(in); err != nil {
 		return err
 	}
-	created, err := s.store.CreateIntegration(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	return s.writeIntegrationFor(w, http.StatusCreated, created, p)
+	return s.respondCreated(w, r, http.StatusCreated, func(ctx context.Context) (any, error) {
+		created, err := s.store.CreateIntegration(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		withSecret, err := canSeeSecret(p, created)
+		if err != nil {
+			return nil, err
+		}
+		return s.toIntegrationResponse(created, withSecret)
+	})
 }
 
 // readableIntegration loads an integration, answering 404 when the caller cannot read
@@ -661,12 +659,19 @@ func (s *Server) rotateIntegrationSecret(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	updated, err := s.store.SetWebhookSecret(r.Context(), in.ID, sealed)
-	if err != nil {
-		return err
+	// A retried rotation must not rotate twice: the client would keep a secret that
+	// is already gone.
+	err = s.respondCreated(w, r, http.StatusOK, func(ctx context.Context) (any, error) {
+		updated, err := s.store.SetWebhookSecret(ctx, in.ID, sealed)
+		if err != nil {
+			return nil, err
+		}
+		return s.toIntegrationResponse(updated, true)
+	})
+	if err == nil {
+		s.webhookTargets.forget(in.Provider, in.Name)
 	}
-	s.webhookTargets.forget(in.Provider, in.Name)
-	return s.writeIntegration(w, http.StatusOK, updated, true)
+	return err
 }
 
 func (s *Server) getIntegrationWebhook(w http.ResponseWriter, r *http.Request, p *principal) error {
