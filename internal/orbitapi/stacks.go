@@ -76,6 +76,7 @@ const (
 // StackVCSBinding ties a stack to one repository and branch through one integration.
 type StackVCSBinding struct {
 	StackID         string    `json:"stack_id"`
+	StackSpaceID    string    `json:"stack_space_id"`
 	IntegrationID   string    `json:"integration_id"`
 	ProviderType    string    `json:"provider_type"`
 	Namespace       string    `json:"namespace"`

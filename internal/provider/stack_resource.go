@@ -10,7 +10,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
 )
@@ -76,6 +75,11 @@ func (m *stackModel) fromAPI(in *orbitapi.Stack) {
 	m.Labels = labelsToSet(in.Labels)
 }
 
+// ref names the stack for read_semantics.go.
+func (m stackModel) ref() objectRef {
+	return objectRef{Kind: "stack", ID: m.ID.ValueString(), SpaceID: m.SpaceID.ValueString()}
+}
+
 func (m stackModel) request(ctx context.Context, diags *diag.Diagnostics) orbitapi.StackRequest {
 	return orbitapi.StackRequest{
 		Name:        m.Name.ValueString(),
@@ -109,13 +113,8 @@ func (r *stackResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		return
 	}
 	current, err := client.Stacks.Get(ctx, state.ID.ValueString())
-	if orbitapi.IsNotFound(err) {
-		tflog.Warn(ctx, notFoundMessage("Stack", state.ID.ValueString()))
-		resp.State.RemoveResource(ctx)
-		return
-	}
 	if err != nil {
-		resp.Diagnostics.AddError("Could not read stack", err.Error())
+		r.data.handleReadError(ctx, resp, err, state.ref())
 		return
 	}
 	state.fromAPI(current)
@@ -146,9 +145,7 @@ func (r *stackResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	if resp.Diagnostics.HasError() || client == nil {
 		return
 	}
-	if err := client.Stacks.Delete(ctx, state.ID.ValueString()); err != nil && !orbitapi.IsNotFound(err) {
-		resp.Diagnostics.AddError("Could not delete stack", err.Error())
-	}
+	r.data.handleDeleteError(ctx, resp, client.Stacks.Delete(ctx, state.ID.ValueString()), state.ref(), "")
 }
 
 func (r *stackResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

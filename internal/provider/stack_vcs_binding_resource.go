@@ -2,9 +2,11 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -168,6 +170,7 @@ func (r *stackVCSBindingResource) Create(ctx context.Context, req resource.Creat
 	}
 	plan.fromAPI(bound)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	rememberStackSpace(ctx, resp.Private, bound, &resp.Diagnostics)
 }
 
 func (r *stackVCSBindingResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -178,13 +181,8 @@ func (r *stackVCSBindingResource) Read(ctx context.Context, req resource.ReadReq
 		return
 	}
 	current, err := client.Stacks.GetBinding(ctx, state.StackID.ValueString())
-	if orbitapi.IsNotFound(err) {
-		tflog.Warn(ctx, notFoundMessage("VCS binding of stack", state.StackID.ValueString()))
-		resp.State.RemoveResource(ctx)
-		return
-	}
 	if err != nil {
-		resp.Diagnostics.AddError("Could not read VCS binding", err.Error())
+		r.data.handleReadError(ctx, resp, err, bindingRef(ctx, state.StackID.ValueString(), req.Private, &resp.Diagnostics))
 		return
 	}
 	if current.Status == orbitapi.BindingDetached {
@@ -192,6 +190,7 @@ func (r *stackVCSBindingResource) Read(ctx context.Context, req resource.ReadReq
 	}
 	state.fromAPI(current)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	rememberStackSpace(ctx, resp.Private, current, &resp.Diagnostics)
 }
 
 func (r *stackVCSBindingResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -208,6 +207,7 @@ func (r *stackVCSBindingResource) Update(ctx context.Context, req resource.Updat
 	}
 	plan.fromAPI(bound)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	rememberStackSpace(ctx, resp.Private, bound, &resp.Diagnostics)
 }
 
 func (r *stackVCSBindingResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -217,15 +217,50 @@ func (r *stackVCSBindingResource) Delete(ctx context.Context, req resource.Delet
 	if resp.Diagnostics.HasError() || client == nil {
 		return
 	}
-	if err := client.Stacks.DeleteBinding(ctx, state.StackID.ValueString()); err != nil && !orbitapi.IsNotFound(err) {
-		resp.Diagnostics.AddError("Could not delete VCS binding", err.Error())
-	}
+	r.data.handleDeleteError(ctx, resp, client.Stacks.DeleteBinding(ctx, state.StackID.ValueString()),
+		bindingRef(ctx, state.StackID.ValueString(), req.Private, &resp.Diagnostics), "")
 }
 
 // ImportState takes the stack id.
 func (r *stackVCSBindingResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("stack_id"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+}
+
+// A binding has no space of its own: it goes with its stack. The stack's space is kept
+// in private state, so that read_semantics.go can tell whether a not_found means the
+// binding is gone (the key can read that space) or only hidden from the key.
+const privateStackSpace = "stack_space_id"
+
+type privateState interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+}
+
+type privateSetter interface {
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+func rememberStackSpace(ctx context.Context, private privateSetter, b *orbitapi.StackVCSBinding, diags *diag.Diagnostics) {
+	raw, err := json.Marshal(b.StackSpaceID)
+	if err != nil {
+		diags.AddError("Could not record the stack's space", err.Error())
+		return
+	}
+	diags.Append(private.SetKey(ctx, privateStackSpace, raw)...)
+}
+
+// bindingRef names the binding for read_semantics.go; SpaceID is "" after an import,
+// before the first successful read.
+func bindingRef(ctx context.Context, stackID string, private privateState, diags *diag.Diagnostics) objectRef {
+	ref := objectRef{Kind: "VCS binding of stack", ID: stackID}
+	raw, d := private.GetKey(ctx, privateStackSpace)
+	diags.Append(d...)
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &ref.SpaceID); err != nil {
+			ref.SpaceID = ""
+		}
+	}
+	return ref
 }
 
 // plannedAttached plans status "attached": after any successful apply the binding is
