@@ -1,17 +1,6 @@
-# One stack per integration, each bound to a repository: the Cloud integration of the
-# platform space and the default Data Center integration (visible from every space).
-
-variable "bitbucket_cloud_workspace" {
-  description = "Bitbucket Cloud workspace slug of the app repository."
-  type        = string
-  default     = "acme"
-}
-
-variable "bitbucket_dc_project_key" {
-  description = "Bitbucket Data Center project key of the network repository."
-  type        = string
-  default     = "PLAT"
-}
+# One stack per integration, each bound to a repository that got the integration's
+# webhook: the Cloud integration of the platform space, and the default Data Center
+# integration (visible from every space).
 
 resource "orbit_stack" "app" {
   name        = "app"
@@ -37,8 +26,8 @@ resource "orbit_stack" "network" {
 resource "orbit_stack_vcs_binding" "network" {
   stack_id       = orbit_stack.network.id
   integration_id = orbit_bitbucket_datacenter_integration.corp.id
-  namespace      = var.bitbucket_dc_project_key
-  repository     = "infrastructure"
+  namespace      = var.bitbucket_dc_project
+  repository     = "infra"
   project_root   = "stacks/network"
 }
 

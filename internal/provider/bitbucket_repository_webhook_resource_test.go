@@ -805,3 +805,45 @@ func TestAccRepositoryWebhookDeliverySigned(t *testing.T) {
 		},
 	})
 }
+
+// End to end with orbit-server's own receiver: after a rotation and the apply that
+// re-keys the hooks, a push through the sandbox is accepted (202) by orbit-server.
+// (The receiver also accepts the previous secret for a grace period, which is why
+// TestAccRepositoryWebhookDeliverySigned checks the signature itself.)
+func TestAccRepositoryWebhookDeliveryAccepted(t *testing.T) {
+	t.Parallel()
+	e := newAccEnv(t)
+	config := e.config(webhookIntegrations("") + cloudHookConfig + dcHookConfig)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		CheckDestroy:             noHooksLeft(e),
+		Steps: []resource.TestStep{
+			{Config: config},
+			{
+				PreConfig: func() {
+					for _, name := range []string{"main", "corp"} {
+						if _, err := e.api.Integrations.RotateSecret(context.Background(), e.integration(t, name).ID); err != nil {
+							t.Fatal(err)
+						}
+					}
+				},
+				Config: config,
+				Check: func(*terraform.State) error {
+					for _, ev := range []sandbox.Event{
+						{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "repo:push"},
+						{Product: "datacenter", Project: "PLAT", Repository: "infra", Event: "repo:refs_changed"},
+					} {
+						deliveries, err := e.sandbox.Fire(context.Background(), ev)
+						if err != nil {
+							return err
+						}
+						if len(deliveries) != 1 || deliveries[0].Status != http.StatusAccepted {
+							return fmt.Errorf("%s push: deliveries %+v, want one answered 202 by orbit-server", ev.Product, deliveries)
+						}
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
