@@ -72,7 +72,7 @@ func bitbucketDataCenterIntegrationSchema() schema.Schema {
 		"description": descriptionAttribute(),
 		"labels":      labelsAttribute(),
 		"api_host": schema.StringAttribute{
-			MarkdownDescription: "Where orbit-server reaches Bitbucket Data Center: an `https://` URL, or `private://<pool>` for a server reachable only through a private worker pool.",
+			MarkdownDescription: "Where orbit-server reaches Bitbucket Data Center: an `https://` URL (`http://` is accepted only on a loopback host, for a local stand-in such as the Bitbucket sandbox), or `private://<pool>` for a server reachable only through a private worker pool.",
 			Required:            true,
 			Validators:          []validator.String{apiHostValidator()},
 		},

@@ -193,7 +193,7 @@ api_token = "t"`), `email.*must be specified when.*api_token`},
 		{dc(`name = "dc"
 space_id = "s"
 api_host = "http://bitbucket.example.com"
-` + okDC), `api_host.*must be an https:// URL.*scheme must be https`},
+` + okDC), `api_host.*must be an https:// URL.*only on a loopback host`},
 		{dc(`name = "dc"
 space_id = "s"
 api_host = "https://bitbucket.example.com/?x=1"

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/vcsname"
 )
 
@@ -72,8 +73,9 @@ func endpointValidator() validator.String { return urlValidator{allowHTTP: true}
 // httpsURLValidator accepts an absolute https:// URL without userinfo, query or fragment.
 func httpsURLValidator() validator.String { return urlValidator{allowPrivate: false} }
 
-// apiHostValidator accepts what httpsURLValidator accepts, or private://<pool> for a
-// Bitbucket Data Center reached through a private worker pool.
+// apiHostValidator accepts what httpsURLValidator accepts, private://<pool> for a
+// Bitbucket Data Center reached through a private worker pool, and http:// on a
+// loopback host (bitbucket.IsLoopbackHost, as orbit-server does) for a local sandbox.
 func apiHostValidator() validator.String { return urlValidator{allowPrivate: true} }
 
 type urlValidator struct{ allowPrivate, allowHTTP bool }
@@ -83,7 +85,7 @@ func (v urlValidator) Description(context.Context) string {
 		return "must be an http:// or https:// URL (no credentials, query or fragment)"
 	}
 	if v.allowPrivate {
-		return "must be an https:// URL (no credentials, query or fragment) or private://<pool>"
+		return "must be an https:// URL (http:// only on a loopback host; no credentials, query or fragment) or private://<pool>"
 	}
 	return "must be an https:// URL (no credentials, query or fragment)"
 }
@@ -116,7 +118,9 @@ func checkURL(raw string, allowPrivate, allowHTTP bool) string {
 	switch {
 	case allowHTTP && u.Scheme != "https" && u.Scheme != "http":
 		return "the scheme must be http or https"
-	case !allowHTTP && u.Scheme != "https":
+	case !allowHTTP && allowPrivate && u.Scheme == "http" && !bitbucket.IsLoopbackHost(u.Hostname()):
+		return "http:// is allowed only on a loopback host (localhost, 127.0.0.0/8, ::1)"
+	case !allowHTTP && u.Scheme != "https" && !(allowPrivate && u.Scheme == "http"):
 		return "the scheme must be https"
 	case u.Host == "":
 		return "the host is missing"

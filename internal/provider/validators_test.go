@@ -18,7 +18,14 @@ func TestURLValidators(t *testing.T) {
 	}{
 		{"https://bitbucket.example.com", "", "", ""},
 		{"https://bitbucket.example.com:8443/context", "", "", ""},
-		{"http://bitbucket.example.com", "scheme must be https", "scheme must be https", ""},
+		{"http://bitbucket.example.com", "scheme must be https", "only on a loopback host", ""},
+		// A local Data Center stand-in (the sandbox) may be plain http on loopback only.
+		{"http://127.0.0.1:7990", "scheme must be https", "", ""},
+		{"http://127.9.9.9/bitbucket", "scheme must be https", "", ""},
+		{"http://localhost:7990", "scheme must be https", "", ""},
+		{"http://[::1]:7990", "scheme must be https", "", ""},
+		{"http://128.0.0.1", "scheme must be https", "only on a loopback host", ""},
+		{"http://user:pw@127.0.0.1", "scheme must be https", "credentials", "credentials"},
 		{"https://user:pw@bitbucket.example.com", "credentials", "credentials", "credentials"},
 		{"https://bitbucket.example.com/?a=b", "query", "query", "query"},
 		{"https://bitbucket.example.com/#top", "fragment", "fragment", "fragment"},

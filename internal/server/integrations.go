@@ -446,6 +446,14 @@ func validateAPIHost(raw string) (private bool, err error) {
 		}
 		return true, nil
 	}
+	if u, err := url.Parse(raw); err == nil && u.Scheme == "http" {
+		if !bitbucket.IsLoopbackHost(u.Hostname()) {
+			return false, invalidArg("api_host", "api_host may use http:// only on a loopback host (localhost, 127.0.0.0/8, ::1); use https://")
+		}
+		// Checked as https otherwise: the same rules on host, user info, query and fragment.
+		u.Scheme = "https"
+		return false, validateHTTPSURL("api_host", u.String())
+	}
 	return false, validateHTTPSURL("api_host", raw)
 }
 
@@ -471,7 +479,7 @@ func (s *Server) checkCredentials(ctx context.Context, r *http.Request, in store
 	if !s.wantsCheck(r) {
 		return nil
 	}
-	check := s.checker.Check(ctx, in, credential)
+	check := s.runCheck(ctx, in, credential)
 	if check.Valid {
 		return nil
 	}
@@ -480,6 +488,23 @@ func (s *Server) checkCredentials(ctx context.Context, r *http.Request, in store
 		msg = "the credential was rejected by Bitbucket (" + check.Reason + ")"
 	}
 	return invalidArg(credentialField(in, check.Reason), "%s", msg)
+}
+
+// runCheck runs the checker and logs a failed check's raw outcome with the request
+// id: the caller sees only the classified message.
+func (s *Server) runCheck(ctx context.Context, in store.Integration, credential string) CredentialCheck {
+	check := s.checker.Check(ctx, in, credential)
+	if !check.Valid {
+		s.logger.Warn("credential check failed",
+			"request_id", requestInfoFrom(ctx).requestID,
+			"integration_id", in.ID,
+			"integration", in.Name,
+			"provider", string(in.Provider),
+			"api_host", in.APIHost,
+			"reason", check.Reason,
+			"detail", check.Detail)
+	}
+	return check
 }
 
 // wantsCheck: a checker is configured and the query does not turn it off.
@@ -706,7 +731,7 @@ func (s *Server) validateIntegration(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return err
 	}
-	check := s.checker.Check(r.Context(), in, credential)
+	check := s.runCheck(r.Context(), in, credential)
 	writeJSON(w, http.StatusOK, validateResponse{Valid: check.Valid, Reason: check.Reason, Message: check.Message})
 	return nil
 }
