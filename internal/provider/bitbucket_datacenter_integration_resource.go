@@ -95,11 +95,11 @@ func bitbucketDataCenterIntegrationSchema() schema.Schema {
 			Validators:          []validator.String{nonEmpty},
 		},
 		"access_token_wo": schema.StringAttribute{
-			MarkdownDescription: "HTTP access token, write-only: sent to orbit-server but never stored in state (Terraform 1.11 or later). Bump `access_token_wo_version` to send a new value.",
+			MarkdownDescription: "HTTP access token, write-only: sent to orbit-server but never stored in state (Terraform 1.11 or later). Requires `access_token_wo_version`; bump it to send a new value (without it, a changed value would never be sent).",
 			Optional:            true,
 			Sensitive:           true,
 			WriteOnly:           true,
-			Validators:          []validator.String{nonEmpty},
+			Validators:          []validator.String{nonEmpty, stringvalidator.AlsoRequires(path.MatchRoot("access_token_wo_version"))},
 		},
 		"access_token_wo_version": schema.Int64Attribute{
 			MarkdownDescription: "Version of `access_token_wo`. Changing it sends the current `access_token_wo` to orbit-server.",

@@ -34,6 +34,10 @@ func TestURLValidators(t *testing.T) {
 		{"private://pool-1", "scheme must be https", "", "scheme must be http or https"},
 		{"private://Pool", "scheme must be https", "pool name", "scheme must be http or https"},
 		{"private://", "scheme must be https", "pool name", "scheme must be http or https"},
+		// Ports outside 1-65535 used to pass in every URL attribute.
+		{"https://bitbucket.example.com:0", "port", "port", "port"},
+		{"https://bitbucket.example.com:65536", "port", "port", "port"},
+		{"https://bitbucket.example.com:65535", "", "", ""},
 	}
 	for _, tt := range tests {
 		for name, c := range map[string]struct {
@@ -79,5 +83,49 @@ func TestNameAndLabelPatterns(t *testing.T) {
 		if got := labelPattern.MatchString(value); got != want {
 			t.Errorf("label %q: match = %v, want %v", value, got, want)
 		}
+	}
+}
+
+// TestURLDiagnosticsHideUserinfo: a URL with credentials was echoed whole in the
+// diagnostic.
+func TestURLDiagnosticsHideUserinfo(t *testing.T) {
+	t.Parallel()
+	for _, v := range []validator.String{httpsURLValidator(), apiHostValidator(), endpointValidator()} {
+		var resp validator.StringResponse
+		v.ValidateString(context.Background(), validator.StringRequest{Path: path.Root("x"), ConfigValue: types.StringValue("https://user:hunter2-password@bitbucket.example.com")}, &resp)
+		if !resp.Diagnostics.HasError() {
+			t.Fatal("a URL with credentials was accepted")
+		}
+		detail := resp.Diagnostics.Errors()[0].Detail()
+		if strings.Contains(detail, "hunter2") || strings.Contains(detail, "user:") || !strings.Contains(detail, "https://***@bitbucket.example.com") {
+			t.Errorf("diagnostic %q echoes the userinfo (want https://***@bitbucket.example.com)", detail)
+		}
+	}
+}
+
+// TestNameLengthInCharacters: a 100-character name of é (200 bytes) was refused by
+// the provider ("got: 200") although orbit-server accepts it.
+func TestNameLengthInCharacters(t *testing.T) {
+	t.Parallel()
+	check := func(value string) bool {
+		for _, v := range objectNameValidators() {
+			var resp validator.StringResponse
+			v.ValidateString(context.Background(), validator.StringRequest{Path: path.Root("name"), ConfigValue: types.StringValue(value)}, &resp)
+			if resp.Diagnostics.HasError() {
+				return false
+			}
+		}
+		return true
+	}
+	if !check(strings.Repeat("é", 100)) {
+		t.Error("a 100-character name of é was refused")
+	}
+	if check(strings.Repeat("é", 101)) {
+		t.Error("a 101-character name was accepted")
+	}
+	var resp validator.StringResponse
+	descriptionAttribute().Validators[0].ValidateString(context.Background(), validator.StringRequest{Path: path.Root("description"), ConfigValue: types.StringValue(strings.Repeat("é", 4096))}, &resp)
+	if resp.Diagnostics.HasError() {
+		t.Error("a 4096-character description of é was refused")
 	}
 }

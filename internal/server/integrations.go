@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/cloud"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/datacenter"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/rules"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
@@ -25,7 +27,13 @@ const (
 		"settings > Security > API tokens) and update the integration with email + api_token."
 )
 
-var vcsChecksValues = map[string]bool{"individual": true, "aggregated": true, "all": true}
+var vcsChecksValues = func() map[string]bool {
+	out := map[string]bool{}
+	for _, v := range rules.VCSChecks {
+		out[v] = true
+	}
+	return out
+}()
 
 // RequiredEvents are the webhook triggers an integration's repositories must send (SPEC §5);
 // the Bitbucket client packages own the lists.
@@ -294,6 +302,12 @@ func buildIntegration(p *principal, req *integrationRequest, current *store.Inte
 	if err != nil {
 		return in, nil, err
 	}
+	if in.IsDefault && rank < roleRank[store.RoleAdmin] {
+		// root always exists, so saying why reveals nothing.
+		ae := errPermission("a default integration lives in the root space: creating or changing one needs the admin role on root")
+		ae.Field = "is_default"
+		return in, nil, ae
+	}
 	if rank < roleRank[store.RoleRead] {
 		return in, nil, invalidArg("space_id", "space %q does not exist", in.SpaceID)
 	}
@@ -468,8 +482,9 @@ func validateHTTPSURL(field, raw string) error {
 	if u.User != nil {
 		return invalidArg(field, "%s must not contain user info; credentials go in their own fields", field)
 	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#") {
-		return invalidArg(field, "%s must not have a query or fragment", field)
+	// The rest (query, fragment, port 1-65535) as the provider checks it.
+	if problem := rules.URLProblem(raw, rules.URLRule{}); problem != "" {
+		return invalidArg(field, "%s is not acceptable: %s", field, problem)
 	}
 	return nil
 }
@@ -542,7 +557,7 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	return s.respondCreated(w, r, http.StatusCreated, func(ctx context.Context) (any, error) {
 		created, err := s.store.CreateIntegration(ctx, in)
 		if err != nil {
-			return nil, err
+			return nil, s.explainIntegrationConflict(r.Context(), p, in, err)
 		}
 		withSecret, err := canSeeSecret(p, created)
 		if err != nil {
@@ -657,7 +672,7 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	}
 	updated, err := s.store.UpdateIntegration(r.Context(), in)
 	if err != nil {
-		return err
+		return s.explainIntegrationConflict(r.Context(), p, in, err)
 	}
 	return s.writeIntegrationFor(w, http.StatusOK, updated, p)
 }
@@ -734,4 +749,63 @@ func (s *Server) validateIntegration(w http.ResponseWriter, r *http.Request, p *
 	check := s.runCheck(r.Context(), in, credential)
 	writeJSON(w, http.StatusOK, validateResponse{Valid: check.Valid, Reason: check.Reason, Message: check.Message})
 	return nil
+}
+
+// explainIntegrationConflict turns the store's conflict on name or is_default into a
+// 409 that names the integration in the way (id and name) when the caller can read
+// it, so that a client can suggest importing it or releasing the default. Other errors
+// pass through.
+func (s *Server) explainIntegrationConflict(ctx context.Context, p *principal, in store.Integration, err error) error {
+	var ce *store.ConflictError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	var other store.Integration
+	var found bool
+	switch ce.Field {
+	case "name":
+		got, getErr := s.store.GetIntegrationByName(ctx, in.Provider, in.Name)
+		other, found = got, getErr == nil && got.ID != in.ID
+	case "is_default":
+		other, found = s.currentDefault(ctx, in.Provider)
+	default:
+		return err
+	}
+	if found {
+		if readable, canErr := p.can(other.SpaceID, store.RoleRead); canErr != nil || !readable {
+			found = false
+		}
+	}
+	ae := errConflict(ce.Field, ce.Reason)
+	if !found {
+		return ae
+	}
+	ae.ExistingID = other.ID
+	switch ce.Field {
+	case "name":
+		ae.Message = fmt.Sprintf("an integration of this provider named %q already exists (id %q)", other.Name, other.ID)
+	case "is_default":
+		ae.Message = fmt.Sprintf("this provider already has a default integration: %q (id %q); make it non-default first", other.Name, other.ID)
+	}
+	return ae
+}
+
+// currentDefault finds the default integration of a provider (it lives in root).
+func (s *Server) currentDefault(ctx context.Context, provider store.Provider) (store.Integration, bool) {
+	f := store.ListFilter{Provider: provider, SpaceIDs: []string{store.RootSpaceID}, PageSize: 500}
+	for {
+		page, next, err := s.store.ListIntegrations(ctx, f)
+		if err != nil {
+			return store.Integration{}, false
+		}
+		for _, in := range page {
+			if in.IsDefault {
+				return in, true
+			}
+		}
+		if next == "" {
+			return store.Integration{}, false
+		}
+		f.PageToken = next
+	}
 }
