@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
@@ -91,6 +93,37 @@ func testSpaceQuotas(t *testing.T, s store.Store) {
 	newSpace(t, s, "third again", store.RootSpaceID)
 	s.SetQuotas(store.Quotas{})
 	newSpace(t, s, "unlimited", store.RootSpaceID)
+}
+
+// Concurrent creates do not overshoot the space quota (on PostgreSQL each would
+// otherwise count on a snapshot without the others).
+func testSpaceQuotaConcurrent(t *testing.T, s store.Store) {
+	const limit, writers = 5, 12
+	s.SetQuotas(store.Quotas{MaxSpaces: limit})
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.CreateSpace(ctx(t), store.Space{Name: fmt.Sprintf("w%d", i), ParentSpaceID: store.RootSpaceID})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	created := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			created++
+		case !errors.Is(err, store.ErrQuota):
+			t.Fatalf("concurrent create: %v", err)
+		}
+	}
+	if created != limit || len(must(s.AllSpaces(ctx(t)))(t)) != limit+1 {
+		t.Fatalf("%d creates succeeded under a quota of %d", created, limit)
+	}
 }
 
 func wantQuota(t *testing.T, err error, field, what string) {

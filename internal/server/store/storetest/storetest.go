@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SpaceAncestry", testSpaceAncestry},
 		{"ListReadableBy", testReadableBy},
 		{"SpaceQuotas", testSpaceQuotas},
+		{"SpaceQuotaConcurrent", testSpaceQuotaConcurrent},
 		{"APIKeyCRUD", testAPIKeyCRUD},
 		{"APIKeyBadRoles", testAPIKeyBadRoles},
 		{"StackCRUD", testStackCRUD},
