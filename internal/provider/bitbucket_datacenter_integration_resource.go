@@ -80,7 +80,7 @@ func bitbucketDataCenterIntegrationSchema() schema.Schema {
 			MarkdownDescription: "URL users open in a browser. Defaults to `api_host`; required when `api_host` is `private://...`.",
 			Optional:            true,
 			Computed:            true,
-			Validators:          []validator.String{httpsURLValidator()},
+			Validators:          []validator.String{serverURLValidator()},
 			PlanModifiers:       []planmodifier.String{userFacingHostDefault{}},
 		},
 		"username": schema.StringAttribute{

@@ -71,9 +71,15 @@ func httpsURLValidator() validator.String { return urlValidator{allowPrivate: fa
 // apiHostValidator accepts what httpsURLValidator accepts, private://<pool> for a
 // Bitbucket Data Center reached through a private worker pool, and http:// on a
 // loopback host (bitbucket.IsLoopbackHost, as orbit-server does) for a local sandbox.
-func apiHostValidator() validator.String { return urlValidator{allowPrivate: true} }
+func apiHostValidator() validator.String {
+	return urlValidator{allowPrivate: true, allowLoopbackHTTP: true}
+}
 
-type urlValidator struct{ allowPrivate, allowHTTP bool }
+// serverURLValidator is httpsURLValidator that also accepts http:// on a loopback host
+// (user_facing_host, which defaults to api_host), as orbit-server does.
+func serverURLValidator() validator.String { return urlValidator{allowLoopbackHTTP: true} }
+
+type urlValidator struct{ allowPrivate, allowHTTP, allowLoopbackHTTP bool }
 
 func (v urlValidator) Description(context.Context) string {
 	if v.allowHTTP {
@@ -81,6 +87,9 @@ func (v urlValidator) Description(context.Context) string {
 	}
 	if v.allowPrivate {
 		return "must be an https:// URL (http:// only on a loopback host; no credentials, query or fragment) or private://<pool>"
+	}
+	if v.allowLoopbackHTTP {
+		return "must be an https:// URL (http:// only on a loopback host; no credentials, query or fragment)"
 	}
 	return "must be an https:// URL (no credentials, query or fragment)"
 }
@@ -91,7 +100,7 @@ func (v urlValidator) ValidateString(ctx context.Context, req validator.StringRe
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	if problem := checkURL(req.ConfigValue.ValueString(), v.allowPrivate, v.allowHTTP); problem != "" {
+	if problem := checkURL(req.ConfigValue.ValueString(), v); problem != "" {
 		// Never echo userinfo: https://u:p@host is shown as https://***@host.
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid URL",
 			fmt.Sprintf("%s %s, got %q: %s.", req.Path, v.Description(ctx), rules.RedactURL(req.ConfigValue.ValueString()), problem))
@@ -119,8 +128,6 @@ func (v ruleValidator) ValidateString(_ context.Context, req validator.StringReq
 
 // checkURL returns why raw is not acceptable, or "" when it is (package rules, as
 // orbit-server checks it).
-func checkURL(raw string, allowPrivate, allowHTTP bool) string {
-	// api_host (the one attribute that takes private://) also takes http:// on a
-	// loopback host, like orbit-server.
-	return rules.URLProblem(raw, rules.URLRule{AllowHTTP: allowHTTP, AllowPrivate: allowPrivate, AllowLoopbackHTTP: allowPrivate})
+func checkURL(raw string, v urlValidator) string {
+	return rules.URLProblem(raw, rules.URLRule{AllowHTTP: v.allowHTTP, AllowPrivate: v.allowPrivate, AllowLoopbackHTTP: v.allowLoopbackHTTP})
 }

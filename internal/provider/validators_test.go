@@ -86,6 +86,29 @@ func TestNameAndLabelPatterns(t *testing.T) {
 	}
 }
 
+// TestServerURLValidator: user_facing_host follows orbit-server's rule: https, or http
+// on a loopback host only.
+func TestServerURLValidator(t *testing.T) {
+	t.Parallel()
+	for value, want := range map[string]string{
+		"https://bitbucket.example.com": "",
+		"http://127.0.0.1:7990":         "",
+		"http://localhost:7990":         "",
+		"http://bitbucket.example.com":  "only on a loopback host",
+		"private://pool-1":              "scheme must be https",
+		"https://u:p@bitbucket.example": "credentials",
+	} {
+		var resp validator.StringResponse
+		serverURLValidator().ValidateString(context.Background(), validator.StringRequest{Path: path.Root("x"), ConfigValue: types.StringValue(value)}, &resp)
+		switch {
+		case want == "" && resp.Diagnostics.HasError():
+			t.Errorf("%q: unexpected error %v", value, resp.Diagnostics)
+		case want != "" && (!resp.Diagnostics.HasError() || !strings.Contains(resp.Diagnostics.Errors()[0].Detail(), want)):
+			t.Errorf("%q: got %v, want an error about %q", value, resp.Diagnostics, want)
+		}
+	}
+}
+
 // TestURLDiagnosticsHideUserinfo: a URL with credentials was echoed whole in the
 // diagnostic.
 func TestURLDiagnosticsHideUserinfo(t *testing.T) {

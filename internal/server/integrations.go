@@ -428,7 +428,7 @@ func buildDataCenter(req *integrationRequest, in store.Integration, current *sto
 	in.APIHost = req.APIHost
 	switch {
 	case req.UserFacingHost != "":
-		if err := validateHTTPSURL("user_facing_host", req.UserFacingHost); err != nil {
+		if err := validateServerURL("user_facing_host", req.UserFacingHost); err != nil {
 			return in, nil, err
 		}
 		in.UserFacingHost = req.UserFacingHost
@@ -460,15 +460,21 @@ func validateAPIHost(raw string) (private bool, err error) {
 		}
 		return true, nil
 	}
+	return false, validateServerURL("api_host", raw)
+}
+
+// validateServerURL is validateHTTPSURL, except that plain http:// is accepted on a
+// loopback host, so that a local sandbox can stand in for Bitbucket Data Center.
+func validateServerURL(field, raw string) error {
 	if u, err := url.Parse(raw); err == nil && u.Scheme == "http" {
 		if !bitbucket.IsLoopbackHost(u.Hostname()) {
-			return false, invalidArg("api_host", "api_host may use http:// only on a loopback host (localhost, 127.0.0.0/8, ::1); use https://")
+			return invalidArg(field, "%s may use http:// only on a loopback host (localhost, 127.0.0.0/8, ::1); use https://", field)
 		}
 		// Checked as https otherwise: the same rules on host, user info, query and fragment.
 		u.Scheme = "https"
-		return false, validateHTTPSURL("api_host", u.String())
+		return validateHTTPSURL(field, u.String())
 	}
-	return false, validateHTTPSURL("api_host", raw)
+	return validateHTTPSURL(field, raw)
 }
 
 func validateHTTPSURL(field, raw string) error {
