@@ -174,6 +174,13 @@ func TestContract(t *testing.T) {
 	cov.call("Integrations.Webhook", err)
 	_, err = c.Integrations.Validate(ctx, dc.ID)
 	cov.call("Integrations.Validate", err)
+	_, err = c.Stacks.PutBinding(ctx, stack.ID, orbitapi.StackVCSBindingRequest{
+		IntegrationID: dc.ID, Namespace: "PLAT", Repository: "infra", Branch: "main", PullRequestRuns: true,
+	})
+	cov.call("Stacks.PutBinding", err)
+	_, err = c.Stacks.GetBinding(ctx, stack.ID)
+	cov.call("Stacks.GetBinding", err)
+	cov.call("Stacks.DeleteBinding", c.Stacks.DeleteBinding(ctx, stack.ID))
 
 	// Error answers are part of the contract too.
 	_, err = c.Spaces.Get(ctx, "no-such-space")
