@@ -280,9 +280,9 @@ type state struct {
 	// resource, which belong to no repository; by commit id.
 	dcLegacyStatuses map[string][]*dcStatus
 	nextDCID         int
-	nextHookID int
-	firstCloud string // email of the first seeded Cloud user, the default actor
-	firstDC    string
+	nextHookID       int
+	firstCloud       string // email of the first seeded Cloud user, the default actor
+	firstDC          string
 }
 
 func newState() *state {
@@ -300,7 +300,7 @@ func newState() *state {
 		nextDCID:     1,
 
 		dcLegacyStatuses: map[string][]*dcStatus{},
-		nextHookID:   1,
+		nextHookID:       1,
 	}
 }
 
