@@ -1,6 +1,10 @@
 package server
 
-import "github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+import (
+	"context"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+)
 
 // RoutePatterns exposes the route table to the external tests ("METHOD /path").
 func RoutePatterns() []string {
@@ -47,3 +51,14 @@ var InputSizeLimits = map[string]int{
 // CheckReasons are every reason a credential check reports.
 var CheckReasons = []string{CheckOK, CheckBadCredentials, CheckMissingScope, CheckNotFound, CheckUnreachable,
 	CheckTLSError, CheckNotBitbucket, CheckHostNotAllowed, CheckSkipped}
+
+// StatusPosterError builds the commit status poster of an integration and returns
+// the error (nil when statuses would be sent).
+func StatusPosterError(s *Server, integrationID string) error {
+	in, err := s.store.GetIntegration(context.Background(), integrationID)
+	if err != nil {
+		return err
+	}
+	_, err = s.posterFor(in, store.Run{})
+	return err
+}

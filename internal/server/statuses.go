@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -155,11 +156,11 @@ func (s *Server) posterFor(in store.Integration, run store.Run) (statusPoster, e
 		return nil, err
 	}
 	opts := []bitbucket.Option{bitbucket.WithRetryPolicy(statusRetryPolicy), bitbucket.WithLogger(s.logger)}
-	if s.statusHTTPClient != nil {
-		opts = append(opts, bitbucket.WithHTTPClient(s.statusHTTPClient))
-	}
 	switch in.Provider {
 	case store.ProviderBitbucketCloud:
+		if s.statusHTTPClient != nil {
+			opts = append(opts, bitbucket.WithHTTPClient(s.statusHTTPClient))
+		}
 		cred := cloud.APIToken(in.Email, bitbucket.Secret(credential))
 		if in.AuthMethod == authAppPassword {
 			cred = cloud.AppPassword(in.Username, bitbucket.Secret(credential))
@@ -177,6 +178,14 @@ func (s *Server) posterFor(in store.Integration, run store.Run) (statusPoster, e
 	default:
 		if pool, ok := strings.CutPrefix(in.APIHost, "private://"); ok {
 			return nil, &statusRefusal{msg: fmt.Sprintf("api_host is the private worker pool %q, which orbit-server cannot reach: commit statuses are not posted", pool)}
+		}
+		if u, err := url.Parse(in.APIHost); err == nil {
+			if err := s.egress.CheckHost(u.Hostname()); err != nil {
+				return nil, &statusRefusal{msg: fmt.Sprintf("orbit-server may not connect to %s: it is outside the hosts the operator allows (--bitbucket-allowed-hosts), or a link-local or cloud metadata address; commit statuses are not posted", u.Host)}
+			}
+		}
+		if s.dcStatusHTTPClient != nil {
+			opts = append(opts, bitbucket.WithHTTPClient(s.dcStatusHTTPClient))
 		}
 		client, err := datacenter.New(bitbucket.Secret(credential), append(opts, bitbucket.WithBaseURL(in.APIHost))...)
 		if err != nil {
