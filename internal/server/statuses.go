@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -288,16 +289,37 @@ func (s *Server) postStatuses(ctx context.Context, in store.Integration, run sto
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, statusPostTimeout)
+	defer cancel()
 	statuses, err := s.statusesFor(ctx, in, run)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, statusPostTimeout)
-	defer cancel()
-	for _, st := range statuses {
-		if err := post(ctx, st); err != nil {
+	// Another worker may post a newer state of the same status meanwhile (the run's
+	// result arrived, or another run of the commit changed the aggregate); if ours
+	// lands last it would stick. So after posting, look again, and post again until
+	// what was posted is what the runs say now.
+	for range maxStatusRechecks {
+		for _, st := range statuses {
+			if err := post(ctx, st); err != nil {
+				return err
+			}
+		}
+		current, err := s.store.GetRun(ctx, run.ID)
+		if err != nil {
 			return err
 		}
+		now, err := s.statusesFor(ctx, in, current)
+		if err != nil {
+			return err
+		}
+		if slices.Equal(now, statuses) {
+			return nil
+		}
+		run, statuses = current, now
 	}
 	return nil
 }
+
+// maxStatusRechecks bounds the post-and-look-again loop of postStatuses.
+const maxStatusRechecks = 5
