@@ -18,7 +18,6 @@ const (
 	codeNotFound         = "not_found"
 	codeConflict         = "conflict"
 	codeInternal         = "internal"
-	codeNotImplemented   = "not_implemented"
 )
 
 // apiError is an error meant for the caller; its message must never carry a secret.
