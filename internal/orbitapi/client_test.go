@@ -21,6 +21,8 @@ const testAPIKey = "orbit_k1_c2VjcmV0LXBhcnQtb2YtdGhlLWtleS1kby1ub3QtbG9n"
 
 // newTestClient starts handler on loopback and returns a client for it with fast,
 // bounded retries.
+//
+//nolint:unparam // opts lets a test override the fast retry defaults
 func newTestClient(t *testing.T, handler http.HandlerFunc, opts ...Option) *Client {
 	t.Helper()
 	srv := httptest.NewServer(handler)

@@ -327,17 +327,18 @@ func (s *Server) prepareCloud(base string, ev Event) (any, []target, error) {
 				"target": cloudCommitJSON(api, html, Commit{Hash: hash, Message: message}, "", actorJSON, now),
 			}
 		}
+		links := map[string]any{
+			"commits": link(api + "/commits?include=" + head.Hash),
+			"html":    link(html + "/branches/compare/" + head.Hash),
+		}
 		change := map[string]any{
 			"forced": false, "created": ev.OldHash == "", "closed": false, "truncated": false,
 			"old": nil, "new": ref(head.Hash, head.Message), "commits": commitJSON,
-			"links": map[string]any{
-				"commits": link(api + "/commits?include=" + head.Hash),
-				"html":    link(html + "/branches/compare/" + head.Hash),
-			},
+			"links": links,
 		}
 		if ev.OldHash != "" {
 			change["old"] = ref(ev.OldHash, "")
-			change["links"].(map[string]any)["diff"] = link(api + "/diff/" + head.Hash + ".." + ev.OldHash)
+			links["diff"] = link(api + "/diff/" + head.Hash + ".." + ev.OldHash)
 		}
 		payload["push"] = map[string]any{"changes": []any{change}}
 		return payload, targets, nil

@@ -645,6 +645,6 @@ func (s *Server) validateIntegration(w http.ResponseWriter, r *http.Request, p *
 		return err
 	}
 	check := s.checker.Check(r.Context(), in, credential)
-	writeJSON(w, http.StatusOK, validateResponse{Valid: check.Valid, Reason: check.Reason, Message: check.Message})
+	writeJSON(w, http.StatusOK, validateResponse(check))
 	return nil
 }

@@ -106,11 +106,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *principal) er
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
 		return nil
 	}
+	status, body := http.StatusOK, "ready"
 	if err := s.store.Ping(r.Context()); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
-		return nil
+		status, body = http.StatusServiceUnavailable, "store unavailable"
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, status, map[string]string{"status": body})
 	return nil
 }
 
@@ -127,6 +127,6 @@ func OpenAPIDocument() []byte { return append([]byte(nil), openAPIDocument...) }
 
 func serveOpenAPI(w http.ResponseWriter, r *http.Request, _ *principal) error {
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(openAPIDocument)
+	_, _ = w.Write(openAPIDocument)
 	return nil
 }
