@@ -1,13 +1,15 @@
 // Command orbit-server runs the Orbit platform API (see internal/server/API.md).
 //
-//	orbit-server [--listen 127.0.0.1:8700] [--db orbit.db] [--public-url URL]
+//	orbit-server [--listen 127.0.0.1:8700] [--db orbit.db|postgres://...] [--public-url URL]
 //	             [--bitbucket-cloud-api-url https://api.bitbucket.org] [--check-credentials=true]
+//	             [--webhook-secret-grace 24h]
+//	             [--max-spaces 10000] [--max-space-depth 16] [--max-labels 50]
 //
 // Environment:
 //
 //	ORBIT_SECRET_KEY     32-byte key sealing credentials at rest (base64 or hex). When
 //	                     unset, a key file next to the database is used, created on
-//	                     first start with mode 0600.
+//	                     first start with mode 0600. Required with PostgreSQL.
 //	ORBIT_BOOTSTRAP_KEY  admin key to install on an empty database instead of printing
 //	                     a generated one. It must be in the API key format
 //	                     orbit_k_<id>_<43 chars base64url of 32 random bytes>, e.g. one
@@ -50,15 +52,31 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	fs := flag.NewFlagSet("orbit-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:8700", "TCP address to listen on")
-	db := fs.String("db", "orbit.db", "SQLite database file")
+	db := fs.String("db", "orbit.db", "SQLite database file, or a postgres:// URL (several replicas may share one PostgreSQL database)")
 	publicURL := fs.String("public-url", "", "externally reachable base URL, used in webhook URLs (default http://<listen>)")
 	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials (a sandbox URL in tests and demos)")
 	checkCredentials := fs.Bool("check-credentials", true, "check integration credentials against Bitbucket on create, update and validate")
+	webhookSecretGrace := fs.Duration("webhook-secret-grace", server.DefaultWebhookSecretGrace, "how long the webhook secret replaced by a rotation still verifies deliveries (0 = not at all)")
+	maxSpaces := fs.Int("max-spaces", server.DefaultMaxSpaces, "most spaces the server holds besides root (a create beyond it is a 409)")
+	maxSpaceDepth := fs.Int("max-space-depth", server.DefaultMaxSpaceDepth, "most levels below root a space may sit (deeper is a 400 on parent_space_id)")
+	maxLabels := fs.Int("max-labels", server.DefaultMaxLabels, "most labels on one object, and label filters on one list (more is a 400)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
 	}
 	if fs.NArg() > 0 {
 		return server.Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *webhookSecretGrace < 0 {
+		return server.Config{}, fmt.Errorf("--webhook-secret-grace: %s is negative", *webhookSecretGrace)
+	}
+	grace := *webhookSecretGrace
+	if grace == 0 {
+		grace = -1 // Config: 0 is the default, negative is none
+	}
+	for name, v := range map[string]int{"max-spaces": *maxSpaces, "max-space-depth": *maxSpaceDepth, "max-labels": *maxLabels} {
+		if v < 1 {
+			return server.Config{}, fmt.Errorf("--%s must be at least 1", name)
+		}
 	}
 	if *publicURL == "" {
 		*publicURL = "http://" + *listen
@@ -75,13 +93,17 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		checker = &server.BitbucketChecker{CloudBaseURL: *cloudAPIURL}
 	}
 	return server.Config{
-		CredentialChecker: checker,
-		Listen:            *listen,
-		DB:                *db,
-		PublicURL:         *publicURL,
-		SecretKey:         secretKey,
-		BootstrapKey:      getenv("ORBIT_BOOTSTRAP_KEY"),
-		Logger:            slog.New(slog.NewJSONHandler(stderr, nil)),
-		BootstrapOut:      stdout,
+		CredentialChecker:  checker,
+		WebhookSecretGrace: grace,
+		Listen:             *listen,
+		DB:                 *db,
+		PublicURL:          *publicURL,
+		SecretKey:          secretKey,
+		BootstrapKey:       getenv("ORBIT_BOOTSTRAP_KEY"),
+		Logger:             slog.New(slog.NewJSONHandler(stderr, nil)),
+		BootstrapOut:       stdout,
+		MaxSpaces:          *maxSpaces,
+		MaxSpaceDepth:      *maxSpaceDepth,
+		MaxLabels:          *maxLabels,
 	}, nil
 }

@@ -5,6 +5,8 @@
 package bitbucket
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"time"
@@ -50,6 +52,15 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
 // MarshalJSON keeps the secret out of JSON dumps and JSON log handlers; the clients
 // put secrets on the wire with Reveal.
 func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+
+// Fingerprint is the first 16 hex digits of SHA-256 of the secret: enough to tell two
+// secrets apart, useless for recovering a 256-bit one. orbit-server publishes it as an
+// integration's webhook_secret_fingerprint, and the provider records the one it
+// installed on a hook.
+func (s Secret) Fingerprint() string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
+}
 
 // Reveal returns the secret itself. Call it only to put the value on the wire.
 func (s Secret) Reveal() string { return string(s) }

@@ -32,6 +32,9 @@ type Integration struct {
 	WebhookURL  string   `json:"webhook_url"`
 	// WebhookSecret is only present for a caller with admin on the integration's space.
 	WebhookSecret string `json:"webhook_secret,omitempty"`
+	// WebhookSecretFingerprint identifies the current secret without revealing it
+	// (first 16 hex digits of its SHA-256); every reader sees it.
+	WebhookSecretFingerprint string `json:"webhook_secret_fingerprint"`
 
 	// Bitbucket Cloud.
 	Email      string `json:"email,omitempty"`

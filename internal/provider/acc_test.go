@@ -21,7 +21,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/cloud"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/datacenter"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
@@ -73,37 +77,103 @@ func pinTerraform() error {
 	return os.Unsetenv("TF_ACC_TERRAFORM_VERSION")
 }
 
-// accEnv is one acceptance test's world: an orbit-server, an API client for changing
-// things behind Terraform's back, and a record of the credentials the server saw.
+// accEnv is one acceptance test's world: an orbit-server, a Bitbucket sandbox, API
+// clients for changing things behind Terraform's back, and a record of the
+// credentials the server saw.
 type accEnv struct {
 	server      *servertest.Instance
 	api         *orbitapi.Client
 	credentials *recordingChecker
+	sandbox     *sandbox.TestServer
 }
 
-func newAccEnv(t *testing.T) *accEnv {
+func newAccEnv(t *testing.T, opts ...servertest.Option) *accEnv {
 	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 to run")
 	}
 	checker := &recordingChecker{seen: map[string][]string{}}
-	instance := servertest.Start(t, servertest.WithCredentialChecker(checker))
+	instance := servertest.Start(t, append([]servertest.Option{servertest.WithCredentialChecker(checker)}, opts...)...)
 	api, err := orbitapi.NewClient(instance.URL, instance.AdminKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &accEnv{server: instance, api: api, credentials: checker}
+	sb := sandbox.StartTest(t)
+	if err := sb.Seed(accSeed()); err != nil {
+		t.Fatal(err)
+	}
+	return &accEnv{server: instance, api: api, credentials: checker, sandbox: sb}
 }
 
-// config prefixes body with a provider block pointing at this test's server. The
-// endpoint and key go in the block, not the environment, so tests can run in parallel.
-func (e *accEnv) config(body string) string {
-	return fmt.Sprintf(`
-provider "orbit" {
-  endpoint = %q
-  api_key  = %q
+// Sandbox credentials of the acceptance tests.
+const (
+	accCloudEmail      = "dev@example.com"
+	accCloudAdminToken = "acc-cloud-admin-token"
+	accCloudReadToken  = "acc-cloud-read-token"
+	accDCAdminToken    = "acc-dc-admin-token"
+	accDCReadToken     = "acc-dc-read-token"
+)
+
+// accSeed: a Cloud workspace acme and a Data Center project PLAT, each with the
+// repositories infra, app and web.
+func accSeed() sandbox.Seed {
+	var seed sandbox.Seed
+	seed.Cloud.Users = []sandbox.CloudUser{{Email: accCloudEmail, DisplayName: "Dev", APITokens: []sandbox.CloudAPIToken{
+		{Token: accCloudAdminToken, Scopes: []string{"admin"}},
+		{Token: accCloudReadToken, Scopes: []string{"read"}},
+	}}}
+	seed.Cloud.Workspaces = []sandbox.CloudWorkspace{{Slug: "acme", Name: "Acme"}}
+	seed.DataCenter.Users = []sandbox.DataCenterUser{{Name: "admin", DisplayName: "Admin", Tokens: []sandbox.DataCenterToken{
+		{Token: accDCAdminToken, Permission: "PROJECT_ADMIN", Project: "PLAT"},
+		{Token: accDCReadToken, Permission: "REPO_READ", Project: "PLAT"},
+	}}}
+	seed.DataCenter.Projects = []sandbox.DataCenterProject{{Key: "PLAT", Name: "Platform"}}
+	for _, slug := range []string{"infra", "app", "web"} {
+		seed.Cloud.Repositories = append(seed.Cloud.Repositories, sandbox.CloudRepository{Workspace: "acme", Slug: slug, ProjectKey: "PLAT", MainBranch: "main"})
+		seed.DataCenter.Repositories = append(seed.DataCenter.Repositories, sandbox.DataCenterRepository{Project: "PLAT", Slug: slug, DefaultBranch: "main"})
+	}
+	return seed
 }
-`, e.server.URL, e.server.AdminKey) + body
+
+// config prefixes body with a provider block pointing at this test's server and
+// sandbox, with admin credentials for both Bitbucket products. The endpoint and keys
+// go in the block, not the environment, so tests can run in parallel.
+func (e *accEnv) config(body string) string {
+	return e.configWithTokens(accCloudAdminToken, accDCAdminToken, body)
+}
+
+// configWithTokens is config with other sandbox tokens ("" leaves a block out).
+func (e *accEnv) configWithTokens(cloudToken, dcToken, body string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nprovider \"orbit\" {\n  endpoint = %q\n  api_key  = %q\n", e.server.URL, e.server.AdminKey)
+	if cloudToken != "" {
+		fmt.Fprintf(&b, "  bitbucket_cloud {\n    api_url   = %q\n    email     = %q\n    api_token = %q\n  }\n", e.sandbox.URL, accCloudEmail, cloudToken)
+	}
+	if dcToken != "" {
+		fmt.Fprintf(&b, "  bitbucket_datacenter {\n    api_url = %q\n    token   = %q\n  }\n", e.sandbox.URL, dcToken)
+	}
+	b.WriteString("}\n")
+	return b.String() + body
+}
+
+// cloudAPI and dataCenterAPI talk to the sandbox as Bitbucket clients do, to change
+// hooks behind Terraform's back.
+func (e *accEnv) cloudAPI(t *testing.T) *cloud.Client {
+	t.Helper()
+	c, err := cloud.New(cloud.APIToken(accCloudEmail, accCloudAdminToken), bitbucket.WithBaseURL(e.sandbox.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (e *accEnv) dataCenterAPI(t *testing.T) *datacenter.Client {
+	t.Helper()
+	c, err := datacenter.New(accDCAdminToken, bitbucket.WithBaseURL(e.sandbox.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func (e *accEnv) factories() map[string]func() (tfprotov6.ProviderServer, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -76,6 +77,11 @@ func integrationPlacementAttributes(attrs map[string]schema.Attribute) {
 		Computed:            true,
 		Default:             stringdefault.StaticString(defaultVCSChecks),
 		Validators:          vcsChecksValidators(),
+	}
+	attrs["webhook_secret_version"] = schema.Int64Attribute{
+		MarkdownDescription: "Raise it to rotate the webhook secret in the same apply (orbit-server makes a new one; every `orbit_bitbucket_repository_webhook` of this integration then shows an update in the next plan, which installs the new secret). Setting it for the first time, or lowering it, records the value without rotating.",
+		Optional:            true,
+		Validators:          []validator.Int64{int64validator.AtLeast(0)},
 	}
 	attrs["webhook_url"] = schema.StringAttribute{
 		MarkdownDescription: "URL Bitbucket delivers webhooks to. It derives from the name, which is why renaming replaces the integration.",
@@ -230,9 +236,23 @@ type integrationResourceFields struct {
 	Labels      types.Set    `tfsdk:"labels"`
 	VCSChecks   types.String `tfsdk:"vcs_checks"`
 	WebhookURL  types.String `tfsdk:"webhook_url"`
+	// WebhookSecretVersion is configuration only: the API does not know it.
+	WebhookSecretVersion types.Int64 `tfsdk:"webhook_secret_version"`
 }
 
 func (m *integrationResourceFields) integrationID() string { return m.ID.ValueString() }
+
+func (m *integrationResourceFields) secretVersion() types.Int64 { return m.WebhookSecretVersion }
+
+func (m *integrationResourceFields) setSecretVersion(v types.Int64) { m.WebhookSecretVersion = v }
+
+// rotationRequested: webhook_secret_version was raised from a value it already had.
+func rotationRequested(planned, prior types.Int64) bool {
+	if planned.IsNull() || planned.IsUnknown() || prior.IsNull() || prior.IsUnknown() {
+		return false
+	}
+	return planned.ValueInt64() > prior.ValueInt64()
+}
 
 // request is the part of the API request built from the common attributes.
 func (m *integrationResourceFields) request(ctx context.Context, provider string, diags *diag.Diagnostics) orbitapi.IntegrationRequest {
@@ -266,6 +286,8 @@ func (m *integrationResourceFields) fromAPI(in *orbitapi.Integration) {
 type integrationModel[M any] interface {
 	*M
 	integrationID() string
+	secretVersion() types.Int64
+	setSecretVersion(types.Int64)
 	// request builds the API request from the planned values, without credentials.
 	request(ctx context.Context, diags *diag.Diagnostics) orbitapi.IntegrationRequest
 	// addCredentials puts into in the credentials to send: every configured one on
@@ -306,6 +328,7 @@ func (r *integrationResource[M, P]) Create(ctx context.Context, req resource.Cre
 		addAPIError(&resp.Diagnostics, "Could not create "+r.kind.displayName+" integration", err, r.schema().Attributes)
 		return
 	}
+	r.data.integrations.put(created)
 	P(&plan).fromAPI(created)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	addServerWarnings(&resp.Diagnostics, created)
@@ -319,7 +342,8 @@ func (r *integrationResource[M, P]) Read(ctx context.Context, req resource.ReadR
 		return
 	}
 	id := P(&state).integrationID()
-	current, err := client.Integrations.Get(ctx, id)
+	// Through the shared cache: the webhooks of this integration read it too.
+	current, err := r.data.integrations.get(ctx, id)
 	if orbitapi.IsNotFound(err) {
 		tflog.Warn(ctx, notFoundMessage(r.kind.displayName+" integration", id))
 		resp.State.RemoveResource(ctx)
@@ -357,6 +381,22 @@ func (r *integrationResource[M, P]) Update(ctx context.Context, req resource.Upd
 		addAPIError(&resp.Diagnostics, "Could not update "+r.kind.displayName+" integration", err, r.schema().Attributes)
 		return
 	}
+	if rotationRequested(P(&plan).secretVersion(), P(&state).secretVersion()) {
+		rotated, err := client.Integrations.RotateSecret(ctx, updated.ID)
+		if err != nil {
+			// The update itself went through: keep it in state, at the old version,
+			// so the next apply tries the rotation again.
+			r.data.integrations.put(updated)
+			P(&plan).fromAPI(updated)
+			P(&plan).setSecretVersion(P(&state).secretVersion())
+			resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+			resp.Diagnostics.AddAttributeError(path.Root("webhook_secret_version"), "Could not rotate the webhook secret", err.Error())
+			return
+		}
+		tflog.Info(ctx, "rotated the webhook secret of integration "+updated.ID)
+		updated = rotated
+	}
+	r.data.integrations.put(updated)
 	P(&plan).fromAPI(updated)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	addServerWarnings(&resp.Diagnostics, updated)
@@ -371,7 +411,9 @@ func (r *integrationResource[M, P]) Delete(ctx context.Context, req resource.Del
 	}
 	if err := client.Integrations.Delete(ctx, P(&state).integrationID()); err != nil && !orbitapi.IsNotFound(err) {
 		resp.Diagnostics.AddError("Could not delete "+r.kind.displayName+" integration", err.Error())
+		return
 	}
+	r.data.integrations.forget(P(&state).integrationID())
 }
 
 func (r *integrationResource[M, P]) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

@@ -28,8 +28,10 @@ import (
 const (
 	envEndpoint               = "ORBIT_ENDPOINT"
 	envAPIKey                 = "ORBIT_API_KEY"
+	envBitbucketCloudAPIURL   = "BITBUCKET_CLOUD_API_URL"
 	envBitbucketCloudEmail    = "BITBUCKET_CLOUD_EMAIL"
 	envBitbucketCloudAPIToken = "BITBUCKET_CLOUD_API_TOKEN"
+	envBitbucketDCAPIURL      = "BITBUCKET_DC_API_URL"
 	envBitbucketDCToken       = "BITBUCKET_DC_TOKEN"
 
 	defaultBitbucketCloudAPIURL = "https://api.bitbucket.org"
@@ -80,6 +82,11 @@ type providerData struct {
 	// Bitbucket; empty fields were not configured.
 	bitbucketCloud      BitbucketCloudCredentials
 	bitbucketDataCenter BitbucketDataCenterCredentials
+	// bitbucket builds the Bitbucket clients on first use and keeps them.
+	bitbucket *bitbucketClients
+	// integrations shares integration reads among the resources of one provider
+	// process (one Terraform command).
+	integrations *integrationCache
 }
 
 // BitbucketCloudCredentials come from the provider's bitbucket_cloud block or the
@@ -122,7 +129,7 @@ func (p *orbitProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				MarkdownDescription: "Repository-admin credentials for Bitbucket Cloud, used only to manage repository webhooks.",
 				Attributes: map[string]schema.Attribute{
 					"api_url": schema.StringAttribute{
-						MarkdownDescription: "Bitbucket Cloud API base URL. Defaults to `" + defaultBitbucketCloudAPIURL + "`.",
+						MarkdownDescription: "Bitbucket Cloud API base URL. Defaults to the `" + envBitbucketCloudAPIURL + "` environment variable, else `" + defaultBitbucketCloudAPIURL + "`.",
 						Optional:            true,
 						Validators:          []validator.String{endpointValidator()},
 					},
@@ -132,7 +139,7 @@ func (p *orbitProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 						Validators:          emailValidators(),
 					},
 					"api_token": schema.StringAttribute{
-						MarkdownDescription: "Atlassian API token with repository admin scope. Defaults to the `" + envBitbucketCloudAPIToken + "` environment variable.",
+						MarkdownDescription: "Atlassian API token with the webhook scopes (`read:webhook:bitbucket`, `write:webhook:bitbucket`) and `read:repository:bitbucket`, or admin on the repositories. Defaults to the `" + envBitbucketCloudAPIToken + "` environment variable.",
 						Optional:            true,
 						Sensitive:           true,
 					},
@@ -142,12 +149,12 @@ func (p *orbitProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				MarkdownDescription: "Repository-admin credentials for Bitbucket Data Center, used only to manage repository webhooks.",
 				Attributes: map[string]schema.Attribute{
 					"api_url": schema.StringAttribute{
-						MarkdownDescription: "Base URL of the Bitbucket Data Center server, for example `https://bitbucket.example.com`.",
+						MarkdownDescription: "Base URL of the Bitbucket Data Center server, for example `https://bitbucket.example.com`. Defaults to the `" + envBitbucketDCAPIURL + "` environment variable, else to the `api_host` of the integration a webhook uses; required when that is `private://…`.",
 						Optional:            true,
 						Validators:          []validator.String{endpointValidator()},
 					},
 					"token": schema.StringAttribute{
-						MarkdownDescription: "HTTP access token with repository admin permission. Defaults to the `" + envBitbucketDCToken + "` environment variable.",
+						MarkdownDescription: "HTTP access token with REPO_ADMIN on the repositories (a personal, project or repository token). Defaults to the `" + envBitbucketDCToken + "` environment variable.",
 						Optional:            true,
 						Sensitive:           true,
 					},
@@ -204,8 +211,9 @@ func (p *orbitProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	}
 
-	data := &providerData{client: client}
+	data := &providerData{client: client, integrations: newIntegrationCache(client), bitbucket: &bitbucketClients{version: p.version}}
 	data.bitbucketCloud.APIURL = defaultBitbucketCloudAPIURL
+	setIfKnown(&data.bitbucketCloud.APIURL, types.StringValue(os.Getenv(envBitbucketCloudAPIURL)))
 	data.bitbucketCloud.Email = os.Getenv(envBitbucketCloudEmail)
 	data.bitbucketCloud.APIToken = os.Getenv(envBitbucketCloudAPIToken)
 	if bc := config.BitbucketCloud; bc != nil {
@@ -213,6 +221,7 @@ func (p *orbitProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		setIfKnown(&data.bitbucketCloud.Email, bc.Email)
 		setIfKnown(&data.bitbucketCloud.APIToken, bc.APIToken)
 	}
+	data.bitbucketDataCenter.APIURL = os.Getenv(envBitbucketDCAPIURL)
 	data.bitbucketDataCenter.Token = os.Getenv(envBitbucketDCToken)
 	if dc := config.BitbucketDataCenter; dc != nil {
 		setIfKnown(&data.bitbucketDataCenter.APIURL, dc.APIURL)
@@ -270,6 +279,7 @@ func (p *orbitProvider) Resources(context.Context) []func() resource.Resource {
 		NewSpaceResource,
 		NewBitbucketCloudIntegrationResource,
 		NewBitbucketDataCenterIntegrationResource,
+		NewRepositoryWebhookResource,
 	}
 }
 
@@ -278,6 +288,7 @@ func (p *orbitProvider) DataSources(context.Context) []func() datasource.DataSou
 		NewBitbucketCloudIntegrationDataSource,
 		NewBitbucketDataCenterIntegrationDataSource,
 		NewIntegrationWebhookDataSource,
+		NewRepositoriesDataSource,
 	}
 }
 

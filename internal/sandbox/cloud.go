@@ -336,20 +336,45 @@ func (s *Server) cloudGetWorkspace(w http.ResponseWriter, r *http.Request, c clo
 	writeJSON(w, http.StatusOK, s.cloudWorkspaceJSON(r, ws, created))
 }
 
+// cloudListRepos answers q (filter) and sort as the description documents them (see
+// bbql.go); a bad expression or field is a 400.
 func (s *Server) cloudListRepos(w http.ResponseWriter, r *http.Request, c cloudCaller) {
 	slug := r.PathValue("workspace")
+	query := r.URL.Query()
+	var filter bbqlExpr
+	if q := query.Get("q"); q != "" {
+		var err error
+		if filter, err = parseBBQL(q, cloudRepoFields); err != nil {
+			cloudError(w, http.StatusBadRequest, "Invalid query: "+err.Error(), "")
+			return
+		}
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.state.workspaces[slug] == nil {
+		s.mu.Unlock()
 		cloudError(w, http.StatusNotFound, "No workspace with identifier '"+slug+"'.", "")
 		return
 	}
-	var items []any
+	var repos []map[string]any
 	if c.canSeeWorkspace(slug) {
 		base := s.baseURL(r)
 		for _, repo := range s.state.sortedCloudRepos(slug) {
-			items = append(items, s.cloudRepoJSON(base, repo))
+			obj := s.cloudRepoJSON(base, repo)
+			if filter == nil || filter.eval(obj) {
+				repos = append(repos, obj)
+			}
 		}
+	}
+	s.mu.Unlock()
+	if spec := query.Get("sort"); spec != "" {
+		if err := sortObjects(repos, spec, cloudRepoFields); err != nil {
+			cloudError(w, http.StatusBadRequest, "Invalid sort: "+err.Error(), "")
+			return
+		}
+	}
+	items := make([]any, 0, len(repos))
+	for _, repo := range repos {
+		items = append(items, repo)
 	}
 	s.cloudPage(w, r, items)
 }

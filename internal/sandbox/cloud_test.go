@@ -1,6 +1,7 @@
 package sandbox_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -322,4 +323,84 @@ func TestCloudNotFound(t *testing.T) {
 	}
 	// A repository can also be addressed by its {uuid}.
 	c.expect("GET", "/2.0/repositories/acme/"+url.PathEscape(repo["uuid"].(string)), cloudAdmin(), nil, 200)
+}
+
+// The description documents q and sort on GET /2.0/repositories/{workspace}; the
+// sandbox filters and orders as Bitbucket does, across pages.
+func TestCloudRepositoryQueryAndSort(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	repos := []sandbox.CloudRepository{
+		{Workspace: "q", Slug: "billing-api", Name: "Billing API", ProjectKey: "PAY"},
+		{Workspace: "q", Slug: "billing-web", Name: "Billing Web", ProjectKey: "PAY"},
+		{Workspace: "q", Slug: "infra", Name: "Infra", ProjectKey: "PLAT"},
+		{Workspace: "q", Slug: "notes", Name: "Notes"},
+	}
+	if err := c.sb.Seed(sandbox.Seed{Cloud: sandbox.CloudSeed{Workspaces: []sandbox.CloudWorkspace{{Slug: "q"}}, Repositories: repos}}); err != nil {
+		t.Fatal(err)
+	}
+	slugs := func(query string) []string {
+		t.Helper()
+		var out []string
+		next := "/2.0/repositories/q?pagelen=1&" + query
+		for next != "" {
+			page := c.expect("GET", next, cloudAdmin(), nil, 200).json(t)
+			for _, v := range page["values"].([]any) {
+				out = append(out, v.(map[string]any)["slug"].(string))
+			}
+			next, _ = page["next"].(string)
+		}
+		return out
+	}
+	for _, tc := range []struct{ query, want string }{
+		{`q=` + url.QueryEscape(`project.key="PAY"`), "billing-api,billing-web"},
+		{`q=` + url.QueryEscape(`name ~ "billing" AND slug != "billing-web"`), "billing-api"},
+		{`q=` + url.QueryEscape(`(project.key = "PLAT" OR project.key = null)`), "infra,notes"},
+		{`q=` + url.QueryEscape(`name !~ "BILL"`), "infra,notes"},
+		{`sort=-slug`, "notes,infra,billing-web,billing-api"},
+		{`sort=name&q=` + url.QueryEscape(`project.key="PAY"`), "billing-api,billing-web"},
+		{``, "billing-api,billing-web,infra,notes"},
+	} {
+		if got := strings.Join(slugs(tc.query), ","); got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.query, got, tc.want)
+		}
+	}
+	for _, bad := range []string{`q=` + url.QueryEscape(`nosuchfield = "x"`), `q=` + url.QueryEscape(`name = `), `q=` + url.QueryEscape(`name = "x`), `sort=nosuchfield`} {
+		cloudErrorMessage(t, c.expect("GET", "/2.0/repositories/q?"+bad, cloudAdmin(), nil, 400))
+	}
+}
+
+// Bitbucket Cloud answers collection paths with a trailing slash as without. The
+// description has no such paths, so these requests bypass the contract check.
+func TestCloudTrailingSlashCollections(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	send := func(method, path, body string, want int) map[string]any {
+		t.Helper()
+		req, err := http.NewRequest(method, c.sb.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth(cloudEmail, cloudAdminToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != want {
+			t.Fatalf("%s %s: status %d (want %d), body error %v", method, path, resp.StatusCode, want, err)
+		}
+		return out
+	}
+	list := send("GET", "/2.0/repositories/acme/", "", 200)
+	if n := len(list["values"].([]any)); n != 2 {
+		t.Fatalf("/2.0/repositories/acme/ listed %d repositories, want 2", n)
+	}
+	created := send("POST", "/2.0/repositories/acme/infra/hooks/", `{"url":"https://orbit.example.com/webhooks/bitbucket-cloud/x","events":["repo:push"],"active":true}`, 201)
+	hooks := send("GET", "/2.0/repositories/acme/infra/hooks/", "", 200)
+	if vals := hooks["values"].([]any); len(vals) != 1 || vals[0].(map[string]any)["uuid"] != created["uuid"] {
+		t.Fatalf("hooks/ = %v, want the created hook", hooks["values"])
+	}
 }

@@ -89,6 +89,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.control.ServeHTTP(w, r)
 		return
 	}
+	// Bitbucket Cloud serves a collection with or without a trailing slash
+	// (.../hooks/, /2.0/repositories/acme/); route both forms alike.
+	if p := r.URL.Path; strings.HasPrefix(p, "/2.0/") && len(p) > len("/2.0/") && strings.HasSuffix(p, "/") {
+		r = r.Clone(r.Context())
+		r.URL.Path = strings.TrimSuffix(p, "/")
+		r.URL.RawPath = strings.TrimSuffix(r.URL.RawPath, "/")
+	}
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	if !s.applyFault(rec, r) {
 		s.api.ServeHTTP(rec, r)

@@ -36,7 +36,7 @@ func toAPIKeyResponse(k store.APIKey) apiKeyResponse {
 
 // requireKeyAdmin: every API key operation needs admin on root.
 func requireKeyAdmin(p *principal) error {
-	if !p.can(store.RootSpaceID, store.RoleAdmin) {
+	if !p.rootAdmin() {
 		return errPermission("managing API keys needs the admin role on the root space")
 	}
 	return nil
@@ -56,10 +56,18 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, p *princip
 	if len(req.Roles) == 0 {
 		return invalidArg("roles", "roles must hold at least one {space_id, role}")
 	}
+	if len(req.Roles) > maxRolesPerKey {
+		return invalidArg("roles", "roles holds at most %d entries", maxRolesPerKey)
+	}
 	bindings := make([]store.RoleBinding, 0, len(req.Roles))
 	seen := map[string]bool{}
 	for i, b := range req.Roles {
-		if _, ok := p.spaces[b.SpaceID]; !ok {
+		if err := checkSizes(sizeRule{fmt.Sprintf("roles[%d].space_id", i), b.SpaceID, maxIDLen}); err != nil {
+			return err
+		}
+		if ok, err := p.exists(b.SpaceID); err != nil {
+			return err
+		} else if !ok {
 			return invalidArg(fmt.Sprintf("roles[%d].space_id", i), "space %q does not exist", b.SpaceID)
 		}
 		role := store.Role(b.Role)

@@ -75,72 +75,96 @@ func hashKeySecret(secret string) []byte {
 	return sum[:]
 }
 
-// principal is the authenticated caller of one request, with the space tree loaded
-// once so role checks are consistent within the request.
+// principal is the authenticated caller of one request. Role checks read only the
+// ancestry of the space concerned (one query per space, cached for the request), so
+// their cost does not grow with the number of spaces.
 type principal struct {
-	key    store.APIKey
-	spaces map[string]store.Space
+	key   store.APIKey
+	roles map[string]int // space id -> rank of the key's direct role there
+	st    store.Store
+	ctx   context.Context
+	// chains caches SpaceAncestry per space id; a nil entry means "no such space".
+	chains map[string][]store.Space
+	// limits are the server's quotas, for validating what the caller sends.
+	limits limits
+}
+
+func newPrincipal(ctx context.Context, st store.Store, key store.APIKey, lim limits) *principal {
+	roles := make(map[string]int, len(key.Roles))
+	for _, b := range key.Roles {
+		roles[b.SpaceID] = max(roles[b.SpaceID], roleRank[b.Role])
+	}
+	return &principal{key: key, roles: roles, st: st, ctx: ctx, chains: map[string][]store.Space{}, limits: lim}
 }
 
 var roleRank = map[store.Role]int{store.RoleRead: 1, store.RoleWrite: 2, store.RoleAdmin: 3}
 
+// ancestry is the space and its ancestors up to root, nearest first; nil when the
+// space does not exist.
+func (p *principal) ancestry(spaceID string) ([]store.Space, error) {
+	if chain, ok := p.chains[spaceID]; ok {
+		return chain, nil
+	}
+	chain, err := p.st.SpaceAncestry(p.ctx, spaceID)
+	if errors.Is(err, store.ErrNotFound) {
+		chain, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.chains[spaceID] = chain
+	return chain, nil
+}
+
+// exists reports whether the space exists (whatever the caller may do there).
+func (p *principal) exists(spaceID string) (bool, error) {
+	chain, err := p.ancestry(spaceID)
+	return chain != nil, err
+}
+
 // effectiveRole is the highest of the key's direct role on the space and, when the
 // space inherits entities, its effective role on the parent. Admin on root is admin
 // everywhere: it can mint a key with any role anyway, and its creator must be able to
-// manage a space created without inherit_entities.
-func (p *principal) effectiveRole(spaceID string) int {
+// manage a space created without inherit_entities. A missing space ranks 0.
+func (p *principal) effectiveRole(spaceID string) (int, error) {
+	chain, err := p.ancestry(spaceID)
+	if err != nil || chain == nil {
+		return 0, err
+	}
 	if p.rootAdmin() {
-		return roleRank[store.RoleAdmin]
+		return roleRank[store.RoleAdmin], nil
 	}
 	best := 0
-	seen := map[string]bool{}
-	for spaceID != "" && !seen[spaceID] {
-		seen[spaceID] = true
-		for _, b := range p.key.Roles {
-			if b.SpaceID == spaceID && roleRank[b.Role] > best {
-				best = roleRank[b.Role]
-			}
-		}
-		sp, ok := p.spaces[spaceID]
-		if !ok || !sp.InheritEntities {
+	for _, sp := range chain {
+		best = max(best, p.roles[sp.ID])
+		if !sp.InheritEntities {
 			break
 		}
-		spaceID = sp.ParentSpaceID
 	}
-	return best
+	return best, nil
 }
 
 func (p *principal) rootAdmin() bool {
-	for _, b := range p.key.Roles {
-		if b.SpaceID == store.RootSpaceID && b.Role == store.RoleAdmin {
-			return true
-		}
-	}
-	return false
+	return p.roles[store.RootSpaceID] == roleRank[store.RoleAdmin]
 }
 
-func (p *principal) can(spaceID string, role store.Role) bool {
-	return p.effectiveRole(spaceID) >= roleRank[role]
-}
-
-// readableSpaceIDs lists every space the caller can read, for list filters.
-func (p *principal) readableSpaceIDs() []string {
-	ids := []string{}
-	for id := range p.spaces {
-		if p.can(id, store.RoleRead) {
-			ids = append(ids, id)
-		}
-	}
-	return ids
+// can reports whether the caller holds at least role on the space; false when the
+// space does not exist.
+func (p *principal) can(spaceID string, role store.Role) (bool, error) {
+	rank, err := p.effectiveRole(spaceID)
+	return rank >= roleRank[role] && rank > 0, err
 }
 
 // requireRole answers 404 when the caller cannot even read the space (existence is
 // not revealed) and 403 when it can read but its role is below need.
 func (p *principal) requireRole(spaceID string, need store.Role, what string) error {
-	if !p.can(spaceID, store.RoleRead) {
+	rank, err := p.effectiveRole(spaceID)
+	switch {
+	case err != nil:
+		return err
+	case rank < roleRank[store.RoleRead]:
 		return errNotFound(what)
-	}
-	if !p.can(spaceID, need) {
+	case rank < roleRank[need]:
 		return errPermission(fmt.Sprintf("this operation needs the %s role on space %q", need, spaceID))
 	}
 	return nil
@@ -171,23 +195,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	if subtle.ConstantTimeCompare(key.SecretHash, hashKeySecret(secret)) != 1 {
 		return nil, errUnauthenticated("unknown or revoked API key")
 	}
-	spaces, err := s.loadSpaces(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	return &principal{key: key, spaces: spaces}, nil
-}
-
-func (s *Server) loadSpaces(ctx context.Context) (map[string]store.Space, error) {
-	all, err := s.store.AllSpaces(ctx)
-	if err != nil {
-		return nil, err
-	}
-	spaces := make(map[string]store.Space, len(all))
-	for _, sp := range all {
-		spaces[sp.ID] = sp
-	}
-	return spaces, nil
+	return newPrincipal(r.Context(), s.store, key, s.limits), nil
 }
 
 // bootstrap creates the first admin key on an empty database: the configured one, or

@@ -18,6 +18,7 @@ const (
 	codeNotFound         = "not_found"
 	codeConflict         = "conflict"
 	codeInternal         = "internal"
+	codeNotImplemented   = "not_implemented"
 )
 
 // apiError is an error meant for the caller; its message must never carry a secret.
@@ -51,6 +52,8 @@ func errNotFound(what string) *apiError {
 	return &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: what + " not found"}
 }
 
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
 func errConflict(field, msg string) *apiError {
 	return &apiError{Status: http.StatusConflict, Code: codeConflict, Message: msg, Field: field}
 }
@@ -70,9 +73,14 @@ type errorDetail struct {
 func toAPIError(err error, notFoundWhat string) *apiError {
 	var ae *apiError
 	var ce *store.ConflictError
+	var qe *store.QuotaError
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &qe) && qe.Field != "":
+		return invalidArg(qe.Field, "%s", qe.Reason)
+	case errors.As(err, &qe):
+		return errConflict("", qe.Reason)
 	case errors.As(err, &ce):
 		return errConflict(ce.Field, ce.Reason)
 	case errors.Is(err, store.ErrConflict):

@@ -9,6 +9,9 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/cloud"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/datacenter"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
@@ -24,16 +27,11 @@ const (
 
 var vcsChecksValues = map[string]bool{"individual": true, "aggregated": true, "all": true}
 
-// RequiredEvents are the webhook triggers an integration's repositories must send (SPEC §5).
+// RequiredEvents are the webhook triggers an integration's repositories must send (SPEC §5);
+// the Bitbucket client packages own the lists.
 var RequiredEvents = map[store.Provider][]string{
-	store.ProviderBitbucketCloud: {
-		"repo:push", "pullrequest:created", "pullrequest:updated", "pullrequest:approved",
-		"pullrequest:unapproved", "pullrequest:fulfilled", "pullrequest:comment_created",
-	},
-	store.ProviderBitbucketDataCenter: {
-		"repo:refs_changed", "pr:opened", "pr:from_ref_updated", "pr:modified",
-		"pr:reviewer:approved", "pr:reviewer:unapproved", "pr:merged", "pr:comment:added",
-	},
+	store.ProviderBitbucketCloud:      cloud.RequiredEvents(),
+	store.ProviderBitbucketDataCenter: datacenter.RequiredEvents(),
 }
 
 var webhookPathSegment = map[store.Provider]string{
@@ -62,25 +60,28 @@ type integrationRequest struct {
 }
 
 type integrationResponse struct {
-	ID             string   `json:"id"`
-	Provider       string   `json:"provider"`
-	Name           string   `json:"name"`
-	IsDefault      bool     `json:"is_default"`
-	SpaceID        string   `json:"space_id"`
-	Description    string   `json:"description"`
-	Labels         []string `json:"labels"`
-	VCSChecks      string   `json:"vcs_checks"`
-	WebhookURL     string   `json:"webhook_url"`
-	WebhookSecret  string   `json:"webhook_secret,omitempty"`
-	Email          *string  `json:"email,omitempty"`
-	Username       *string  `json:"username,omitempty"`
-	AuthMethod     *string  `json:"auth_method,omitempty"`
-	APIHost        *string  `json:"api_host,omitempty"`
-	UserFacingHost *string  `json:"user_facing_host,omitempty"`
-	UseGitCheckout *bool    `json:"use_git_checkout,omitempty"`
-	Warnings       []string `json:"warnings,omitempty"`
-	CreatedAt      string   `json:"created_at"`
-	UpdatedAt      string   `json:"updated_at"`
+	ID            string   `json:"id"`
+	Provider      string   `json:"provider"`
+	Name          string   `json:"name"`
+	IsDefault     bool     `json:"is_default"`
+	SpaceID       string   `json:"space_id"`
+	Description   string   `json:"description"`
+	Labels        []string `json:"labels"`
+	VCSChecks     string   `json:"vcs_checks"`
+	WebhookURL    string   `json:"webhook_url"`
+	WebhookSecret string   `json:"webhook_secret,omitempty"`
+	// WebhookSecretFingerprint lets a reader tell that the secret changed without
+	// seeing it (see webhookSecretFingerprint).
+	WebhookSecretFingerprint string   `json:"webhook_secret_fingerprint"`
+	Email                    *string  `json:"email,omitempty"`
+	Username                 *string  `json:"username,omitempty"`
+	AuthMethod               *string  `json:"auth_method,omitempty"`
+	APIHost                  *string  `json:"api_host,omitempty"`
+	UserFacingHost           *string  `json:"user_facing_host,omitempty"`
+	UseGitCheckout           *bool    `json:"use_git_checkout,omitempty"`
+	Warnings                 []string `json:"warnings,omitempty"`
+	CreatedAt                string   `json:"created_at"`
+	UpdatedAt                string   `json:"updated_at"`
 }
 
 type webhookResponse struct {
@@ -145,7 +146,7 @@ func (s *Server) storedCredential(in store.Integration) (string, error) {
 
 // canSeeSecret: the webhook secret is for admins of the integration's space (root for
 // a default integration, which lives there).
-func canSeeSecret(p *principal, in store.Integration) bool {
+func canSeeSecret(p *principal, in store.Integration) (bool, error) {
 	return p.can(in.SpaceID, store.RoleAdmin)
 }
 
@@ -176,11 +177,12 @@ func (s *Server) toIntegrationResponse(in store.Integration, withSecret bool) (i
 		apiHost, userFacing, gitCheckout := in.APIHost, in.UserFacingHost, in.UseGitCheckout
 		resp.APIHost, resp.UserFacingHost, resp.UseGitCheckout = &apiHost, &userFacing, &gitCheckout
 	}
+	secret, err := s.webhookSecret(in)
+	if err != nil {
+		return resp, err
+	}
+	resp.WebhookSecretFingerprint = bitbucket.Secret(secret).Fingerprint()
 	if withSecret {
-		secret, err := s.webhookSecret(in)
-		if err != nil {
-			return resp, err
-		}
 		resp.WebhookSecret = secret
 	}
 	return resp, nil
@@ -193,6 +195,15 @@ func (s *Server) writeIntegration(w http.ResponseWriter, status int, in store.In
 	}
 	writeJSON(w, status, resp)
 	return nil
+}
+
+// writeIntegrationFor writes in, with its webhook secret when p may see it.
+func (s *Server) writeIntegrationFor(w http.ResponseWriter, status int, in store.Integration, p *principal) error {
+	withSecret, err := canSeeSecret(p, in)
+	if err != nil {
+		return err
+	}
+	return s.writeIntegration(w, status, in, withSecret)
 }
 
 // fieldSet pairs a request field with whether it breaks a rule, checked in order so
@@ -222,6 +233,22 @@ func decodeIntegration(r *http.Request, p *principal, current *store.Integration
 // current is nil on create.
 func buildIntegration(p *principal, req *integrationRequest, current *store.Integration) (store.Integration, *pendingCredential, error) {
 	var in store.Integration
+	if err := checkSizes(
+		sizeRule{"provider", req.Provider, maxNameLen},
+		sizeRule{"name", req.Name, maxNameLen},
+		sizeRule{"space_id", req.SpaceID, maxIDLen},
+		sizeRule{"description", req.Description, maxDescriptionLen},
+		sizeRule{"vcs_checks", req.VCSChecks, maxNameLen},
+		sizeRule{"email", req.Email, maxEmailLen},
+		sizeRule{"username", req.Username, maxUsernameLen},
+		sizeRule{"api_token", deref(req.APIToken), maxCredentialLen},
+		sizeRule{"app_password", deref(req.AppPassword), maxCredentialLen},
+		sizeRule{"access_token", deref(req.AccessToken), maxCredentialLen},
+		sizeRule{"api_host", req.APIHost, maxURLLen},
+		sizeRule{"user_facing_host", req.UserFacingHost, maxURLLen},
+	); err != nil {
+		return in, nil, err
+	}
 	if current == nil {
 		switch store.Provider(req.Provider) {
 		case store.ProviderBitbucketCloud, store.ProviderBitbucketDataCenter:
@@ -246,7 +273,10 @@ func buildIntegration(p *principal, req *integrationRequest, current *store.Inte
 			return in, nil, invalidArg("name", "name cannot be changed (the webhook URL derives from it); create a new integration instead")
 		}
 		in = *current
+		// nil keeps what is stored at the moment of the write, so a rotate (or a
+		// credential change) committed since current was read is not undone.
 		in.SealedCredential = nil
+		in.SealedWebhookSecret = nil
 	}
 
 	switch {
@@ -260,10 +290,14 @@ func buildIntegration(p *principal, req *integrationRequest, current *store.Inte
 	if in.IsDefault {
 		in.SpaceID = store.RootSpaceID
 	}
-	if _, ok := p.spaces[in.SpaceID]; !ok || !p.can(in.SpaceID, store.RoleRead) {
+	rank, err := p.effectiveRole(in.SpaceID)
+	if err != nil {
+		return in, nil, err
+	}
+	if rank < roleRank[store.RoleRead] {
 		return in, nil, invalidArg("space_id", "space %q does not exist", in.SpaceID)
 	}
-	if !p.can(in.SpaceID, store.RoleAdmin) {
+	if rank < roleRank[store.RoleAdmin] {
 		ae := errPermission(fmt.Sprintf("managing integrations needs the admin role on space %q", in.SpaceID))
 		if in.IsDefault {
 			ae.Field = "is_default"
@@ -277,7 +311,7 @@ func buildIntegration(p *principal, req *integrationRequest, current *store.Inte
 		return in, nil, err
 	}
 	in.Description = req.Description
-	labels, err := normalizeLabels(req.Labels)
+	labels, err := p.limits.labels(req.Labels)
 	if err != nil {
 		return in, nil, err
 	}
@@ -484,7 +518,7 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if err != nil {
 		return err
 	}
-	return s.writeIntegration(w, http.StatusCreated, created, canSeeSecret(p, created))
+	return s.writeIntegrationFor(w, http.StatusCreated, created, p)
 }
 
 // readableIntegration loads an integration, answering 404 when the caller cannot read
@@ -494,7 +528,9 @@ func (s *Server) readableIntegration(r *http.Request, p *principal) (store.Integ
 	if err != nil {
 		return store.Integration{}, err
 	}
-	if !p.can(in.SpaceID, store.RoleRead) {
+	if ok, err := p.can(in.SpaceID, store.RoleRead); err != nil {
+		return store.Integration{}, err
+	} else if !ok {
 		return store.Integration{}, errNotFound("integration")
 	}
 	return in, nil
@@ -517,11 +553,11 @@ func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request, p *princ
 	if err != nil {
 		return err
 	}
-	return s.writeIntegration(w, http.StatusOK, in, canSeeSecret(p, in))
+	return s.writeIntegrationFor(w, http.StatusOK, in, p)
 }
 
 func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request, p *principal) error {
-	lp, err := parseListParams(r)
+	lp, err := parseListParams(r, p.limits)
 	if err != nil {
 		return err
 	}
@@ -530,14 +566,22 @@ func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request, p *pri
 		return invalidArg("provider", "provider must be bitbucket_cloud or bitbucket_datacenter")
 	}
 	resp := listResponse[integrationResponse]{Items: []integrationResponse{}}
-	if f, ok := lp.filter(p); ok {
+	f, ok, err := lp.filter(p)
+	if err != nil {
+		return err
+	}
+	if ok {
 		f.Provider = provider
 		integrations, next, err := s.store.ListIntegrations(r.Context(), f)
 		if err != nil {
 			return err
 		}
 		for _, in := range integrations {
-			item, err := s.toIntegrationResponse(in, canSeeSecret(p, in))
+			withSecret, err := canSeeSecret(p, in)
+			if err != nil {
+				return err
+			}
+			item, err := s.toIntegrationResponse(in, withSecret)
 			if err != nil {
 				return err
 			}
@@ -577,11 +621,14 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, p *pr
 			return err
 		}
 	}
+	if hook := s.beforeIntegrationUpdate.Load(); hook != nil {
+		(*hook)()
+	}
 	updated, err := s.store.UpdateIntegration(r.Context(), in)
 	if err != nil {
 		return err
 	}
-	return s.writeIntegration(w, http.StatusOK, updated, canSeeSecret(p, updated))
+	return s.writeIntegrationFor(w, http.StatusOK, updated, p)
 }
 
 func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -592,6 +639,7 @@ func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if err := s.store.DeleteIntegration(r.Context(), in.ID); err != nil {
 		return err
 	}
+	s.webhookTargets.forget(in.Provider, in.Name)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -609,6 +657,7 @@ func (s *Server) rotateIntegrationSecret(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
+	s.webhookTargets.forget(in.Provider, in.Name)
 	return s.writeIntegration(w, http.StatusOK, updated, true)
 }
 

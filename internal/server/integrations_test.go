@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
 )
@@ -278,6 +279,22 @@ func TestRotateAndRecreate(t *testing.T) {
 	hook := c.must(http.MethodGet, path+"/webhook", nil, http.StatusOK)
 	if hook["webhook_secret"] != rotated["webhook_secret"] {
 		t.Error("webhook endpoint does not show the rotated secret")
+	}
+
+	// The fingerprint follows the secret and is visible to a reader, who never sees
+	// the secret itself.
+	if want := bitbucket.Secret(str(created, "webhook_secret")).Fingerprint(); created["webhook_secret_fingerprint"] != want || len(want) != 16 {
+		t.Errorf("fingerprint on create = %v, want %s", created["webhook_secret_fingerprint"], want)
+	}
+	asReader := reader.must(http.MethodGet, path, nil, http.StatusOK)
+	if _, leaked := asReader["webhook_secret"]; leaked {
+		t.Fatal("a reader sees the webhook secret")
+	}
+	if want := bitbucket.Secret(str(rotated, "webhook_secret")).Fingerprint(); asReader["webhook_secret_fingerprint"] != want || rotated["webhook_secret_fingerprint"] != want {
+		t.Errorf("fingerprint after rotate: reader %v, admin %v, want %s", asReader["webhook_secret_fingerprint"], rotated["webhook_secret_fingerprint"], want)
+	}
+	if asReader["webhook_secret_fingerprint"] == created["webhook_secret_fingerprint"] {
+		t.Error("the fingerprint did not change with the secret")
 	}
 
 	c.must(http.MethodDelete, path, nil, http.StatusNoContent)

@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 
 // metrics lives in its own registry so several servers (tests) can share a process.
@@ -15,6 +17,7 @@ type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	webhooks *prometheus.CounterVec
 	http     http.Handler
 }
 
@@ -30,10 +33,15 @@ func newMetrics() *metrics {
 			Help:    "HTTP request latency, by route pattern and status code.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route", "code"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orbit_webhook_deliveries_total",
+			Help: "Webhook deliveries received, by provider and outcome (accepted, duplicate, ping, bad_signature, bad_payload, too_large, unknown_integration, error). A rejected delivery leaves only this count.",
+		}, []string{"provider", "outcome"}),
 	}
 	m.registry.MustRegister(
 		m.requests,
 		m.latency,
+		m.webhooks,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -48,3 +56,7 @@ func (m *metrics) observe(route string, status int, elapsed time.Duration) {
 }
 
 func (m *metrics) handler() http.Handler { return m.http }
+
+func (m *metrics) webhookOutcome(provider store.Provider, outcome string) {
+	m.webhooks.WithLabelValues(string(provider), outcome).Inc()
+}

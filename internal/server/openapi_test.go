@@ -113,3 +113,37 @@ func openAPIChecker(t testing.TB) func(*http.Request, int, http.Header, []byte) 
 }
 
 var _ routers.Router // keep the import explicit for readers of FindRoute's type
+
+// The size limits openapi.json states are the ones the server enforces.
+func TestOpenAPISizeLimits(t *testing.T) {
+	doc, err := loadOpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range server.InputSizeLimits {
+		kind, name, _ := strings.Cut(key, ".")
+		var schema *openapi3.Schema
+		if kind == "param" {
+			p := doc.Components.Parameters[name]
+			if p == nil || p.Value == nil || p.Value.Schema == nil {
+				t.Errorf("%s: no such parameter", key)
+				continue
+			}
+			schema = p.Value.Schema.Value
+		} else {
+			s := doc.Components.Schemas[kind]
+			if s == nil || s.Value.Properties[name] == nil {
+				t.Errorf("%s: no such property", key)
+				continue
+			}
+			schema = s.Value.Properties[name].Value
+		}
+		got := schema.MaxLength
+		if schema.Type.Is("array") {
+			got = schema.MaxItems
+		}
+		if got == nil || *got != uint64(want) {
+			t.Errorf("%s: openapi.json limit %v, server enforces %d", key, got, want)
+		}
+	}
+}

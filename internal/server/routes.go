@@ -28,7 +28,7 @@ func (rt route) pattern() string { return rt.Method + " " + rt.Path }
 const apiPrefix = "/api/v1"
 
 func (s *Server) routeTable() []route {
-	return []route{
+	return append([]route{
 		{Method: "GET", Path: "/healthz", Public: true, handle: s.healthz},
 		{Method: "GET", Path: "/readyz", Public: true, handle: s.readyz},
 		{Method: "GET", Path: "/metrics", Public: true, handle: s.serveMetrics},
@@ -50,6 +50,10 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: apiPrefix + "/stacks/{id}", Resource: "stack", handle: s.getStack},
 		{Method: "PUT", Path: apiPrefix + "/stacks/{id}", Resource: "stack", handle: s.updateStack},
 		{Method: "DELETE", Path: apiPrefix + "/stacks/{id}", Resource: "stack", handle: s.deleteStack},
+		{Method: "GET", Path: apiPrefix + "/stacks/{id}/vcs-binding", Resource: "stack", handle: s.getStackBinding},
+		{Method: "PUT", Path: apiPrefix + "/stacks/{id}/vcs-binding", Resource: "stack", handle: s.putStackBinding},
+		{Method: "DELETE", Path: apiPrefix + "/stacks/{id}/vcs-binding", Resource: "stack", handle: s.deleteStackBinding},
+		{Method: "POST", Path: apiPrefix + "/stacks/{id}/trigger", Resource: "stack", handle: s.triggerStack},
 
 		{Method: "GET", Path: apiPrefix + "/integrations", Resource: "integration", handle: s.listIntegrations},
 		{Method: "POST", Path: apiPrefix + "/integrations", Resource: "integration", handle: s.createIntegration},
@@ -59,7 +63,8 @@ func (s *Server) routeTable() []route {
 		{Method: "POST", Path: apiPrefix + "/integrations/{id}/rotate-secret", Resource: "integration", handle: s.rotateIntegrationSecret},
 		{Method: "GET", Path: apiPrefix + "/integrations/{id}/webhook", Resource: "integration", handle: s.getIntegrationWebhook},
 		{Method: "POST", Path: apiPrefix + "/integrations/{id}/validate", Resource: "integration", handle: s.validateIntegration},
-	}
+		{Method: "GET", Path: apiPrefix + "/integrations/{id}/bindings", Resource: "integration", handle: s.listIntegrationBindings},
+	}, s.webhookRoutes()...)
 }
 
 func (s *Server) routes() http.Handler {

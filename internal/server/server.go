@@ -16,11 +16,13 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/postgres"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/sqlite"
 )
 
@@ -28,7 +30,7 @@ import (
 type Config struct {
 	// Listen is the TCP address Run listens on, e.g. "127.0.0.1:8700".
 	Listen string
-	// DB is the SQLite file path (a postgres:// DSN in a later version).
+	// DB is the SQLite file path, or a postgres:// (postgresql://) URL.
 	DB string
 	// PublicURL is the externally reachable base URL; webhook URLs derive from it.
 	PublicURL string
@@ -43,6 +45,31 @@ type Config struct {
 	BootstrapOut io.Writer
 	// CredentialChecker verifies integration credentials against Bitbucket; nil = no check.
 	CredentialChecker CredentialChecker
+	// WebhookSecretGrace is how long a rotated-out webhook secret still verifies
+	// deliveries; 0 means DefaultWebhookSecretGrace, a negative value none.
+	WebhookSecretGrace time.Duration
+	// QueueLease and QueuePollInterval tune the job queue (0: the defaults).
+	QueueLease        time.Duration
+	QueuePollInterval time.Duration
+	// PauseQueue accepts and stores deliveries but runs no worker (tests that stop a
+	// server between the acknowledgement and the processing).
+	PauseQueue bool
+	// MaxSpaces bounds the number of spaces besides root; 0 means DefaultMaxSpaces.
+	MaxSpaces int
+	// MaxSpaceDepth bounds how many levels below root a space may sit; 0 means
+	// DefaultMaxSpaceDepth.
+	MaxSpaceDepth int
+	// MaxLabels bounds the labels of one object and the label filters of one list;
+	// 0 means DefaultMaxLabels.
+	MaxLabels int
+}
+
+// orDefault is v, or def when v is 0.
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // ShutdownTimeout bounds how long Run waits for in-flight requests after ctx is done.
@@ -56,8 +83,18 @@ type Server struct {
 	logger    *slog.Logger
 	checker   CredentialChecker
 	metrics   *metrics
+	limits    limits
 	handler   http.Handler
 	draining  atomic.Bool
+
+	webhookGrace   time.Duration
+	webhookTargets *webhookTargetCache
+	deliveries     *deliveryCommitter
+	queue          *queue
+	closeOnce      sync.Once
+	// beforeIntegrationUpdate, when set (tests only), runs in PUT /integrations/{id}
+	// between loading the integration and writing it.
+	beforeIntegrationUpdate atomic.Pointer[func()]
 }
 
 // sealer is what the server needs from secretbox.
@@ -82,10 +119,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("bootstrap key: %w (expected orbit_<id>_<43 base64url chars>)", err)
 		}
 	}
+	for _, q := range []struct {
+		name  string
+		value int
+	}{{"MaxSpaces", cfg.MaxSpaces}, {"MaxSpaceDepth", cfg.MaxSpaceDepth}, {"MaxLabels", cfg.MaxLabels}} {
+		if q.value < 0 {
+			return nil, fmt.Errorf("%s must not be negative", q.name)
+		}
+	}
 	st, err := openStore(ctx, cfg.DB)
 	if err != nil {
 		return nil, err
 	}
+	st.SetQuotas(store.Quotas{
+		MaxSpaces:     orDefault(cfg.MaxSpaces, DefaultMaxSpaces),
+		MaxSpaceDepth: orDefault(cfg.MaxSpaceDepth, DefaultMaxSpaceDepth),
+	})
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -97,7 +146,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		logger:    logger,
 		checker:   cfg.CredentialChecker,
 		metrics:   newMetrics(),
+		limits:    limits{maxLabels: orDefault(cfg.MaxLabels, DefaultMaxLabels)},
 	}
+	s.webhookGrace = cfg.WebhookSecretGrace
+	if s.webhookGrace == 0 {
+		s.webhookGrace = DefaultWebhookSecretGrace
+	}
+	s.webhookTargets = &webhookTargetCache{s: s}
 	out := cfg.BootstrapOut
 	if out == nil {
 		out = os.Stderr
@@ -107,6 +162,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.handler = s.routes()
+	s.queue = newQueue(s, cfg.QueueLease, cfg.QueuePollInterval)
+	s.deliveries = newDeliveryCommitter(st, func() { s.queue.wake(store.JobDelivery) })
+	if !cfg.PauseQueue {
+		s.queue.start()
+	}
 	return s, nil
 }
 
@@ -114,8 +174,12 @@ func openStore(ctx context.Context, db string) (store.Store, error) {
 	switch {
 	case db == "":
 		return nil, errors.New("database: no path given")
-	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return nil, errors.New("database: PostgreSQL is not supported yet; use a SQLite file path")
+	case postgres.IsDSN(db):
+		st, err := postgres.Open(ctx, db)
+		if err != nil {
+			return nil, fmt.Errorf("database: %w", err)
+		}
+		return st, nil
 	}
 	st, err := sqlite.Open(ctx, db)
 	if err != nil {
@@ -135,8 +199,18 @@ func normalizePublicURL(raw string) (string, error) {
 // Handler is the whole HTTP surface: /api/v1, /healthz, /readyz, /metrics.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close releases the store. The handler must not be used afterwards.
-func (s *Server) Close() error { return s.store.Close() }
+// Close stops the receiver's committer and the queue workers, then releases the
+// store. The handler must not be used afterwards. Jobs in progress are abandoned:
+// their leases run out and the next start (or another replica) takes them again.
+func (s *Server) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.deliveries.close()
+		s.queue.stop()
+		err = s.store.Close()
+	})
+	return err
+}
 
 // Run serves cfg.Listen until ctx is done, then drains: /readyz answers 503 and
 // in-flight requests get up to ShutdownTimeout to finish.

@@ -44,22 +44,32 @@ func (req *spaceRequest) validate(p *principal, currentParent string) (store.Spa
 	if err := validateDisplayName("name", req.Name); err != nil {
 		return store.Space{}, err
 	}
+	if err := checkSizes(sizeRule{"parent_space_id", req.ParentSpaceID, maxIDLen}); err != nil {
+		return store.Space{}, err
+	}
 	if err := validateDescription(req.Description); err != nil {
 		return store.Space{}, err
 	}
-	labels, err := normalizeLabels(req.Labels)
+	labels, err := p.limits.labels(req.Labels)
 	if err != nil {
 		return store.Space{}, err
 	}
 	if req.ParentSpaceID == "" {
 		req.ParentSpaceID = store.RootSpaceID
 	}
-	_, exists := p.spaces[req.ParentSpaceID]
+	exists, err := p.exists(req.ParentSpaceID)
+	if err != nil {
+		return store.Space{}, err
+	}
+	rank, err := p.effectiveRole(req.ParentSpaceID)
+	if err != nil {
+		return store.Space{}, err
+	}
 	moving := req.ParentSpaceID != currentParent
-	if !exists || (moving && !p.can(req.ParentSpaceID, store.RoleRead)) {
+	if !exists || (moving && rank < roleRank[store.RoleRead]) {
 		return store.Space{}, invalidArg("parent_space_id", "parent space %q does not exist", req.ParentSpaceID)
 	}
-	if moving && !p.can(req.ParentSpaceID, store.RoleAdmin) {
+	if moving && rank < roleRank[store.RoleAdmin] {
 		ae := errPermission("creating or moving a space needs the admin role on its parent space")
 		ae.Field = "parent_space_id"
 		return store.Space{}, ae
@@ -97,21 +107,31 @@ func (s *Server) createSpace(w http.ResponseWriter, r *http.Request, p *principa
 }
 
 func (s *Server) getSpace(w http.ResponseWriter, r *http.Request, p *principal) error {
-	sp, ok := p.spaces[r.PathValue("id")]
-	if !ok || !p.can(sp.ID, store.RoleRead) {
+	id := r.PathValue("id")
+	if ok, err := p.can(id, store.RoleRead); err != nil {
+		return err
+	} else if !ok {
 		return errNotFound("space")
+	}
+	sp, err := s.store.GetSpace(r.Context(), id)
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, toSpaceResponse(sp))
 	return nil
 }
 
 func (s *Server) listSpaces(w http.ResponseWriter, r *http.Request, p *principal) error {
-	lp, err := parseListParams(r)
+	lp, err := parseListParams(r, p.limits)
 	if err != nil {
 		return err
 	}
 	resp := listResponse[spaceResponse]{Items: []spaceResponse{}}
-	if f, ok := lp.filter(p); ok {
+	f, ok, err := lp.filter(p)
+	if err != nil {
+		return err
+	}
+	if ok {
 		spaces, next, err := s.store.ListSpaces(r.Context(), f)
 		if err != nil {
 			return err
@@ -128,14 +148,15 @@ func (s *Server) listSpaces(w http.ResponseWriter, r *http.Request, p *principal
 // adminSpace is the space named in the path, when the caller is admin on it (404
 // when it does not exist or the caller cannot read it).
 func adminSpace(r *http.Request, p *principal) (store.Space, error) {
-	sp, ok := p.spaces[r.PathValue("id")]
-	if !ok {
-		return store.Space{}, errNotFound("space")
-	}
-	if err := p.requireRole(sp.ID, store.RoleAdmin, "space"); err != nil {
+	id := r.PathValue("id")
+	if err := p.requireRole(id, store.RoleAdmin, "space"); err != nil {
 		return store.Space{}, err
 	}
-	return sp, nil
+	chain, err := p.ancestry(id)
+	if err != nil {
+		return store.Space{}, err
+	}
+	return chain[0], nil
 }
 
 func (s *Server) updateSpace(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -152,8 +173,12 @@ func (s *Server) updateSpace(w http.ResponseWriter, r *http.Request, p *principa
 		return err
 	}
 	// A space cannot move under itself or one of its descendants.
-	for ancestor := sp.ParentSpaceID; ancestor != ""; ancestor = p.spaces[ancestor].ParentSpaceID {
-		if ancestor == id {
+	ancestors, err := p.ancestry(sp.ParentSpaceID)
+	if err != nil {
+		return err
+	}
+	for _, ancestor := range ancestors {
+		if ancestor.ID == id {
 			return invalidArg("parent_space_id", "a space cannot be moved under itself or one of its descendants")
 		}
 	}

@@ -40,13 +40,20 @@ func (req *stackRequest) validate(p *principal) (store.Stack, error) {
 	if err := validateDisplayName("name", req.Name); err != nil {
 		return store.Stack{}, err
 	}
+	if err := checkSizes(sizeRule{"space_id", req.SpaceID, maxIDLen}); err != nil {
+		return store.Stack{}, err
+	}
 	if req.SpaceID == "" {
 		return store.Stack{}, invalidArg("space_id", "space_id is required")
 	}
-	if _, ok := p.spaces[req.SpaceID]; !ok || !p.can(req.SpaceID, store.RoleRead) {
+	rank, err := p.effectiveRole(req.SpaceID)
+	if err != nil {
+		return store.Stack{}, err
+	}
+	if rank < roleRank[store.RoleRead] {
 		return store.Stack{}, invalidArg("space_id", "space %q does not exist", req.SpaceID)
 	}
-	if !p.can(req.SpaceID, store.RoleWrite) {
+	if rank < roleRank[store.RoleWrite] {
 		ae := errPermission("this operation needs the write role on the stack's space")
 		ae.Field = "space_id"
 		return store.Stack{}, ae
@@ -54,7 +61,7 @@ func (req *stackRequest) validate(p *principal) (store.Stack, error) {
 	if err := validateDescription(req.Description); err != nil {
 		return store.Stack{}, err
 	}
-	labels, err := normalizeLabels(req.Labels)
+	labels, err := p.limits.labels(req.Labels)
 	if err != nil {
 		return store.Stack{}, err
 	}
@@ -89,7 +96,9 @@ func (s *Server) readableStack(r *http.Request, p *principal) (store.Stack, erro
 	if err != nil {
 		return store.Stack{}, err
 	}
-	if !p.can(st.SpaceID, store.RoleRead) {
+	if ok, err := p.can(st.SpaceID, store.RoleRead); err != nil {
+		return store.Stack{}, err
+	} else if !ok {
 		return store.Stack{}, errNotFound("stack")
 	}
 	return st, nil
@@ -117,12 +126,16 @@ func (s *Server) getStack(w http.ResponseWriter, r *http.Request, p *principal) 
 }
 
 func (s *Server) listStacks(w http.ResponseWriter, r *http.Request, p *principal) error {
-	lp, err := parseListParams(r)
+	lp, err := parseListParams(r, p.limits)
 	if err != nil {
 		return err
 	}
 	resp := listResponse[stackResponse]{Items: []stackResponse{}}
-	if f, ok := lp.filter(p); ok {
+	f, ok, err := lp.filter(p)
+	if err != nil {
+		return err
+	}
+	if ok {
 		stacks, next, err := s.store.ListStacks(r.Context(), f)
 		if err != nil {
 			return err
@@ -147,6 +160,11 @@ func (s *Server) updateStack(w http.ResponseWriter, r *http.Request, p *principa
 	}
 	st.ID = current.ID
 	st.CreatedAt = current.CreatedAt
+	if st.SpaceID != current.SpaceID {
+		if err := s.bindingStaysVisible(r, p, st); err != nil {
+			return err
+		}
+	}
 	updated, err := s.store.UpdateStack(r.Context(), st)
 	if err != nil {
 		return err
@@ -164,5 +182,32 @@ func (s *Server) deleteStack(w http.ResponseWriter, r *http.Request, p *principa
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// bindingStaysVisible refuses to move a stack to a space from which the integration of
+// its attached binding is not visible.
+func (s *Server) bindingStaysVisible(r *http.Request, p *principal, moved store.Stack) error {
+	b, err := s.store.GetStackBinding(r.Context(), moved.ID)
+	if isNotFound(err) || err == nil && b.Status != store.BindingAttached {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	in, err := s.store.GetIntegration(r.Context(), b.IntegrationID)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	visible, err := integrationVisibleFrom(p, in, moved.SpaceID)
+	if err != nil {
+		return err
+	}
+	if !visible {
+		return invalidArg("space_id", "the stack's VCS binding uses integration %q, which is not visible from space %q: bind the stack to another integration first", in.Name, moved.SpaceID)
+	}
 	return nil
 }

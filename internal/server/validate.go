@@ -14,18 +14,76 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 
+// Length limits of string fields, in characters (API.md "Field sizes"). With
+// maxPageSize and the labels quota they also bound every list answer.
 const (
 	maxDescriptionLen = 4096
 	maxNameLen        = 100
+	maxIDLen          = 255  // space_id, parent_space_id, roles[].space_id, and path ids
+	maxUsernameLen    = 255  // username
+	maxEmailLen       = 254  // email (the longest address SMTP carries)
+	maxCredentialLen  = 4096 // api_token, app_password, access_token
+	maxURLLen         = 2048 // api_host, user_facing_host
+	maxFilterLen      = 255  // the name and space_id list filters
+	maxPageTokenLen   = 1024 // page_token
+	maxRolesPerKey    = 100  // roles of one API key
 	defaultPageSize   = 100
 	maxPageSize       = 500
 )
+
+// sizeRule is one string field and the most characters it may hold.
+type sizeRule struct {
+	field string
+	value string
+	max   int
+}
+
+// checkSizes answers a 400 naming the first field longer than its limit. It runs
+// before any other rule, so no oversized value is parsed or echoed in a message.
+func checkSizes(rules ...sizeRule) error {
+	for _, r := range rules {
+		// A byte length within the limit is within it in characters too.
+		if len(r.value) > r.max && utf8.RuneCountInString(r.value) > r.max {
+			return invalidArg(r.field, "%s must be at most %d characters", r.field, r.max)
+		}
+	}
+	return nil
+}
+
+// deref is *v, or "" for nil.
+func deref(v *string) string {
+	if v == nil {
+		return ""
+	}
+	return *v
+}
 
 var (
 	labelPattern           = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,62}$`)
 	integrationNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 	poolPattern            = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 )
+
+// Default quotas (Config, API.md "Limits").
+const (
+	DefaultMaxSpaces     = 10000
+	DefaultMaxSpaceDepth = 16
+	DefaultMaxLabels     = 50
+)
+
+// limits are the configured quotas a request is validated against.
+type limits struct {
+	maxLabels int // labels per object, and label filters per list
+}
+
+// labels validates a labels field: its length (as sent, duplicates included, like
+// openapi.json's maxItems), then each label.
+func (l limits) labels(labels []string) ([]string, error) {
+	if len(labels) > l.maxLabels {
+		return nil, invalidArg("labels", "labels holds at most %d entries; this one has %d", l.maxLabels, len(labels))
+	}
+	return normalizeLabels(labels)
+}
 
 // normalizeLabels validates each label and returns them sorted and de-duplicated.
 func normalizeLabels(labels []string) ([]string, error) {
@@ -77,7 +135,7 @@ type listParams struct {
 	pageToken string
 }
 
-func parseListParams(r *http.Request) (listParams, error) {
+func parseListParams(r *http.Request, lim limits) (listParams, error) {
 	q := r.URL.Query()
 	lp := listParams{
 		spaceID:   q.Get("space_id"),
@@ -86,12 +144,24 @@ func parseListParams(r *http.Request) (listParams, error) {
 		pageSize:  defaultPageSize,
 		pageToken: q.Get("page_token"),
 	}
+	if err := checkSizes(
+		sizeRule{"space_id", lp.spaceID, maxFilterLen},
+		sizeRule{"name", lp.name, maxFilterLen},
+		sizeRule{"page_token", lp.pageToken, maxPageTokenLen},
+	); err != nil {
+		return lp, err
+	}
 	if raw := q.Get("page_size"); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 || n > maxPageSize {
 			return lp, invalidArg("page_size", "page_size must be an integer from 1 to %d", maxPageSize)
 		}
 		lp.pageSize = n
+	}
+	// No object carries more labels than this, so more filters could never match;
+	// each one is a clause of the store's query.
+	if len(lp.labels) > lim.maxLabels {
+		return lp, invalidArg("label", "at most %d label filters are allowed (an object carries at most %d labels)", lim.maxLabels, lim.maxLabels)
 	}
 	for i, l := range lp.labels {
 		if !labelPattern.MatchString(l) {
@@ -103,17 +173,20 @@ func parseListParams(r *http.Request) (listParams, error) {
 
 // filter turns the parameters into a store filter limited to the spaces the caller
 // can read. ok is false when nothing can match (so the store is not asked).
-func (lp listParams) filter(p *principal) (f store.ListFilter, ok bool) {
+func (lp listParams) filter(p *principal) (f store.ListFilter, ok bool, err error) {
 	f = store.ListFilter{Labels: lp.labels, Name: lp.name, PageSize: lp.pageSize, PageToken: lp.pageToken}
 	if lp.spaceID != "" {
-		if !p.can(lp.spaceID, store.RoleRead) {
-			return f, false
+		ok, err := p.can(lp.spaceID, store.RoleRead)
+		if err != nil || !ok {
+			return f, false, err
 		}
 		f.SpaceIDs = []string{lp.spaceID}
-		return f, true
+		return f, true, nil
 	}
-	f.SpaceIDs = p.readableSpaceIDs()
-	return f, len(f.SpaceIDs) > 0
+	if !p.rootAdmin() {
+		f.ReadableBy = p.key.ID
+	}
+	return f, true, nil
 }
 
 type listResponse[T any] struct {

@@ -42,13 +42,16 @@ func (c *Client) GetWorkspace(ctx context.Context, workspace string) (Workspace,
 	return w, err
 }
 
-// Repository is the part of a repository the check reads.
+// Repository is the part of a repository the clients read.
 type Repository struct {
-	UUID      string `json:"uuid"`
-	Slug      string `json:"slug"`
-	Name      string `json:"name"`
-	FullName  string `json:"full_name"`
-	IsPrivate bool   `json:"is_private"`
+	UUID       string          `json:"uuid"`
+	Slug       string          `json:"slug"`
+	Name       string          `json:"name"`
+	FullName   string          `json:"full_name"`
+	IsPrivate  bool            `json:"is_private"`
+	MainBranch *Branch         `json:"mainbranch"` // nil for an empty repository
+	Project    *ProjectRef     `json:"project"`
+	Links      RepositoryLinks `json:"links"`
 }
 
 // GetRepository reads a repository.

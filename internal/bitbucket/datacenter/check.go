@@ -20,10 +20,11 @@ type Project struct {
 
 // Repository is the part of a repository the client reads.
 type Repository struct {
-	ID      int64   `json:"id"`
-	Slug    string  `json:"slug"`
-	Name    string  `json:"name"`
-	Project Project `json:"project"`
+	ID      int64           `json:"id"`
+	Slug    string          `json:"slug"`
+	Name    string          `json:"name"`
+	Project Project         `json:"project"`
+	Links   RepositoryLinks `json:"links"`
 }
 
 // listProjectsPage reads one page of visible projects (limit 1 is enough to prove

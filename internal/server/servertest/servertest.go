@@ -15,7 +15,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 )
@@ -32,6 +34,18 @@ type Instance struct {
 	PublicURL string
 	// DBPath is the SQLite file.
 	DBPath string
+	// SecretKey seals the database's secrets; with DBPath and AdminKey it restarts a
+	// server on the same data (WithDatabase).
+	SecretKey []byte
+
+	stop func()
+}
+
+// Stop shuts the server down now (the test's cleanup then does nothing more), e.g. to
+// start another one on the same database.
+func (in *Instance) Stop(t testing.TB) {
+	t.Helper()
+	in.stop()
 }
 
 type config struct {
@@ -41,6 +55,7 @@ type config struct {
 	dbPath    string
 	secretKey []byte
 	adminKey  string
+	tweaks    []func(*server.Config)
 }
 
 // Option changes how Start builds the server.
@@ -61,6 +76,12 @@ func WithPublicURL(u string) Option { return func(cfg *config) { cfg.publicURL =
 // key and admin key, e.g. to restart a server on the same data.
 func WithDatabase(path string, secretKey []byte, adminKey string) Option {
 	return func(cfg *config) { cfg.dbPath, cfg.secretKey, cfg.adminKey = path, secretKey, adminKey }
+}
+
+// WithConfig lets f change the server.Config just before the server starts (e.g.
+// its quotas).
+func WithConfig(f func(*server.Config)) Option {
+	return func(cfg *config) { cfg.tweaks = append(cfg.tweaks, f) }
 }
 
 // Start runs an orbit-server on 127.0.0.1 with an ephemeral port until the test ends.
@@ -94,7 +115,7 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	if cfg.publicURL == "" {
 		cfg.publicURL = baseURL
 	}
-	srv, err := server.New(context.Background(), server.Config{
+	serverConfig := server.Config{
 		DB:                cfg.dbPath,
 		PublicURL:         cfg.publicURL,
 		SecretKey:         cfg.secretKey,
@@ -102,20 +123,30 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		Logger:            cfg.logger,
 		BootstrapOut:      io.Discard,
 		CredentialChecker: cfg.checker,
-	})
+		QueuePollInterval: 50 * time.Millisecond,
+	}
+	for _, f := range cfg.tweaks {
+		f(&serverConfig)
+	}
+	srv, err := server.New(context.Background(), serverConfig)
 	if err != nil {
 		ln.Close()
 		t.Fatalf("servertest: start server: %v", err)
 	}
 	ts := &httptest.Server{Listener: ln, Config: &http.Server{Handler: srv.Handler()}}
 	ts.Start()
-	t.Cleanup(func() {
-		ts.Close()
-		if err := srv.Close(); err != nil {
-			t.Errorf("servertest: close server: %v", err)
-		}
-	})
-	return &Instance{URL: baseURL, AdminKey: cfg.adminKey, Server: srv, PublicURL: cfg.publicURL, DBPath: cfg.dbPath}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			ts.Close()
+			if err := srv.Close(); err != nil {
+				t.Errorf("servertest: close server: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &Instance{URL: baseURL, AdminKey: cfg.adminKey, Server: srv, PublicURL: cfg.publicURL, DBPath: cfg.dbPath,
+		SecretKey: cfg.secretKey, stop: stop}
 }
 
 // Role is one {space_id, role} grant of an API key.

@@ -22,7 +22,32 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrBadPageToken is returned by List methods for a PageToken they did not issue.
 	ErrBadPageToken = errors.New("invalid page token")
+	// ErrQuota is returned when a write would exceed a Quotas limit. Implementations
+	// wrap it in *QuotaError.
+	ErrQuota = errors.New("quota exceeded")
 )
+
+// Quotas bound what one database may hold; a zero field is no limit. The store
+// checks them inside the write's transaction.
+type Quotas struct {
+	// MaxSpaces is the most spaces besides root.
+	MaxSpaces int
+	// MaxSpaceDepth is how many levels below root a space may be (a child of root
+	// is at depth 1).
+	MaxSpaceDepth int
+}
+
+// QuotaError says which limit a write would exceed. Field is the request field
+// to blame ("parent_space_id" for depth) or "" when the limit is not about one
+// field (the number of spaces).
+type QuotaError struct {
+	Field  string
+	Limit  int
+	Reason string
+}
+
+func (e *QuotaError) Error() string { return e.Reason }
+func (e *QuotaError) Unwrap() error { return ErrQuota }
 
 // NotFoundError says which object was missing: the one addressed, or one it
 // refers to (e.g. the parent of a new space). It wraps ErrNotFound.
@@ -127,9 +152,45 @@ type Integration struct {
 
 	SealedCredential    []byte // api_token, app_password or access_token, sealed
 	SealedWebhookSecret []byte
+	// PreviousSealedWebhookSecret is the secret SetWebhookSecret replaced (nil until
+	// the first rotation) and WebhookSecretRotatedAt when; the receiver accepts it
+	// for a grace period so that no delivery is lost while the hooks are updated.
+	PreviousSealedWebhookSecret []byte
+	WebhookSecretRotatedAt      time.Time
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// Binding statuses. A binding is attached while its integration exists; deleting the
+// integration detaches it (the binding and its stack stay) until it is pointed at an
+// integration again.
+const (
+	BindingAttached = "attached"
+	BindingDetached = "detached"
+)
+
+// StackBinding ties a stack to one repository and branch through one integration.
+// There is at most one per stack.
+type StackBinding struct {
+	StackID         string
+	IntegrationID   string // when detached: the integration that was deleted
+	Provider        Provider
+	Namespace       string // Cloud workspace slug or Data Center project key
+	Repository      string // repository slug
+	Branch          string
+	ProjectRoot     string
+	PullRequestRuns bool
+
+	// Set by the store, ignored on write.
+	Status         string // BindingAttached or BindingDetached
+	DetachedReason string
+	// Host is the integration's user-facing host (Data Center; "" for Cloud): the
+	// current one while attached, the last one known when detached.
+	Host         string
+	StackSpaceID string // the space of the stack, for visibility and role checks
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // ListFilter narrows a list. Empty fields do not filter. Labels: the object must
@@ -140,12 +201,17 @@ type Integration struct {
 // caller that can read no space gets an empty list). For ListSpaces it matches
 // the space's own ID, for stacks and integrations the space they live in.
 type ListFilter struct {
-	SpaceIDs  []string // any of these; nil = all spaces
-	Labels    []string
-	Name      string
-	Provider  Provider // integrations only
-	PageSize  int      // 0 = implementation default (100)
-	PageToken string
+	SpaceIDs []string // any of these; nil = all spaces
+	// ReadableBy, when set, is an API key id: only objects in spaces that key can
+	// read are listed (spaces it holds a role on, and their descendants reached
+	// through inherit_entities). The store resolves this in SQL, so the caller
+	// never passes one value per space.
+	ReadableBy string
+	Labels     []string
+	Name       string
+	Provider   Provider // integrations only
+	PageSize   int      // 0 = implementation default (100)
+	PageToken  string
 }
 
 // Store is implemented by the SQLite and PostgreSQL stores. Every method is atomic.
@@ -162,8 +228,15 @@ type Store interface {
 	CreateSpace(ctx context.Context, s Space) (Space, error) // ErrNotFound when the parent does not exist
 	GetSpace(ctx context.Context, id string) (Space, error)
 	ListSpaces(ctx context.Context, f ListFilter) ([]Space, string, error)
-	// AllSpaces returns the whole tree (used for role inheritance); small by nature.
+	// AllSpaces returns the whole tree with labels. It reads every space: request
+	// paths use SpaceAncestry and ListFilter.ReadableBy instead.
 	AllSpaces(ctx context.Context) ([]Space, error)
+	// SpaceAncestry returns the space id and then its ancestors, nearest first,
+	// ending with root, in one query (Labels are not loaded). A missing id is a
+	// *NotFoundError{Kind: "space"}.
+	SpaceAncestry(ctx context.Context, id string) ([]Space, error)
+	// SetQuotas sets the limits CreateSpace and UpdateSpace enforce (*QuotaError).
+	SetQuotas(q Quotas)
 	UpdateSpace(ctx context.Context, s Space) (Space, error)
 	DeleteSpace(ctx context.Context, id string) error // ConflictError when it has children, stacks or integrations
 
@@ -190,7 +263,28 @@ type Store interface {
 	// stored one; so does a nil SealedWebhookSecret (rotate with SetWebhookSecret).
 	// IsDefault forces SpaceID to RootSpaceID, on create as well.
 	UpdateIntegration(ctx context.Context, in Integration) (Integration, error)
-	// SetWebhookSecret replaces only the sealed webhook secret.
+	// SetWebhookSecret replaces only the sealed webhook secret; the replaced one
+	// becomes PreviousSealedWebhookSecret, rotated now.
 	SetWebhookSecret(ctx context.Context, id string, sealed []byte) (Integration, error)
+	// DeleteIntegration detaches the integration's bindings in the same transaction:
+	// they stay, with Status BindingDetached and a DetachedReason naming it.
 	DeleteIntegration(ctx context.Context, id string) error
+
+	QueueStore
+	// SetStackBinding creates or replaces the binding of b.StackID and attaches it to
+	// b.IntegrationID (re-attaching a detached binding). Provider is taken from the
+	// integration. A missing stack or integration is a *NotFoundError of that kind.
+	// created is true when the stack had no binding.
+	SetStackBinding(ctx context.Context, b StackBinding) (out StackBinding, created bool, err error)
+	// GetStackBinding: *NotFoundError{Kind: "binding"} when the stack has none.
+	GetStackBinding(ctx context.Context, stackID string) (StackBinding, error)
+	DeleteStackBinding(ctx context.Context, stackID string) error
+	// ListIntegrationBindings lists the bindings pointing at an integration, ordered
+	// by stack id.
+	ListIntegrationBindings(ctx context.Context, integrationID string) ([]StackBinding, error)
+	// ListBindingsForRepository returns the attached bindings of one integration on
+	// one repository (namespace and repository compared exactly), ordered by stack
+	// id: the stacks a webhook delivery for that repository concerns. Detached
+	// bindings are never returned.
+	ListBindingsForRepository(ctx context.Context, integrationID, namespace, repository string) ([]StackBinding, error)
 }

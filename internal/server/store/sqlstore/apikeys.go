@@ -57,7 +57,7 @@ func sortRoles(roles []store.RoleBinding) []store.RoleBinding {
 func (s *Store) GetAPIKey(ctx context.Context, id string) (store.APIKey, error) {
 	var k store.APIKey
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
-		keys, err := queryAPIKeys(ctx, tx, ` WHERE id = $1`, id)
+		keys, err := s.queryAPIKeys(ctx, tx, ` WHERE id = $1`, id)
 		if err != nil {
 			return err
 		}
@@ -74,14 +74,14 @@ func (s *Store) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
 	var keys []store.APIKey
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		keys, err = queryAPIKeys(ctx, tx, ``)
+		keys, err = s.queryAPIKeys(ctx, tx, ``)
 		return err
 	})
 	return keys, err
 }
 
-func queryAPIKeys(ctx context.Context, q queryer, where string, args ...any) ([]store.APIKey, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, name, secret_hash, created_at FROM api_keys`+where+` ORDER BY name, id`, args...)
+func (s *Store) queryAPIKeys(ctx context.Context, q queryer, where string, args ...any) ([]store.APIKey, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, name, secret_hash, created_at FROM api_keys`+where+` ORDER BY `+s.dialect.orderByName("id"), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -115,12 +115,8 @@ func queryAPIKeys(ctx context.Context, q queryer, where string, args ...any) ([]
 	if len(keys) == 0 {
 		return keys, nil
 	}
-	ids := make([]string, len(keys))
-	for i, k := range keys {
-		ids[i] = k.ID
-	}
-	var roleArgs []any
-	rows, err = q.QueryContext(ctx, `SELECT api_key_id, space_id, role FROM api_key_roles WHERE api_key_id IN (`+placeholders(&roleArgs, ids)+`) ORDER BY api_key_id, space_id`, roleArgs...)
+	rows, err = q.QueryContext(ctx, `SELECT api_key_id, space_id, role FROM api_key_roles
+		WHERE api_key_id IN (SELECT id FROM api_keys`+where+`) ORDER BY api_key_id, `+s.dialect.bytes("space_id"), args...)
 	if err != nil {
 		return nil, err
 	}

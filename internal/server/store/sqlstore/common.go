@@ -73,6 +73,27 @@ func (lt labelTable) load(ctx context.Context, q queryer, ids []string) (map[str
 	return out, rows.Err()
 }
 
+// loadFor returns the labels of the rows query selects (its first column is the
+// object id), with query's args: one statement whatever the number of rows, and
+// no variable bound per row.
+func (lt labelTable) loadFor(ctx context.Context, q queryer, query string, args ...any) (map[string][]string, error) {
+	out := map[string][]string{}
+	rows, err := q.QueryContext(ctx, `SELECT `+lt.column+`, label FROM `+lt.table+
+		` WHERE `+lt.column+` IN (SELECT id FROM (`+query+`) selected) ORDER BY `+lt.column+`, label`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, label string
+		if err := rows.Scan(&id, &label); err != nil {
+			return nil, err
+		}
+		out[id] = append(out[id], label)
+	}
+	return out, rows.Err()
+}
+
 // placeholders appends values to args and returns "$k, $k+1, ..." for them.
 func placeholders(args *[]any, values []string) string {
 	ph := make([]string, len(values))
@@ -93,18 +114,29 @@ func arg(args *[]any, v any) string {
 // then keyset pagination on (name, id). It returns ok=false when the filter
 // can match nothing (an empty non-nil SpaceIDs).
 type listQuery struct {
-	where []string
-	args  []any
-	limit int
+	where   []string
+	args    []any
+	limit   int
+	dialect Dialect
 }
 
-func newListQuery(f store.ListFilter, spaceColumn string, lt labelTable, idColumn string) (listQuery, bool, error) {
-	var q listQuery
+func (s *Store) newListQuery(f store.ListFilter, spaceColumn string, lt labelTable, idColumn string) (listQuery, bool, error) {
+	q := listQuery{dialect: s.dialect}
 	if f.SpaceIDs != nil {
 		if len(f.SpaceIDs) == 0 {
 			return q, false, nil
 		}
 		q.where = append(q.where, spaceColumn+` IN (`+placeholders(&q.args, f.SpaceIDs)+`)`)
+	}
+	if f.ReadableBy != "" {
+		// The spaces the key holds a role on, and below them every space that
+		// inherits entities from a readable parent (API.md, Roles).
+		q.where = append(q.where, spaceColumn+` IN (WITH RECURSIVE readable (id) AS (
+			SELECT space_id FROM api_key_roles WHERE api_key_id = `+arg(&q.args, f.ReadableBy)+`
+			UNION
+			SELECT spaces.id FROM spaces JOIN readable ON spaces.parent_space_id = readable.id
+			WHERE spaces.inherit_entities
+		) SELECT id FROM readable)`)
 	}
 	for _, l := range normalizeLabels(f.Labels) {
 		q.where = append(q.where, `EXISTS (SELECT 1 FROM `+lt.table+` l WHERE l.`+lt.column+` = `+idColumn+` AND l.label = `+arg(&q.args, l)+`)`)
@@ -118,7 +150,8 @@ func newListQuery(f store.ListFilter, spaceColumn string, lt labelTable, idColum
 			return q, false, err
 		}
 		n := arg(&q.args, name)
-		q.where = append(q.where, `(name > `+n+` OR (name = `+n+` AND `+idColumn+` > `+arg(&q.args, id)+`))`)
+		byName, byID := q.dialect.bytes("name"), q.dialect.bytes(idColumn)
+		q.where = append(q.where, `(`+byName+` > `+n+` OR (name = `+n+` AND `+byID+` > `+arg(&q.args, id)+`))`)
 	}
 	q.limit = f.PageSize
 	if q.limit <= 0 {
@@ -140,7 +173,7 @@ func (q *listQuery) suffix(idColumn string) string {
 		b.WriteString(" WHERE ")
 		b.WriteString(strings.Join(q.where, " AND "))
 	}
-	b.WriteString(" ORDER BY name, " + idColumn + " LIMIT " + arg(&q.args, q.limit+1))
+	b.WriteString(" ORDER BY " + q.dialect.orderByName(idColumn) + " LIMIT " + arg(&q.args, q.limit+1))
 	return b.String()
 }
 

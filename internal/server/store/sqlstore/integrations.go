@@ -13,7 +13,8 @@ import (
 const integrationColumns = `integrations.id, integrations.provider, integrations.name, integrations.is_default, integrations.space_id,
 	integrations.description, integrations.vcs_checks, integrations.email, integrations.username, integrations.auth_method,
 	integrations.api_host, integrations.user_facing_host, integrations.use_git_checkout,
-	integrations.sealed_credential, integrations.sealed_webhook_secret, integrations.created_at, integrations.updated_at`
+	integrations.sealed_credential, integrations.sealed_webhook_secret, integrations.created_at, integrations.updated_at,
+	integrations.previous_sealed_webhook_secret, integrations.webhook_secret_rotated_at`
 
 func scanIntegration(row interface{ Scan(...any) error }) (store.Integration, error) {
 	var (
@@ -21,12 +22,14 @@ func scanIntegration(row interface{ Scan(...any) error }) (store.Integration, er
 		provider                       string
 		sealedCredential, sealedSecret string
 		createdAt, updatedAt           string
+		previousSecret, rotatedAt      string
 		err                            error
 	)
 	if err = row.Scan(&in.ID, &provider, &in.Name, &in.IsDefault, &in.SpaceID,
 		&in.Description, &in.VCSChecks, &in.Email, &in.Username, &in.AuthMethod,
 		&in.APIHost, &in.UserFacingHost, &in.UseGitCheckout,
-		&sealedCredential, &sealedSecret, &createdAt, &updatedAt); err != nil {
+		&sealedCredential, &sealedSecret, &createdAt, &updatedAt,
+		&previousSecret, &rotatedAt); err != nil {
 		return in, err
 	}
 	in.Provider = store.Provider(provider)
@@ -35,6 +38,14 @@ func scanIntegration(row interface{ Scan(...any) error }) (store.Integration, er
 	}
 	if in.SealedWebhookSecret, err = decodeSealed(sealedSecret); err != nil {
 		return in, fmt.Errorf("integration %q: stored webhook secret: %w", in.ID, err)
+	}
+	if in.PreviousSealedWebhookSecret, err = decodeSealed(previousSecret); err != nil {
+		return in, fmt.Errorf("integration %q: stored previous webhook secret: %w", in.ID, err)
+	}
+	if rotatedAt != "" {
+		if in.WebhookSecretRotatedAt, err = parseTime(rotatedAt); err != nil {
+			return in, err
+		}
 	}
 	if in.CreatedAt, err = parseTime(createdAt); err != nil {
 		return in, err
@@ -65,7 +76,6 @@ func queryIntegrations(ctx context.Context, q queryer, query string, args ...any
 		return nil, err
 	}
 	items := []store.Integration{}
-	var ids []string
 	for rows.Next() {
 		in, err := scanIntegration(rows)
 		if err != nil {
@@ -73,13 +83,12 @@ func queryIntegrations(ctx context.Context, q queryer, query string, args ...any
 			return nil, err
 		}
 		items = append(items, in)
-		ids = append(ids, in.ID)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	labels, err := integrationLabels.load(ctx, q, ids)
+	labels, err := integrationLabels.loadFor(ctx, q, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +219,7 @@ func (s *Store) getIntegrationWhere(ctx context.Context, what, where string, arg
 }
 
 func (s *Store) ListIntegrations(ctx context.Context, f store.ListFilter) ([]store.Integration, string, error) {
-	q, ok, err := newListQuery(f, "integrations.space_id", integrationLabels, "integrations.id")
+	q, ok, err := s.newListQuery(f, "integrations.space_id", integrationLabels, "integrations.id")
 	if err != nil || !ok {
 		return []store.Integration{}, "", err
 	}
@@ -252,16 +261,24 @@ func (s *Store) UpdateIntegration(ctx context.Context, in store.Integration) (st
 		if err := integrationConflict(ctx, tx, in, in.ID); err != nil {
 			return err
 		}
-		credential := current.SealedCredential
+		var args []any
+		set := `is_default = ` + arg(&args, in.IsDefault) + `, space_id = ` + arg(&args, in.SpaceID) +
+			`, description = ` + arg(&args, in.Description) + `, vcs_checks = ` + arg(&args, in.VCSChecks) +
+			`, email = ` + arg(&args, in.Email) + `, username = ` + arg(&args, in.Username) +
+			`, auth_method = ` + arg(&args, in.AuthMethod) + `, api_host = ` + arg(&args, in.APIHost) +
+			`, user_facing_host = ` + arg(&args, in.UserFacingHost) + `, use_git_checkout = ` + arg(&args, in.UseGitCheckout) +
+			`, updated_at = ` + arg(&args, formatTime(s.nowUTC()))
+		// A nil sealed value leaves the column alone rather than writing back what was
+		// read above: a rotate or credential change committed by a concurrent
+		// transaction in between must not be undone (PostgreSQL runs this UPDATE
+		// after that writer commits, on the row it left).
 		if in.SealedCredential != nil {
-			credential = in.SealedCredential
+			set += `, sealed_credential = ` + arg(&args, encodeSealed(in.SealedCredential))
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE integrations SET is_default = $1, space_id = $2, description = $3, vcs_checks = $4,
-			email = $5, username = $6, auth_method = $7, api_host = $8, user_facing_host = $9, use_git_checkout = $10,
-			sealed_credential = $11, sealed_webhook_secret = $12, updated_at = $13 WHERE id = $14`,
-			in.IsDefault, in.SpaceID, in.Description, in.VCSChecks,
-			in.Email, in.Username, in.AuthMethod, in.APIHost, in.UserFacingHost, in.UseGitCheckout,
-			encodeSealed(credential), encodeSealed(keepIfNil(in.SealedWebhookSecret, current.SealedWebhookSecret)), formatTime(s.nowUTC()), in.ID)
+		if in.SealedWebhookSecret != nil {
+			set += `, sealed_webhook_secret = ` + arg(&args, encodeSealed(in.SealedWebhookSecret))
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE integrations SET `+set+` WHERE id = `+arg(&args, in.ID), args...)
 		if err != nil {
 			return s.constraintError(err,
 				func() error { return errLostRace },
@@ -279,18 +296,13 @@ func (s *Store) UpdateIntegration(ctx context.Context, in store.Integration) (st
 	return out, nil
 }
 
-func keepIfNil(next, current []byte) []byte {
-	if next == nil {
-		return current
-	}
-	return next
-}
-
 func (s *Store) SetWebhookSecret(ctx context.Context, id string, sealed []byte) (store.Integration, error) {
 	var out store.Integration
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE integrations SET sealed_webhook_secret = $1, updated_at = $2 WHERE id = $3`,
-			encodeSealed(sealed), formatTime(s.nowUTC()), id)
+		now := formatTime(s.nowUTC())
+		res, err := tx.ExecContext(ctx, `UPDATE integrations SET previous_sealed_webhook_secret = sealed_webhook_secret,
+			sealed_webhook_secret = $1, webhook_secret_rotated_at = $2, updated_at = $2 WHERE id = $3`,
+			encodeSealed(sealed), now, id)
 		if err != nil {
 			return err
 		}
@@ -308,10 +320,20 @@ func (s *Store) SetWebhookSecret(ctx context.Context, id string, sealed []byte) 
 
 func (s *Store) DeleteIntegration(ctx context.Context, id string) error {
 	return s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		in, ok, err := getIntegration(ctx, tx, `id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return notFound("integration", id)
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM integrations WHERE id = $1`, id)
 		if err != nil {
 			return err
 		}
-		return mustAffect(res, "integration", id)
+		if err := mustAffect(res, "integration", id); err != nil {
+			return err
+		}
+		return detachBindings(ctx, tx, in, formatTime(s.nowUTC()))
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
@@ -55,11 +56,19 @@ func (s *Store) CreateSpace(ctx context.Context, sp store.Space) (store.Space, e
 	sp.Labels = normalizeLabels(sp.Labels)
 	sp.CreatedAt = s.nowUTC()
 	sp.UpdatedAt = sp.CreatedAt
+	quotas := s.currentQuotas()
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		if err := requireSpace(ctx, tx, sp.ParentSpaceID); err != nil {
+		chain, err := ancestry(ctx, tx, sp.ParentSpaceID)
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO spaces (id, name, parent_space_id, inherit_entities, description, created_at, updated_at)
+		if err := checkSpaceCount(ctx, tx, quotas); err != nil {
+			return err
+		}
+		if err := checkDepth(quotas, len(chain)); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO spaces (id, name, parent_space_id, inherit_entities, description, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			sp.ID, sp.Name, sp.ParentSpaceID, sp.InheritEntities, sp.Description, formatTime(sp.CreatedAt), formatTime(sp.UpdatedAt))
 		if err != nil {
@@ -86,7 +95,7 @@ func (s *Store) GetSpace(ctx context.Context, id string) (store.Space, error) {
 }
 
 func (s *Store) ListSpaces(ctx context.Context, f store.ListFilter) ([]store.Space, string, error) {
-	q, ok, err := newListQuery(f, "spaces.id", spaceLabels, "spaces.id")
+	q, ok, err := s.newListQuery(f, "spaces.id", spaceLabels, "spaces.id")
 	if err != nil || !ok {
 		return []store.Space{}, "", err
 	}
@@ -107,7 +116,7 @@ func (s *Store) AllSpaces(ctx context.Context) ([]store.Space, error) {
 	var items []store.Space
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		items, err = querySpaces(ctx, tx, `SELECT `+spaceColumns+` FROM spaces ORDER BY name, id`)
+		items, err = querySpaces(ctx, tx, `SELECT `+spaceColumns+` FROM spaces ORDER BY `+s.dialect.orderByName("spaces.id"))
 		return err
 	})
 	return items, err
@@ -119,7 +128,6 @@ func querySpaces(ctx context.Context, q queryer, query string, args ...any) ([]s
 		return nil, err
 	}
 	items := []store.Space{}
-	var ids []string
 	for rows.Next() {
 		sp, err := scanSpace(rows)
 		if err != nil {
@@ -127,13 +135,12 @@ func querySpaces(ctx context.Context, q queryer, query string, args ...any) ([]s
 			return nil, err
 		}
 		items = append(items, sp)
-		ids = append(ids, sp.ID)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	labels, err := spaceLabels.load(ctx, q, ids)
+	labels, err := spaceLabels.loadFor(ctx, q, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -151,20 +158,34 @@ func (s *Store) UpdateSpace(ctx context.Context, sp store.Space) (store.Space, e
 		sp.ParentSpaceID = store.RootSpaceID
 	}
 	sp.Labels = normalizeLabels(sp.Labels)
+	quotas := s.currentQuotas()
 	var out store.Space
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		if _, err := getSpace(ctx, tx, sp.ID); err != nil {
+		current, err := getSpace(ctx, tx, sp.ID)
+		if err != nil {
 			return err
 		}
-		if err := requireSpace(ctx, tx, sp.ParentSpaceID); err != nil {
+		chain, err := ancestry(ctx, tx, sp.ParentSpaceID)
+		if err != nil {
 			return err
 		}
 		// Checked here too, not only by the caller: two concurrent moves could
 		// otherwise each pass a caller's check and together make a cycle.
-		if err := checkNoCycle(ctx, tx, sp.ID, sp.ParentSpaceID); err != nil {
-			return err
+		for _, a := range chain {
+			if a.ID == sp.ID {
+				return &store.ConflictError{Field: "parent_space_id", Reason: "a space cannot move under itself or one of its descendants"}
+			}
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE spaces SET name = $1, parent_space_id = $2, inherit_entities = $3, description = $4, updated_at = $5 WHERE id = $6`,
+		if quotas.MaxSpaceDepth > 0 && current.ParentSpaceID != sp.ParentSpaceID {
+			height, err := subtreeHeight(ctx, tx, sp.ID, quotas.MaxSpaceDepth)
+			if err != nil {
+				return err
+			}
+			if err := checkDepth(quotas, len(chain)+height); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE spaces SET name = $1, parent_space_id = $2, inherit_entities = $3, description = $4, updated_at = $5 WHERE id = $6`,
 			sp.Name, sp.ParentSpaceID, sp.InheritEntities, sp.Description, formatTime(s.nowUTC()), sp.ID)
 		if err != nil {
 			return s.constraintError(err, nil, func() error { return notFound("space", sp.ParentSpaceID) })
@@ -181,23 +202,90 @@ func (s *Store) UpdateSpace(ctx context.Context, sp store.Space) (store.Space, e
 	return out, nil
 }
 
-// checkNoCycle walks up from newParent; meeting id means id would become its
-// own ancestor.
-func checkNoCycle(ctx context.Context, q queryer, id, newParent string) error {
-	seen := map[string]bool{}
-	for cur := newParent; cur != ""; {
-		if cur == id {
-			return &store.ConflictError{Field: "parent_space_id", Reason: "a space cannot move under itself or one of its descendants"}
+// maxAncestry bounds the recursive walks, so a tree damaged into a cycle ends
+// the query instead of looping; no configurable depth comes near it.
+const maxAncestry = 1000
+
+// ancestry is SpaceAncestry inside a transaction: one recursive query.
+func ancestry(ctx context.Context, q queryer, id string) ([]store.Space, error) {
+	rows, err := q.QueryContext(ctx, `WITH RECURSIVE chain (id, parent_space_id, lvl) AS (
+			SELECT id, parent_space_id, 0 FROM spaces WHERE id = $1
+			UNION ALL
+			SELECT spaces.id, spaces.parent_space_id, chain.lvl + 1
+			FROM spaces JOIN chain ON spaces.id = chain.parent_space_id
+			WHERE chain.lvl < $2
+		)
+		SELECT `+spaceColumns+` FROM chain JOIN spaces ON spaces.id = chain.id ORDER BY chain.lvl`, id, maxAncestry)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var chain []store.Space
+	for rows.Next() {
+		sp, err := scanSpace(rows)
+		if err != nil {
+			return nil, err
 		}
-		if seen[cur] {
-			return errors.New("space tree already contains a cycle")
-		}
-		seen[cur] = true
-		var parent sql.NullString
-		if err := q.QueryRowContext(ctx, `SELECT parent_space_id FROM spaces WHERE id = $1`, cur).Scan(&parent); err != nil {
-			return noRows(err, "space", cur)
-		}
-		cur = parent.String
+		sp.Labels = []string{}
+		chain = append(chain, sp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(chain) == 0 {
+		return nil, notFound("space", id)
+	}
+	if chain[len(chain)-1].ID != store.RootSpaceID {
+		return nil, fmt.Errorf("space %q: ancestry does not reach root within %d levels (cycle?)", id, maxAncestry)
+	}
+	return chain, nil
+}
+
+func (s *Store) SpaceAncestry(ctx context.Context, id string) ([]store.Space, error) {
+	var chain []store.Space
+	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		chain, err = ancestry(ctx, tx, id)
+		return err
+	})
+	return chain, err
+}
+
+// subtreeHeight is how many levels lie below id (0 for a leaf), counting at most
+// limit+1 of them.
+func subtreeHeight(ctx context.Context, q queryer, id string, limit int) (int, error) {
+	var height sql.NullInt64
+	err := q.QueryRowContext(ctx, `WITH RECURSIVE sub (id, lvl) AS (
+			SELECT id, 0 FROM spaces WHERE id = $1
+			UNION ALL
+			SELECT spaces.id, sub.lvl + 1 FROM spaces JOIN sub ON spaces.parent_space_id = sub.id
+			WHERE sub.lvl <= $2
+		)
+		SELECT MAX(lvl) FROM sub`, id, limit).Scan(&height)
+	return int(height.Int64), err
+}
+
+// checkDepth: a space whose parent chain (parent up to root) has n entries sits
+// at depth n.
+func checkDepth(q store.Quotas, depth int) error {
+	if q.MaxSpaceDepth > 0 && depth > q.MaxSpaceDepth {
+		return &store.QuotaError{Field: "parent_space_id", Limit: q.MaxSpaceDepth,
+			Reason: fmt.Sprintf("spaces may nest at most %d levels below root; this would reach level %d", q.MaxSpaceDepth, depth)}
+	}
+	return nil
+}
+
+func checkSpaceCount(ctx context.Context, q queryer, quotas store.Quotas) error {
+	if quotas.MaxSpaces <= 0 {
+		return nil
+	}
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM spaces WHERE id <> $1`, store.RootSpaceID).Scan(&n); err != nil {
+		return err
+	}
+	if n >= quotas.MaxSpaces {
+		return &store.QuotaError{Limit: quotas.MaxSpaces,
+			Reason: fmt.Sprintf("the server already holds its maximum of %d spaces; delete unused spaces or ask the operator to raise the limit", quotas.MaxSpaces)}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
@@ -29,6 +30,24 @@ type Dialect struct {
 	// (PostgreSQL: an advisory transaction lock). SQLite needs none: its write
 	// transactions are already exclusive.
 	MigrationLock string
+	// SkipLocked is appended to the SELECT that picks jobs to claim, so that
+	// concurrent claimers on a shared database take different rows (PostgreSQL:
+	// " FOR UPDATE SKIP LOCKED"). SQLite needs none: one writer at a time.
+	SkipLocked string
+	// ByteOrder is the clause that makes a text expression compare byte by byte
+	// (PostgreSQL: ` COLLATE "C"`), so that names sort and page the same on
+	// every database whatever its default collation. Empty for SQLite, whose
+	// default BINARY collation already compares bytes.
+	ByteOrder string
+}
+
+// bytes returns expr compared in byte order.
+func (d Dialect) bytes(expr string) string { return expr + d.ByteOrder }
+
+// orderByName is the ORDER BY list of every listing: name, then id to break
+// ties, both in byte order.
+func (d Dialect) orderByName(idColumn string) string {
+	return d.bytes("name") + ", " + d.bytes(idColumn)
 }
 
 // Store is store.Store on database/sql.
@@ -37,6 +56,7 @@ type Store struct {
 	reader  *sql.DB
 	dialect Dialect
 	now     func() time.Time
+	quotas  atomic.Pointer[store.Quotas]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -51,6 +71,16 @@ func New(writer, reader *sql.DB, d Dialect) *Store {
 		reader = writer
 	}
 	return &Store{writer: writer, reader: reader, dialect: d, now: time.Now}
+}
+
+// SetQuotas implements store.Store.
+func (s *Store) SetQuotas(q store.Quotas) { s.quotas.Store(&q) }
+
+func (s *Store) currentQuotas() store.Quotas {
+	if q := s.quotas.Load(); q != nil {
+		return *q
+	}
+	return store.Quotas{}
 }
 
 func (s *Store) Ping(ctx context.Context) error {

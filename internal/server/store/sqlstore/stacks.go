@@ -33,7 +33,6 @@ func queryStacks(ctx context.Context, q queryer, query string, args ...any) ([]s
 		return nil, err
 	}
 	items := []store.Stack{}
-	var ids []string
 	for rows.Next() {
 		st, err := scanStack(rows)
 		if err != nil {
@@ -41,13 +40,12 @@ func queryStacks(ctx context.Context, q queryer, query string, args ...any) ([]s
 			return nil, err
 		}
 		items = append(items, st)
-		ids = append(ids, st.ID)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	labels, err := stackLabels.load(ctx, q, ids)
+	labels, err := stackLabels.loadFor(ctx, q, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +103,7 @@ func (s *Store) GetStack(ctx context.Context, id string) (store.Stack, error) {
 }
 
 func (s *Store) ListStacks(ctx context.Context, f store.ListFilter) ([]store.Stack, string, error) {
-	q, ok, err := newListQuery(f, "stacks.space_id", stackLabels, "stacks.id")
+	q, ok, err := s.newListQuery(f, "stacks.space_id", stackLabels, "stacks.id")
 	if err != nil || !ok {
 		return []store.Stack{}, "", err
 	}

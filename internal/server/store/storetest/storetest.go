@@ -39,13 +39,20 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"IntegrationOneDefaultPerProvider", testIntegrationOneDefault},
 		{"IntegrationRecreateAfterDelete", testIntegrationRecreate},
 		{"IntegrationWebhookSecret", testIntegrationWebhookSecret},
+		{"BindingCRUD", testBindingCRUD},
+		{"BindingMissingReferences", testBindingMissingReferences},
+		{"BindingDetachAndReattach", testBindingDetachAndReattach},
+		{"BindingsForRepository", testBindingsForRepository},
+		{"BindingGoesWithStack", testBindingGoesWithStack},
 		{"NotFound", testNotFound},
 		{"PresetIDs", testPresetIDs},
 		{"ListFilters", testListFilters},
 		{"Paging", testPaging},
+		{"NamesInByteOrder", testByteOrder},
 		{"FailedCallChangesNothing", testFailedCallChangesNothing},
 		{"ConcurrentWrites", testConcurrentWrites},
 	}
+	tests = append(tests, queueTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -117,6 +124,15 @@ func canon(v any) any {
 	case store.Integration:
 		x.CreatedAt, x.UpdatedAt = sameTime(x.CreatedAt), sameTime(x.UpdatedAt)
 		return x
+	case store.StackBinding:
+		x.CreatedAt, x.UpdatedAt = sameTime(x.CreatedAt), sameTime(x.UpdatedAt)
+		return x
+	case []store.StackBinding:
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = canon(x[i])
+		}
+		return out
 	case store.APIKey:
 		x.CreatedAt = sameTime(x.CreatedAt)
 		return x
@@ -609,8 +625,14 @@ func testIntegrationWebhookSecret(t *testing.T, s store.Store) {
 	rotated := must(s.SetWebhookSecret(ctx(t), in.ID, []byte("rotated")))(t)
 	want := in
 	want.SealedWebhookSecret, want.UpdatedAt = []byte("rotated"), rotated.UpdatedAt
+	// The replaced secret is kept, with the rotation time, for the receiver's grace period.
+	want.PreviousSealedWebhookSecret, want.WebhookSecretRotatedAt = in.SealedWebhookSecret, rotated.UpdatedAt
 	equal(t, rotated, want, "only the secret changes")
 	equal(t, must(s.GetIntegration(ctx(t), in.ID))(t), rotated, "get after rotate")
+	again := must(s.SetWebhookSecret(ctx(t), in.ID, []byte("rotated twice")))(t)
+	if !slices.Equal(again.PreviousSealedWebhookSecret, []byte("rotated")) || !again.WebhookSecretRotatedAt.Equal(again.UpdatedAt) {
+		t.Fatalf("second rotation: previous %q at %v", again.PreviousSealedWebhookSecret, again.WebhookSecretRotatedAt)
+	}
 	_, err := s.SetWebhookSecret(ctx(t), "missing", []byte("x"))
 	wantNotFound(t, err, "rotate a missing integration")
 }
@@ -631,6 +653,8 @@ func testNotFound(t *testing.T, s store.Store) {
 	_, checks["UpdateIntegration"] = s.UpdateIntegration(ctx(t), store.Integration{ID: missing, Provider: store.ProviderBitbucketCloud, Name: "x", SpaceID: store.RootSpaceID})
 	_, checks["SetWebhookSecret"] = s.SetWebhookSecret(ctx(t), missing, []byte("x"))
 	checks["DeleteIntegration"] = s.DeleteIntegration(ctx(t), missing)
+	_, checks["GetStackBinding"] = s.GetStackBinding(ctx(t), missing)
+	checks["DeleteStackBinding"] = s.DeleteStackBinding(ctx(t), missing)
 	for name, err := range checks {
 		wantNotFound(t, err, name)
 	}
@@ -1079,4 +1103,72 @@ func testConcurrentWrites(t *testing.T, s store.Store) {
 			wantConflict(t, err, race.field, "race loser")
 		}
 	}
+}
+
+// testByteOrder: every list orders names byte by byte (what Go's < does), not
+// by a locale's rules, whatever the database's default collation, and pages
+// resume at the same place on every database.
+func testByteOrder(t *testing.T, s store.Store) {
+	names := []string{"b", "B", "a", "A", "_z", "\u00c4", "a b", "a-b", "Z"}
+	want := slices.Sorted(slices.Values(names))
+	parent := newSpace(t, s, "byte-order", "")
+	for _, n := range names {
+		must(s.CreateSpace(ctx(t), store.Space{Name: n, ParentSpaceID: parent.ID}))(t)
+		must(s.CreateStack(ctx(t), store.Stack{Name: n, SpaceID: parent.ID}))(t)
+		must(s.CreateIntegration(ctx(t), cloudIntegration(n, parent.ID)))(t)
+	}
+	walk := func(size int, list func(f store.ListFilter) ([]string, string, error)) []string {
+		var got []string
+		token := ""
+		for range len(names) + 1 {
+			page, next, err := list(store.ListFilter{PageSize: size, PageToken: token})
+			mustNil(t, err)
+			got = append(got, page...)
+			if next == "" {
+				return got
+			}
+			token = next
+		}
+		t.Fatalf("paging does not end")
+		return nil
+	}
+	names2 := func(n int, name func(int) string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = name(i)
+		}
+		return out
+	}
+	for _, size := range []int{100, 2} {
+		stacks := walk(size, func(f store.ListFilter) ([]string, string, error) {
+			f.SpaceIDs = []string{parent.ID}
+			items, next, err := s.ListStacks(ctx(t), f)
+			return names2(len(items), func(i int) string { return items[i].Name }), next, err
+		})
+		equal(t, stacks, want, fmt.Sprintf("stacks, page size %d", size))
+		integrations := walk(size, func(f store.ListFilter) ([]string, string, error) {
+			items, next, err := s.ListIntegrations(ctx(t), f)
+			return names2(len(items), func(i int) string { return items[i].Name }), next, err
+		})
+		equal(t, integrations, want, fmt.Sprintf("integrations, page size %d", size))
+		spaces := walk(size, func(f store.ListFilter) ([]string, string, error) {
+			items, next, err := s.ListSpaces(ctx(t), f)
+			var kept []string
+			for _, sp := range items {
+				if sp.ParentSpaceID == parent.ID {
+					kept = append(kept, sp.Name)
+				}
+			}
+			return kept, next, err
+		})
+		equal(t, spaces, want, fmt.Sprintf("spaces, page size %d", size))
+	}
+	all := must(s.AllSpaces(ctx(t)))(t)
+	var allNames []string
+	for _, sp := range all {
+		if sp.ParentSpaceID == parent.ID {
+			allNames = append(allNames, sp.Name)
+		}
+	}
+	equal(t, allNames, want, "AllSpaces")
 }

@@ -1,0 +1,24 @@
+package cloud
+
+// HookEvents are the event keys a Bitbucket Cloud repository hook may subscribe to:
+// the enum of webhook_subscription.events in Atlassian's description.
+var HookEvents = []string{
+	"issue:comment_created", "issue:created", "issue:updated", "pipeline:span_created",
+	"project:updated", "pullrequest:approved", "pullrequest:changes_request_created",
+	"pullrequest:changes_request_removed", "pullrequest:comment_created",
+	"pullrequest:comment_deleted", "pullrequest:comment_reopened", "pullrequest:comment_resolved",
+	"pullrequest:comment_updated", "pullrequest:created", "pullrequest:fulfilled",
+	"pullrequest:push", "pullrequest:rejected", "pullrequest:unapproved", "pullrequest:updated",
+	"repo:commit_comment_created", "repo:commit_status_created", "repo:commit_status_updated",
+	"repo:created", "repo:deleted", "repo:fork", "repo:imported", "repo:push", "repo:transfer",
+	"repo:updated",
+}
+
+// RequiredEvents are the triggers Orbit needs from a Cloud repository (SPEC §5):
+// pushes, pull request life cycle, approvals and comments.
+func RequiredEvents() []string {
+	return []string{
+		"repo:push", "pullrequest:created", "pullrequest:updated", "pullrequest:approved",
+		"pullrequest:unapproved", "pullrequest:fulfilled", "pullrequest:comment_created",
+	}
+}

@@ -1,0 +1,89 @@
+package cloud
+
+import (
+	"context"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/internal/rest"
+)
+
+// Link is one entry of a Cloud `links` object.
+type Link struct {
+	Href string `json:"href"`
+}
+
+// RepositoryLinks are the links of a repository the clients use.
+type RepositoryLinks struct {
+	HTML Link `json:"html"`
+}
+
+// Branch names a branch (a repository's mainbranch).
+type Branch struct {
+	Name string `json:"name"`
+}
+
+// ProjectRef is the project a repository belongs to.
+type ProjectRef struct {
+	Key  string `json:"key"`
+	Name string `json:"name"`
+}
+
+// RepositoryListOptions narrow GET /2.0/repositories/{workspace}. Query is a Bitbucket
+// filter expression (`q`, e.g. `project.key="PLAT"`), Sort a field, `-` for
+// descending (`sort`). Empty values are not sent.
+type RepositoryListOptions struct {
+	Query string
+	Sort  string
+}
+
+// Repositories iterates over every repository of a workspace the credential can see,
+// following `next` links (100 per page). Iteration stops at the first error.
+func (c *Client) Repositories(ctx context.Context, workspace string, opts RepositoryListOptions) iter.Seq2[Repository, error] {
+	return func(yield func(Repository, error) bool) {
+		if strings.TrimSpace(workspace) == "" {
+			yield(Repository{}, &bitbucket.ValidationError{Field: "workspace", Message: "is required"})
+			return
+		}
+		q := url.Values{"pagelen": {strconv.Itoa(maxPageLen)}}
+		if opts.Query != "" {
+			q.Set("q", opts.Query)
+		}
+		if opts.Sort != "" {
+			q.Set("sort", opts.Sort)
+		}
+		req := rest.Request{Method: http.MethodGet, Path: rest.Path("2.0", "repositories", workspace), Query: q}
+		seen := map[string]bool{}
+		for range maxPages {
+			var page struct {
+				Values []Repository `json:"values"`
+				Next   string       `json:"next"`
+			}
+			req.Out = &page
+			req.Expect = []int{http.StatusOK}
+			if _, err := c.do(ctx, req); err != nil {
+				yield(Repository{}, err)
+				return
+			}
+			for _, r := range page.Values {
+				if !yield(r, nil) {
+					return
+				}
+			}
+			if page.Next == "" || seen[page.Next] {
+				return
+			}
+			seen[page.Next] = true
+			req = rest.Request{Method: http.MethodGet, URL: page.Next}
+		}
+	}
+}
+
+// ListRepositories returns every repository of a workspace matching opts (all pages).
+func (c *Client) ListRepositories(ctx context.Context, workspace string, opts RepositoryListOptions) ([]Repository, error) {
+	return rest.Collect(c.Repositories(ctx, workspace, opts))
+}

@@ -1,0 +1,45 @@
+package datacenter
+
+import (
+	"context"
+	"iter"
+	"strings"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/internal/rest"
+)
+
+// Link is one entry of a Data Center link list.
+type Link struct {
+	Href string `json:"href"`
+	Name string `json:"name,omitempty"`
+}
+
+// RepositoryLinks are a repository's links; Self[0] is its page in the web UI.
+type RepositoryLinks struct {
+	Self []Link `json:"self"`
+}
+
+// HTMLURL is the repository's page in the web UI, "" when the server gave none.
+func (r Repository) HTMLURL() string {
+	if len(r.Links.Self) == 0 {
+		return ""
+	}
+	return r.Links.Self[0].Href
+}
+
+// Repositories iterates over every repository of a project the token can see, page by
+// page. Iteration stops at the first error.
+func (c *Client) Repositories(ctx context.Context, projectKey string) iter.Seq2[Repository, error] {
+	if strings.TrimSpace(projectKey) == "" {
+		return func(yield func(Repository, error) bool) {
+			yield(Repository{}, &bitbucket.ValidationError{Field: "project_key", Message: "is required"})
+		}
+	}
+	return paged[Repository](ctx, c.rest, apiPath("projects", projectKey, "repos"), nil)
+}
+
+// ListRepositories returns every repository of a project (all pages).
+func (c *Client) ListRepositories(ctx context.Context, projectKey string) ([]Repository, error) {
+	return rest.Collect(c.Repositories(ctx, projectKey))
+}

@@ -1,0 +1,105 @@
+package bitbucket
+
+import (
+	"fmt"
+	"strings"
+)
+
+// EventKind is what a webhook delivery means to orbit, whichever product sent it.
+type EventKind string
+
+const (
+	// EventPush: branches moved (Cloud repo:push, DC repo:refs_changed). Pushes lists
+	// them; deleted branches and tags are left out, so a push of only those is empty.
+	EventPush EventKind = "push"
+	// EventPullRequestOpened: Cloud pullrequest:created, DC pr:opened.
+	EventPullRequestOpened EventKind = "pull_request_opened"
+	// EventPullRequestUpdated: Cloud pullrequest:updated. The payload does not say
+	// what changed; the source commit moved only when it differs from the last one seen.
+	EventPullRequestUpdated EventKind = "pull_request_updated"
+	// EventPullRequestSourceMoved: DC pr:from_ref_updated (new commits on the source).
+	EventPullRequestSourceMoved EventKind = "pull_request_source_moved"
+	// EventPullRequestModified: DC pr:modified (title, description or target; never
+	// the source commit).
+	EventPullRequestModified   EventKind = "pull_request_modified"
+	EventPullRequestMerged     EventKind = "pull_request_merged"
+	EventPullRequestDeclined   EventKind = "pull_request_declined"
+	EventPullRequestApproved   EventKind = "pull_request_approved"
+	EventPullRequestUnapproved EventKind = "pull_request_unapproved"
+	EventPullRequestComment    EventKind = "pull_request_comment"
+	// EventPing: DC diagnostics:ping, the unsigned "test connection" request.
+	EventPing EventKind = "ping"
+	// EventOther: an event key orbit does not act on; the body still had the
+	// product's shape (a repository).
+	EventOther EventKind = "other"
+)
+
+// WebhookEvent is what orbit reads from one delivery.
+type WebhookEvent struct {
+	Product Product
+	// Key is the X-Event-Key header.
+	Key  string
+	Kind EventKind
+	// Namespace is the Cloud workspace slug or the DC project key; Repository the
+	// repository slug. For pull requests: the destination repository.
+	Namespace  string
+	Repository string
+	// Pushes are the branches a push moved to a new commit.
+	Pushes []BranchPush
+	// Skipped describes the ref changes of a push that start nothing (tags, deleted
+	// branches), for the delivery record.
+	Skipped []string
+	// PullRequest is set for pull request events.
+	PullRequest *PullRequestRef
+}
+
+// BranchPush is one branch moved to Commit (the full hash).
+type BranchPush struct {
+	Branch string
+	Commit string
+}
+
+// PullRequestRef is the part of a pull request that runs and statuses need.
+type PullRequestRef struct {
+	ID                int64
+	SourceBranch      string
+	SourceCommit      string // Cloud sends 12 hex digits, DC the full hash
+	DestinationBranch string
+	// PreviousSourceCommit is DC pr:from_ref_updated's previousFromHash.
+	PreviousSourceCommit string
+}
+
+// PayloadError says why a body does not have the product's webhook shape. It quotes
+// no value from the body.
+type PayloadError struct {
+	Product Product
+	Event   string
+	Reason  string
+}
+
+func (e *PayloadError) Error() string {
+	return fmt.Sprintf("bitbucket %s %s payload: %s", e.Product, e.Event, e.Reason)
+}
+
+// IsCommitHash reports a plausible git commit id: 7 to 64 hex digits (Cloud pull
+// request payloads carry 12, full SHA-1 ids are 40, SHA-256 ids 64).
+func IsCommitHash(s string) bool {
+	if len(s) < 7 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidRefName rejects names no git ref can have (empty, control characters, too long);
+// it is a sanity check on payload values, not git's full rule.
+func ValidRefName(s string) bool {
+	if s == "" || len(s) > 1024 {
+		return false
+	}
+	return !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}

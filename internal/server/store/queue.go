@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Delivery is one accepted webhook delivery.
+type Delivery struct {
+	ID            string
+	IntegrationID string
+	// RequestID is Bitbucket's X-Request-UUID (Cloud) or X-Request-Id (DC): the
+	// dedupe key, unique per integration.
+	RequestID string
+	EventKey  string
+	// Secret says which webhook secret verified it: SecretCurrent or SecretPrevious.
+	Secret      string
+	Attempt     int // Cloud's X-Attempt-Number of the stored attempt (1 for DC)
+	Body        []byte
+	ReceivedAt  time.Time
+	ProcessedAt time.Time // zero until dispatched
+	Outcome     string    // what dispatch did, for a person
+}
+
+const (
+	SecretCurrent  = "current"
+	SecretPrevious = "previous"
+)
+
+// DeliveryReceipt is RecordDeliveries' answer for one delivery.
+type DeliveryReceipt struct {
+	ID string // the new delivery's id; "" for a duplicate
+	// Duplicate: a delivery with the same (integration, request id) was already
+	// stored (Bitbucket retried, or a replica got it first); nothing was added.
+	Duplicate bool
+	// Err is set when this delivery could not be stored (e.g. its integration was
+	// deleted meanwhile); the others of the batch are unaffected.
+	Err error
+}
+
+// JobKind names a queue.
+type JobKind string
+
+const (
+	// JobDelivery dispatches a delivery (SubjectID) into runs.
+	JobDelivery JobKind = "delivery"
+	// JobStatus posts the commit statuses of a run (SubjectID).
+	JobStatus JobKind = "status"
+)
+
+// Job is a claimed queue row.
+type Job struct {
+	ID        string
+	Kind      JobKind
+	SubjectID string
+	// Attempts counts claims, this one included.
+	Attempts  int
+	LastError string
+}
+
+type RunKind string
+
+const (
+	RunTracked  RunKind = "tracked"
+	RunProposed RunKind = "proposed"
+)
+
+type RunState string
+
+const (
+	RunQueued   RunState = "queued"
+	RunRunning  RunState = "running"
+	RunFinished RunState = "finished"
+)
+
+type RunResult string
+
+const (
+	ResultSucceeded RunResult = "succeeded"
+	ResultFailed    RunResult = "failed"
+	ResultCanceled  RunResult = "canceled"
+)
+
+// Run is one run of a stack on a commit. Runs are records: orbit-server does not
+// execute anything; a result is reported through the API.
+type Run struct {
+	ID            string
+	StackID       string
+	IntegrationID string
+	Namespace     string // Cloud workspace or DC project key of the commit's repository
+	Repository    string
+	Kind          RunKind
+	Commit        string
+	Branch        string
+	PullRequest   int64 // 0: none
+	State         RunState
+	Result        RunResult // "" until finished
+	Message       string
+	DeliveryID    string // "" for a manual trigger
+	StatusError   string // why the commit status could not be posted
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// DeliveryResult is what dispatching a delivery produced.
+type DeliveryResult struct {
+	DeliveryID string
+	Outcome    string
+	Runs       []Run // ID may be empty (the store fills it)
+}
+
+// RunFilter narrows ListRuns. Results are newest first.
+type RunFilter struct {
+	StackID string
+	Commit  string
+	// SpaceIDs limits to runs of stacks in these spaces; nil = all, empty = none.
+	SpaceIDs  []string
+	PageSize  int
+	PageToken string
+}
+
+// QueueStore holds deliveries, the job queue (an outbox: each job is written in
+// the same transaction as its subject) and runs.
+//
+// Claiming is the one place an engine differs: SQLite serializes writers, while
+// PostgreSQL claims with FOR UPDATE SKIP LOCKED so that replicas take different
+// jobs (Dialect.SkipLocked).
+type QueueStore interface {
+	// RecordDeliveries stores each delivery and a JobDelivery for it, all in one
+	// transaction (group commit); receipts are in input order. A delivery whose
+	// (IntegrationID, RequestID) exists, in the store or earlier in the batch, is a
+	// Duplicate and adds nothing.
+	RecordDeliveries(ctx context.Context, ds []Delivery) ([]DeliveryReceipt, error)
+	GetDelivery(ctx context.Context, id string) (Delivery, error)
+
+	// ClaimJobs leases up to limit jobs of kind that are due and not leased, until
+	// now+lease, and counts the attempt. A job whose worker died is claimed again
+	// once its lease has run out.
+	ClaimJobs(ctx context.Context, kind JobKind, limit int, lease time.Duration) ([]Job, error)
+	// RetryJob releases a job to be claimed again at runAfter.
+	RetryJob(ctx context.Context, jobID string, runAfter time.Time, lastError string) error
+	// DeleteJob removes a finished job (no error when it is already gone).
+	DeleteJob(ctx context.Context, jobID string) error
+
+	// CompleteDelivery, in one transaction: inserts r.Runs (skipping any this
+	// delivery already produced for the same stack and kind) with a JobStatus for
+	// each, marks the delivery processed with r.Outcome, and deletes the job. It
+	// returns the runs it inserted.
+	CompleteDelivery(ctx context.Context, jobID string, r DeliveryResult) ([]Run, error)
+
+	// CreateRun inserts a run (a manual trigger) with its JobStatus.
+	CreateRun(ctx context.Context, r Run) (Run, error)
+	GetRun(ctx context.Context, id string) (Run, error)
+	ListRuns(ctx context.Context, f RunFilter) ([]Run, string, error)
+	// FinishRun sets the result of a queued or running run and queues its status;
+	// ConflictError{Field: "result"} when it already finished.
+	FinishRun(ctx context.Context, id string, result RunResult, message string) (Run, error)
+	// SetRunStatusError records why the run's commit status was not posted ("" clears it).
+	SetRunStatusError(ctx context.Context, id, message string) error
+	// LatestPullRequestCommit returns the commit of the newest proposed run of stackID
+	// for pull request pr of the repository, "" when there is none.
+	LatestPullRequestCommit(ctx context.Context, stackID, namespace, repository string, pr int64) (string, error)
+}

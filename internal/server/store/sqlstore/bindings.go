@@ -1,0 +1,170 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+)
+
+// A binding's host is the integration's user-facing host while attached and the
+// snapshot taken at detach time otherwise; the stack's space comes along for checks.
+const bindingSelect = `SELECT b.stack_id, b.integration_id, b.provider, b.namespace, b.repository, b.branch,
+	b.project_root, b.pull_request_runs, b.status, b.detached_reason,
+	CASE WHEN b.status = 'attached' THEN COALESCE(i.user_facing_host, '') ELSE b.detached_host END,
+	st.space_id, b.created_at, b.updated_at
+	FROM stack_vcs_bindings b
+	JOIN stacks st ON st.id = b.stack_id
+	LEFT JOIN integrations i ON i.id = b.integration_id`
+
+func queryBindings(ctx context.Context, q queryer, where string, args ...any) ([]store.StackBinding, error) {
+	rows, err := q.QueryContext(ctx, bindingSelect+` WHERE `+where+` ORDER BY b.stack_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []store.StackBinding{}
+	for rows.Next() {
+		var (
+			b                    store.StackBinding
+			provider             string
+			createdAt, updatedAt string
+		)
+		if err := rows.Scan(&b.StackID, &b.IntegrationID, &provider, &b.Namespace, &b.Repository, &b.Branch,
+			&b.ProjectRoot, &b.PullRequestRuns, &b.Status, &b.DetachedReason, &b.Host,
+			&b.StackSpaceID, &createdAt, &updatedAt); err != nil {
+			return nil, err
+		}
+		b.Provider = store.Provider(provider)
+		if b.CreatedAt, err = parseTime(createdAt); err != nil {
+			return nil, err
+		}
+		if b.UpdatedAt, err = parseTime(updatedAt); err != nil {
+			return nil, err
+		}
+		items = append(items, b)
+	}
+	return items, rows.Err()
+}
+
+func getBinding(ctx context.Context, q queryer, stackID string) (store.StackBinding, error) {
+	items, err := queryBindings(ctx, q, `b.stack_id = $1`, stackID)
+	if err != nil {
+		return store.StackBinding{}, err
+	}
+	if len(items) == 0 {
+		return store.StackBinding{}, notFound("binding", stackID)
+	}
+	return items[0], nil
+}
+
+func (s *Store) SetStackBinding(ctx context.Context, b store.StackBinding) (store.StackBinding, bool, error) {
+	var (
+		out     store.StackBinding
+		created bool
+	)
+	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		if _, err := getStack(ctx, tx, b.StackID); err != nil {
+			return err
+		}
+		// Touching the integration row takes its row lock (on PostgreSQL), so a
+		// concurrent DeleteIntegration, which deletes the row before detaching, either
+		// waits for this binding and then detaches it, or wins and makes this a 404.
+		res, err := tx.ExecContext(ctx, `UPDATE integrations SET updated_at = updated_at WHERE id = $1`, b.IntegrationID)
+		if err != nil {
+			return err
+		}
+		if err := mustAffect(res, "integration", b.IntegrationID); err != nil {
+			return err
+		}
+		var provider string
+		if err := tx.QueryRowContext(ctx, `SELECT provider FROM integrations WHERE id = $1`, b.IntegrationID).Scan(&provider); err != nil {
+			return noRows(err, "integration", b.IntegrationID)
+		}
+		now := formatTime(s.nowUTC())
+		var one int
+		err = tx.QueryRowContext(ctx, `SELECT 1 FROM stack_vcs_bindings WHERE stack_id = $1`, b.StackID).Scan(&one)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			created = true
+			_, err = tx.ExecContext(ctx, `INSERT INTO stack_vcs_bindings (stack_id, integration_id, provider, namespace, repository,
+				branch, project_root, pull_request_runs, status, detached_reason, detached_host, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'attached', '', '', $9, $10)`,
+				b.StackID, b.IntegrationID, provider, b.Namespace, b.Repository, b.Branch, b.ProjectRoot, b.PullRequestRuns, now, now)
+			if err != nil {
+				return s.constraintError(err,
+					func() error {
+						return &store.ConflictError{Field: "stack_id", Reason: "the stack was bound concurrently"}
+					},
+					func() error { return notFound("stack", b.StackID) })
+			}
+		case err != nil:
+			return err
+		default:
+			_, err = tx.ExecContext(ctx, `UPDATE stack_vcs_bindings SET integration_id = $1, provider = $2, namespace = $3,
+				repository = $4, branch = $5, project_root = $6, pull_request_runs = $7, status = 'attached',
+				detached_reason = '', detached_host = '', updated_at = $8 WHERE stack_id = $9`,
+				b.IntegrationID, provider, b.Namespace, b.Repository, b.Branch, b.ProjectRoot, b.PullRequestRuns, now, b.StackID)
+			if err != nil {
+				return err
+			}
+		}
+		out, err = getBinding(ctx, tx, b.StackID)
+		return err
+	})
+	if err != nil {
+		return store.StackBinding{}, false, err
+	}
+	return out, created, nil
+}
+
+func (s *Store) GetStackBinding(ctx context.Context, stackID string) (store.StackBinding, error) {
+	var b store.StackBinding
+	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		b, err = getBinding(ctx, tx, stackID)
+		return err
+	})
+	return b, err
+}
+
+func (s *Store) DeleteStackBinding(ctx context.Context, stackID string) error {
+	return s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM stack_vcs_bindings WHERE stack_id = $1`, stackID)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, "binding", stackID)
+	})
+}
+
+func (s *Store) ListIntegrationBindings(ctx context.Context, integrationID string) ([]store.StackBinding, error) {
+	return s.listBindings(ctx, `b.integration_id = $1`, integrationID)
+}
+
+func (s *Store) ListBindingsForRepository(ctx context.Context, integrationID, namespace, repository string) ([]store.StackBinding, error) {
+	return s.listBindings(ctx, `b.integration_id = $1 AND b.namespace = $2 AND b.repository = $3 AND b.status = 'attached'`,
+		integrationID, namespace, repository)
+}
+
+func (s *Store) listBindings(ctx context.Context, where string, args ...any) ([]store.StackBinding, error) {
+	var items []store.StackBinding
+	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		items, err = queryBindings(ctx, tx, where, args...)
+		return err
+	})
+	return items, err
+}
+
+// detachBindings marks every binding of a deleted integration detached. It runs in
+// DeleteIntegration's transaction after the integration row is gone (see
+// SetStackBinding for why in that order).
+func detachBindings(ctx context.Context, tx *sql.Tx, in store.Integration, now string) error {
+	reason := fmt.Sprintf("integration %q (%s) was deleted; point the binding at another integration to re-attach it", in.Name, in.ID)
+	_, err := tx.ExecContext(ctx, `UPDATE stack_vcs_bindings SET status = 'detached', detached_reason = $1, detached_host = $2, updated_at = $3
+		WHERE integration_id = $4 AND status = 'attached'`, reason, in.UserFacingHost, now, in.ID)
+	return err
+}

@@ -1,0 +1,218 @@
+package storetest
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+)
+
+// queueTests are the cases for deliveries, the job queue and runs.
+var queueTests = []struct {
+	name string
+	fn   func(t *testing.T, s store.Store)
+}{
+	{"DeliveriesDedupe", testDeliveriesDedupe},
+	{"JobsClaimAndLease", testJobsClaimAndLease},
+	{"CompleteDeliveryOnce", testCompleteDeliveryOnce},
+	{"RunsFinishAndList", testRunsFinishAndList},
+}
+
+func delivery(integrationID, requestID string) store.Delivery {
+	return store.Delivery{IntegrationID: integrationID, RequestID: requestID, EventKey: "repo:push",
+		Secret: store.SecretCurrent, Body: []byte(`{"push":{}}`)}
+}
+
+func testDeliveriesDedupe(t *testing.T, s store.Store) {
+	in := must(s.CreateIntegration(ctx(t), cloudIntegration("hooks", store.RootSpaceID)))(t)
+	receipts := must(s.RecordDeliveries(ctx(t), []store.Delivery{
+		delivery(in.ID, "a"), delivery(in.ID, "b"), delivery(in.ID, "a"), delivery("no-such-integration", "c"),
+	}))(t)
+	if receipts[0].ID == "" || receipts[1].ID == "" || receipts[0].Duplicate || receipts[1].Duplicate {
+		t.Fatalf("new deliveries: %+v", receipts[:2])
+	}
+	if !receipts[2].Duplicate || receipts[2].ID != "" {
+		t.Fatalf("repeat in the same batch: %+v", receipts[2])
+	}
+	if !errors.Is(receipts[3].Err, store.ErrNotFound) {
+		t.Fatalf("delivery of a missing integration: %+v", receipts[3])
+	}
+	again := must(s.RecordDeliveries(ctx(t), []store.Delivery{delivery(in.ID, "b")}))(t)
+	if !again[0].Duplicate {
+		t.Fatalf("repeat in a later batch: %+v", again[0])
+	}
+	got := must(s.GetDelivery(ctx(t), receipts[0].ID))(t)
+	if got.RequestID != "a" || got.IntegrationID != in.ID || string(got.Body) != `{"push":{}}` || got.Attempt != 1 ||
+		got.Secret != store.SecretCurrent || !got.ProcessedAt.IsZero() || got.ReceivedAt.IsZero() {
+		t.Fatalf("stored delivery: %+v", got)
+	}
+	jobs := must(s.ClaimJobs(ctx(t), store.JobDelivery, 10, time.Hour))(t)
+	if len(jobs) != 2 {
+		t.Fatalf("claimed %d delivery jobs, want 2 (one per new delivery)", len(jobs))
+	}
+	// Deleting the integration deletes its deliveries.
+	mustNil(t, s.DeleteIntegration(ctx(t), in.ID))
+	_, err := s.GetDelivery(ctx(t), receipts[0].ID)
+	wantNotFound(t, err, "delivery of a deleted integration")
+}
+
+func testJobsClaimAndLease(t *testing.T, s store.Store) {
+	in := must(s.CreateIntegration(ctx(t), cloudIntegration("leases", store.RootSpaceID)))(t)
+	must(s.RecordDeliveries(ctx(t), []store.Delivery{delivery(in.ID, "1"), delivery(in.ID, "2"), delivery(in.ID, "3")}))(t)
+	first := must(s.ClaimJobs(ctx(t), store.JobDelivery, 2, time.Hour))(t)
+	second := must(s.ClaimJobs(ctx(t), store.JobDelivery, 2, time.Hour))(t)
+	if len(first) != 2 || len(second) != 1 || first[0].Attempts != 1 {
+		t.Fatalf("claims: %+v then %+v", first, second)
+	}
+	if none := must(s.ClaimJobs(ctx(t), store.JobDelivery, 10, time.Hour))(t); len(none) != 0 {
+		t.Fatalf("leased jobs claimed again: %+v", none)
+	}
+	if other := must(s.ClaimJobs(ctx(t), store.JobStatus, 10, time.Hour))(t); len(other) != 0 {
+		t.Fatalf("claimed jobs of another kind: %+v", other)
+	}
+	// Released for now: claimable again, the attempt counted and the error kept.
+	mustNil(t, s.RetryJob(ctx(t), first[0].ID, time.Now().Add(-time.Second), "bitbucket said 503"))
+	// Released for later: not claimable yet.
+	mustNil(t, s.RetryJob(ctx(t), first[1].ID, time.Now().Add(time.Hour), "later"))
+	again := must(s.ClaimJobs(ctx(t), store.JobDelivery, 10, time.Hour))(t)
+	if len(again) != 1 || again[0].ID != first[0].ID || again[0].Attempts != 2 || again[0].LastError != "bitbucket said 503" {
+		t.Fatalf("after retry: %+v", again)
+	}
+	mustNil(t, s.DeleteJob(ctx(t), again[0].ID))
+	mustNil(t, s.DeleteJob(ctx(t), again[0].ID)) // already gone: no error
+	// A lease that ran out (its worker died) makes the job claimable again.
+	must(s.RecordDeliveries(ctx(t), []store.Delivery{delivery(in.ID, "4")}))(t)
+	short := must(s.ClaimJobs(ctx(t), store.JobDelivery, 10, time.Millisecond))(t)
+	if len(short) != 1 {
+		t.Fatalf("claimed %d", len(short))
+	}
+	time.Sleep(5 * time.Millisecond)
+	expired := must(s.ClaimJobs(ctx(t), store.JobDelivery, 10, time.Hour))(t)
+	if len(expired) != 1 || expired[0].ID != short[0].ID || expired[0].Attempts != 2 {
+		t.Fatalf("after the lease ran out: %+v", expired)
+	}
+}
+
+func testCompleteDeliveryOnce(t *testing.T, s store.Store) {
+	in := must(s.CreateIntegration(ctx(t), cloudIntegration("once", store.RootSpaceID)))(t)
+	st := must(s.CreateStack(ctx(t), store.Stack{Name: "net", SpaceID: store.RootSpaceID}))(t)
+	r := must(s.RecordDeliveries(ctx(t), []store.Delivery{delivery(in.ID, "x")}))(t)
+	job := must(s.ClaimJobs(ctx(t), store.JobDelivery, 1, time.Hour))(t)[0]
+	result := store.DeliveryResult{DeliveryID: r[0].ID, Outcome: "1 run", Runs: []store.Run{{
+		StackID: st.ID, IntegrationID: in.ID, Namespace: "acme", Repository: "infra", Kind: store.RunTracked,
+		Commit: "abc1234", Branch: "main",
+	}}}
+	inserted := must(s.CompleteDelivery(ctx(t), job.ID, result))(t)
+	if len(inserted) != 1 || inserted[0].ID == "" || inserted[0].State != store.RunQueued || inserted[0].DeliveryID != r[0].ID {
+		t.Fatalf("inserted %+v", inserted)
+	}
+	// A second worker whose lease ran out completes the same delivery: nothing new.
+	if again := must(s.CompleteDelivery(ctx(t), job.ID, result))(t); len(again) != 0 {
+		t.Fatalf("second completion inserted %+v", again)
+	}
+	d := must(s.GetDelivery(ctx(t), r[0].ID))(t)
+	if d.ProcessedAt.IsZero() || d.Outcome != "1 run" {
+		t.Fatalf("delivery after completion: %+v", d)
+	}
+	if left := must(s.ClaimJobs(ctx(t), store.JobDelivery, 10, time.Hour))(t); len(left) != 0 {
+		t.Fatalf("delivery job left: %+v", left)
+	}
+	statusJobs := must(s.ClaimJobs(ctx(t), store.JobStatus, 10, time.Hour))(t)
+	if len(statusJobs) != 1 || statusJobs[0].SubjectID != inserted[0].ID {
+		t.Fatalf("status jobs: %+v", statusJobs)
+	}
+	runs, _ := must2(s.ListRuns(ctx(t), store.RunFilter{StackID: st.ID}))(t)
+	if len(runs) != 1 {
+		t.Fatalf("runs: %+v", runs)
+	}
+}
+
+func must2[A, B any](a A, b B, err error) func(t *testing.T) (A, B) {
+	return func(t *testing.T) (A, B) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return a, b
+	}
+}
+
+func testRunsFinishAndList(t *testing.T, s store.Store) {
+	sp := newSpace(t, s, "runs", store.RootSpaceID)
+	st := must(s.CreateStack(ctx(t), store.Stack{Name: "app", SpaceID: sp.ID}))(t)
+	other := must(s.CreateStack(ctx(t), store.Stack{Name: "db", SpaceID: store.RootSpaceID}))(t)
+	var made []store.Run
+	for i, stack := range []string{st.ID, st.ID, other.ID, st.ID} {
+		run := store.Run{StackID: stack, IntegrationID: "i", Namespace: "PLAT", Repository: "infra", Kind: store.RunProposed,
+			Commit: []string{"c1", "c2", "c1", "c1"}[i], Branch: "feature", PullRequest: 7}
+		made = append(made, must(s.CreateRun(ctx(t), run))(t))
+	}
+	_, err := s.CreateRun(ctx(t), store.Run{StackID: "no-such-stack", Kind: store.RunTracked, Commit: "c", Branch: "main"})
+	wantNotFound(t, err, "run of a missing stack")
+
+	got := must(s.GetRun(ctx(t), made[0].ID))(t)
+	equal(t, got, made[0], "get run")
+	if got.PullRequest != 7 || got.State != store.RunQueued || got.Result != "" {
+		t.Fatalf("run: %+v", got)
+	}
+	finished := must(s.FinishRun(ctx(t), made[0].ID, store.ResultFailed, "plan failed"))(t)
+	if finished.State != store.RunFinished || finished.Result != store.ResultFailed || finished.Message != "plan failed" {
+		t.Fatalf("finished: %+v", finished)
+	}
+	equal(t, must(s.GetRun(ctx(t), made[0].ID))(t), finished, "get after finish")
+	_, err = s.FinishRun(ctx(t), made[0].ID, store.ResultSucceeded, "")
+	var ce *store.ConflictError
+	if !errors.As(err, &ce) || ce.Field != "result" {
+		t.Fatalf("finish twice: %v", err)
+	}
+	_, err = s.FinishRun(ctx(t), "no-such-run", store.ResultSucceeded, "")
+	wantNotFound(t, err, "finish a missing run")
+	mustNil(t, s.SetRunStatusError(ctx(t), made[1].ID, "Bitbucket: 403 forbidden"))
+	if got := must(s.GetRun(ctx(t), made[1].ID))(t); got.StatusError != "Bitbucket: 403 forbidden" {
+		t.Fatalf("status error: %+v", got)
+	}
+
+	ids := func(runs []store.Run) []string {
+		var out []string
+		for _, r := range runs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	byCommit, _ := must2(s.ListRuns(ctx(t), store.RunFilter{Commit: "c1"}))(t)
+	if want := []string{made[3].ID, made[2].ID, made[0].ID}; !slices.Equal(ids(byCommit), want) {
+		t.Fatalf("by commit, newest first: %v, want %v", ids(byCommit), want)
+	}
+	inSpace, _ := must2(s.ListRuns(ctx(t), store.RunFilter{Commit: "c1", SpaceIDs: []string{sp.ID}}))(t)
+	if want := []string{made[3].ID, made[0].ID}; !slices.Equal(ids(inSpace), want) {
+		t.Fatalf("by commit in a space: %v, want %v", ids(inSpace), want)
+	}
+	if none, _ := must2(s.ListRuns(ctx(t), store.RunFilter{SpaceIDs: []string{}}))(t); len(none) != 0 {
+		t.Fatalf("no readable space: %v", ids(none))
+	}
+	var paged []string
+	token := ""
+	for {
+		page, next := must2(s.ListRuns(ctx(t), store.RunFilter{StackID: st.ID, PageSize: 2, PageToken: token}))(t)
+		paged = append(paged, ids(page)...)
+		if next == "" {
+			break
+		}
+		token = next
+	}
+	if want := []string{made[3].ID, made[1].ID, made[0].ID}; !slices.Equal(paged, want) {
+		t.Fatalf("paged by stack: %v, want %v", paged, want)
+	}
+	if commit := must(s.LatestPullRequestCommit(ctx(t), st.ID, "PLAT", "infra", 7))(t); commit != "c1" {
+		t.Fatalf("latest PR commit = %q, want c1", commit)
+	}
+	if commit := must(s.LatestPullRequestCommit(ctx(t), st.ID, "PLAT", "infra", 8))(t); commit != "" {
+		t.Fatalf("latest commit of another PR = %q", commit)
+	}
+	// Deleting a stack deletes its runs.
+	mustNil(t, s.DeleteStack(ctx(t), other.ID))
+	_, err = s.GetRun(ctx(t), made[2].ID)
+	wantNotFound(t, err, "run of a deleted stack")
+}
