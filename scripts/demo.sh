@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# make demo: build the provider and orbit-server, run the server on loopback with a
-# temporary SQLite database, apply examples/quickstart through a dev_overrides CLI
-# config, show the outputs, prove a second plan is empty, then destroy and stop.
+# make demo: build the provider, orbit-server and the Bitbucket sandbox, run the
+# server (temporary SQLite database) and the sandbox on loopback, apply
+# examples/quickstart through a dev_overrides CLI config, show the outputs and the
+# webhooks the sandbox now holds, prove a second plan is empty, then destroy and stop.
 # Unattended: no prompts, nothing read from stdin, everything in one temp directory
 # that is removed on any exit.
 set -euo pipefail
@@ -18,9 +19,15 @@ fi
 
 work_dir="$(mktemp -d "${TMPDIR:-/tmp}/orbit-demo.XXXXXX")"
 server_pid=""
+sandbox_pid=""
 
 cleanup() {
   local status=$?
+  if [[ -n "$sandbox_pid" ]] && kill -0 "$sandbox_pid" 2>/dev/null; then
+    echo "==> stopping bitbucket-sandbox (pid $sandbox_pid)"
+    kill -TERM "$sandbox_pid" 2>/dev/null || true
+    wait "$sandbox_pid" 2>/dev/null || true
+  fi
   if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
     echo "==> stopping orbit-server (pid $server_pid)"
     kill -TERM "$server_pid" 2>/dev/null || true
@@ -29,6 +36,10 @@ cleanup() {
   if (( status != 0 )) && [[ -s "$work_dir/server.log" ]]; then
     echo "---- last lines of the orbit-server log ----" >&2
     tail -n 20 "$work_dir/server.log" >&2 || true
+  fi
+  if (( status != 0 )) && [[ -s "$work_dir/sandbox.log" ]]; then
+    echo "---- last lines of the bitbucket-sandbox log ----" >&2
+    tail -n 20 "$work_dir/sandbox.log" >&2 || true
   fi
   rm -rf "$work_dir"
   if (( status != 0 )); then
@@ -79,10 +90,43 @@ free_port() {
   return 1
 }
 
-step "building terraform-provider-orbit and orbit-server into $work_dir/bin"
+step "building terraform-provider-orbit, orbit-server and bitbucket-sandbox into $work_dir/bin"
 mkdir -p "$work_dir/bin"
 go build -o "$work_dir/bin/terraform-provider-orbit" .
 go build -o "$work_dir/bin/orbit-server" ./cmd/orbit-server
+go build -o "$work_dir/sandbox-bin/bitbucket-sandbox" ./cmd/bitbucket-sandbox
+
+step "starting the Bitbucket sandbox on loopback (demo data: workspace acme, project PLAT)"
+sandbox_url=""
+for attempt in 1 2 3; do
+  port="$(free_port)"
+  "$work_dir/sandbox-bin/bitbucket-sandbox" --listen "127.0.0.1:$port" --seed \
+    </dev/null >"$work_dir/sandbox.out" 2>"$work_dir/sandbox.log" &
+  sandbox_pid=$!
+  for _ in $(seq 1 120); do
+    if ! kill -0 "$sandbox_pid" 2>/dev/null; then
+      break
+    fi
+    # Any HTTP answer means it listens (the API itself wants credentials).
+    if [[ "$(http_status "http://127.0.0.1:$port/_sandbox/hooks")" == 200 ]]; then
+      sandbox_url="http://127.0.0.1:$port"
+      break
+    fi
+    sleep 0.25
+  done
+  if [[ -n "$sandbox_url" ]]; then
+    break
+  fi
+  echo "bitbucket-sandbox did not start on port $port (attempt $attempt)" >&2
+  kill -TERM "$sandbox_pid" 2>/dev/null || true
+  wait "$sandbox_pid" 2>/dev/null || true
+  sandbox_pid=""
+done
+if [[ -z "$sandbox_url" ]]; then
+  echo "error: bitbucket-sandbox did not start" >&2
+  exit 1
+fi
+echo "bitbucket-sandbox is ready at $sandbox_url"
 
 # An admin key in orbit-server's format (orbit_<key id>_<base64url of 32 bytes>),
 # installed on the empty database, so the demo knows it without parsing output.
@@ -143,6 +187,13 @@ export ORBIT_API_KEY="$admin_key"
 # never written to state or plan files.
 export TF_VAR_bitbucket_cloud_api_token="demo-cloud-token-$(random_hex 8)"
 export TF_VAR_bitbucket_dc_access_token="demo-dc-token-$(random_hex 8)"
+# Repository-admin credentials the provider installs webhooks with: the sandbox's
+# demo accounts (sandbox-only values, printed by bitbucket-sandbox --seed).
+export BITBUCKET_CLOUD_API_URL="$sandbox_url"
+export BITBUCKET_CLOUD_EMAIL="dev@example.com"
+export BITBUCKET_CLOUD_API_TOKEN="sandbox-cloud-admin-token"
+export BITBUCKET_DC_API_URL="$sandbox_url"
+export BITBUCKET_DC_TOKEN="sandbox-dc-admin-token"
 
 step "terraform apply (examples/quickstart)"
 "$terraform_bin" apply -auto-approve -input=false "${color_flag[@]}" </dev/null
@@ -157,6 +208,9 @@ for secret in "$TF_VAR_bitbucket_cloud_api_token" "$TF_VAR_bitbucket_dc_access_t
   fi
 done
 echo "write-only tokens are absent from terraform.tfstate"
+
+step "webhooks the Bitbucket sandbox now holds (secret_set only, never the secret)"
+"$work_dir/sandbox-bin/bitbucket-sandbox" hooks --url "$sandbox_url"
 
 step "terraform plan -detailed-exitcode (must show no changes)"
 plan_status=0

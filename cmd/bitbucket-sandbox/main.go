@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,13 +13,22 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "hooks" {
+		if err := printHooks(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bitbucket-sandbox hooks:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	listen := flag.String("listen", "127.0.0.1:8790", "address to listen on")
 	publicURL := flag.String("public-url", "", "URL clients use to reach the sandbox (default http://<listen address>)")
 	seed := flag.Bool("seed", false, "load demo data (a workspace, a DC project, repositories, users and tokens) and print the credentials")
@@ -96,4 +106,34 @@ func printDemo(url string, seed sandbox.Seed) {
 		fmt.Printf("  DataCenter repository %s/%s\n", r.Project, r.Slug)
 	}
 	fmt.Printf("  try: curl -u %s:%s %s/2.0/user\n", seed.Cloud.Users[0].Email, seed.Cloud.Users[0].APITokens[0].Token, url)
+}
+
+// printHooks is `bitbucket-sandbox hooks --url URL`: a table of the hooks a running
+// sandbox holds, with whether each has a secret, never the secret itself.
+func printHooks(args []string) error {
+	fs := flag.NewFlagSet("hooks", flag.ContinueOnError)
+	sandboxURL := fs.String("url", "http://127.0.0.1:8790", "URL of the running sandbox")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	resp, err := http.Get(strings.TrimRight(*sandboxURL, "/") + "/_sandbox/hooks")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /_sandbox/hooks: %s", resp.Status)
+	}
+	var all map[string][]sandbox.HookView
+	if err := json.NewDecoder(resp.Body).Decode(&all); err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "PRODUCT\tREPOSITORY\tHOOK\tACTIVE\tSECRET_SET\tURL\tEVENTS")
+	for _, product := range []string{"cloud", "datacenter"} {
+		for _, h := range all[product] {
+			fmt.Fprintf(w, "%s\t%s/%s\t%s\t%t\t%t\t%s\t%s\n", h.Product, h.Namespace, h.Repository, h.ID, h.Active, h.Secret != "", h.URL, strings.Join(h.Events, ","))
+		}
+	}
+	return w.Flush()
 }

@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
@@ -59,6 +60,7 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	webhookSecretGrace := fs.Duration("webhook-secret-grace", server.DefaultWebhookSecretGrace, "how long the webhook secret replaced by a rotation still verifies deliveries (0 = not at all)")
 	maxSpaces := fs.Int("max-spaces", server.DefaultMaxSpaces, "most spaces the server holds besides root (a create beyond it is a 409)")
 	maxSpaceDepth := fs.Int("max-space-depth", server.DefaultMaxSpaceDepth, "most levels below root a space may sit (deeper is a 400 on parent_space_id)")
+	queueLease := fs.Duration("queue-lease", server.DefaultQueueLease, "how long a claimed job (a delivery to dispatch, a status to post) stays with its worker; after a crash, another replica or the restarted server takes it once this has passed")
 	maxLabels := fs.Int("max-labels", server.DefaultMaxLabels, "most labels on one object, and label filters on one list (more is a 400)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
@@ -72,6 +74,9 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	grace := *webhookSecretGrace
 	if grace == 0 {
 		grace = -1 // Config: 0 is the default, negative is none
+	}
+	if *queueLease < time.Second {
+		return server.Config{}, fmt.Errorf("--queue-lease: %s is shorter than a second", *queueLease)
 	}
 	for name, v := range map[string]int{"max-spaces": *maxSpaces, "max-space-depth": *maxSpaceDepth, "max-labels": *maxLabels} {
 		if v < 1 {
@@ -105,5 +110,6 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		MaxSpaces:          *maxSpaces,
 		MaxSpaceDepth:      *maxSpaceDepth,
 		MaxLabels:          *maxLabels,
+		QueueLease:         *queueLease,
 	}, nil
 }

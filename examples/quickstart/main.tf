@@ -1,8 +1,12 @@
 # Quickstart: one space with a Bitbucket Cloud integration, a default Bitbucket
-# Data Center integration, and the webhook values a repository needs.
+# Data Center integration, and the webhook of each on every repository of a Cloud
+# workspace and of a Data Center project.
 #
-# The provider reads ORBIT_ENDPOINT and ORBIT_API_KEY from the environment.
-# `make demo` starts a local orbit-server and applies this directory.
+# The provider reads ORBIT_ENDPOINT and ORBIT_API_KEY from the environment, and the
+# Bitbucket credentials it installs webhooks with from BITBUCKET_CLOUD_API_URL,
+# BITBUCKET_CLOUD_EMAIL, BITBUCKET_CLOUD_API_TOKEN, BITBUCKET_DC_API_URL and
+# BITBUCKET_DC_TOKEN. `make demo` starts a local orbit-server and Bitbucket sandbox
+# and applies this directory.
 
 terraform {
   required_version = ">= 1.11"
@@ -49,4 +53,30 @@ data "orbit_integration_webhook" "cloud" {
 
 data "orbit_integration_webhook" "datacenter" {
   integration_id = orbit_bitbucket_datacenter_integration.corp.id
+}
+
+# Every repository, one webhook each: URL, secret and triggers come from the
+# integration; out-of-band changes show in the next plan.
+data "orbit_bitbucket_repositories" "cloud" {
+  workspace = var.bitbucket_cloud_workspace
+}
+
+data "orbit_bitbucket_repositories" "datacenter" {
+  project_key = var.bitbucket_dc_project
+}
+
+resource "orbit_bitbucket_repository_webhook" "cloud" {
+  for_each = { for r in data.orbit_bitbucket_repositories.cloud.repositories : r.slug => r }
+
+  integration_id = orbit_bitbucket_cloud_integration.platform.id
+  namespace      = each.value.namespace
+  repository     = each.value.slug
+}
+
+resource "orbit_bitbucket_repository_webhook" "datacenter" {
+  for_each = { for r in data.orbit_bitbucket_repositories.datacenter.repositories : r.slug => r }
+
+  integration_id = orbit_bitbucket_datacenter_integration.corp.id
+  namespace      = each.value.namespace
+  repository     = each.value.slug
 }

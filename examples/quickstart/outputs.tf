@@ -35,3 +35,11 @@ output "datacenter_webhook_secret" {
   value       = data.orbit_integration_webhook.datacenter.webhook_secret
   sensitive   = true
 }
+
+output "repository_webhooks" {
+  description = "Hook id per repository, as Bitbucket knows it."
+  value = merge(
+    { for slug, h in orbit_bitbucket_repository_webhook.cloud : "cloud:${h.namespace}/${slug}" => h.hook_id },
+    { for slug, h in orbit_bitbucket_repository_webhook.datacenter : "datacenter:${h.namespace}/${slug}" => h.hook_id },
+  )
+}

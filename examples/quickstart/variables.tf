@@ -41,3 +41,15 @@ variable "bitbucket_dc_access_token_version" {
   type        = number
   default     = 1
 }
+
+variable "bitbucket_cloud_workspace" {
+  description = "Bitbucket Cloud workspace whose repositories get the Cloud integration's webhook."
+  type        = string
+  default     = "acme"
+}
+
+variable "bitbucket_dc_project" {
+  description = "Bitbucket Data Center project whose repositories get the Data Center integration's webhook."
+  type        = string
+  default     = "PLAT"
+}

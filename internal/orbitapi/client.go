@@ -1,15 +1,18 @@
 // Package orbitapi is a typed client for the orbit-server HTTP API (/api/v1), as
 // described in internal/server/API.md.
 //
-// Requests go through hashicorp/go-retryablehttp. Only idempotent requests (GET, PUT,
-// DELETE) are retried on transport errors and 5xx answers; any request, POST included,
-// is retried on 429, because a throttled request was not processed. Retry-After is
-// honoured, up to a bound.
+// Requests go through hashicorp/go-retryablehttp. Every request is safe to repeat, so
+// every one is retried on transport errors, 5xx (but 501) and 429: GET, PUT and DELETE
+// by nature, and POST because each carries an Idempotency-Key (a random UUID per
+// logical call, the same on each of its retries) that orbit-server answers once and
+// replays afterwards. Retry-After is honoured, up to a bound.
 package orbitapi
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,9 +20,11 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -133,25 +138,42 @@ func NewClient(endpoint, apiKey string, opts ...Option) (*Client, error) {
 // Endpoint returns the server root the client talks to.
 func (c *Client) Endpoint() string { return c.baseURL.String() }
 
-type idempotentKey struct{}
+// IdempotencyKeyHeader carries the key that makes a POST safe to retry (API.md).
+const IdempotencyKeyHeader = "Idempotency-Key"
 
-func isIdempotent(method string) bool {
+// newIdempotencyKey returns a random (version 4) UUID.
+func newIdempotencyKey() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+}
+
+type retrySafeKey struct{}
+
+// retrySafe: GET, HEAD, PUT and DELETE are idempotent by nature, and a POST is made so
+// by its Idempotency-Key.
+func retrySafe(method string, header http.Header) bool {
 	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete:
 		return true
 	}
-	return false
+	return header.Get(IdempotencyKeyHeader) != ""
 }
 
-// retryPolicy decides whether to retry. The request method travels in the context
-// because a transport error comes without a response to read it from.
+// retryPolicy decides whether to retry. Whether the request is safe to repeat travels
+// in the context because a transport error comes without a response to read it from.
 func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
-	idempotent, _ := ctx.Value(idempotentKey{}).(bool)
+	safe, _ := ctx.Value(retrySafeKey{}).(bool)
 	if err != nil {
-		if !idempotent {
+		if !safe {
 			return false, nil
 		}
 		// Reuse the library's judgement of which transport errors are permanent.
@@ -163,7 +185,7 @@ func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, err
 	case resp.StatusCode == http.StatusNotImplemented:
 		return false, nil
 	case resp.StatusCode == 0 || resp.StatusCode >= 500:
-		return idempotent, nil
+		return safe, nil
 	}
 	return false, nil
 }
@@ -246,10 +268,23 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 		}
 	}
 
-	ctx = context.WithValue(ctx, idempotentKey{}, isIdempotent(req.method))
+	header := http.Header{}
+	if req.method == http.MethodPost {
+		// One key per logical call: retryablehttp sends the same headers on every
+		// retry, so orbit-server creates once and replays its answer to a repeat.
+		key, err := newIdempotencyKey()
+		if err != nil {
+			return fmt.Errorf("building %s %s request: idempotency key: %w", req.method, req.path, err)
+		}
+		header.Set(IdempotencyKeyHeader, key)
+	}
+	ctx = context.WithValue(ctx, retrySafeKey{}, retrySafe(req.method, header))
 	httpReq, err := retryablehttp.NewRequestWithContext(ctx, req.method, target, bodyOrNil(body))
 	if err != nil {
 		return fmt.Errorf("building %s %s request: %w", req.method, req.path, err)
+	}
+	for k, v := range header {
+		httpReq.Header[k] = v
 	}
 	httpReq.Header.Set("Authorization", "Bearer "+c.apiKey)
 	httpReq.Header.Set("Accept", "application/json")
@@ -291,10 +326,13 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 		return nil
 	}
 	if err := json.Unmarshal(payload, out); err != nil {
-		return fmt.Errorf("%s %s: decoding response: %w", req.method, logPath, err)
+		return fmt.Errorf("%s %s: %w: %w", req.method, logPath, errUndecodable, err)
 	}
 	return nil
 }
+
+// errUndecodable is wrapped when a 2xx answer is not the JSON expected.
+var errUndecodable = errors.New("decoding response")
 
 func bodyOrNil(body []byte) any {
 	if body == nil {
@@ -313,12 +351,24 @@ func nonEmpty(values []string) []string {
 	return out
 }
 
-// redact replaces every secret in s by "***".
+// minMaskedSecret is the shortest credential redact masks. Masking a shorter one
+// would garble ordinary words (a token "t" turns "integration" into "in***egra***ion")
+// and the pattern of masks would spell out which letters the secret holds.
+const minMaskedSecret = 8
+
+// redact replaces every whole occurrence of a secret of at least minMaskedSecret
+// characters in s by "***". Longer secrets go first, so that one containing another is
+// masked whole.
 func redact(s string, secrets []string) string {
+	long := make([]string, 0, len(secrets))
 	for _, secret := range secrets {
-		if secret != "" {
-			s = strings.ReplaceAll(s, secret, "***")
+		if utf8.RuneCountInString(secret) >= minMaskedSecret {
+			long = append(long, secret)
 		}
+	}
+	sort.Slice(long, func(i, j int) bool { return len(long[i]) > len(long[j]) })
+	for _, secret := range long {
+		s = strings.ReplaceAll(s, secret, "***")
 	}
 	return s
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -201,7 +202,11 @@ func TestAPIErrors(t *testing.T) {
 			wantCode: "unauthenticated", wantMessage: "unknown key", unauthenticated: true},
 		{name: "forbidden", status: 403, body: `{"error":{"code":"permission_denied","message":"admin needed"}}`,
 			wantCode: "permission_denied", wantMessage: "admin needed", perms: true},
-		{name: "html from a proxy", status: 404, body: "<html>nope</html>", wantMessage: "<html>nope</html>", notFound: true},
+		// Not orbit's body: a 404 from a proxy or another service says nothing about
+		// the object, so it must never read as "deleted".
+		{name: "html from a proxy", status: 404, body: "<html>nope</html>", wantMessage: "<html>nope</html>"},
+		{name: "json 404 of another service", status: 404, body: `{"message":"Not Found"}`, wantMessage: `{"message":"Not Found"}`},
+		{name: "orbit shape, another code", status: 404, body: `{"error":{"code":"gone","message":"x"}}`, wantCode: "gone", wantMessage: "x"},
 		{name: "empty body", status: 400, body: "", wantMessage: "Bad Request"},
 	}
 	for _, tt := range tests {
@@ -230,10 +235,10 @@ func TestAPIErrors(t *testing.T) {
 			}
 		})
 	}
-	if IsNotFound(errors.New("not found")) || IsNotFound(nil) {
-		t.Error("IsNotFound must only match an *APIError with status 404")
+	if IsNotFound(errors.New("not found")) || IsNotFound(nil) || IsNotFound(&APIError{StatusCode: 404}) {
+		t.Error("IsNotFound must only match an *APIError with status 404 and code not_found")
 	}
-	wrapped := fmt.Errorf("reading: %w", &APIError{StatusCode: 404})
+	wrapped := fmt.Errorf("reading: %w", &APIError{StatusCode: 404, Code: "not_found"})
 	if !IsNotFound(wrapped) {
 		t.Error("IsNotFound must see through wrapping")
 	}
@@ -253,8 +258,8 @@ func TestRetryRules(t *testing.T) {
 		{"DELETE", 504, 3},
 		{"GET", 429, 3},
 		{"POST", 429, 3}, // throttled: the server did not process it
-		{"POST", 503, 1}, // not idempotent: the server may have processed it
-		{"POST", 500, 1},
+		{"POST", 503, 3}, // the Idempotency-Key makes a repeat safe
+		{"POST", 500, 3},
 		{"GET", 501, 1},
 		{"GET", 400, 1},
 		{"PUT", 409, 1},
@@ -329,14 +334,19 @@ func TestRetryThenSuccess(t *testing.T) {
 	}
 }
 
-func TestTransportErrorsRetryOnlyIdempotent(t *testing.T) {
+// TestTransportErrorsRetryEveryMethod: a dropped connection is retried for POST too,
+// with the same Idempotency-Key on every attempt, so a create whose answer was lost is
+// answered by orbit-server's stored answer instead of running twice.
+func TestTransportErrorsRetryEveryMethod(t *testing.T) {
 	t.Parallel()
 	for _, method := range []string{"GET", "POST"} {
 		t.Run(method, func(t *testing.T) {
 			t.Parallel()
 			var attempts atomic.Int32
+			var keys sync.Map
 			c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 				attempts.Add(1)
+				keys.Store(r.Header.Get("Idempotency-Key"), true)
 				// Drop the connection without an answer.
 				conn, _, err := w.(http.Hijacker).Hijack()
 				if err == nil {
@@ -355,12 +365,16 @@ func TestTransportErrorsRetryOnlyIdempotent(t *testing.T) {
 			if strings.Contains(err.Error(), testAPIKey) {
 				t.Errorf("error leaks the API key: %v", err)
 			}
-			want := int32(3)
-			if method == "POST" {
-				want = 1
+			if got := attempts.Load(); got != 3 {
+				t.Errorf("attempts = %d, want 3", got)
 			}
-			if got := attempts.Load(); got != want {
-				t.Errorf("attempts = %d, want %d", got, want)
+			var seen []string
+			keys.Range(func(k, _ any) bool { seen = append(seen, k.(string)); return true })
+			switch {
+			case method == "GET" && (len(seen) != 1 || seen[0] != ""):
+				t.Errorf("GET sent Idempotency-Key %q", seen)
+			case method == "POST" && (len(seen) != 1 || len(seen[0]) != 36):
+				t.Errorf("POST attempts sent Idempotency-Keys %q, want one UUID on every attempt", seen)
 			}
 		})
 	}
@@ -409,7 +423,7 @@ func TestSecretsStayOutOfErrorsAndLogs(t *testing.T) {
 	// A misbehaving server (or proxy) that echoes the request body in its error.
 	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		writeError(w, 400, "invalid_argument", "bad request: "+string(b)+" auth "+r.Header.Get("Authorization"), token)
+		writeError(w, 400, "invalid_argument", "bad request: "+string(b)+" auth "+r.Header.Get("Authorization"), "access_token")
 	})
 	var logs bytes.Buffer
 	ctx := tflogtest.RootLogger(context.Background(), &logs)
@@ -428,8 +442,8 @@ func TestSecretsStayOutOfErrorsAndLogs(t *testing.T) {
 			t.Errorf("log contains a secret: %s", logs.String())
 		}
 	}
-	if !strings.Contains(err.Error(), "bad request:") || !strings.Contains(err.Error(), "***") {
-		t.Errorf("error %q lost its message or mask", err)
+	if !strings.Contains(err.Error(), "bad request:") || !strings.Contains(err.Error(), "***") || !strings.Contains(err.Error(), `(field "access_token")`) {
+		t.Errorf("error %q lost its message, mask or field", err)
 	}
 
 	entries, decodeErr := tflogtest.MultilineJSONDecode(&logs)
@@ -538,5 +552,99 @@ func TestExtraIntegrationRoutes(t *testing.T) {
 	}
 	if err := c.Integrations.Delete(ctx, "i1"); err != nil {
 		t.Errorf("Delete: %v", err)
+	}
+}
+
+func TestEveryPostCarriesAFreshIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	var keys []string
+	var mu sync.Mutex
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, r.Method+" "+r.Header.Get("Idempotency-Key"))
+		mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]any{"id": "x"})
+	})
+	ctx := context.Background()
+	_, _ = c.Spaces.Create(ctx, SpaceRequest{Name: "a"})
+	_, _ = c.Spaces.Create(ctx, SpaceRequest{Name: "a"})
+	_, _ = c.Stacks.Create(ctx, StackRequest{Name: "a"})
+	_, _ = c.Integrations.Create(ctx, IntegrationRequest{Name: "a"})
+	_, _ = c.Integrations.RotateSecret(ctx, "i")
+	_, _ = c.Integrations.Validate(ctx, "i")
+	_, _ = c.Spaces.Get(ctx, "a")
+	seen := map[string]bool{}
+	for _, k := range keys[:6] {
+		key := strings.TrimPrefix(k, "POST ")
+		if len(key) != 36 || seen[key] {
+			t.Errorf("POST keys = %q: each POST needs its own UUID", keys)
+		}
+		seen[key] = true
+	}
+	if keys[6] != "GET " {
+		t.Errorf("GET carried an Idempotency-Key: %q", keys[6])
+	}
+}
+
+// TestRedactMasksOnlyWholeLongSecrets: the observed garbling with a short token, and
+// the field that lost its attribute.
+func TestRedactMasksOnlyWholeLongSecrets(t *testing.T) {
+	t.Parallel()
+	short := "t"
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusConflict, "conflict", "this provider already has a default integration", "is_default")
+	})
+	_, err := c.Integrations.Create(context.Background(), IntegrationRequest{Name: "a", APIToken: &short})
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) {
+		t.Fatal(err)
+	}
+	if apiErr.Message != "this provider already has a default integration" || apiErr.Field != "is_default" {
+		t.Fatalf("message %q field %q were garbled by masking a short token", apiErr.Message, apiErr.Field)
+	}
+	tests := []struct{ in, want string }{
+		{"token s3cr3t-t0ken-value here", "token *** here"},
+		{"s3cr3t-t0ken-value-longer too", "*** too"}, // the longer secret wins
+		{"short abc stays", "short abc stays"},
+	}
+	for _, tt := range tests {
+		if got := redact(tt.in, []string{"abc", "s3cr3t-t0ken-value", "s3cr3t-t0ken-value-longer"}); got != tt.want {
+			t.Errorf("redact(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestWhoamiTellsOrbitFromOtherServers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                      string
+		handler                   http.HandlerFunc
+		notOrbit, unauthenticated bool
+	}{
+		{"orbit", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, 200, Whoami{ID: "k_1", Name: "n", Spaces: []SpaceAccess{{SpaceID: "s", Role: "read"}}})
+		}, false, false},
+		{"plain 404", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, true, false},
+		{"html 200", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html>welcome</html>") }, true, false},
+		{"other json 200", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]any{"status": "ok"}) }, true, false},
+		{"orbit 401", func(w http.ResponseWriter, r *http.Request) { writeError(w, 401, "unauthenticated", "unknown key", "") }, false, true},
+		{"orbit route missing", func(w http.ResponseWriter, r *http.Request) { writeError(w, 404, "not_found", "no such route", "") }, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := newTestClient(t, tt.handler)
+			who, err := c.Whoami(context.Background())
+			if errors.Is(err, ErrNotOrbitServer) != tt.notOrbit || IsUnauthenticated(err) != tt.unauthenticated {
+				t.Fatalf("Whoami = %+v, %v", who, err)
+			}
+			if err == nil && (who.ID != "k_1" || who.Role("s") != "read" || who.Role("other") != "") {
+				t.Fatalf("Whoami = %+v", who)
+			}
+		})
+	}
+	rootAdmin := Whoami{Spaces: []SpaceAccess{{SpaceID: "root", Role: "admin"}}}
+	if !rootAdmin.Can("made-later", RoleAdmin) {
+		t.Error("admin on root must be admin on every space")
 	}
 }

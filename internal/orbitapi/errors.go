@@ -39,8 +39,25 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// IsNotFound reports whether err is an *APIError with status 404.
-func IsNotFound(err error) bool { return hasStatus(err, http.StatusNotFound) }
+// IsNotFound reports whether orbit-server itself said the object does not exist (or
+// is not visible to the key): status 404 with orbit's body {"error":{"code":"not_found"}}.
+// A 404 from anything else (a proxy, a wrong path, another service) is not one: it
+// says nothing about the object. Deciding that an object was deleted needs more (the
+// key must be able to read the object's space); see the provider's read helper.
+func IsNotFound(err error) bool {
+	var apiErr *APIError
+	return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound && apiErr.Code == CodeNotFound
+}
+
+// Error codes of orbit-server (API.md).
+const (
+	CodeNotFound             = "not_found"
+	CodeConflict             = "conflict"
+	CodeInvalidArgument      = "invalid_argument"
+	CodePermissionDenied     = "permission_denied"
+	CodeUnauthenticated      = "unauthenticated"
+	CodeIdempotencyKeyReused = "idempotency_key_reused"
+)
 
 // IsConflict reports whether err is an *APIError with status 409.
 func IsConflict(err error) bool { return hasStatus(err, http.StatusConflict) }
@@ -95,8 +112,8 @@ func newAPIError(method, path string, resp *http.Response, payload []byte, secre
 		apiErr.Message = text
 	}
 	// The server never echoes credentials; mask them anyway in case something between
-	// us and it does.
+	// us and it does. Field is left alone: it names a request field, never a value, and
+	// the provider needs it intact to attach the diagnostic to the attribute.
 	apiErr.Message = redact(apiErr.Message, secrets)
-	apiErr.Field = redact(apiErr.Field, secrets)
 	return apiErr
 }

@@ -231,6 +231,12 @@ func (r *repositoryWebhookResource) ModifyPlan(ctx context.Context, req resource
 			}
 		}
 	}
+	// The Bitbucket credentials this hook needs: missing ones fail the plan, not the
+	// apply (building a client sends no request).
+	r.hooks(in.Provider, in, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	plan.URL = types.StringValue(in.WebhookURL)
 	plan.ProviderType = types.StringValue(in.Provider)
 	plan.SecretFingerprint = types.StringValue(in.WebhookSecretFingerprint)

@@ -633,8 +633,10 @@ func TestAccRepositoryWebhookPermissions(t *testing.T) {
 				Config:      e.configWithTokens(accCloudAdminToken, accDCReadToken, webhookIntegrations("")+dcHookConfig),
 				ExpectError: wrappedPattern(`Bitbucket Data Center permission missing.*repository PLAT/infra.*REPO_ADMIN`),
 			},
+			// Once the integration exists, a missing block fails the plan itself.
 			{
 				Config:      e.configWithTokens("", accDCAdminToken, webhookIntegrations("")+cloudHookConfig),
+				PlanOnly:    true,
 				ExpectError: wrappedPattern(`Bitbucket Cloud credentials not configured.*BITBUCKET_CLOUD_EMAIL and BITBUCKET_CLOUD_API_TOKEN`),
 			},
 			{
@@ -806,6 +808,129 @@ func TestAccRepositoryWebhookDeliverySigned(t *testing.T) {
 				},
 				Config: config,
 				Check:  pushArrivesSigned,
+			},
+		},
+	})
+}
+
+// End to end with orbit-server's own receiver: after a rotation and the apply that
+// re-keys the hooks, a push through the sandbox is accepted (202) by orbit-server.
+// (The receiver also accepts the previous secret for a grace period, which is why
+// TestAccRepositoryWebhookDeliverySigned checks the signature itself.)
+func TestAccRepositoryWebhookDeliveryAccepted(t *testing.T) {
+	t.Parallel()
+	e := newAccEnv(t)
+	config := e.config(webhookIntegrations("") + cloudHookConfig + dcHookConfig)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		CheckDestroy:             noHooksLeft(e),
+		Steps: []resource.TestStep{
+			{Config: config},
+			{
+				PreConfig: func() {
+					for _, name := range []string{"main", "corp"} {
+						if _, err := e.api.Integrations.RotateSecret(context.Background(), e.integration(t, name).ID); err != nil {
+							t.Fatal(err)
+						}
+					}
+				},
+				Config: config,
+				Check: func(*terraform.State) error {
+					for _, ev := range []sandbox.Event{
+						{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "repo:push"},
+						{Product: "datacenter", Project: "PLAT", Repository: "infra", Event: "repo:refs_changed"},
+					} {
+						deliveries, err := e.sandbox.Fire(context.Background(), ev)
+						if err != nil {
+							return err
+						}
+						if len(deliveries) != 1 || deliveries[0].Status != http.StatusAccepted {
+							return fmt.Errorf("%s push: deliveries %+v, want one answered 202 by orbit-server", ev.Product, deliveries)
+						}
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// A key that may read the integration but not its secret gets a plan (the URL and the
+// fingerprint are readable with read) and then one clear error at apply; nothing is
+// written to Bitbucket, so no hook is ever installed or updated without a secret.
+func TestAccRepositoryWebhookNeverWithoutSecret(t *testing.T) {
+	t.Parallel()
+	e := newAccEnv(t)
+	ctx := context.Background()
+	token := "cloud-api-token"
+	in, err := e.api.Integrations.Create(ctx, orbitapi.IntegrationRequest{Provider: orbitapi.ProviderBitbucketCloud, Name: "main", IsDefault: true, Email: "dev@example.com", APIToken: &token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer := e.server.NewKey(t, "writer", servertest.Write(orbitapi.RootSpaceID))
+	config := fmt.Sprintf(`
+provider "orbit" {
+  endpoint = %q
+  api_key  = %q
+  bitbucket_cloud {
+    api_url   = %q
+    email     = %q
+    api_token = %q
+  }
+}
+
+resource "orbit_bitbucket_repository_webhook" "infra" {
+  integration_id = %q
+  namespace      = "acme"
+  repository     = "infra"
+}
+`, e.server.URL, writer, e.sandbox.URL, accCloudEmail, accCloudAdminToken, in.ID)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		Steps: []resource.TestStep{{
+			Config:      config,
+			ExpectError: wrappedPattern(`Webhook secret not readable.*needs the admin role`),
+		}},
+	})
+	for _, r := range e.sandbox.Requests() {
+		if r.Method != http.MethodGet {
+			t.Errorf("the provider sent %s %s to Bitbucket without a secret to install", r.Method, r.Path)
+		}
+	}
+	if hooks := e.sandbox.Hooks(); len(hooks) != 0 {
+		t.Errorf("%d hooks were installed", len(hooks))
+	}
+}
+
+// 429 and 5xx answers from Bitbucket are retried (as internal/bitbucket does) during
+// a refresh and an update; the plan then comes out right.
+func TestAccRepositoryWebhookRetriesBitbucket(t *testing.T) {
+	t.Parallel()
+	e := newAccEnv(t)
+	config := e.config(webhookIntegrations("") + cloudHookConfig)
+	zero := 0
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: e.factories(),
+		CheckDestroy:             noHooksLeft(e),
+		Steps: []resource.TestStep{
+			{Config: config},
+			{
+				PreConfig: func() {
+					e.cloudHookChange(t, func(r *cloud.UpdateHookRequest) { r.Active = false })()
+					e.sandbox.AddFault(sandbox.Fault{Status: http.StatusTooManyRequests, RetryAfter: &zero, Count: 1, PathPrefix: "/2.0/repositories/acme/infra/hooks/", Method: http.MethodGet})
+					e.sandbox.AddFault(sandbox.Fault{Status: http.StatusServiceUnavailable, Count: 1, PathPrefix: "/2.0/repositories/acme/infra/hooks/", Method: http.MethodPut})
+				},
+				Config:            config,
+				ConfigPlanChecks:  resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{expectOnlyChanges(cloudHookAddr, "active")}},
+				ConfigStateChecks: []statecheck.StateCheck{e.hookInstalled("main", "cloud", "acme", "infra")},
+				Check: func(*terraform.State) error {
+					for _, f := range e.sandbox.Faults() {
+						if f.Served != 1 {
+							return fmt.Errorf("fault %d (%d %s) served %d times, want 1", f.ID, f.Status, f.Method, f.Served)
+						}
+					}
+					return nil
+				},
 			},
 		},
 	})

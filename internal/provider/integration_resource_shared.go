@@ -242,6 +242,15 @@ type integrationResourceFields struct {
 
 func (m *integrationResourceFields) integrationID() string { return m.ID.ValueString() }
 
+// integrationSpaceID is the space the state puts the integration in ("" when unknown,
+// as right after an import).
+func (m *integrationResourceFields) integrationSpaceID() string {
+	if m.SpaceID.IsNull() || m.SpaceID.IsUnknown() {
+		return ""
+	}
+	return m.SpaceID.ValueString()
+}
+
 func (m *integrationResourceFields) secretVersion() types.Int64 { return m.WebhookSecretVersion }
 
 func (m *integrationResourceFields) setSecretVersion(v types.Int64) { m.WebhookSecretVersion = v }
@@ -286,6 +295,7 @@ func (m *integrationResourceFields) fromAPI(in *orbitapi.Integration) {
 type integrationModel[M any] interface {
 	*M
 	integrationID() string
+	integrationSpaceID() string
 	secretVersion() types.Int64
 	setSecretVersion(types.Int64)
 	// request builds the API request from the planned values, without credentials.
@@ -344,13 +354,8 @@ func (r *integrationResource[M, P]) Read(ctx context.Context, req resource.ReadR
 	id := P(&state).integrationID()
 	// Through the shared cache: the webhooks of this integration read it too.
 	current, err := r.data.integrations.get(ctx, id)
-	if orbitapi.IsNotFound(err) {
-		tflog.Warn(ctx, notFoundMessage(r.kind.displayName+" integration", id))
-		resp.State.RemoveResource(ctx)
-		return
-	}
 	if err != nil {
-		resp.Diagnostics.AddError("Could not read "+r.kind.displayName+" integration", err.Error())
+		r.data.handleReadError(ctx, resp, err, r.ref(P(&state)))
 		return
 	}
 	if current.Provider != r.kind.apiProvider {
@@ -409,11 +414,17 @@ func (r *integrationResource[M, P]) Delete(ctx context.Context, req resource.Del
 	if resp.Diagnostics.HasError() || client == nil {
 		return
 	}
-	if err := client.Integrations.Delete(ctx, P(&state).integrationID()); err != nil && !orbitapi.IsNotFound(err) {
-		resp.Diagnostics.AddError("Could not delete "+r.kind.displayName+" integration", err.Error())
-		return
+	if err := client.Integrations.Delete(ctx, P(&state).integrationID()); err != nil {
+		r.data.handleDeleteError(ctx, resp, err, r.ref(P(&state)), "")
+		if resp.Diagnostics.HasError() {
+			return
+		}
 	}
 	r.data.integrations.forget(P(&state).integrationID())
+}
+
+func (r *integrationResource[M, P]) ref(m P) objectRef {
+	return objectRef{Kind: r.kind.displayName + " integration", ID: m.integrationID(), SpaceID: m.integrationSpaceID()}
 }
 
 func (r *integrationResource[M, P]) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

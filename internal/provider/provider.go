@@ -4,9 +4,7 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"time"
 
@@ -78,6 +76,9 @@ type bitbucketDataCenterModel struct {
 // resources (see providerDataFrom).
 type providerData struct {
 	client *orbitapi.Client
+	// access is the key's roles, to tell a deleted object from an invisible one
+	// (read_semantics.go).
+	access *access
 	// Repository-admin credentials, used only to manage repository webhooks in
 	// Bitbucket; empty fields were not configured.
 	bitbucketCloud      BitbucketCloudCredentials
@@ -206,12 +207,13 @@ func (p *orbitProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		resp.Diagnostics.AddAttributeError(path.Root("endpoint"), "Invalid Orbit endpoint", err.Error())
 		return
 	}
-	if d := probe(ctx, probeClient); d != nil {
+	who, d := probe(ctx, probeClient)
+	if d != nil {
 		resp.Diagnostics.Append(d)
 		return
 	}
 
-	data := &providerData{client: client, integrations: newIntegrationCache(client), bitbucket: &bitbucketClients{version: p.version}}
+	data := &providerData{client: client, access: &access{client: client, whoami: who}, integrations: newIntegrationCache(client), bitbucket: &bitbucketClients{version: p.version}}
 	data.bitbucketCloud.APIURL = defaultBitbucketCloudAPIURL
 	setIfKnown(&data.bitbucketCloud.APIURL, types.StringValue(os.Getenv(envBitbucketCloudAPIURL)))
 	data.bitbucketCloud.Email = os.Getenv(envBitbucketCloudEmail)
@@ -233,32 +235,21 @@ func (p *orbitProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	resp.EphemeralResourceData = data
 }
 
-// probe does one cheap authenticated request, so that a wrong endpoint or key fails
-// once, here, with advice, instead of once per resource.
-func probe(ctx context.Context, client *orbitapi.Client) diag.Diagnostic {
+// probe calls GET /api/v1/whoami once, so that a wrong endpoint or key fails once,
+// here, with advice, instead of once per resource; an endpoint that is not orbit-server
+// fails here before any Read could mistake its 404s for deleted objects.
+func probe(ctx context.Context, client *orbitapi.Client) (*orbitapi.Whoami, diag.Diagnostic) {
 	ctx, cancel := context.WithTimeout(ctx, configureProbeTimeout)
 	defer cancel()
-	_, err := client.Spaces.Get(ctx, orbitapi.RootSpaceID)
-	var apiErr *orbitapi.APIError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized:
-		return diag.NewAttributeErrorDiagnostic(path.Root("api_key"), "Orbit API key rejected",
-			fmt.Sprintf("orbit-server at %s did not accept the API key (%s). Check api_key in the orbit provider block or the %s environment variable.",
-				client.Endpoint(), apiErr.Message, envAPIKey))
-	case errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusNotFound || apiErr.StatusCode == http.StatusForbidden):
-		// The key is valid but cannot read the root space: fine, it may hold roles on
-		// sub-spaces only.
-		return nil
-	case errors.As(err, &apiErr):
-		return diag.NewAttributeErrorDiagnostic(path.Root("endpoint"), "Orbit endpoint answered with an error",
-			fmt.Sprintf("%s. Check that endpoint (or %s) is the root URL of orbit-server and that the server is healthy.", err, envEndpoint))
-	default:
-		return diag.NewAttributeErrorDiagnostic(path.Root("endpoint"), "Cannot reach orbit-server",
-			fmt.Sprintf("Could not connect to orbit-server at %s: %s. Check endpoint in the orbit provider block (or %s), that the server is running, and that this machine can reach it.",
-				client.Endpoint(), err, envEndpoint))
+	who, err := client.Whoami(ctx)
+	if err != nil {
+		return nil, whoamiDiagnostic(client, err)
 	}
+	return who, nil
+}
+
+func attributeError(attribute, summary, detail string) diag.Diagnostic {
+	return diag.NewAttributeErrorDiagnostic(path.Root(attribute), summary, detail)
 }
 
 func stringOrEnv(v types.String, env string) string {

@@ -220,7 +220,7 @@ func TestConfigureFromEnvironmentAndProbe(t *testing.T) {
 	var sawAuth string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sawAuth = r.Header.Get("Authorization")
-		if r.URL.Path != "/api/v1/spaces/root" {
+		if r.URL.Path != "/api/v1/whoami" {
 			http.NotFound(w, r)
 			return
 		}
@@ -229,7 +229,7 @@ func TestConfigureFromEnvironmentAndProbe(t *testing.T) {
 			_, _ = w.Write([]byte(`{"error":{"code":"unauthenticated","message":"unknown API key"}}`))
 			return
 		}
-		_, _ = w.Write([]byte(`{"id":"root","name":"root","parent_space_id":"","labels":[]}`))
+		_, _ = w.Write([]byte(`{"id":"k_1","name":"ci","spaces":[{"space_id":"root","name":"root","role":"read"}]}`))
 	}))
 	t.Cleanup(srv.Close)
 
@@ -245,6 +245,9 @@ func TestConfigureFromEnvironmentAndProbe(t *testing.T) {
 	}
 	if sawAuth != "Bearer good-key" {
 		t.Errorf("probe sent Authorization %q", sawAuth)
+	}
+	if data.access == nil || data.access.whoami == nil || data.access.whoami.Role("root") != "read" {
+		t.Errorf("configure did not keep the key's roles from whoami: %+v", data.access)
 	}
 	if data.bitbucketCloud != (BitbucketCloudCredentials{APIURL: defaultBitbucketCloudAPIURL, Email: "dev@example.com", APIToken: "cloud-token"}) {
 		t.Errorf("cloud credentials = %+v", data.bitbucketCloud)
@@ -313,5 +316,28 @@ func TestConfigureUnknownValuesDeferToApply(t *testing.T) {
 	if requireClient(providerDataFrom(nil, &diags), &diags) != nil || !diags.HasError() ||
 		!strings.Contains(errorTexts(diags)[0], envEndpoint) {
 		t.Errorf("requireClient without configuration: %q", errorTexts(diags))
+	}
+}
+
+// TestConfigureRefusesWhatIsNotOrbitServer: any HTTP server that answers 404 (a wrong
+// proxy path, another service) used to pass configure, and its 404s then emptied the
+// state. It must give one error before any read.
+func TestConfigureRefusesWhatIsNotOrbitServer(t *testing.T) {
+	handlers := map[string]http.HandlerFunc{
+		"404 everywhere":  http.NotFound,
+		"html front page": func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("<html>hello</html>")) },
+		"other json":      func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{"status":"ok"}`)) },
+	}
+	for name, h := range handlers {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(h)
+			t.Cleanup(srv.Close)
+			t.Setenv(envAPIKey, "")
+			resp, data := configure(t, map[string]tftypes.Value{"endpoint": str(srv.URL), "api_key": str("some-key-value")})
+			errs := errorTexts(resp.Diagnostics)
+			if len(errs) != 1 || !strings.Contains(errs[0], "not orbit-server") || data != nil {
+				t.Fatalf("errors = %q, data = %v; want one \"not orbit-server\" error", errs, data)
+			}
+		})
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
 )
@@ -99,6 +98,17 @@ func (m spaceModel) request(ctx context.Context, diags *diag.Diagnostics) orbita
 	}
 }
 
+// ref names the space for read_semantics.go. A key can read a space through its
+// parent only when the space inherits entities; otherwise only a role on the space
+// itself (or admin on root) shows it, and such a role goes away with the space.
+func (m spaceModel) ref() objectRef {
+	ref := objectRef{Kind: "space", ID: m.ID.ValueString(), SpaceID: m.ID.ValueString()}
+	if m.InheritEntities.ValueBool() && !m.ParentSpaceID.IsNull() {
+		ref.SpaceID = m.ParentSpaceID.ValueString()
+	}
+	return ref
+}
+
 func (r *spaceResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	client := requireClient(r.data, &resp.Diagnostics)
 	var plan spaceModel
@@ -124,13 +134,8 @@ func (r *spaceResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		return
 	}
 	current, err := client.Spaces.Get(ctx, state.ID.ValueString())
-	if orbitapi.IsNotFound(err) {
-		tflog.Warn(ctx, notFoundMessage("Space", state.ID.ValueString()))
-		resp.State.RemoveResource(ctx)
-		return
-	}
 	if err != nil {
-		resp.Diagnostics.AddError("Could not read space", err.Error())
+		r.data.handleReadError(ctx, resp, err, state.ref())
 		return
 	}
 	state.fromAPI(current)
@@ -162,15 +167,8 @@ func (r *spaceResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	if resp.Diagnostics.HasError() || client == nil {
 		return
 	}
-	err := client.Spaces.Delete(ctx, state.ID.ValueString())
-	switch {
-	case err == nil, orbitapi.IsNotFound(err):
-	case orbitapi.IsConflict(err):
-		resp.Diagnostics.AddError("Could not delete space",
-			err.Error()+". A space can be deleted only when it holds no child spaces, stacks or integrations; delete or move those first.")
-	default:
-		resp.Diagnostics.AddError("Could not delete space", err.Error())
-	}
+	r.data.handleDeleteError(ctx, resp, client.Spaces.Delete(ctx, state.ID.ValueString()), state.ref(),
+		"A space can be deleted only when it holds no child spaces, stacks or integrations; delete or move those first.")
 }
 
 func (r *spaceResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

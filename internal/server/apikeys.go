@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
@@ -84,14 +85,15 @@ func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, p *princip
 	if err != nil {
 		return err
 	}
-	created, err := s.store.CreateAPIKey(r.Context(), store.APIKey{ID: id, Name: req.Name, SecretHash: hash, Roles: bindings})
-	if err != nil {
-		return err
-	}
-	resp := toAPIKeyResponse(created)
-	resp.Key = key
-	writeJSON(w, http.StatusCreated, resp)
-	return nil
+	return s.respondCreated(w, r, http.StatusCreated, func(ctx context.Context) (any, error) {
+		created, err := s.store.CreateAPIKey(ctx, store.APIKey{ID: id, Name: req.Name, SecretHash: hash, Roles: bindings})
+		if err != nil {
+			return nil, err
+		}
+		resp := toAPIKeyResponse(created)
+		resp.Key = key
+		return resp, nil
+	})
 }
 
 func (s *Server) listAPIKeys(w http.ResponseWriter, r *http.Request, p *principal) error {

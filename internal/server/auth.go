@@ -231,6 +231,13 @@ func (s *Server) bootstrap(ctx context.Context, configuredKey string, out io.Wri
 		Roles:      []store.RoleBinding{{SpaceID: store.RootSpaceID, Role: store.RoleAdmin}},
 	})
 	if err != nil {
+		// Replicas started together on an empty database all try to install the
+		// configured key; the ones that lose find it installed, and that is fine.
+		if configuredKey != "" && errors.Is(err, store.ErrConflict) {
+			if existing, gerr := s.store.GetAPIKey(ctx, id); gerr == nil && subtle.ConstantTimeCompare(existing.SecretHash, hash) == 1 {
+				return nil
+			}
+		}
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 	s.logger.Info("bootstrap admin key created", "key_id", id, "from_env", configuredKey != "")

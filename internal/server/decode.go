@@ -17,13 +17,9 @@ const maxBodyBytes = 1 << 20
 func decodeBody(r *http.Request, dst any) error {
 	// Content-Type is not enforced: the body must parse as JSON whatever the header
 	// says (curl -d sends application/x-www-form-urlencoded).
-	raw, err := io.ReadAll(r.Body)
+	raw, err := readBody(r)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return &apiError{Status: http.StatusRequestEntityTooLarge, Code: codeInvalidArgument, Message: "request body is larger than 1 MiB"}
-		}
-		return invalidArg("", "cannot read request body")
+		return err
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return invalidArg("", "request body must be a JSON object")
@@ -40,6 +36,19 @@ func decodeBody(r *http.Request, dst any) error {
 		return invalidArg("", "request body must hold exactly one JSON object")
 	}
 	return nil
+}
+
+// readBody reads the whole (capped) body.
+func readBody(r *http.Request) ([]byte, error) {
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Code: codeInvalidArgument, Message: "request body is larger than 1 MiB"}
+		}
+		return nil, invalidArg("", "cannot read request body")
+	}
+	return raw, nil
 }
 
 // jsonDecodeError turns encoding/json errors into a 400 naming the field. The

@@ -514,11 +514,17 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if in.SealedWebhookSecret, err = s.newSealedWebhookSecret(in); err != nil {
 		return err
 	}
-	created, err := s.store.CreateIntegration(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	return s.writeIntegrationFor(w, http.StatusCreated, created, p)
+	return s.respondCreated(w, r, http.StatusCreated, func(ctx context.Context) (any, error) {
+		created, err := s.store.CreateIntegration(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		withSecret, err := canSeeSecret(p, created)
+		if err != nil {
+			return nil, err
+		}
+		return s.toIntegrationResponse(created, withSecret)
+	})
 }
 
 // readableIntegration loads an integration, answering 404 when the caller cannot read
@@ -653,12 +659,19 @@ func (s *Server) rotateIntegrationSecret(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	updated, err := s.store.SetWebhookSecret(r.Context(), in.ID, sealed)
-	if err != nil {
-		return err
+	// A retried rotation must not rotate twice: the client would keep a secret that
+	// is already gone.
+	err = s.respondCreated(w, r, http.StatusOK, func(ctx context.Context) (any, error) {
+		updated, err := s.store.SetWebhookSecret(ctx, in.ID, sealed)
+		if err != nil {
+			return nil, err
+		}
+		return s.toIntegrationResponse(updated, true)
+	})
+	if err == nil {
+		s.webhookTargets.forget(in.Provider, in.Name)
 	}
-	s.webhookTargets.forget(in.Provider, in.Name)
-	return s.writeIntegration(w, http.StatusOK, updated, true)
+	return err
 }
 
 func (s *Server) getIntegrationWebhook(w http.ResponseWriter, r *http.Request, p *principal) error {

@@ -34,6 +34,8 @@ func (s *Server) routeTable() []route {
 		{Method: "GET", Path: "/metrics", Public: true, handle: s.serveMetrics},
 		{Method: "GET", Path: apiPrefix + "/openapi.json", Public: true, handle: serveOpenAPI},
 
+		{Method: "GET", Path: apiPrefix + "/whoami", Resource: "API key", handle: s.whoami},
+
 		{Method: "GET", Path: apiPrefix + "/spaces", Resource: "space", handle: s.listSpaces},
 		{Method: "POST", Path: apiPrefix + "/spaces", Resource: "space", handle: s.createSpace},
 		{Method: "GET", Path: apiPrefix + "/spaces/{id}", Resource: "space", handle: s.getSpace},
@@ -87,7 +89,11 @@ func (s *Server) wrap(rt route) http.Handler {
 				info.keyID = p.key.ID
 			}
 		}
-		if err == nil {
+		handled := false
+		if err == nil && p != nil {
+			r, handled, err = s.idempotencyGate(w, r, p)
+		}
+		if err == nil && !handled {
 			err = rt.handle(w, r, p)
 		}
 		if err == nil {

@@ -7,6 +7,8 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -95,6 +97,9 @@ type Server struct {
 	// beforeIntegrationUpdate, when set (tests only), runs in PUT /integrations/{id}
 	// between loading the integration and writing it.
 	beforeIntegrationUpdate atomic.Pointer[func()]
+
+	// idempotencyHashKey keys the hash of requests sent with an Idempotency-Key.
+	idempotencyHashKey []byte
 }
 
 // sealer is what the server needs from secretbox.
@@ -147,6 +152,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		checker:   cfg.CredentialChecker,
 		metrics:   newMetrics(),
 		limits:    limits{maxLabels: orDefault(cfg.MaxLabels, DefaultMaxLabels)},
+
+		idempotencyHashKey: deriveKey(cfg.SecretKey, "orbit idempotency request hash"),
 	}
 	s.webhookGrace = cfg.WebhookSecretGrace
 	if s.webhookGrace == 0 {
@@ -168,6 +175,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.queue.start()
 	}
 	return s, nil
+}
+
+// deriveKey gives a purpose-bound key from the secret key, so that the AES key itself
+// is used only by secretbox.
+func deriveKey(secret []byte, purpose string) []byte {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte(purpose))
+	return mac.Sum(nil)
 }
 
 func openStore(ctx context.Context, db string) (store.Store, error) {

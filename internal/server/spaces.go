@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
@@ -98,12 +99,13 @@ func (s *Server) createSpace(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
-	created, err := s.store.CreateSpace(r.Context(), sp)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, toSpaceResponse(created))
-	return nil
+	return s.respondCreated(w, r, http.StatusCreated, func(ctx context.Context) (any, error) {
+		created, err := s.store.CreateSpace(ctx, sp)
+		if err != nil {
+			return nil, err
+		}
+		return toSpaceResponse(created), nil
+	})
 }
 
 func (s *Server) getSpace(w http.ResponseWriter, r *http.Request, p *principal) error {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
@@ -82,12 +83,13 @@ func (s *Server) createStack(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
-	created, err := s.store.CreateStack(r.Context(), st)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, toStackResponse(created))
-	return nil
+	return s.respondCreated(w, r, http.StatusCreated, func(ctx context.Context) (any, error) {
+		created, err := s.store.CreateStack(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		return toStackResponse(created), nil
+	})
 }
 
 // readableStack loads a stack, answering 404 when the caller cannot read its space.

@@ -287,4 +287,30 @@ type Store interface {
 	// id: the stacks a webhook delivery for that repository concerns. Detached
 	// bindings are never returned.
 	ListBindingsForRepository(ctx context.Context, integrationID, namespace, repository string) ([]StackBinding, error)
+
+	// Idempotent runs write and records its answer under (rec.APIKeyID, rec.Key) in
+	// the same transaction: every store write write makes with the context it is
+	// given joins that transaction, so the object and the record commit together or
+	// not at all. When a record younger than IdempotencyTTL already exists for the
+	// key, write does not run: the stored record is returned with replayed = true
+	// (whatever its RequestHash; the caller compares). A record is kept only when
+	// write returns nil.
+	Idempotent(ctx context.Context, rec IdempotencyRecord, write func(ctx context.Context) (IdempotencyRecord, error)) (stored IdempotencyRecord, replayed bool, err error)
+	// GetIdempotencyRecord returns the live record of a key, or ErrNotFound.
+	GetIdempotencyRecord(ctx context.Context, apiKeyID, key string) (IdempotencyRecord, error)
+}
+
+// IdempotencyTTL is how long the answer to a create is kept for its Idempotency-Key.
+const IdempotencyTTL = 24 * time.Hour
+
+// IdempotencyRecord is the stored answer to one create sent with an Idempotency-Key.
+// Response is sealed by the server (it may carry a webhook secret); RequestHash is a
+// keyed hash of the request, to refuse the reuse of a key for a different request.
+type IdempotencyRecord struct {
+	APIKeyID       string
+	Key            string
+	RequestHash    string
+	Status         int
+	SealedResponse []byte
+	CreatedAt      time.Time
 }

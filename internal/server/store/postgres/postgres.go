@@ -44,6 +44,8 @@ var Dialect = sqlstore.Dialect{
 	// Held until the migration's transaction ends.
 	MigrationLock: fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, migrationLockKey),
 	ByteOrder:     ` COLLATE "C"`,
+	// Replicas claiming jobs at once each take rows no other holds.
+	SkipLocked: ` FOR UPDATE SKIP LOCKED`,
 }
 
 func hasCode(err error, code string) bool {

@@ -145,7 +145,9 @@ func (s *Store) explainLostRace(ctx context.Context, err error, in store.Integra
 	if !errors.Is(err, errLostRace) {
 		return err
 	}
-	if cause := integrationConflict(ctx, s.writer, in, excludeID); cause != nil {
+	// The reader pool: inside Idempotent the writer connection is still held by
+	// the enclosing transaction. The winner has committed, so a reader sees it.
+	if cause := integrationConflict(ctx, s.reader, in, excludeID); cause != nil {
 		return cause
 	}
 	return errNameTaken // the winner is gone again; name is the likelier cause

@@ -108,9 +108,18 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// txKey carries the write transaction of Idempotent to the store calls made inside
+// it; the *Store in the key keeps two stores from sharing one.
+type txKey struct{ s *Store }
+
 // inWriteTx runs fn in a write transaction and commits when fn returns nil;
-// any error rolls everything back, so a failed call changes nothing.
+// any error rolls everything back, so a failed call changes nothing. Inside
+// Idempotent, fn joins Idempotent's transaction instead (which commits or rolls
+// back as a whole).
 func (s *Store) inWriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if tx, ok := ctx.Value(txKey{s}).(*sql.Tx); ok {
+		return fn(tx)
+	}
 	return inTx(ctx, s.writer, fn)
 }
 

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +20,8 @@ var queueTests = []struct {
 	{"JobsClaimAndLease", testJobsClaimAndLease},
 	{"CompleteDeliveryOnce", testCompleteDeliveryOnce},
 	{"RunsFinishAndList", testRunsFinishAndList},
+	{"ConcurrentClaimsTakeEachJobOnce", testConcurrentClaims},
+	{"ConcurrentDuplicateDeliveries", testConcurrentDuplicateDeliveries},
 }
 
 func delivery(integrationID, requestID string) store.Delivery {
@@ -215,4 +219,112 @@ func testRunsFinishAndList(t *testing.T, s store.Store) {
 	mustNil(t, s.DeleteStack(ctx(t), other.ID))
 	_, err = s.GetRun(ctx(t), made[2].ID)
 	wantNotFound(t, err, "run of a deleted stack")
+}
+
+// testConcurrentClaims: claimers racing on one store (replicas on one database)
+// never hold the same job at once; every job is claimed exactly once.
+func testConcurrentClaims(t *testing.T, s store.Store) {
+	in := must(s.CreateIntegration(ctx(t), cloudIntegration("claims", store.RootSpaceID)))(t)
+	const total = 120
+	var batch []store.Delivery
+	for i := range total {
+		batch = append(batch, delivery(in.ID, fmt.Sprintf("req-%03d", i)))
+	}
+	must(s.RecordDeliveries(ctx(t), batch))(t)
+	const claimers = 6
+	var (
+		mu     sync.Mutex
+		claims = map[string]int{}
+		wg     sync.WaitGroup
+		errs   = make(chan error, claimers)
+		start  = make(chan struct{})
+	)
+	for range claimers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for {
+				jobs, err := s.ClaimJobs(ctx(t), store.JobDelivery, 3, time.Hour)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(jobs) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, j := range jobs {
+					claims[j.SubjectID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("claim: %v", err)
+	}
+	if len(claims) != total {
+		t.Fatalf("%d deliveries claimed, want %d", len(claims), total)
+	}
+	for id, n := range claims {
+		if n != 1 {
+			t.Fatalf("delivery %s claimed %d times while leased", id, n)
+		}
+	}
+}
+
+// testConcurrentDuplicateDeliveries: the same delivery recorded at once by
+// several receivers (Bitbucket retried to another replica) is stored once, with
+// one job, and every other receiver is told it is a duplicate.
+func testConcurrentDuplicateDeliveries(t *testing.T, s store.Store) {
+	in := must(s.CreateIntegration(ctx(t), cloudIntegration("dupes", store.RootSpaceID)))(t)
+	const receivers, deliveries = 4, 30
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		stored = map[string]int{}
+		errs   = make(chan error, receivers*deliveries)
+		start  = make(chan struct{})
+	)
+	for range receivers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for i := range deliveries {
+				rs, err := s.RecordDeliveries(ctx(t), []store.Delivery{delivery(in.ID, fmt.Sprintf("same-%02d", i))})
+				if err == nil && rs[0].Err != nil {
+					err = rs[0].Err
+				}
+				if err != nil {
+					errs <- err
+					continue
+				}
+				if !rs[0].Duplicate {
+					mu.Lock()
+					stored[fmt.Sprintf("same-%02d", i)]++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("record: %v", err)
+	}
+	for i := range deliveries {
+		if n := stored[fmt.Sprintf("same-%02d", i)]; n != 1 {
+			t.Fatalf("delivery %d stored %d times", i, n)
+		}
+	}
+	jobs := must(s.ClaimJobs(ctx(t), store.JobDelivery, 1000, time.Hour))(t)
+	if len(jobs) != deliveries {
+		t.Fatalf("%d delivery jobs, want %d", len(jobs), deliveries)
+	}
 }

@@ -51,6 +51,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"NamesInByteOrder", testByteOrder},
 		{"FailedCallChangesNothing", testFailedCallChangesNothing},
 		{"ConcurrentWrites", testConcurrentWrites},
+		{"IdempotentCreateCommitsWithRecord", testIdempotentCommits},
+		{"IdempotentFailedWriteKeepsNothing", testIdempotentFailedWrite},
+		{"IdempotentConcurrentSameKey", testIdempotentConcurrent},
 	}
 	tests = append(tests, queueTests...)
 	for _, tc := range tests {
@@ -1102,6 +1105,109 @@ func testConcurrentWrites(t *testing.T, s store.Store) {
 		for _, err := range failures {
 			wantConflict(t, err, race.field, "race loser")
 		}
+	}
+}
+
+// ---- idempotency ----
+
+func newKey(t *testing.T, s store.Store, id string) {
+	t.Helper()
+	must(s.CreateAPIKey(ctx(t), store.APIKey{ID: id, Name: id, SecretHash: []byte{1},
+		Roles: []store.RoleBinding{{SpaceID: store.RootSpaceID, Role: store.RoleAdmin}}}))(t)
+}
+
+func testIdempotentCommits(t *testing.T, s store.Store) {
+	newKey(t, s, "k_a")
+	newKey(t, s, "k_b")
+	rec := store.IdempotencyRecord{APIKeyID: "k_a", Key: "key-1", RequestHash: "h1"}
+	runs := 0
+	write := func(ctx context.Context) (store.IdempotencyRecord, error) {
+		runs++
+		sp, err := s.CreateSpace(ctx, store.Space{Name: "once", ParentSpaceID: store.RootSpaceID})
+		if err != nil {
+			return store.IdempotencyRecord{}, err
+		}
+		return store.IdempotencyRecord{Status: 201, SealedResponse: []byte("created " + sp.ID)}, nil
+	}
+	first, replayed, err := s.Idempotent(ctx(t), rec, write)
+	mustNil(t, err)
+	if replayed || first.Status != 201 || first.RequestHash != "h1" {
+		t.Fatalf("first call: replayed=%v record=%+v", replayed, first)
+	}
+	second, replayed, err := s.Idempotent(ctx(t), store.IdempotencyRecord{APIKeyID: "k_a", Key: "key-1", RequestHash: "other"}, write)
+	mustNil(t, err)
+	if !replayed || string(second.SealedResponse) != string(first.SealedResponse) || second.RequestHash != "h1" {
+		t.Fatalf("repeat: replayed=%v record=%+v, want the first record", replayed, second)
+	}
+	if runs != 1 {
+		t.Fatalf("write ran %d times, want 1", runs)
+	}
+	got, err := s.GetIdempotencyRecord(ctx(t), "k_a", "key-1")
+	mustNil(t, err)
+	equal(t, string(got.SealedResponse), string(first.SealedResponse), "stored response")
+	// The key is scoped to the API key that sent it.
+	wantNotFound(t, errOnly(s.GetIdempotencyRecord(ctx(t), "k_b", "key-1")), "record of another API key")
+	if _, replayed, err := s.Idempotent(ctx(t), store.IdempotencyRecord{APIKeyID: "k_b", Key: "key-1", RequestHash: "h1"}, write); err != nil || replayed {
+		t.Fatalf("same key from another API key: replayed=%v err=%v, want a fresh write", replayed, err)
+	}
+	spaces, _, err := s.ListSpaces(ctx(t), store.ListFilter{Name: "once"})
+	mustNil(t, err)
+	if len(spaces) != 2 {
+		t.Fatalf("%d spaces named once, want 2 (one per API key)", len(spaces))
+	}
+}
+
+func errOnly[T any](_ T, err error) error { return err }
+
+func testIdempotentFailedWrite(t *testing.T, s store.Store) {
+	newKey(t, s, "k_a")
+	rec := store.IdempotencyRecord{APIKeyID: "k_a", Key: "key-1", RequestHash: "h1"}
+	boom := errors.New("boom")
+	_, _, err := s.Idempotent(ctx(t), rec, func(ctx context.Context) (store.IdempotencyRecord, error) {
+		if _, err := s.CreateSpace(ctx, store.Space{Name: "rolled-back", ParentSpaceID: store.RootSpaceID}); err != nil {
+			return store.IdempotencyRecord{}, err
+		}
+		return store.IdempotencyRecord{}, boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want the write's error", err)
+	}
+	wantNotFound(t, errOnly(s.GetIdempotencyRecord(ctx(t), "k_a", "key-1")), "record of a failed write")
+	spaces, _, err := s.ListSpaces(ctx(t), store.ListFilter{Name: "rolled-back"})
+	mustNil(t, err)
+	if len(spaces) != 0 {
+		t.Fatalf("the space created inside a failed idempotent write survived: %+v", spaces)
+	}
+}
+
+func testIdempotentConcurrent(t *testing.T, s store.Store) {
+	newKey(t, s, "k_a")
+	rec := store.IdempotencyRecord{APIKeyID: "k_a", Key: "same", RequestHash: "h"}
+	const workers = 6
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := s.Idempotent(ctx(t), rec, func(ctx context.Context) (store.IdempotencyRecord, error) {
+				if _, err := s.CreateStack(ctx, store.Stack{Name: "racer", SpaceID: store.RootSpaceID}); err != nil {
+					return store.IdempotencyRecord{}, err
+				}
+				return store.IdempotencyRecord{Status: 201, SealedResponse: []byte("x")}, nil
+			})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		mustNil(t, err)
+	}
+	stacks, _, err := s.ListStacks(ctx(t), store.ListFilter{Name: "racer"})
+	mustNil(t, err)
+	if len(stacks) != 1 {
+		t.Fatalf("%d stacks after %d concurrent creates with one idempotency key, want 1", len(stacks), workers)
 	}
 }
 
