@@ -41,7 +41,7 @@ func NewPostgres(durable bool) (Database, error) {
 	}
 	name, err := c.CreateDatabase(context.Background())
 	if err != nil {
-		c.Stop()
+		_ = c.Stop()
 		return Database{}, err
 	}
 	return Database{Engine: "postgres", Arg: c.URL(name), cleanup: func() { _ = c.Stop() }}, nil

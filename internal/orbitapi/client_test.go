@@ -625,7 +625,7 @@ func TestWhoamiTellsOrbitFromOtherServers(t *testing.T) {
 			writeJSON(w, 200, Whoami{ID: "k_1", Name: "n", Spaces: []SpaceAccess{{SpaceID: "s", Role: "read"}}})
 		}, false, false},
 		{"plain 404", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, true, false},
-		{"html 200", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html>welcome</html>") }, true, false},
+		{"html 200", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "<html>welcome</html>") }, true, false},
 		{"other json 200", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]any{"status": "ok"}) }, true, false},
 		{"orbit 401", func(w http.ResponseWriter, r *http.Request) { writeError(w, 401, "unauthenticated", "unknown key", "") }, false, true},
 		{"orbit route missing", func(w http.ResponseWriter, r *http.Request) { writeError(w, 404, "not_found", "no such route", "") }, true, false},
