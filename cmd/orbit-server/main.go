@@ -1,5 +1,7 @@
 // Command orbit-server runs the Orbit platform API (see internal/server/API.md).
 //
+//	orbit-server rekey [--db ...]   re-seals every secret with a new key (see rekey.go)
+//
 //	orbit-server [--listen 127.0.0.1:8700] [--db orbit.db|postgres://...] [--public-url URL]
 //	             [--bitbucket-cloud-api-url https://api.bitbucket.org] [--check-credentials=true]
 //	             [--webhook-secret-grace 24h]
@@ -36,6 +38,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "rekey" {
+		os.Exit(rekey(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	}
 	cfg, err := configFromArgs(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "orbit-server:", err)
@@ -86,7 +91,7 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	if *publicURL == "" {
 		*publicURL = "http://" + *listen
 	}
-	secretKey, err := loadSecretKey(getenv("ORBIT_SECRET_KEY"), *db)
+	secretKey, secretKeyFile, err := secretKeySource(getenv("ORBIT_SECRET_KEY"), *db)
 	if err != nil {
 		return server.Config{}, err
 	}
@@ -104,6 +109,7 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		DB:                 *db,
 		PublicURL:          *publicURL,
 		SecretKey:          secretKey,
+		SecretKeyFile:      secretKeyFile,
 		BootstrapKey:       getenv("ORBIT_BOOTSTRAP_KEY"),
 		Logger:             slog.New(slog.NewJSONHandler(stderr, nil)),
 		BootstrapOut:       stdout,

@@ -38,6 +38,9 @@ type Config struct {
 	PublicURL string
 	// SecretKey is the 32-byte AES-256-GCM key sealing credentials and webhook secrets.
 	SecretKey []byte
+	// SecretKeyFile, used when SecretKey is nil, holds the key (base64). It is created
+	// with a new key only while the database holds no sealed data.
+	SecretKeyFile string
 	// BootstrapKey, when set, becomes the admin key of an empty database instead of a
 	// generated one. It must be in the API key format (see ParseAPIKey).
 	BootstrapKey string
@@ -115,9 +118,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	box, err := secretbox.New(cfg.SecretKey)
-	if err != nil {
-		return nil, fmt.Errorf("secret key: %w", err)
+	if cfg.SecretKey != nil {
+		if _, err := secretbox.New(cfg.SecretKey); err != nil {
+			return nil, fmt.Errorf("secret key: %w", err)
+		}
 	}
 	if cfg.BootstrapKey != "" {
 		if _, _, err := ParseAPIKey(cfg.BootstrapKey); err != nil {
@@ -134,6 +138,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	st, err := openStore(ctx, cfg.DB)
 	if err != nil {
+		return nil, err
+	}
+	key, box, err := openSecretBox(ctx, st, cfg)
+	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	st.SetQuotas(store.Quotas{
@@ -153,7 +162,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		metrics:   newMetrics(),
 		limits:    limits{maxLabels: orDefault(cfg.MaxLabels, DefaultMaxLabels)},
 
-		idempotencyHashKey: deriveKey(cfg.SecretKey, "orbit idempotency request hash"),
+		idempotencyHashKey: deriveKey(key, "orbit idempotency request hash"),
 	}
 	s.webhookGrace = cfg.WebhookSecretGrace
 	if s.webhookGrace == 0 {
@@ -183,6 +192,23 @@ func deriveKey(secret []byte, purpose string) []byte {
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte(purpose))
 	return mac.Sum(nil)
+}
+
+// openSecretBox resolves the secret key and proves it is the database's (see
+// checkSecretKey) before anything is sealed or opened with it.
+func openSecretBox(ctx context.Context, st store.Store, cfg Config) ([]byte, *secretbox.Box, error) {
+	key, source, err := resolveSecretKey(ctx, st, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	box, err := secretbox.New(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("secret key: %w", err)
+	}
+	if err := checkSecretKey(ctx, st, box, source); err != nil {
+		return nil, nil, err
+	}
+	return key, box, nil
 }
 
 func openStore(ctx context.Context, db string) (store.Store, error) {
