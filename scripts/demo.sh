@@ -2,7 +2,9 @@
 # make demo: build the provider, orbit-server and the Bitbucket sandbox, run the
 # server (temporary SQLite database) and the sandbox on loopback, apply
 # examples/quickstart through a dev_overrides CLI config, show the outputs and the
-# webhooks the sandbox now holds, prove a second plan is empty, then destroy and stop.
+# webhooks the sandbox now holds, fire a push and a pull request through the sandbox
+# to the server's receiver and show the runs and the commit statuses that came back,
+# prove a second plan is empty, then destroy and stop.
 # Unattended: no prompts, nothing read from stdin, everything in one temp directory
 # that is removed on any exit.
 set -euo pipefail
@@ -141,6 +143,7 @@ for attempt in 1 2 3; do
     --listen "127.0.0.1:$port" \
     --db "$work_dir/orbit.db" \
     --check-credentials=false \
+    --bitbucket-cloud-api-url "$sandbox_url" \
     </dev/null >"$work_dir/server.out" 2>"$work_dir/server.log" &
   server_pid=$!
   for _ in $(seq 1 120); do
@@ -185,8 +188,14 @@ export ORBIT_ENDPOINT="$endpoint"
 export ORBIT_API_KEY="$admin_key"
 # Ephemeral input variables: sent to orbit-server through write-only attributes,
 # never written to state or plan files.
-export TF_VAR_bitbucket_cloud_api_token="demo-cloud-token-$(random_hex 8)"
-export TF_VAR_bitbucket_dc_access_token="demo-dc-token-$(random_hex 8)"
+# The integrations' own credentials are the sandbox's demo accounts: orbit-server
+# posts commit statuses with them. Data Center is reached on the sandbox itself
+# (api_host accepts http:// on loopback only).
+export TF_VAR_bitbucket_cloud_email="dev@example.com"
+export TF_VAR_bitbucket_cloud_api_token="sandbox-cloud-admin-token"
+export TF_VAR_bitbucket_dc_api_host="$sandbox_url"
+export TF_VAR_bitbucket_dc_username="admin"
+export TF_VAR_bitbucket_dc_access_token="sandbox-dc-admin-token"
 # Repository-admin credentials the provider installs webhooks with: the sandbox's
 # demo accounts (sandbox-only values, printed by bitbucket-sandbox --seed).
 export BITBUCKET_CLOUD_API_URL="$sandbox_url"
@@ -211,6 +220,9 @@ echo "write-only tokens are absent from terraform.tfstate"
 
 step "webhooks the Bitbucket sandbox now holds (secret_set only, never the secret)"
 "$work_dir/sandbox-bin/bitbucket-sandbox" hooks --url "$sandbox_url"
+
+step "a push and a pull request through the sandbox: runs, results and commit statuses"
+(cd "$repo_root" && go run ./scripts/demoloop --orbit "$endpoint" --sandbox "$sandbox_url")
 
 step "terraform plan -detailed-exitcode (must show no changes)"
 plan_status=0

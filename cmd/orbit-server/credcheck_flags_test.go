@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
@@ -21,6 +22,8 @@ func TestCredentialCheckFlags(t *testing.T) {
 		{"sandbox URL", []string{"--bitbucket-cloud-api-url", "http://127.0.0.1:8790"}, true, "http://127.0.0.1:8790", false},
 		{"checks off", []string{"--check-credentials=false"}, false, "", false},
 		{"bad URL", []string{"--bitbucket-cloud-api-url", "api.bitbucket.org"}, false, "", true},
+		{"allowed hosts", []string{"--bitbucket-allowed-hosts", "bitbucket.example.com, 10.0.0.0/8"}, true, "https://api.bitbucket.org", false},
+		{"bad allowed host", []string{"--bitbucket-allowed-hosts", "10.0.0.0/99"}, false, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,6 +42,9 @@ func TestCredentialCheckFlags(t *testing.T) {
 			}
 			if ok && checker.CloudBaseURL != tt.wantCloud {
 				t.Fatalf("CloudBaseURL = %q, want %q", checker.CloudBaseURL, tt.wantCloud)
+			}
+			if ok && (checker.Egress == nil || checker.Egress.Restricted() != slices.Contains(tt.args, "--bitbucket-allowed-hosts")) {
+				t.Fatalf("egress policy %+v for %v", checker.Egress, tt.args)
 			}
 		})
 	}

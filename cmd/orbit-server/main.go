@@ -6,6 +6,7 @@
 //	             [--bitbucket-cloud-api-url https://api.bitbucket.org] [--check-credentials=true]
 //	             [--webhook-secret-grace 24h]
 //	             [--max-spaces 10000] [--max-space-depth 16] [--max-labels 50]
+//	             [--bitbucket-allowed-hosts bitbucket.example.com,10.0.0.0/8]
 //
 // Environment:
 //
@@ -32,6 +33,7 @@ import (
 	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/egress"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 )
 
@@ -60,8 +62,9 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	listen := fs.String("listen", "127.0.0.1:8700", "TCP address to listen on")
 	db := fs.String("db", "orbit.db", "SQLite database file, or a postgres:// URL (several replicas may share one PostgreSQL database)")
 	publicURL := fs.String("public-url", "", "externally reachable base URL, used in webhook URLs (default http://<listen>)")
-	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials (a sandbox URL in tests and demos)")
+	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials and post commit statuses (a sandbox URL in tests and demos)")
 	checkCredentials := fs.Bool("check-credentials", true, "check integration credentials against Bitbucket on create, update and validate")
+	allowedHosts := fs.String("bitbucket-allowed-hosts", "", "comma-separated host names (*.domain for any name below it), IP addresses or CIDRs that Data Center credential checks (and status posts) may connect to; empty allows any address except link-local and cloud metadata ones, which only a listed IP or CIDR unlocks. Loopback is allowed while the list is empty.")
 	webhookSecretGrace := fs.Duration("webhook-secret-grace", server.DefaultWebhookSecretGrace, "how long the webhook secret replaced by a rotation still verifies deliveries (0 = not at all)")
 	maxSpaces := fs.Int("max-spaces", server.DefaultMaxSpaces, "most spaces the server holds besides root (a create beyond it is a 409)")
 	maxSpaceDepth := fs.Int("max-space-depth", server.DefaultMaxSpaceDepth, "most levels below root a space may sit (deeper is a 400 on parent_space_id)")
@@ -100,22 +103,27 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		if _, err := url.ParseRequestURI(*cloudAPIURL); err != nil || !strings.HasPrefix(*cloudAPIURL, "http") {
 			return server.Config{}, fmt.Errorf("--bitbucket-cloud-api-url: %q is not an http(s) URL", *cloudAPIURL)
 		}
-		checker = &server.BitbucketChecker{CloudBaseURL: *cloudAPIURL}
+		policy, err := egress.Parse(*allowedHosts)
+		if err != nil {
+			return server.Config{}, fmt.Errorf("--bitbucket-allowed-hosts: %w", err)
+		}
+		checker = &server.BitbucketChecker{CloudBaseURL: *cloudAPIURL, Egress: policy}
 	}
 	return server.Config{
-		CredentialChecker:  checker,
-		WebhookSecretGrace: grace,
-		Listen:             *listen,
-		DB:                 *db,
-		PublicURL:          *publicURL,
-		SecretKey:          secretKey,
-		SecretKeyFile:      secretKeyFile,
-		BootstrapKey:       getenv("ORBIT_BOOTSTRAP_KEY"),
-		Logger:             slog.New(slog.NewJSONHandler(stderr, nil)),
-		BootstrapOut:       stdout,
-		MaxSpaces:          *maxSpaces,
-		MaxSpaceDepth:      *maxSpaceDepth,
-		MaxLabels:          *maxLabels,
-		QueueLease:         *queueLease,
+		CredentialChecker:    checker,
+		WebhookSecretGrace:   grace,
+		BitbucketCloudAPIURL: *cloudAPIURL,
+		Listen:               *listen,
+		DB:                   *db,
+		PublicURL:            *publicURL,
+		SecretKey:            secretKey,
+		SecretKeyFile:        secretKeyFile,
+		BootstrapKey:         getenv("ORBIT_BOOTSTRAP_KEY"),
+		Logger:               slog.New(slog.NewJSONHandler(stderr, nil)),
+		BootstrapOut:         stdout,
+		MaxSpaces:            *maxSpaces,
+		MaxSpaceDepth:        *maxSpaceDepth,
+		MaxLabels:            *maxLabels,
+		QueueLease:           *queueLease,
 	}, nil
 }

@@ -15,6 +15,9 @@ type APIError struct {
 	Code       string // machine-readable code, e.g. "not_found", "conflict", "invalid_argument"
 	Message    string // human-readable message from the server (secrets of the request masked)
 	Field      string // the request field the error is about, when there is one
+	// ExistingID is, on a 409 about a name or the default, the id of the object in
+	// the way when the key can read it.
+	ExistingID string
 	RequestID  string // X-Request-Id of the answer, for correlating with server logs
 
 	Method string
@@ -78,6 +81,8 @@ type errorEnvelope struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 		Field   string `json:"field"`
+		// ExistingID: see APIError.
+		ExistingID string `json:"existing_id"`
 	} `json:"error"`
 }
 
@@ -97,6 +102,7 @@ func newAPIError(method, path string, resp *http.Response, payload []byte, secre
 		apiErr.Code = envelope.Error.Code
 		apiErr.Message = envelope.Error.Message
 		apiErr.Field = envelope.Error.Field
+		apiErr.ExistingID = envelope.Error.ExistingID
 	} else {
 		text := strings.TrimSpace(string(payload))
 		if len(text) > maxErrorText {

@@ -124,7 +124,7 @@ type IntegrationWebhook struct {
 // Validation is the result of checking an integration's credentials against Bitbucket.
 type Validation struct {
 	Valid   bool   `json:"valid"`
-	Reason  string `json:"reason"` // ok, bad_credentials, missing_scope, not_found, unreachable, skipped
+	Reason  string `json:"reason"` // ok, bad_credentials, missing_scope, not_found, unreachable, tls_error, not_bitbucket, host_not_allowed, skipped
 	Message string `json:"message"`
 }
 

@@ -91,11 +91,11 @@ func bitbucketCloudIntegrationSchema() schema.Schema {
 			Validators:          []validator.String{nonEmpty, stringvalidator.AlsoRequires(path.MatchRoot("email"))},
 		},
 		"api_token_wo": schema.StringAttribute{
-			MarkdownDescription: "Atlassian API token, write-only: sent to orbit-server but never stored in state (Terraform 1.11 or later). Bump `api_token_wo_version` to send a new value.",
+			MarkdownDescription: "Atlassian API token, write-only: sent to orbit-server but never stored in state (Terraform 1.11 or later). Requires `api_token_wo_version`; bump it to send a new value (without it, a changed value would never be sent).",
 			Optional:            true,
 			Sensitive:           true,
 			WriteOnly:           true,
-			Validators:          []validator.String{nonEmpty, stringvalidator.AlsoRequires(path.MatchRoot("email"))},
+			Validators:          []validator.String{nonEmpty, stringvalidator.AlsoRequires(path.MatchRoot("email")), stringvalidator.AlsoRequires(path.MatchRoot("api_token_wo_version"))},
 		},
 		"api_token_wo_version": schema.Int64Attribute{
 			MarkdownDescription: "Version of `api_token_wo`. Changing it sends the current `api_token_wo` to orbit-server.",
@@ -121,7 +121,7 @@ func bitbucketCloudIntegrationSchema() schema.Schema {
 			Sensitive:           true,
 			WriteOnly:           true,
 			DeprecationMessage:  appPasswordDeprecation,
-			Validators:          []validator.String{nonEmpty, stringvalidator.AlsoRequires(path.MatchRoot("username"))},
+			Validators:          []validator.String{nonEmpty, stringvalidator.AlsoRequires(path.MatchRoot("username")), stringvalidator.AlsoRequires(path.MatchRoot("app_password_wo_version"))},
 		},
 		"app_password_wo_version": schema.Int64Attribute{
 			MarkdownDescription: "Version of `app_password_wo`. Changing it sends the current `app_password_wo`.",

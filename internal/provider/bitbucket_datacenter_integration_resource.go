@@ -72,7 +72,7 @@ func bitbucketDataCenterIntegrationSchema() schema.Schema {
 		"description": descriptionAttribute(),
 		"labels":      labelsAttribute(),
 		"api_host": schema.StringAttribute{
-			MarkdownDescription: "Where orbit-server reaches Bitbucket Data Center: an `https://` URL, or `private://<pool>` for a server reachable only through a private worker pool.",
+			MarkdownDescription: "Where orbit-server reaches Bitbucket Data Center: an `https://` URL (`http://` is accepted only on a loopback host, for a local stand-in such as the Bitbucket sandbox), or `private://<pool>` for a server reachable only through a private worker pool.",
 			Required:            true,
 			Validators:          []validator.String{apiHostValidator()},
 		},
@@ -80,7 +80,7 @@ func bitbucketDataCenterIntegrationSchema() schema.Schema {
 			MarkdownDescription: "URL users open in a browser. Defaults to `api_host`; required when `api_host` is `private://...`.",
 			Optional:            true,
 			Computed:            true,
-			Validators:          []validator.String{httpsURLValidator()},
+			Validators:          []validator.String{serverURLValidator()},
 			PlanModifiers:       []planmodifier.String{userFacingHostDefault{}},
 		},
 		"username": schema.StringAttribute{
@@ -95,11 +95,11 @@ func bitbucketDataCenterIntegrationSchema() schema.Schema {
 			Validators:          []validator.String{nonEmpty},
 		},
 		"access_token_wo": schema.StringAttribute{
-			MarkdownDescription: "HTTP access token, write-only: sent to orbit-server but never stored in state (Terraform 1.11 or later). Bump `access_token_wo_version` to send a new value.",
+			MarkdownDescription: "HTTP access token, write-only: sent to orbit-server but never stored in state (Terraform 1.11 or later). Requires `access_token_wo_version`; bump it to send a new value (without it, a changed value would never be sent).",
 			Optional:            true,
 			Sensitive:           true,
 			WriteOnly:           true,
-			Validators:          []validator.String{nonEmpty},
+			Validators:          []validator.String{nonEmpty, stringvalidator.AlsoRequires(path.MatchRoot("access_token_wo_version"))},
 		},
 		"access_token_wo_version": schema.Int64Attribute{
 			MarkdownDescription: "Version of `access_token_wo`. Changing it sends the current `access_token_wo` to orbit-server.",

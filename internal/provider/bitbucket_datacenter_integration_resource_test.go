@@ -190,10 +190,32 @@ api_token = "t"`), `email.*must be an email address`},
 		{cloud(`name = "main"
 space_id = "s"
 api_token = "t"`), `email.*must be specified when.*api_token`},
+		// A write-only credential without its version was accepted, and later
+		// changes of it were then never sent.
+		{cloud(`name = "main"
+space_id = "s"
+email = "a@example.com"
+api_token_wo = "t"`), `api_token_wo_version.*must be specified when.*api_token_wo`},
+		{dc(`name = "dc"
+space_id = "s"
+api_host = "https://bitbucket.example.com"
+username = "svc"
+access_token_wo = "t"`), `access_token_wo_version.*must be specified when.*access_token_wo`},
+		// is_default with a space_id known only at apply passed the plan.
+		{env.config(`resource "orbit_space" "later" { name = "later" }
+resource "orbit_bitbucket_cloud_integration" "test" {
+name = "main"
+is_default = true
+space_id = orbit_space.later.id
+` + okCloud + "\n}"), `space_id must not be set when is_default = true`},
+		{dc(`name = "dc"
+space_id = "s"
+api_host = "https://bitbucket.example.com:70000"
+` + okDC), `port must be a number from 1 to 65535`},
 		{dc(`name = "dc"
 space_id = "s"
 api_host = "http://bitbucket.example.com"
-` + okDC), `api_host.*must be an https:// URL.*scheme must be https`},
+` + okDC), `api_host.*must be an https:// URL.*only on a loopback host`},
 		{dc(`name = "dc"
 space_id = "s"
 api_host = "https://bitbucket.example.com/?x=1"

@@ -348,6 +348,12 @@ func TestAccRepositoryWebhookCloud(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{installed},
 			},
 			{
+				PreConfig:         e.cloudHookChange(t, func(r *cloud.UpdateHookRequest) { r.SkipCertVerification = true }),
+				Config:            config,
+				ConfigPlanChecks:  resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{expectOnlyChanges(cloudHookAddr, "skip_cert_verification")}},
+				ConfigStateChecks: []statecheck.StateCheck{installed},
+			},
+			{
 				PreConfig:         e.cloudHookChange(t, func(r *cloud.UpdateHookRequest) { r.Secret = cloud.RemoveSecret() }),
 				Config:            config,
 				ConfigPlanChecks:  resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{expectOnlyChanges(cloudHookAddr, "secret_fingerprint")}},
@@ -460,6 +466,12 @@ func TestAccRepositoryWebhookDataCenter(t *testing.T) {
 				PreConfig:         e.dcHookChange(t, func(r *datacenter.UpdateWebhookRequest) { r.Events = []string{"repo:refs_changed"} }),
 				Config:            config,
 				ConfigPlanChecks:  resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{expectOnlyChanges(dcHookAddr, "events")}},
+				ConfigStateChecks: []statecheck.StateCheck{installed},
+			},
+			{
+				PreConfig:         e.dcHookChange(t, func(r *datacenter.UpdateWebhookRequest) { r.SSLVerificationRequired = false }),
+				Config:            config,
+				ConfigPlanChecks:  resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{expectOnlyChanges(dcHookAddr, "skip_cert_verification")}},
 				ConfigStateChecks: []statecheck.StateCheck{installed},
 			},
 			{

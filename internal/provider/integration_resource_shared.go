@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -22,6 +24,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/rules"
 )
 
 // Pieces shared by orbit_space and the two integration resources.
@@ -40,7 +43,7 @@ func descriptionAttribute() schema.StringAttribute {
 		Optional:            true,
 		Computed:            true,
 		Default:             stringdefault.StaticString(""),
-		Validators:          []validator.String{stringvalidator.LengthAtMost(4096)},
+		Validators:          []validator.String{stringvalidator.UTF8LengthAtMost(rules.MaxDescriptionLen)},
 	}
 }
 
@@ -82,6 +85,12 @@ func integrationPlacementAttributes(attrs map[string]schema.Attribute) {
 		MarkdownDescription: "Raise it to rotate the webhook secret in the same apply (orbit-server makes a new one; every `orbit_bitbucket_repository_webhook` of this integration then shows an update in the next plan, which installs the new secret). Setting it for the first time, or lowering it, records the value without rotating.",
 		Optional:            true,
 		Validators:          []validator.Int64{int64validator.AtLeast(0)},
+	}
+	attrs["check_credentials"] = schema.BoolAttribute{
+		MarkdownDescription: "Whether orbit-server tries the credential against Bitbucket when the integration is created or changed (Cloud: `GET /2.0/user`; Data Center: a project list), and refuses it with a clear message when Bitbucket does. orbit-server itself must reach the Bitbucket host for that. Set `false` to create an integration for a host orbit-server cannot reach yet. Defaults to `true`. Not stored by orbit-server.",
+		Optional:            true,
+		Computed:            true,
+		Default:             booldefault.StaticBool(true),
 	}
 	attrs["webhook_url"] = schema.StringAttribute{
 		MarkdownDescription: "URL Bitbucket delivers webhooks to. It derives from the name, which is why renaming replaces the integration.",
@@ -134,7 +143,10 @@ func (integrationPlacementValidator) ValidateResource(ctx context.Context, req r
 	var spaceID types.String
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("is_default"), &isDefault)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("space_id"), &spaceID)...)
-	if resp.Diagnostics.HasError() || isDefault.IsUnknown() || spaceID.IsUnknown() {
+	// An unknown space_id (one that comes from another resource) is still set: with
+	// is_default = true it must fail here, at plan, not at apply after other
+	// resources were created.
+	if resp.Diagnostics.HasError() || isDefault.IsUnknown() {
 		return
 	}
 	switch {
@@ -203,11 +215,57 @@ func addAPIError(diags *diag.Diagnostics, summary string, err error, attributes 
 	var apiErr *orbitapi.APIError
 	if errors.As(err, &apiErr) && apiErr.Field != "" {
 		if _, ok := attributes[apiErr.Field]; ok {
-			diags.AddAttributeError(path.Root(apiErr.Field), summary, apiErr.Error())
+			diags.AddAttributeError(path.Root(apiErr.Field), summary, apiErr.Error()+conflictAdvice(apiErr))
 			return
 		}
 	}
 	diags.AddError(summary, err.Error())
+}
+
+// conflictAdvice says what to do about a 409 on a name or on the default.
+func conflictAdvice(apiErr *orbitapi.APIError) string {
+	if apiErr.StatusCode != http.StatusConflict {
+		return ""
+	}
+	switch {
+	case apiErr.Field == "name" && apiErr.ExistingID != "":
+		return fmt.Sprintf("\n\nIf that object is the one this resource describes (for example, created by an earlier apply whose answer was lost, or by hand), "+
+			"import it instead of creating it: add an import block with id = %q and this resource's address as `to`, or run terraform import <address> %s.",
+			apiErr.ExistingID, apiErr.ExistingID)
+	case apiErr.Field == "name":
+		return "\n\nAn object with this name exists, in a space this API key cannot read. Choose another name, or ask an admin of that space to import or delete it."
+	case apiErr.Field == "is_default":
+		return fmt.Sprintf("\n\nThere is one default integration per provider type. To move the default, set is_default = false on the current one in the same apply "+
+			"(the provider waits up to %s for it to be released), or delete it first.", defaultSwapWait)
+	}
+	return ""
+}
+
+// defaultSwapWait bounds how long a write that makes an integration the default waits
+// for the current default to be released.
+const defaultSwapWait = time.Minute
+
+// whileDefaultIsTaken runs call and, when it makes an integration the default and
+// orbit-server answers 409 on is_default, tries again until defaultSwapWait has
+// passed. Moving the default from A to B in one apply updates A and B in parallel, so
+// B may ask before A has released the default; A's update needs no retry.
+func whileDefaultIsTaken[T any](ctx context.Context, makesDefault bool, call func() (T, error)) (T, error) {
+	deadline := time.Now().Add(defaultSwapWait)
+	wait := 100 * time.Millisecond
+	for {
+		out, err := call()
+		var apiErr *orbitapi.APIError
+		if !makesDefault || !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusConflict || apiErr.Field != "is_default" || time.Now().After(deadline) {
+			return out, err
+		}
+		tflog.Debug(ctx, "the default integration is still taken; waiting for it to be released", map[string]any{"current_default": apiErr.ExistingID})
+		select {
+		case <-ctx.Done():
+			return out, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 func notFoundMessage(kind, id string) string {
@@ -236,6 +294,8 @@ type integrationResourceFields struct {
 	Labels      types.Set    `tfsdk:"labels"`
 	VCSChecks   types.String `tfsdk:"vcs_checks"`
 	WebhookURL  types.String `tfsdk:"webhook_url"`
+	// CheckCredentials is not stored by orbit-server: it says how to write.
+	CheckCredentials types.Bool `tfsdk:"check_credentials"`
 	// WebhookSecretVersion is configuration only: the API does not know it.
 	WebhookSecretVersion types.Int64 `tfsdk:"webhook_secret_version"`
 }
@@ -272,6 +332,8 @@ func (m *integrationResourceFields) request(ctx context.Context, provider string
 		Description: m.Description.ValueString(),
 		Labels:      labelsFromSet(ctx, m.Labels, diags),
 		VCSChecks:   m.VCSChecks.ValueString(),
+		// Unknown or null counts as the default, true.
+		SkipCredentialCheck: !m.CheckCredentials.IsNull() && !m.CheckCredentials.IsUnknown() && !m.CheckCredentials.ValueBool(),
 	}
 	if !in.IsDefault {
 		in.SpaceID = m.SpaceID.ValueString()
@@ -289,6 +351,10 @@ func (m *integrationResourceFields) fromAPI(in *orbitapi.Integration) {
 	m.Labels = labelsToSet(in.Labels)
 	m.VCSChecks = types.StringValue(in.VCSChecks)
 	m.WebhookURL = types.StringValue(in.WebhookURL)
+	if m.CheckCredentials.IsNull() || m.CheckCredentials.IsUnknown() {
+		// After an import: the default, so that the first plan shows no change.
+		m.CheckCredentials = types.BoolValue(true)
+	}
 }
 
 // integrationModel is what the shared CRUD needs from a kind's model M (P is *M).
@@ -333,7 +399,9 @@ func (r *integrationResource[M, P]) Create(ctx context.Context, req resource.Cre
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	created, err := client.Integrations.Create(ctx, in)
+	created, err := whileDefaultIsTaken(ctx, in.IsDefault, func() (*orbitapi.Integration, error) {
+		return client.Integrations.Create(ctx, in)
+	})
 	if err != nil {
 		addAPIError(&resp.Diagnostics, "Could not create "+r.kind.displayName+" integration", err, r.schema().Attributes)
 		return
@@ -381,7 +449,9 @@ func (r *integrationResource[M, P]) Update(ctx context.Context, req resource.Upd
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	updated, err := client.Integrations.Update(ctx, P(&state).integrationID(), in)
+	updated, err := whileDefaultIsTaken(ctx, in.IsDefault, func() (*orbitapi.Integration, error) {
+		return client.Integrations.Update(ctx, P(&state).integrationID(), in)
+	})
 	if err != nil {
 		addAPIError(&resp.Diagnostics, "Could not update "+r.kind.displayName+" integration", err, r.schema().Attributes)
 		return

@@ -96,7 +96,7 @@ func TestIntegrationConfigValidation(t *testing.T) {
 			set:         map[string]tftypes.Value{"name": str("legacy"), "space_id": str("s1"), "username": str("bob"), "app_password": str("p")},
 			wantWarning: "stopped accepting app passwords on 2026-07-28"},
 		{name: "cloud write-only app password warns", typeName: "orbit_bitbucket_cloud_integration", typ: cloudType,
-			set:         map[string]tftypes.Value{"name": str("legacy"), "space_id": str("s1"), "username": str("bob"), "app_password_wo": str("p")},
+			set:         map[string]tftypes.Value{"name": str("legacy"), "space_id": str("s1"), "username": str("bob"), "app_password_wo": str("p"), "app_password_wo_version": tftypes.NewValue(tftypes.Number, 1)},
 			wantWarning: "email and api_token"},
 		{name: "cloud no credential", typeName: "orbit_bitbucket_cloud_integration", typ: cloudType,
 			set:       map[string]tftypes.Value{"name": str("main"), "space_id": str("s1"), "email": str("a@example.com")},

@@ -3,30 +3,29 @@ package provider
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"regexp"
-	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/rules"
 )
 
-// These validators mirror the rules of orbit-server (internal/server/API.md), so that a
-// bad value fails at plan time, naming the attribute, instead of halfway through apply.
+// These validators apply orbit-server's own rules (package rules, which the server
+// validates with too), so that a bad value fails at plan time, naming the attribute,
+// instead of halfway through apply. Lengths count characters, as the server does.
 // They are shared by resources, data sources and the provider block.
 
 var (
-	labelPattern           = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,62}$`)
-	integrationNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-	privatePoolPattern     = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
-	emailPattern           = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	labelPattern           = rules.Label
+	integrationNamePattern = rules.IntegrationName
 )
 
 // vcsChecksValues are the accepted values of vcs_checks, in documentation order.
-var vcsChecksValues = []string{"individual", "aggregated", "all"}
+var vcsChecksValues = rules.VCSChecks
 
-const defaultVCSChecks = "individual"
+const defaultVCSChecks = rules.DefaultVCSChecks
 
 // labelsValidators checks every element of a labels set.
 func labelsValidators() []validator.Set {
@@ -52,14 +51,14 @@ func integrationNameValidators() []validator.String {
 // objectNameValidators: names of spaces and stacks are 1-100 characters, not blank.
 func objectNameValidators() []validator.String {
 	return []validator.String{
-		stringvalidator.LengthBetween(1, 100),
+		stringvalidator.UTF8LengthBetween(1, rules.MaxNameLen),
 		stringvalidator.RegexMatches(regexp.MustCompile(`\S`), "must not be blank"),
 	}
 }
 
 // emailValidators: the Atlassian account email used with a Bitbucket Cloud API token.
 func emailValidators() []validator.String {
-	return []validator.String{stringvalidator.RegexMatches(emailPattern, "must be an email address")}
+	return []validator.String{ruleValidator{description: "must be an email address, plain, such as dev@example.com", problem: rules.EmailProblem}}
 }
 
 // endpointValidator accepts an absolute http:// or https:// URL: the orbit-server root,
@@ -69,18 +68,28 @@ func endpointValidator() validator.String { return urlValidator{allowHTTP: true}
 // httpsURLValidator accepts an absolute https:// URL without userinfo, query or fragment.
 func httpsURLValidator() validator.String { return urlValidator{allowPrivate: false} }
 
-// apiHostValidator accepts what httpsURLValidator accepts, or private://<pool> for a
-// Bitbucket Data Center reached through a private worker pool.
-func apiHostValidator() validator.String { return urlValidator{allowPrivate: true} }
+// apiHostValidator accepts what httpsURLValidator accepts, private://<pool> for a
+// Bitbucket Data Center reached through a private worker pool, and http:// on a
+// loopback host (bitbucket.IsLoopbackHost, as orbit-server does) for a local sandbox.
+func apiHostValidator() validator.String {
+	return urlValidator{allowPrivate: true, allowLoopbackHTTP: true}
+}
 
-type urlValidator struct{ allowPrivate, allowHTTP bool }
+// serverURLValidator is httpsURLValidator that also accepts http:// on a loopback host
+// (user_facing_host, which defaults to api_host), as orbit-server does.
+func serverURLValidator() validator.String { return urlValidator{allowLoopbackHTTP: true} }
+
+type urlValidator struct{ allowPrivate, allowHTTP, allowLoopbackHTTP bool }
 
 func (v urlValidator) Description(context.Context) string {
 	if v.allowHTTP {
 		return "must be an http:// or https:// URL (no credentials, query or fragment)"
 	}
 	if v.allowPrivate {
-		return "must be an https:// URL (no credentials, query or fragment) or private://<pool>"
+		return "must be an https:// URL (http:// only on a loopback host; no credentials, query or fragment) or private://<pool>"
+	}
+	if v.allowLoopbackHTTP {
+		return "must be an https:// URL (http:// only on a loopback host; no credentials, query or fragment)"
 	}
 	return "must be an https:// URL (no credentials, query or fragment)"
 }
@@ -91,38 +100,34 @@ func (v urlValidator) ValidateString(ctx context.Context, req validator.StringRe
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	if problem := checkURL(req.ConfigValue.ValueString(), v.allowPrivate, v.allowHTTP); problem != "" {
+	if problem := checkURL(req.ConfigValue.ValueString(), v); problem != "" {
+		// Never echo userinfo: https://u:p@host is shown as https://***@host.
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid URL",
-			fmt.Sprintf("%s %s, got %q: %s.", req.Path, v.Description(ctx), req.ConfigValue.ValueString(), problem))
+			fmt.Sprintf("%s %s, got %q: %s.", req.Path, v.Description(ctx), rules.RedactURL(req.ConfigValue.ValueString()), problem))
 	}
 }
 
-// checkURL returns why raw is not acceptable, or "" when it is.
-func checkURL(raw string, allowPrivate, allowHTTP bool) string {
-	if allowPrivate && strings.HasPrefix(raw, "private://") {
-		pool := strings.TrimPrefix(raw, "private://")
-		if !privatePoolPattern.MatchString(pool) {
-			return "the pool name must be lowercase letters, digits, _ and -"
-		}
-		return ""
+// ruleValidator applies one of package rules' Problem functions.
+type ruleValidator struct {
+	description string
+	problem     func(string) string
+}
+
+func (v ruleValidator) Description(context.Context) string { return v.description }
+
+func (v ruleValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v ruleValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
 	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "it does not parse as a URL"
+	if problem := v.problem(req.ConfigValue.ValueString()); problem != "" {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid value", fmt.Sprintf("%s %s.", req.Path, problem))
 	}
-	switch {
-	case allowHTTP && u.Scheme != "https" && u.Scheme != "http":
-		return "the scheme must be http or https"
-	case !allowHTTP && u.Scheme != "https":
-		return "the scheme must be https"
-	case u.Host == "":
-		return "the host is missing"
-	case u.User != nil:
-		return "credentials do not belong in the URL"
-	case u.RawQuery != "" || u.ForceQuery:
-		return "a query string is not allowed"
-	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return "a fragment is not allowed"
-	}
-	return ""
+}
+
+// checkURL returns why raw is not acceptable, or "" when it is (package rules, as
+// orbit-server checks it).
+func checkURL(raw string, v urlValidator) string {
+	return rules.URLProblem(raw, rules.URLRule{AllowHTTP: v.allowHTTP, AllowPrivate: v.allowPrivate, AllowLoopbackHTTP: v.allowLoopbackHTTP})
 }

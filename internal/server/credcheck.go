@@ -14,6 +14,12 @@ const (
 	CheckNotFound       = "not_found"
 	CheckUnreachable    = "unreachable"
 	CheckSkipped        = "skipped"
+	// CheckTLSError: the TLS handshake with api_host failed.
+	CheckTLSError = "tls_error"
+	// CheckNotBitbucket: api_host answered, but not as Bitbucket.
+	CheckNotBitbucket = "not_bitbucket"
+	// CheckHostNotAllowed: the egress policy refused the destination.
+	CheckHostNotAllowed = "host_not_allowed"
 )
 
 // CredentialCheck is the outcome of checking an integration's credential against
@@ -21,8 +27,12 @@ const (
 // credential.
 type CredentialCheck struct {
 	Valid   bool
-	Reason  string // ok|bad_credentials|missing_scope|not_found|unreachable|skipped
+	Reason  string // ok|bad_credentials|missing_scope|not_found|unreachable|tls_error|not_bitbucket|host_not_allowed|skipped
 	Message string
+	// Detail is the raw outcome (network error, status, Bitbucket's own message) for
+	// the server log, with the request id. It never goes to the caller, and must not
+	// contain the credential either.
+	Detail string
 }
 
 // CredentialChecker verifies a credential against the Bitbucket an integration points
@@ -34,7 +44,8 @@ type CredentialChecker interface {
 
 // credentialField is the request field a failed check is reported on.
 func credentialField(in store.Integration, reason string) string {
-	if reason == CheckUnreachable {
+	switch reason {
+	case CheckUnreachable, CheckTLSError, CheckNotBitbucket, CheckHostNotAllowed:
 		if in.Provider == store.ProviderBitbucketDataCenter {
 			return "api_host"
 		}

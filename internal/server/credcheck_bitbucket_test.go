@@ -23,6 +23,12 @@ const (
 // Every check the server sends is validated against Atlassian's OpenAPI descriptions.
 func startCheckedServer(t *testing.T) (*servertest.Instance, string) {
 	t.Helper()
+	return startCheckedServerWith(t, nil)
+}
+
+// startCheckedServerWith is startCheckedServer with tune applied to the checker.
+func startCheckedServerWith(t *testing.T, tune func(*server.BitbucketChecker)) (*servertest.Instance, string) {
+	t.Helper()
 	sb := sandbox.New(sandbox.Config{})
 	if err := sb.Seed(sandbox.Seed{
 		Cloud: sandbox.CloudSeed{
@@ -42,9 +48,14 @@ func startCheckedServer(t *testing.T) (*servertest.Instance, string) {
 	}
 	tlsSandbox := httptest.NewTLSServer(sb)
 	t.Cleanup(tlsSandbox.Close)
-	hc := tlsSandbox.Client()
-	hc.Transport = contract.RoundTripper(t, hc.Transport)
-	checker := &server.BitbucketChecker{CloudBaseURL: tlsSandbox.URL, HTTPClient: hc}
+	checker := &server.BitbucketChecker{
+		CloudBaseURL:  tlsSandbox.URL,
+		TLSConfig:     tlsSandbox.Client().Transport.(*http.Transport).TLSClientConfig,
+		WrapTransport: func(rt http.RoundTripper) http.RoundTripper { return contract.RoundTripper(t, rt) },
+	}
+	if tune != nil {
+		tune(checker)
+	}
 	return servertest.Start(t, servertest.WithCredentialChecker(checker)), tlsSandbox.URL
 }
 

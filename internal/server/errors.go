@@ -27,6 +27,8 @@ type apiError struct {
 	Code    string
 	Message string
 	Field   string
+	// ExistingID names the object a conflict is with, when the caller can read it.
+	ExistingID string
 }
 
 func (e *apiError) Error() string {
@@ -66,6 +68,8 @@ type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// ExistingID: on a 409, the id of the object in the way, when the caller can read it.
+	ExistingID string `json:"existing_id,omitempty"`
 }
 
 // toAPIError maps any handler error to what the caller sees. Unknown errors become a
@@ -96,7 +100,7 @@ func toAPIError(err error, notFoundWhat string) *apiError {
 }
 
 func writeAPIError(w http.ResponseWriter, ae *apiError) {
-	writeJSON(w, ae.Status, errorBody{Error: errorDetail{Code: ae.Code, Message: ae.Message, Field: ae.Field}})
+	writeJSON(w, ae.Status, errorBody{Error: errorDetail{Code: ae.Code, Message: ae.Message, Field: ae.Field, ExistingID: ae.ExistingID}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -43,3 +43,7 @@ var InputSizeLimits = map[string]int{
 	"param.NameFilter": maxFilterLen, "param.SpaceIDFilter": maxFilterLen, "param.PageToken": maxPageTokenLen,
 	"param.LabelFilter": DefaultMaxLabels,
 }
+
+// CheckReasons are every reason a credential check reports.
+var CheckReasons = []string{CheckOK, CheckBadCredentials, CheckMissingScope, CheckNotFound, CheckUnreachable,
+	CheckTLSError, CheckNotBitbucket, CheckHostNotAllowed, CheckSkipped}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/cloud"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/datacenter"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/rules"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
@@ -25,7 +27,13 @@ const (
 		"settings > Security > API tokens) and update the integration with email + api_token."
 )
 
-var vcsChecksValues = map[string]bool{"individual": true, "aggregated": true, "all": true}
+var vcsChecksValues = func() map[string]bool {
+	out := map[string]bool{}
+	for _, v := range rules.VCSChecks {
+		out[v] = true
+	}
+	return out
+}()
 
 // RequiredEvents are the webhook triggers an integration's repositories must send (SPEC §5);
 // the Bitbucket client packages own the lists.
@@ -300,6 +308,12 @@ func buildIntegration(p *principal, req *integrationRequest, current *store.Inte
 	if err != nil {
 		return in, nil, err
 	}
+	if in.IsDefault && rank < roleRank[store.RoleAdmin] {
+		// root always exists, so saying why reveals nothing.
+		ae := errPermission("a default integration lives in the root space: creating or changing one needs the admin role on root")
+		ae.Field = "is_default"
+		return in, nil, ae
+	}
 	if rank < roleRank[store.RoleRead] {
 		return in, nil, invalidArg("space_id", "space %q does not exist", in.SpaceID)
 	}
@@ -420,7 +434,7 @@ func buildDataCenter(req *integrationRequest, in store.Integration, current *sto
 	in.APIHost = req.APIHost
 	switch {
 	case req.UserFacingHost != "":
-		if err := validateHTTPSURL("user_facing_host", req.UserFacingHost); err != nil {
+		if err := validateServerURL("user_facing_host", req.UserFacingHost); err != nil {
 			return in, nil, err
 		}
 		in.UserFacingHost = req.UserFacingHost
@@ -452,7 +466,21 @@ func validateAPIHost(raw string) (private bool, err error) {
 		}
 		return true, nil
 	}
-	return false, validateHTTPSURL("api_host", raw)
+	return false, validateServerURL("api_host", raw)
+}
+
+// validateServerURL is validateHTTPSURL, except that plain http:// is accepted on a
+// loopback host, so that a local sandbox can stand in for Bitbucket Data Center.
+func validateServerURL(field, raw string) error {
+	if u, err := url.Parse(raw); err == nil && u.Scheme == "http" {
+		if !bitbucket.IsLoopbackHost(u.Hostname()) {
+			return invalidArg(field, "%s may use http:// only on a loopback host (localhost, 127.0.0.0/8, ::1); use https://", field)
+		}
+		// Checked as https otherwise: the same rules on host, user info, query and fragment.
+		u.Scheme = "https"
+		return validateHTTPSURL(field, u.String())
+	}
+	return validateHTTPSURL(field, raw)
 }
 
 func validateHTTPSURL(field, raw string) error {
@@ -466,8 +494,9 @@ func validateHTTPSURL(field, raw string) error {
 	if u.User != nil {
 		return invalidArg(field, "%s must not contain user info; credentials go in their own fields", field)
 	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#") {
-		return invalidArg(field, "%s must not have a query or fragment", field)
+	// The rest (query, fragment, port 1-65535) as the provider checks it.
+	if problem := rules.URLProblem(raw, rules.URLRule{}); problem != "" {
+		return invalidArg(field, "%s is not acceptable: %s", field, problem)
 	}
 	return nil
 }
@@ -477,7 +506,7 @@ func (s *Server) checkCredentials(ctx context.Context, r *http.Request, in store
 	if !s.wantsCheck(r) {
 		return nil
 	}
-	check := s.checker.Check(ctx, in, credential)
+	check := s.runCheck(ctx, in, credential)
 	if check.Valid {
 		return nil
 	}
@@ -486,6 +515,23 @@ func (s *Server) checkCredentials(ctx context.Context, r *http.Request, in store
 		msg = "the credential was rejected by Bitbucket (" + check.Reason + ")"
 	}
 	return invalidArg(credentialField(in, check.Reason), "%s", msg)
+}
+
+// runCheck runs the checker and logs a failed check's raw outcome with the request
+// id: the caller sees only the classified message.
+func (s *Server) runCheck(ctx context.Context, in store.Integration, credential string) CredentialCheck {
+	check := s.checker.Check(ctx, in, credential)
+	if !check.Valid {
+		s.logger.Warn("credential check failed",
+			"request_id", requestInfoFrom(ctx).requestID,
+			"integration_id", in.ID,
+			"integration", in.Name,
+			"provider", string(in.Provider),
+			"api_host", in.APIHost,
+			"reason", check.Reason,
+			"detail", check.Detail)
+	}
+	return check
 }
 
 // wantsCheck: a checker is configured and the query does not turn it off.
@@ -529,7 +575,7 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	return s.respondCreated(w, r, http.StatusCreated, func(ctx context.Context) (any, error) {
 		created, err := s.store.CreateIntegration(ctx, in)
 		if err != nil {
-			return nil, err
+			return nil, s.explainIntegrationConflict(r.Context(), p, in, err)
 		}
 		return s.toIntegrationResponse(created, withSecret), nil
 	})
@@ -642,7 +688,7 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	}
 	updated, err := s.store.UpdateIntegration(r.Context(), in)
 	if err != nil {
-		return err
+		return s.explainIntegrationConflict(r.Context(), p, in, err)
 	}
 	s.writeIntegration(w, http.StatusOK, updated, withSecret)
 	return nil
@@ -719,7 +765,66 @@ func (s *Server) validateIntegration(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return err
 	}
-	check := s.checker.Check(r.Context(), in, credential)
-	writeJSON(w, http.StatusOK, validateResponse(check))
+	check := s.runCheck(r.Context(), in, credential)
+	writeJSON(w, http.StatusOK, validateResponse{Valid: check.Valid, Reason: check.Reason, Message: check.Message})
 	return nil
+}
+
+// explainIntegrationConflict turns the store's conflict on name or is_default into a
+// 409 that names the integration in the way (id and name) when the caller can read
+// it, so that a client can suggest importing it or releasing the default. Other errors
+// pass through.
+func (s *Server) explainIntegrationConflict(ctx context.Context, p *principal, in store.Integration, err error) error {
+	var ce *store.ConflictError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	var other store.Integration
+	var found bool
+	switch ce.Field {
+	case "name":
+		got, getErr := s.store.GetIntegrationByName(ctx, in.Provider, in.Name)
+		other, found = got, getErr == nil && got.ID != in.ID
+	case "is_default":
+		other, found = s.currentDefault(ctx, in.Provider)
+	default:
+		return err
+	}
+	if found {
+		if readable, canErr := p.can(other.SpaceID, store.RoleRead); canErr != nil || !readable {
+			found = false
+		}
+	}
+	ae := errConflict(ce.Field, ce.Reason)
+	if !found {
+		return ae
+	}
+	ae.ExistingID = other.ID
+	switch ce.Field {
+	case "name":
+		ae.Message = fmt.Sprintf("an integration of this provider named %q already exists (id %q)", other.Name, other.ID)
+	case "is_default":
+		ae.Message = fmt.Sprintf("this provider already has a default integration: %q (id %q); make it non-default first", other.Name, other.ID)
+	}
+	return ae
+}
+
+// currentDefault finds the default integration of a provider (it lives in root).
+func (s *Server) currentDefault(ctx context.Context, provider store.Provider) (store.Integration, bool) {
+	f := store.ListFilter{Provider: provider, SpaceIDs: []string{store.RootSpaceID}, PageSize: 500}
+	for {
+		page, next, err := s.store.ListIntegrations(ctx, f)
+		if err != nil {
+			return store.Integration{}, false
+		}
+		for _, in := range page {
+			if in.IsDefault {
+				return in, true
+			}
+		}
+		if next == "" {
+			return store.Integration{}, false
+		}
+		f.PageToken = next
+	}
 }

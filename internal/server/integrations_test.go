@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -50,6 +51,9 @@ func TestIntegrationCreateValidation(t *testing.T) {
 		{"cloud with access_token", with(cloud, "access_token", "x"), "access_token"},
 		{"dc api_host missing", with(dc, "api_host", nil), "api_host"},
 		{"dc api_host http", with(dc, "api_host", "http://bitbucket.example.com"), "api_host"},
+		{"dc api_host http on a non-loopback address", with(dc, "api_host", "http://128.0.0.1:7990"), "api_host"},
+		{"dc api_host http loopback with userinfo", with(dc, "api_host", "http://u:p@127.0.0.1:7990"), "api_host"},
+		{"dc user_facing_host http", with(dc, "user_facing_host", "http://bitbucket.example.com"), "user_facing_host"},
 		{"dc api_host not a URL", with(dc, "api_host", "bitbucket.example.com"), "api_host"},
 		{"dc api_host with query", with(dc, "api_host", "https://bitbucket.example.com/?a=b"), "api_host"},
 		{"dc api_host with fragment", with(dc, "api_host", "https://bitbucket.example.com/#x"), "api_host"},
@@ -78,6 +82,10 @@ func TestIntegrationCreateValidation(t *testing.T) {
 	c.must(http.MethodPost, "/api/v1/integrations", cloud, http.StatusCreated)
 	c.must(http.MethodPost, "/api/v1/integrations", dc, http.StatusCreated)
 	c.must(http.MethodPost, "/api/v1/integrations", with(dc, "name", "private-dc", "api_host", "private://pool-1", "user_facing_host", "https://bb.example.com"), http.StatusCreated)
+	// Plain http only on loopback, so that a local sandbox can stand in for Data Center.
+	for i, host := range []string{"http://127.0.0.1:7990", "http://localhost:7990/bitbucket", "http://[::1]:7990"} {
+		c.must(http.MethodPost, "/api/v1/integrations", with(dc, "name", fmt.Sprintf("loopback-dc-%d", i), "api_host", host, "user_facing_host", host), http.StatusCreated)
+	}
 }
 
 func TestIntegrationFieldsRoundTrip(t *testing.T) {

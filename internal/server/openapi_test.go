@@ -147,3 +147,21 @@ func TestOpenAPISizeLimits(t *testing.T) {
 		}
 	}
 }
+
+// The validate answer's reason enum is the set of reasons the server reports.
+func TestOpenAPICheckReasons(t *testing.T) {
+	doc, err := loadOpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range doc.Components.Schemas["ValidateResult"].Value.Properties["reason"].Value.Enum {
+		got = append(got, v.(string))
+	}
+	want := slices.Clone(server.CheckReasons)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("openapi.json reasons %v, server reasons %v", got, want)
+	}
+}

@@ -175,7 +175,9 @@ func TestRoleRulesForSpacesStacksAndKeys(t *testing.T) {
 
 	// Integrations need admin.
 	writePlatform.wantError(http.MethodPost, "/api/v1/integrations", cloudBody("c", platform, "t"), http.StatusForbidden, "permission_denied", "space_id")
-	adminPlatform.wantError(http.MethodPost, "/api/v1/integrations", with(cloudBody("c", "", "t"), "space_id", nil, "is_default", true), http.StatusBadRequest, "invalid_argument", "space_id")
+	// A default lives in root: a sub-space admin gets a 403 saying so (it used to get
+	// a 400 claiming space "root" does not exist).
+	adminPlatform.wantError(http.MethodPost, "/api/v1/integrations", with(cloudBody("c", "", "t"), "space_id", nil, "is_default", true), http.StatusForbidden, "permission_denied", "is_default")
 	readRoot.wantError(http.MethodPost, "/api/v1/integrations", with(cloudBody("c", "", "t"), "space_id", nil, "is_default", true), http.StatusForbidden, "permission_denied", "is_default")
 
 	// API keys need admin on root.

@@ -56,6 +56,10 @@ func (s *Server) routeTable() []route {
 		{Method: "PUT", Path: apiPrefix + "/stacks/{id}/vcs-binding", Resource: "stack", handle: s.putStackBinding},
 		{Method: "DELETE", Path: apiPrefix + "/stacks/{id}/vcs-binding", Resource: "stack", handle: s.deleteStackBinding},
 		{Method: "POST", Path: apiPrefix + "/stacks/{id}/trigger", Resource: "stack", handle: s.triggerStack},
+		{Method: "GET", Path: apiPrefix + "/stacks/{id}/runs", Resource: "stack", handle: s.listStackRuns},
+		{Method: "GET", Path: apiPrefix + "/runs", Resource: "run", handle: s.listRuns},
+		{Method: "GET", Path: apiPrefix + "/runs/{id}", Resource: "run", handle: s.getRun},
+		{Method: "POST", Path: apiPrefix + "/runs/{id}/result", Resource: "run", handle: s.reportRunResult},
 
 		{Method: "GET", Path: apiPrefix + "/integrations", Resource: "integration", handle: s.listIntegrations},
 		{Method: "POST", Path: apiPrefix + "/integrations", Resource: "integration", handle: s.createIntegration},

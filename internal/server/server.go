@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/postgres"
@@ -59,6 +60,12 @@ type Config struct {
 	// PauseQueue accepts and stores deliveries but runs no worker (tests that stop a
 	// server between the acknowledgement and the processing).
 	PauseQueue bool
+	// BitbucketCloudAPIURL is where Cloud commit statuses go; empty means
+	// https://api.bitbucket.org (a sandbox URL in tests and demos). Data Center
+	// statuses go to each integration's api_host.
+	BitbucketCloudAPIURL string
+	// StatusHTTPClient, when set, sends commit statuses (e.g. to trust a test certificate).
+	StatusHTTPClient *http.Client
 	// MaxSpaces bounds the number of spaces besides root; 0 means DefaultMaxSpaces.
 	MaxSpaces int
 	// MaxSpaceDepth bounds how many levels below root a space may sit; 0 means
@@ -91,6 +98,9 @@ type Server struct {
 	limits    limits
 	handler   http.Handler
 	draining  atomic.Bool
+
+	cloudAPIURL      string
+	statusHTTPClient *http.Client
 
 	webhookGrace   time.Duration
 	webhookTargets *webhookTargetCache
@@ -169,6 +179,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.webhookGrace = DefaultWebhookSecretGrace
 	}
 	s.webhookTargets = &webhookTargetCache{s: s}
+	s.cloudAPIURL = cfg.BitbucketCloudAPIURL
+	if s.cloudAPIURL == "" {
+		s.cloudAPIURL = bitbucket.DefaultCloudBaseURL
+	}
+	s.statusHTTPClient = cfg.StatusHTTPClient
 	out := cfg.BootstrapOut
 	if out == nil {
 		out = os.Stderr

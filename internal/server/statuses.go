@@ -2,11 +2,293 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/cloud"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/datacenter"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 
-// handleStatusJob posts the commit statuses of a run.
+const (
+	// statusPostTimeout bounds one job's calls to Bitbucket; it stays well under the
+	// queue lease so that a live worker's job is never claimed twice.
+	statusPostTimeout = 20 * time.Second
+	// maxStatusAttempts: after that many failed posts the job gives up and says so on the run.
+	maxStatusAttempts = 15
+)
+
+// Aggregated status keys (vcs_checks aggregated or all): each summarises every run of
+// its kind on the commit. orbit/modules would summarise module runs, which this server
+// does not make, so it is never posted.
+const (
+	aggregatedTrackedKey  = "orbit/tracked"
+	aggregatedProposedKey = "orbit/proposed"
+	aggregatedModulesKey  = "orbit/modules"
+)
+
+// statusOnlyRetries: the queue retries a failed post with backoff; the client itself
+// retries only its idempotent half (the PUT of Cloud's update-or-create) briefly.
+var statusRetryPolicy = bitbucket.RetryPolicy{MaxRetries: 1, MinBackoff: 200 * time.Millisecond, MaxBackoff: time.Second, MaxRetryAfter: 2 * time.Second}
+
+// individualStatusKey is the stable key of a stack's own status, at most 40 characters.
+func individualStatusKey(stackID string) string {
+	key := "orbit/" + stackID
+	if len(key) <= bitbucket.MaxBuildStatusKeyLen {
+		return key
+	}
+	sum := sha256.Sum256([]byte(stackID))
+	return "orbit/" + stackID[:23] + "-" + hex.EncodeToString(sum[:])[:10]
+}
+
+// commitStatus is one status to post: a state in orbit's terms, mapped per product.
+type commitStatus struct {
+	key         string
+	state       string // INPROGRESS | SUCCESSFUL | FAILED | STOPPED
+	name        string
+	description string
+	url         string
+}
+
+func runState(r store.Run) string {
+	switch {
+	case r.State != store.RunFinished:
+		return "INPROGRESS"
+	case r.Result == store.ResultSucceeded:
+		return "SUCCESSFUL"
+	case r.Result == store.ResultCanceled:
+		return "STOPPED"
+	}
+	return "FAILED"
+}
+
+// summarize is the aggregated state of runs: any failed gives FAILED, any queued or
+// running INPROGRESS, otherwise SUCCESSFUL (canceled runs count as done).
+func summarize(runs []store.Run) string {
+	state := "SUCCESSFUL"
+	for _, r := range runs {
+		switch runState(r) {
+		case "FAILED":
+			return "FAILED"
+		case "INPROGRESS":
+			state = "INPROGRESS"
+		}
+	}
+	return state
+}
+
+// statusesFor builds the statuses the run's integration asks for (vcs_checks).
+func (s *Server) statusesFor(ctx context.Context, in store.Integration, run store.Run) ([]commitStatus, error) {
+	var out []commitStatus
+	runURL := s.publicURL + apiPrefix + "/runs/" + run.ID
+	if in.VCSChecks == "individual" || in.VCSChecks == "all" || in.VCSChecks == "" {
+		st, err := s.store.GetStack(ctx, run.StackID)
+		if err != nil {
+			return nil, err
+		}
+		desc := fmt.Sprintf("%s run %s", run.Kind, run.State)
+		if run.Result != "" {
+			desc = fmt.Sprintf("%s run %s", run.Kind, run.Result)
+		}
+		if run.Message != "" {
+			desc += ": " + run.Message
+		}
+		out = append(out, commitStatus{key: individualStatusKey(run.StackID), state: runState(run),
+			name: "orbit: " + st.Name, description: truncate(desc, 255), url: runURL})
+	}
+	if in.VCSChecks == "aggregated" || in.VCSChecks == "all" {
+		var same []store.Run
+		token := ""
+		for {
+			page, next, err := s.store.ListRuns(ctx, store.RunFilter{Commit: run.Commit, PageSize: 500, PageToken: token})
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range page {
+				if r.Kind == run.Kind && r.IntegrationID == run.IntegrationID && r.Namespace == run.Namespace && r.Repository == run.Repository {
+					same = append(same, r)
+				}
+			}
+			if next == "" {
+				break
+			}
+			token = next
+		}
+		key := aggregatedTrackedKey
+		if run.Kind == store.RunProposed {
+			key = aggregatedProposedKey
+		}
+		done := 0
+		for _, r := range same {
+			if r.State == store.RunFinished {
+				done++
+			}
+		}
+		out = append(out, commitStatus{key: key, state: summarize(same), name: "orbit " + string(run.Kind) + " runs",
+			description: fmt.Sprintf("%d of %d %s run(s) finished", done, len(same), run.Kind),
+			url:         s.publicURL + apiPrefix + "/runs?commit=" + run.Commit})
+	}
+	return out, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+// statusPoster posts statuses with one integration's credentials.
+type statusPoster func(ctx context.Context, st commitStatus) error
+
+// posterFor builds the Bitbucket client of an integration. A permanent reason not to
+// post (private:// host, unusable credential) is returned as *statusRefusal.
+func (s *Server) posterFor(in store.Integration, run store.Run) (statusPoster, error) {
+	credential, err := s.storedCredential(in)
+	if err != nil {
+		return nil, err
+	}
+	opts := []bitbucket.Option{bitbucket.WithRetryPolicy(statusRetryPolicy), bitbucket.WithLogger(s.logger)}
+	if s.statusHTTPClient != nil {
+		opts = append(opts, bitbucket.WithHTTPClient(s.statusHTTPClient))
+	}
+	switch in.Provider {
+	case store.ProviderBitbucketCloud:
+		cred := cloud.APIToken(in.Email, bitbucket.Secret(credential))
+		if in.AuthMethod == authAppPassword {
+			cred = cloud.AppPassword(in.Username, bitbucket.Secret(credential))
+		}
+		client, err := cloud.New(cred, append(opts, bitbucket.WithBaseURL(s.cloudAPIURL))...)
+		if err != nil {
+			return nil, &statusRefusal{msg: "cannot build the Bitbucket Cloud client: " + err.Error()}
+		}
+		return func(ctx context.Context, st commitStatus) error {
+			state := cloud.BuildState(st.state)
+			_, err := client.SetBuildStatus(ctx, run.Namespace, run.Repository, run.Commit, cloud.BuildStatusRequest{
+				Key: st.key, State: state, Name: st.name, Description: st.description, URL: st.url, Refname: run.Branch})
+			return err
+		}, nil
+	default:
+		if pool, ok := strings.CutPrefix(in.APIHost, "private://"); ok {
+			return nil, &statusRefusal{msg: fmt.Sprintf("api_host is the private worker pool %q, which orbit-server cannot reach: commit statuses are not posted", pool)}
+		}
+		client, err := datacenter.New(bitbucket.Secret(credential), append(opts, bitbucket.WithBaseURL(in.APIHost))...)
+		if err != nil {
+			return nil, &statusRefusal{msg: "cannot build the Bitbucket Data Center client: " + err.Error()}
+		}
+		return func(ctx context.Context, st commitStatus) error {
+			state := datacenter.BuildState(st.state)
+			if st.state == "STOPPED" {
+				state = datacenter.StateCancelled
+			}
+			return client.SetBuildStatus(ctx, run.Namespace, run.Repository, run.Commit, datacenter.BuildStatusRequest{
+				Key: st.key, State: state, Name: st.name, Description: st.description, URL: st.url, Ref: "refs/heads/" + run.Branch})
+		}, nil
+	}
+}
+
+// statusRefusal is a reason never to retry: recorded on the run as is.
+type statusRefusal struct{ msg string }
+
+func (e *statusRefusal) Error() string { return e.msg }
+
+// permanentStatusError reports an answer retrying cannot change: Bitbucket refused the
+// credential (401), the permission (403) or the repository/commit (404), or the
+// request was invalid before it was sent.
+func permanentStatusError(err error) (string, bool) {
+	var refusal *statusRefusal
+	if errors.As(err, &refusal) {
+		return refusal.msg, true
+	}
+	var validation *bitbucket.ValidationError
+	if errors.As(err, &validation) {
+		return "the commit status was not sent: " + validation.Error(), true
+	}
+	var appPassword *cloud.AppPasswordRejectedError
+	if errors.As(err, &appPassword) {
+		return "Bitbucket refused the commit status: " + appPassword.Error(), true
+	}
+	if apiErr, ok := bitbucket.AsAPIError(err); ok {
+		switch apiErr.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusBadRequest:
+			return fmt.Sprintf("Bitbucket refused the commit status (%d): %s", apiErr.StatusCode, apiErr.Message), true
+		}
+	}
+	return "", false
+}
+
+// handleStatusJob posts the commit statuses of a run as they stand now (so a late
+// INPROGRESS job after the result posts the final state, never an older one). A
+// refusal for good is recorded on the run and not retried; anything else is retried
+// with backoff from the queue, and never holds up ingest.
 func (s *Server) handleStatusJob(ctx context.Context, job store.Job) {
-	_ = s.store.DeleteJob(ctx, job.ID)
+	run, err := s.store.GetRun(ctx, job.SubjectID)
+	if errors.Is(err, store.ErrNotFound) {
+		_ = s.store.DeleteJob(ctx, job.ID) // the stack was deleted with its runs
+		return
+	}
+	if err != nil {
+		s.retryJob(ctx, job, err)
+		return
+	}
+	giveUp := func(msg string) {
+		if err := s.store.SetRunStatusError(ctx, run.ID, msg); err != nil {
+			s.retryJob(ctx, job, err)
+			return
+		}
+		_ = s.store.DeleteJob(ctx, job.ID)
+		s.logger.Warn("commit status not posted", "run_id", run.ID, "reason", msg)
+	}
+	in, err := s.store.GetIntegration(ctx, run.IntegrationID)
+	if errors.Is(err, store.ErrNotFound) {
+		giveUp("the integration was deleted: commit statuses are not posted")
+		return
+	}
+	if err != nil {
+		s.retryJob(ctx, job, err)
+		return
+	}
+	err = s.postStatuses(ctx, in, run)
+	if err == nil {
+		if run.StatusError != "" {
+			_ = s.store.SetRunStatusError(ctx, run.ID, "")
+		}
+		_ = s.store.DeleteJob(ctx, job.ID)
+		return
+	}
+	if msg, permanent := permanentStatusError(err); permanent {
+		giveUp(msg)
+		return
+	}
+	if job.Attempts >= maxStatusAttempts {
+		giveUp(fmt.Sprintf("the commit status was not posted after %d attempts: %v", job.Attempts, err))
+		return
+	}
+	s.logger.Info("commit status post failed; retrying", "run_id", run.ID, "attempt", job.Attempts, "error", err.Error())
+	s.retryJob(ctx, job, err)
+}
+
+func (s *Server) postStatuses(ctx context.Context, in store.Integration, run store.Run) error {
+	post, err := s.posterFor(in, run)
+	if err != nil {
+		return err
+	}
+	statuses, err := s.statusesFor(ctx, in, run)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, statusPostTimeout)
+	defer cancel()
+	for _, st := range statuses {
+		if err := post(ctx, st); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -28,12 +28,3 @@ func (s *Server) triggerStack(w http.ResponseWriter, r *http.Request, p *princip
 	}
 	return s.startManualRun(w, r, p, st, b)
 }
-
-// startManualRun starts a tracked run of an attached stack on the head of b.Branch and
-// answers with it. Runs are built by the webhook receiver work (issue 9); until then
-// the route answers 501.
-//
-//nolint:unparam // w answers with the run once runs exist (issue 9)
-func (s *Server) startManualRun(w http.ResponseWriter, r *http.Request, p *principal, st store.Stack, b store.StackBinding) error {
-	return &apiError{Status: http.StatusNotImplemented, Code: codeNotImplemented, Message: "manual runs are not implemented yet"}
-}

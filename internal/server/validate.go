@@ -3,30 +3,30 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"net/mail"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/rules"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 
-// Length limits of string fields, in characters (API.md "Field sizes"). With
-// maxPageSize and the labels quota they also bound every list answer.
+// Length limits of string fields, in characters (API.md "Field sizes"), from package
+// rules, which the provider uses too. With maxPageSize and the labels quota they also
+// bound every list answer.
 const (
-	maxDescriptionLen = 4096
-	maxNameLen        = 100
-	maxIDLen          = 255  // space_id, parent_space_id, roles[].space_id, and path ids
-	maxUsernameLen    = 255  // username
-	maxEmailLen       = 254  // email (the longest address SMTP carries)
-	maxCredentialLen  = 4096 // api_token, app_password, access_token
-	maxURLLen         = 2048 // api_host, user_facing_host
-	maxFilterLen      = 255  // the name and space_id list filters
-	maxPageTokenLen   = 1024 // page_token
-	maxRolesPerKey    = 100  // roles of one API key
+	maxDescriptionLen = rules.MaxDescriptionLen
+	maxNameLen        = rules.MaxNameLen
+	maxIDLen          = rules.MaxIDLen         // space_id, parent_space_id, roles[].space_id, and path ids
+	maxUsernameLen    = rules.MaxUsernameLen   // username
+	maxEmailLen       = rules.MaxEmailLen      // email
+	maxCredentialLen  = rules.MaxCredentialLen // api_token, app_password, access_token
+	maxURLLen         = rules.MaxURLLen        // api_host, user_facing_host
+	maxFilterLen      = 255                    // the name and space_id list filters
+	maxPageTokenLen   = 1024                   // page_token
+	maxRolesPerKey    = 100                    // roles of one API key
 	defaultPageSize   = 100
 	maxPageSize       = 500
 )
@@ -59,9 +59,9 @@ func deref(v *string) string {
 }
 
 var (
-	labelPattern           = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,62}$`)
-	integrationNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-	poolPattern            = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	labelPattern           = rules.Label
+	integrationNamePattern = rules.IntegrationName
+	poolPattern            = rules.Pool
 )
 
 // Default quotas (Config, API.md "Limits").
@@ -100,15 +100,14 @@ func normalizeLabels(labels []string) ([]string, error) {
 }
 
 func validateDisplayName(field, name string) error {
-	switch {
+	switch problem := rules.NameProblem(name); {
+	case problem == "":
+		return nil
 	case strings.TrimSpace(name) == "":
 		return invalidArg(field, "%s is required and must not be blank", field)
-	case utf8.RuneCountInString(name) > maxNameLen:
-		return invalidArg(field, "%s must be at most %d characters", field, maxNameLen)
-	case !utf8.ValidString(name):
-		return invalidArg(field, "%s must be valid UTF-8", field)
+	default:
+		return invalidArg(field, "%s %s", field, problem)
 	}
-	return nil
 }
 
 func validateDescription(description string) error {
@@ -119,8 +118,7 @@ func validateDescription(description string) error {
 }
 
 func validateEmail(email string) error {
-	addr, err := mail.ParseAddress(email)
-	if err != nil || addr.Address != email || addr.Name != "" || !strings.Contains(email[strings.LastIndex(email, "@")+1:], ".") {
+	if rules.EmailProblem(email) != "" {
 		return invalidArg("email", "email must be a plain address such as dev@example.com")
 	}
 	return nil

@@ -114,9 +114,12 @@ type RunFilter struct {
 	StackID string
 	Commit  string
 	// SpaceIDs limits to runs of stacks in these spaces; nil = all, empty = none.
-	SpaceIDs  []string
-	PageSize  int
-	PageToken string
+	SpaceIDs []string
+	// ReadableBy, an API key id, limits to runs of stacks that key can read (as
+	// ListFilter.ReadableBy).
+	ReadableBy string
+	PageSize   int
+	PageToken  string
 }
 
 // QueueStore holds deliveries, the job queue (an outbox: each job is written in
@@ -160,4 +163,8 @@ type QueueStore interface {
 	// LatestPullRequestCommit returns the commit of the newest proposed run of stackID
 	// for pull request pr of the repository, "" when there is none.
 	LatestPullRequestCommit(ctx context.Context, stackID, namespace, repository string, pr int64) (string, error)
+	// LatestBranchCommit returns the commit of the newest tracked run (of any stack)
+	// on the branch of the integration's repository: the head orbit last heard of.
+	// "" when there is none.
+	LatestBranchCommit(ctx context.Context, integrationID, namespace, repository, branch string) (string, error)
 }

@@ -120,6 +120,18 @@ type listQuery struct {
 	dialect Dialect
 }
 
+// readableSpaces is a query of the ids of the spaces API key keyID can read: the
+// spaces it holds a role on, and below them every space that inherits entities from a
+// readable parent (API.md, Roles).
+func readableSpaces(args *[]any, keyID string) string {
+	return `WITH RECURSIVE readable (id) AS (
+			SELECT space_id FROM api_key_roles WHERE api_key_id = ` + arg(args, keyID) + `
+			UNION
+			SELECT spaces.id FROM spaces JOIN readable ON spaces.parent_space_id = readable.id
+			WHERE spaces.inherit_entities
+		) SELECT id FROM readable`
+}
+
 func (s *Store) newListQuery(f store.ListFilter, spaceColumn string, lt labelTable, idColumn string) (listQuery, bool, error) {
 	q := listQuery{dialect: s.dialect}
 	if f.SpaceIDs != nil {
@@ -131,12 +143,7 @@ func (s *Store) newListQuery(f store.ListFilter, spaceColumn string, lt labelTab
 	if f.ReadableBy != "" {
 		// The spaces the key holds a role on, and below them every space that
 		// inherits entities from a readable parent (API.md, Roles).
-		q.where = append(q.where, spaceColumn+` IN (WITH RECURSIVE readable (id) AS (
-			SELECT space_id FROM api_key_roles WHERE api_key_id = `+arg(&q.args, f.ReadableBy)+`
-			UNION
-			SELECT spaces.id FROM spaces JOIN readable ON spaces.parent_space_id = readable.id
-			WHERE spaces.inherit_entities
-		) SELECT id FROM readable)`)
+		q.where = append(q.where, spaceColumn+` IN (`+readableSpaces(&q.args, f.ReadableBy)+`)`)
 	}
 	for _, l := range normalizeLabels(f.Labels) {
 		q.where = append(q.where, `EXISTS (SELECT 1 FROM `+lt.table+` l WHERE l.`+lt.column+` = `+idColumn+` AND l.label = `+arg(&q.args, l)+`)`)

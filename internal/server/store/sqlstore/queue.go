@@ -287,6 +287,9 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, s
 		}
 		where = append(where, `stack_id IN (SELECT id FROM stacks WHERE space_id IN (`+placeholders(&args, f.SpaceIDs)+`))`)
 	}
+	if f.ReadableBy != "" {
+		where = append(where, `stack_id IN (SELECT id FROM stacks WHERE space_id IN (`+readableSpaces(&args, f.ReadableBy)+`))`)
+	}
 	if f.StackID != "" {
 		where = append(where, `stack_id = `+arg(&args, f.StackID))
 	}
@@ -365,6 +368,17 @@ func (s *Store) LatestPullRequestCommit(ctx context.Context, stackID, namespace,
 	err := s.reader.QueryRowContext(ctx, `SELECT commit_sha FROM runs WHERE stack_id = $1 AND namespace = $2 AND repository = $3
 		AND pull_request = $4 AND kind = 'proposed' ORDER BY created_at DESC, id DESC LIMIT 1`,
 		stackID, namespace, repository, pr).Scan(&commit)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return commit, err
+}
+
+func (s *Store) LatestBranchCommit(ctx context.Context, integrationID, namespace, repository, branch string) (string, error) {
+	var commit string
+	err := s.reader.QueryRowContext(ctx, `SELECT commit_sha FROM runs WHERE integration_id = $1 AND namespace = $2
+		AND repository = $3 AND branch = $4 AND kind = 'tracked' ORDER BY created_at DESC, id DESC LIMIT 1`,
+		integrationID, namespace, repository, branch).Scan(&commit)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

@@ -58,6 +58,9 @@ func (s *Store) CreateSpace(ctx context.Context, sp store.Space) (store.Space, e
 	sp.UpdatedAt = sp.CreatedAt
 	quotas := s.currentQuotas()
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		if err := lockSpaceTree(ctx, tx); err != nil {
+			return err
+		}
 		chain, err := ancestry(ctx, tx, sp.ParentSpaceID)
 		if err != nil {
 			return err
@@ -161,6 +164,9 @@ func (s *Store) UpdateSpace(ctx context.Context, sp store.Space) (store.Space, e
 	quotas := s.currentQuotas()
 	var out store.Space
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		if err := lockSpaceTree(ctx, tx); err != nil {
+			return err
+		}
 		current, err := getSpace(ctx, tx, sp.ID)
 		if err != nil {
 			return err
@@ -200,6 +206,16 @@ func (s *Store) UpdateSpace(ctx context.Context, sp store.Space) (store.Space, e
 		return store.Space{}, err
 	}
 	return out, nil
+}
+
+// lockSpaceTree serializes the writers that change the shape of the tree (create,
+// move) by taking the write lock on the root row: their checks (space count, depth,
+// no cycle) read the whole tree, and on PostgreSQL two of them could otherwise each
+// pass on a snapshot without the other's row. SQLite's write transactions are
+// exclusive already; the statement changes nothing there.
+func lockSpaceTree(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `UPDATE spaces SET updated_at = updated_at WHERE id = $1`, store.RootSpaceID)
+	return err
 }
 
 // maxAncestry bounds the recursive walks, so a tree damaged into a cycle ends
