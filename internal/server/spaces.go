@@ -99,6 +99,12 @@ func (s *Server) createSpace(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
+	// A space that does not inherit gives its parent's admins no role in it: its
+	// creator would lose access at once. The creator's key gets admin on it, in the
+	// same transaction (an admin of root is admin everywhere already).
+	if !sp.InheritEntities && !p.rootAdmin() {
+		sp.GrantAdminTo = p.key.ID
+	}
 	return s.respondCreated(w, r, http.StatusCreated, func(ctx context.Context) (any, error) {
 		created, err := s.store.CreateSpace(ctx, sp)
 		if err != nil {

@@ -53,3 +53,22 @@ func TestNamesRefuseControlAndBidiCharacters(t *testing.T) {
 	}
 	c.must(http.MethodPost, "/api/v1/spaces", map[string]any{"name": "équipe plateforme"}, http.StatusCreated)
 }
+
+// A space admin who creates a sub-space without inheritance keeps access to it: its
+// key gets admin on the new space. Before, the creator could not even read it.
+func TestSpaceCreatorKeepsAdminWithoutInheritance(t *testing.T) {
+	t.Parallel()
+	inst := servertest.Start(t)
+	team := inst.NewSpace(t, "team", "root", false)
+	key := inst.NewKey(t, "team-admin", servertest.Admin(team))
+	c := newClient(t, inst, key)
+	isolated := c.must(http.MethodPost, "/api/v1/spaces", map[string]any{"name": "isolated", "parent_space_id": team}, http.StatusCreated)
+	id := str(isolated, "id")
+	c.must(http.MethodGet, "/api/v1/spaces/"+id, nil, http.StatusOK)
+	c.must(http.MethodPut, "/api/v1/spaces/"+id, map[string]any{"name": "isolated", "parent_space_id": team, "description": "mine"}, http.StatusOK)
+	c.must(http.MethodPost, "/api/v1/stacks", map[string]any{"name": "s", "space_id": id}, http.StatusCreated)
+
+	// Another admin of the parent does not inherit into it: only the creator got a role.
+	other := newClient(t, inst, inst.NewKey(t, "other-admin", servertest.Admin(team)))
+	other.wantError(http.MethodGet, "/api/v1/spaces/"+id, nil, http.StatusNotFound, "not_found", "")
+}

@@ -15,6 +15,7 @@ var keyTests = []struct {
 	{"KeyCheckStoredOnce", testKeyCheckOnce},
 	{"ResealReplacesEverySealedValue", testResealAll},
 	{"ResealFailureChangesNothing", testResealFailure},
+	{"CreateSpaceGrantsAdminToItsCreator", testSpaceGrantAdmin},
 }
 
 func testKeyCheckOnce(t *testing.T, s store.Store) {
@@ -95,4 +96,29 @@ func testResealFailure(t *testing.T, s store.Store) {
 	got := must(s.GetIntegration(ctx(t), a.ID))(t)
 	equal(t, string(got.SealedCredential), "sealed-credential-a", "credential after a failed Reseal")
 	equal(t, string(must(s.KeyCheck(ctx(t)))(t)), "check", "key check after a failed Reseal")
+}
+
+func testSpaceGrantAdmin(t *testing.T, s store.Store) {
+	newKey(t, s, "k_creator")
+	sp := must(s.CreateSpace(ctx(t), store.Space{Name: "mine", ParentSpaceID: store.RootSpaceID, GrantAdminTo: "k_creator"}))(t)
+	key := must(s.GetAPIKey(ctx(t), "k_creator"))(t)
+	found := false
+	for _, b := range key.Roles {
+		found = found || (b.SpaceID == sp.ID && b.Role == store.RoleAdmin)
+	}
+	if !found {
+		t.Fatalf("creator's roles after CreateSpace: %+v", key.Roles)
+	}
+	// A missing key creates nothing.
+	_, err := s.CreateSpace(ctx(t), store.Space{Name: "orphan", ParentSpaceID: store.RootSpaceID, GrantAdminTo: "k_missing"})
+	var nf *store.NotFoundError
+	if !errors.As(err, &nf) || nf.Kind != "api_key" {
+		t.Fatalf("CreateSpace granting to a missing key: %v", err)
+	}
+	all := must(s.AllSpaces(ctx(t)))(t)
+	for _, other := range all {
+		if other.Name == "orphan" {
+			t.Fatal("the space was created although its grant failed")
+		}
+	}
 }
