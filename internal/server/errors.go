@@ -19,6 +19,7 @@ const (
 	codeConflict         = "conflict"
 	codeInternal         = "internal"
 	codeNotImplemented   = "not_implemented"
+	codeRateLimited      = "rate_limited"
 )
 
 // apiError is an error meant for the caller; its message must never carry a secret.

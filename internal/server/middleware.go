@@ -106,6 +106,7 @@ func (s *Server) serveHTTP(mux *http.ServeMux) http.Handler {
 			s.metrics.observe(route, status, elapsed)
 			attrs := []slog.Attr{
 				slog.String("request_id", info.requestID),
+				slog.String("client", clientAddr(r)),
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.String("route", route),

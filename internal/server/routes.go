@@ -88,9 +88,20 @@ func (s *Server) wrap(rt route) http.Handler {
 		var p *principal
 		var err error
 		if !rt.Public {
-			p, err = s.authenticate(r)
-			if p != nil {
-				info.keyID = p.key.ID
+			client := clientAddr(r)
+			if wait := s.authLimit.retryAfter(client); wait > 0 {
+				err = errRateLimited(w, wait)
+			} else {
+				p, err = s.authenticate(r)
+				if p != nil {
+					info.keyID = p.key.ID
+				}
+				var ae *apiError
+				if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+					s.authLimit.failed(client)
+					// RFC 6750: a 401 names the scheme the client must use.
+					w.Header().Set("WWW-Authenticate", `Bearer realm="orbit"`)
+				}
 			}
 		}
 		handled := false

@@ -74,6 +74,11 @@ type Config struct {
 	// MaxLabels bounds the labels of one object and the label filters of one list;
 	// 0 means DefaultMaxLabels.
 	MaxLabels int
+	// AuthFailureBurst failed authentications from one client address are answered
+	// 401; beyond them, 429 until AuthFailureInterval per failure has passed (0: the
+	// defaults).
+	AuthFailureBurst    int
+	AuthFailureInterval time.Duration
 }
 
 // orDefault is v, or def when v is 0.
@@ -98,6 +103,7 @@ type Server struct {
 	limits    limits
 	handler   http.Handler
 	draining  atomic.Bool
+	authLimit *authLimiter
 
 	cloudAPIURL      string
 	statusHTTPClient *http.Client
@@ -171,6 +177,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		checker:   cfg.CredentialChecker,
 		metrics:   newMetrics(),
 		limits:    limits{maxLabels: orDefault(cfg.MaxLabels, DefaultMaxLabels)},
+		authLimit: newAuthLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval),
 
 		idempotencyHashKey: deriveKey(key, "orbit idempotency request hash"),
 	}
