@@ -218,6 +218,9 @@ for secret in "$TF_VAR_bitbucket_cloud_api_token" "$TF_VAR_bitbucket_dc_access_t
 done
 echo "write-only tokens are absent from terraform.tfstate"
 
+step "stacks and the repositories they track"
+"$terraform_bin" output "${color_flag[@]}" stacks </dev/null
+
 step "webhooks the Bitbucket sandbox now holds (secret_set only, never the secret)"
 "$work_dir/sandbox-bin/bitbucket-sandbox" hooks --url "$sandbox_url"
 

@@ -1,6 +1,7 @@
 # Quickstart: one space with a Bitbucket Cloud integration, a default Bitbucket
-# Data Center integration, and the webhook of each on every repository of a Cloud
-# workspace and of a Data Center project.
+# Data Center integration, the webhook of each on every repository of a Cloud
+# workspace and of a Data Center project, and one stack bound to a repository through
+# each integration (stacks.tf).
 #
 # The provider reads ORBIT_ENDPOINT and ORBIT_API_KEY from the environment, and the
 # Bitbucket credentials it installs webhooks with from BITBUCKET_CLOUD_API_URL,

@@ -66,3 +66,62 @@ func (s *StacksService) List(ctx context.Context, opts ListOptions) ([]Stack, st
 func (s *StacksService) ListAll(ctx context.Context, opts ListOptions) ([]Stack, error) {
 	return listAll[Stack](ctx, s.client, "/stacks", opts.values())
 }
+
+// Binding statuses (StackVCSBinding.Status).
+const (
+	BindingAttached = "attached"
+	BindingDetached = "detached"
+)
+
+// StackVCSBinding ties a stack to one repository and branch through one integration.
+type StackVCSBinding struct {
+	StackID         string    `json:"stack_id"`
+	StackSpaceID    string    `json:"stack_space_id"`
+	IntegrationID   string    `json:"integration_id"`
+	ProviderType    string    `json:"provider_type"`
+	Namespace       string    `json:"namespace"`
+	Repository      string    `json:"repository"`
+	Branch          string    `json:"branch"`
+	ProjectRoot     string    `json:"project_root"`
+	PullRequestRuns bool      `json:"pull_request_runs"`
+	Status          string    `json:"status"`
+	DetachedReason  string    `json:"detached_reason"`
+	RepositoryURL   string    `json:"repository_url"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
+}
+
+// StackVCSBindingRequest is the body of PUT /stacks/{id}/vcs-binding (a full
+// replacement; it also re-attaches a detached binding).
+type StackVCSBindingRequest struct {
+	IntegrationID   string `json:"integration_id"`
+	Namespace       string `json:"namespace"`
+	Repository      string `json:"repository"`
+	Branch          string `json:"branch"`
+	ProjectRoot     string `json:"project_root"`
+	PullRequestRuns bool   `json:"pull_request_runs"`
+}
+
+// GetBinding reads the VCS binding of a stack; a 404 means the stack has none (or does
+// not exist).
+func (s *StacksService) GetBinding(ctx context.Context, stackID string) (*StackVCSBinding, error) {
+	var out StackVCSBinding
+	if err := s.client.do(ctx, request{method: "GET", path: "/stacks/" + pathEscape(stackID) + "/vcs-binding"}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// PutBinding creates or replaces the VCS binding of a stack. PUT is idempotent, so a
+// retried create is harmless.
+func (s *StacksService) PutBinding(ctx context.Context, stackID string, in StackVCSBindingRequest) (*StackVCSBinding, error) {
+	var out StackVCSBinding
+	if err := s.client.do(ctx, request{method: "PUT", path: "/stacks/" + pathEscape(stackID) + "/vcs-binding", body: in}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func (s *StacksService) DeleteBinding(ctx context.Context, stackID string) error {
+	return s.client.do(ctx, request{method: "DELETE", path: "/stacks/" + pathEscape(stackID) + "/vcs-binding"}, nil)
+}

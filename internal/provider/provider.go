@@ -270,6 +270,8 @@ func (p *orbitProvider) Resources(context.Context) []func() resource.Resource {
 		NewSpaceResource,
 		NewBitbucketCloudIntegrationResource,
 		NewBitbucketDataCenterIntegrationResource,
+		NewStackResource,
+		NewStackVCSBindingResource,
 		NewRepositoryWebhookResource,
 	}
 }
@@ -279,6 +281,7 @@ func (p *orbitProvider) DataSources(context.Context) []func() datasource.DataSou
 		NewBitbucketCloudIntegrationDataSource,
 		NewBitbucketDataCenterIntegrationDataSource,
 		NewIntegrationWebhookDataSource,
+		NewStackDataSource,
 		NewRepositoriesDataSource,
 	}
 }

@@ -122,7 +122,7 @@ func (pd *providerData) handleDeleteError(ctx context.Context, resp *resource.De
 	}
 }
 
-// configureError turns the configure-time whoami failure into one diagnostic.
+// whoamiDiagnostic turns the configure-time whoami failure into one diagnostic.
 func whoamiDiagnostic(client *orbitapi.Client, err error) diag.Diagnostic {
 	var apiErr *orbitapi.APIError
 	switch {

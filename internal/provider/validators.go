@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/rules"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/vcsname"
 )
 
 // These validators apply orbit-server's own rules (package rules, which the server
@@ -130,4 +132,50 @@ func (v ruleValidator) ValidateString(_ context.Context, req validator.StringReq
 // orbit-server checks it).
 func checkURL(raw string, v urlValidator) string {
 	return rules.URLProblem(raw, rules.URLRule{AllowHTTP: v.allowHTTP, AllowPrivate: v.allowPrivate, AllowLoopbackHTTP: v.allowLoopbackHTTP})
+}
+
+// Bitbucket names of a stack binding: the rules live in internal/vcsname, which
+// orbit-server enforces too. The namespace's product is known only once the
+// integration is, so at plan time it must be a workspace slug or a project key.
+func namespaceValidators() []validator.String {
+	return []validator.String{checkedString{
+		description: "must be a Bitbucket Cloud workspace slug (lower case, e.g. acme) or a Bitbucket Data Center project key (upper case, e.g. PLAT, or ~USER)",
+		check: func(v string) error {
+			if vcsname.CheckNamespace("bitbucket_cloud", v) == nil || vcsname.CheckNamespace("bitbucket_datacenter", v) == nil {
+				return nil
+			}
+			return errors.New("must be a Bitbucket Cloud workspace slug (lower-case letters, digits, _ . and -, e.g. acme) or a Bitbucket Data Center project key (upper case, e.g. PLAT, or ~USER for a personal project)")
+		},
+	}}
+}
+
+func repositoryValidators() []validator.String {
+	return []validator.String{checkedString{description: vcsname.RepositorySlugRule, check: vcsname.CheckRepository}}
+}
+
+func branchValidators() []validator.String {
+	return []validator.String{checkedString{description: vcsname.BranchRule, check: vcsname.CheckBranch}}
+}
+
+func projectRootValidators() []validator.String {
+	return []validator.String{checkedString{description: vcsname.ProjectRootRule, check: vcsname.CheckProjectRoot}}
+}
+
+// checkedString adapts a check function of package vcsname to a string validator.
+type checkedString struct {
+	description string
+	check       func(string) error
+}
+
+func (v checkedString) Description(context.Context) string             { return v.description }
+func (v checkedString) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (v checkedString) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if err := v.check(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid "+req.Path.String(),
+			fmt.Sprintf("%q %s", req.ConfigValue.ValueString(), err))
+	}
 }

@@ -25,6 +25,7 @@ type bindingRequest struct {
 
 type bindingResponse struct {
 	StackID         string `json:"stack_id"`
+	StackSpaceID    string `json:"stack_space_id"`
 	IntegrationID   string `json:"integration_id"`
 	ProviderType    string `json:"provider_type"`
 	Namespace       string `json:"namespace"`
@@ -42,6 +43,7 @@ type bindingResponse struct {
 func toBindingResponse(b store.StackBinding) bindingResponse {
 	return bindingResponse{
 		StackID:         b.StackID,
+		StackSpaceID:    b.StackSpaceID,
 		IntegrationID:   b.IntegrationID,
 		ProviderType:    string(b.Provider),
 		Namespace:       b.Namespace,

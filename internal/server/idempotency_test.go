@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -172,4 +175,35 @@ func TestWhoami(t *testing.T) {
 		t.Fatalf("root admin sees %d spaces, want 4", n)
 	}
 	newClient(t, inst, "").wantError(http.MethodGet, "/api/v1/whoami", nil, http.StatusUnauthorized, "unauthenticated", "")
+}
+
+// TestIdempotentAnswersSealedAtRest: a stored answer may carry a webhook secret or a
+// new API key; the database must not hold either in clear.
+func TestIdempotentAnswersSealedAtRest(t *testing.T) {
+	t.Parallel()
+	inst := servertest.Start(t)
+	admin := newClient(t, inst, inst.AdminKey)
+	created := admin.withIdempotencyKey("at-rest-1").must(http.MethodPost, "/api/v1/integrations", dcBody("dc", "root", "plaintext-token-7a1b2c3d"), http.StatusCreated)
+	key := admin.withIdempotencyKey("at-rest-2").must(http.MethodPost, "/api/v1/api-keys", map[string]any{"name": "k", "roles": []servertest.Role{servertest.Read("root")}}, http.StatusCreated)
+	files, err := filepath.Glob(inst.DBPath + "*")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("database files: %v %v", files, err)
+	}
+	var all []byte
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, raw...)
+	}
+	if !bytes.Contains(all, []byte("at-rest-1")) {
+		t.Fatal("the idempotency record is not in the database files; the check would prove nothing")
+	}
+	apiKey := str(key, "key")
+	for _, s := range []string{str(created, "webhook_secret"), apiKey[len(apiKey)-43:], "plaintext-token-7a1b2c3d"} {
+		if s == "" || bytes.Contains(all, []byte(s)) {
+			t.Errorf("database files contain a secret in clear (or the answer lacked it): %q", s)
+		}
+	}
 }

@@ -1,3 +1,4 @@
-# An integration is imported by its id. Write-only tokens cannot be read back:
-# set access_token_wo (and access_token_wo_version) in the configuration afterwards.
-terraform import orbit_bitbucket_datacenter_integration.default 01hzx3k4m5n6p7q8r9s0t1v2w3
+# An integration is imported by its id (the name, a dash and ten random characters,
+# as orbit-server makes it). Write-only tokens cannot be read back: set
+# access_token_wo and access_token_wo_version in the configuration afterwards.
+terraform import orbit_bitbucket_datacenter_integration.default corp-bitbucket-9p2w7m4kzt

@@ -1,2 +1,3 @@
-# A space is imported by its id.
-terraform import orbit_space.platform platform-01hzx3k4m5n6p7q8r9s0t1v2w3
+# A space is imported by its id: the name's slug, a dash and ten random characters,
+# as orbit-server makes it (GET /api/v1/spaces?name=platform shows it).
+terraform import orbit_space.platform platform-k3v9q2m7xa
