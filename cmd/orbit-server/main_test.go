@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -143,7 +144,7 @@ func TestRunShutsDownWhenContextEnds(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cfg, err := configFromArgs([]string{"--db", filepath.Join(t.TempDir(), "o.db"), "--listen", addr}, env(nil), io.Discard, io.Discard)
+	cfg, err := configFromArgs([]string{"--db", filepath.Join(t.TempDir(), "o.db"), "--listen", addr, "--shutdown-delay", "0"}, env(nil), io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,5 +211,38 @@ func TestOtherSecretKeyIsRefused(t *testing.T) {
 	_, err = server.New(context.Background(), cfg)
 	if !errors.Is(err, server.ErrKeyMismatch) || strings.Contains(err.Error(), second) {
 		t.Fatalf("start with another key: err = %v", err)
+	}
+}
+
+// The first signal starts the graceful shutdown; the second exits at once.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	t.Parallel()
+	sigs := make(chan os.Signal, 2)
+	cancelled, exited := make(chan struct{}), make(chan struct{})
+	go watchSignals(sigs, func() { close(cancelled) }, func() { close(exited) })
+	sigs <- syscall.SIGTERM
+	<-cancelled
+	select {
+	case <-exited:
+		t.Fatal("exited on the first signal")
+	default:
+	}
+	sigs <- syscall.SIGTERM
+	<-exited
+}
+
+func TestShutdownFlags(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg, err := configFromArgs([]string{"--db", filepath.Join(dir, "o.db")}, env(nil), io.Discard, io.Discard)
+	if err != nil || cfg.ShutdownDelay != server.DefaultShutdownDelay || cfg.DrainTimeout != server.DefaultDrainTimeout {
+		t.Fatalf("defaults: delay %s drain %s, %v", cfg.ShutdownDelay, cfg.DrainTimeout, err)
+	}
+	cfg, err = configFromArgs([]string{"--db", filepath.Join(dir, "o.db"), "--shutdown-delay", "0"}, env(nil), io.Discard, io.Discard)
+	if err != nil || cfg.ShutdownDelay >= 0 {
+		t.Fatalf("--shutdown-delay 0: %s, %v", cfg.ShutdownDelay, err)
+	}
+	if _, err := configFromArgs([]string{"--db", filepath.Join(dir, "o.db"), "--shutdown-delay", "-1s"}, env(nil), io.Discard, io.Discard); err == nil {
+		t.Fatal("a negative --shutdown-delay is accepted")
 	}
 }

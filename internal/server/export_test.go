@@ -47,3 +47,9 @@ var InputSizeLimits = map[string]int{
 // CheckReasons are every reason a credential check reports.
 var CheckReasons = []string{CheckOK, CheckBadCredentials, CheckMissingScope, CheckNotFound, CheckUnreachable,
 	CheckTLSError, CheckNotBitbucket, CheckHostNotAllowed, CheckSkipped}
+
+// WrapStore replaces the server's store with f(store), e.g. to make one call fail.
+func WrapStore(s *Server, f func(store.Store) store.Store) { s.store = f(s.store) }
+
+// EndShutdownDelay ends the shutdown delay of a draining Serve now.
+func EndShutdownDelay(s *Server) { close(s.endDelay) }

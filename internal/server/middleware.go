@@ -88,6 +88,8 @@ func (s *Server) serveHTTP(mux *http.ServeMux) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
+		s.inflight.add(info.requestID, route)
+		defer s.inflight.remove(info.requestID)
 		defer func() {
 			if rec := recover(); rec != nil {
 				if rec == http.ErrAbortHandler {

@@ -135,6 +135,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *principal) er
 	status, body := http.StatusOK, "ready"
 	if err := s.store.Ping(r.Context()); err != nil {
 		status, body = http.StatusServiceUnavailable, "store unavailable"
+	} else if err := s.ready.check(r.Context(), s.store.ProbeWrite); err != nil {
+		// A read-only database or a full disk: reads work, every write would fail.
+		status, body = http.StatusServiceUnavailable, "store cannot write"
+		requestInfoFrom(r.Context()).internalErr = err
 	}
 	writeJSON(w, status, map[string]string{"status": body})
 	return nil

@@ -79,6 +79,14 @@ type Config struct {
 	// defaults).
 	AuthFailureBurst    int
 	AuthFailureInterval time.Duration
+	// ShutdownDelay is how long /readyz answers 503 after the shutdown signal before
+	// the listener closes, so load balancers stop sending first; 0 means
+	// DefaultShutdownDelay, a negative value none.
+	ShutdownDelay time.Duration
+	// DrainTimeout bounds the wait for in-flight requests once the listener is
+	// closed; those still running then are dropped and logged. 0 means
+	// DefaultDrainTimeout.
+	DrainTimeout time.Duration
 }
 
 // orDefault is v, or def when v is 0.
@@ -89,8 +97,6 @@ func orDefault(v, def int) int {
 	return v
 }
 
-// ShutdownTimeout bounds how long Run waits for in-flight requests after ctx is done.
-const ShutdownTimeout = 15 * time.Second
 
 // Server is one orbit-server instance bound to an open store.
 type Server struct {
@@ -104,6 +110,13 @@ type Server struct {
 	handler   http.Handler
 	draining  atomic.Bool
 	authLimit *authLimiter
+	inflight  inflight
+	ready     writeProbe
+	// shutdownDelay and drainTimeout: see Config.
+	shutdownDelay time.Duration
+	drainTimeout  time.Duration
+	// endDelay, when closed (tests), ends the shutdown delay early.
+	endDelay chan struct{}
 
 	cloudAPIURL      string
 	statusHTTPClient *http.Client
@@ -178,8 +191,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		metrics:   newMetrics(),
 		limits:    limits{maxLabels: orDefault(cfg.MaxLabels, DefaultMaxLabels)},
 		authLimit: newAuthLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval),
+		ready:     writeProbe{interval: readyProbeInterval, now: time.Now},
+		endDelay:  make(chan struct{}),
 
 		idempotencyHashKey: deriveKey(key, "orbit idempotency request hash"),
+	}
+	s.shutdownDelay = cfg.ShutdownDelay
+	if s.shutdownDelay == 0 {
+		s.shutdownDelay = DefaultShutdownDelay
+	}
+	s.drainTimeout = cfg.DrainTimeout
+	if s.drainTimeout <= 0 {
+		s.drainTimeout = DefaultDrainTimeout
 	}
 	s.webhookGrace = cfg.WebhookSecretGrace
 	if s.webhookGrace == 0 {
@@ -308,16 +331,34 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	// Draining: /readyz answers 503 while the listener stays open for the shutdown
+	// delay, so load balancers take the instance out before connections are refused.
 	s.draining.Store(true)
-	s.logger.Info("orbit-server shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	s.logger.Info("orbit-server draining: /readyz answers 503", "shutdown_delay", s.shutdownDelay.String())
+	if s.shutdownDelay > 0 {
+		timer := time.NewTimer(s.shutdownDelay)
+		select {
+		case <-timer.C:
+		case <-s.endDelay:
+			timer.Stop()
+		}
+	}
+	s.logger.Info("orbit-server closing the listener", "drain_timeout", s.drainTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.drainTimeout)
 	defer cancel()
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// The drain timed out: what is still running is dropped, and said so. This is
+		// still an orderly stop (exit 0): every acknowledged write was committed.
+		dropped := s.inflight.snapshot()
+		s.logger.Warn("drain timed out; dropping in-flight requests", "dropped", len(dropped), "requests", dropped, "error", err.Error())
+		_ = httpServer.Close()
+		<-serveErr
+		return nil
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	s.logger.Info("orbit-server stopped")
 	return nil
 }
 

@@ -41,4 +41,8 @@ type KeyStore interface {
 	// never match again. It returns how many values it replaced and how many
 	// idempotency answers it deleted.
 	Reseal(ctx context.Context, reseal func(SealedValue) ([]byte, error)) (resealed, dropped int, err error)
+	// ProbeWrite commits one small write that changes nothing (it rewrites the key
+	// check row with itself): it fails when the database cannot write (read-only,
+	// disk full), which a ping does not show.
+	ProbeWrite(ctx context.Context) error
 }

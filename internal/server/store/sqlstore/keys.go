@@ -130,6 +130,13 @@ func (s *Store) Reseal(ctx context.Context, reseal func(store.SealedValue) ([]by
 	return n, dropped, nil
 }
 
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	return s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE key_check SET created_at = created_at WHERE id = $1`, keyCheckID)
+		return err
+	})
+}
+
 // readSealed reads the non-empty values of one sealed column ordered by id; limit
 // < 0 reads them all.
 func readSealed(ctx context.Context, q queryer, c sealedColumn, limit int) ([]store.SealedValue, error) {
