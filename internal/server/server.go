@@ -97,7 +97,6 @@ func orDefault(v, def int) int {
 	return v
 }
 
-
 // Server is one orbit-server instance bound to an open store.
 type Server struct {
 	store     store.Store
