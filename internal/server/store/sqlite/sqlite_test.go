@@ -288,3 +288,26 @@ func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
 		}
 	}
 }
+
+// ProbeWrite (what /readyz runs) fails on a database that cannot write, where a ping
+// still succeeds.
+func TestProbeWriteFailsOnReadOnlyDatabase(t *testing.T) {
+	t.Parallel()
+	s, path := openTemp(t)
+	if err := s.ProbeWrite(t.Context()); err != nil {
+		t.Fatalf("ProbeWrite on a writable database: %v", err)
+	}
+	db, err := sql.Open("sqlite", path+"?_pragma=query_only(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	ro := sqlstore.New(db, db, sqlite.Dialect)
+	defer ro.Close()
+	if err := ro.Ping(t.Context()); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	if err := ro.ProbeWrite(t.Context()); err == nil {
+		t.Fatal("ProbeWrite succeeds on a read-only database")
+	}
+}
