@@ -130,3 +130,43 @@ func TestDrainTimeoutLogsDroppedRequests(t *testing.T) {
 		t.Fatalf("the dropped request is not logged:\n%s", logs.String())
 	}
 }
+
+// racingMoveStore commits a competing move just before the move it is asked for,
+// as a concurrent request would between the server's checks and its write.
+type racingMoveStore struct {
+	store.Store
+	first func(ctx context.Context) error
+}
+
+func (s *racingMoveStore) UpdateSpace(ctx context.Context, sp store.Space) (store.Space, error) {
+	if first := s.first; first != nil {
+		s.first = nil
+		if err := first(ctx); err != nil {
+			return store.Space{}, err
+		}
+	}
+	return s.Store.UpdateSpace(ctx, sp)
+}
+
+// Two moves that each pass the cycle check but together make a cycle: the one that
+// commits second is refused with what API.md says for a move under a descendant, a
+// 400 on parent_space_id (it was a 409 before).
+func TestConcurrentSpaceMovesLoserGets400(t *testing.T) {
+	t.Parallel()
+	inst := servertest.Start(t)
+	c := newClient(t, inst, inst.AdminKey)
+	a := inst.NewSpace(t, "a", "root", false)
+	b := inst.NewSpace(t, "b", "root", false)
+	server.WrapStore(inst.Server, func(s store.Store) store.Store {
+		return &racingMoveStore{Store: s, first: func(ctx context.Context) error {
+			_, err := s.UpdateSpace(ctx, store.Space{ID: b, Name: "b", ParentSpaceID: a}) // b under a
+			return err
+		}}
+	})
+	// a under b: checked against the tree where b is still under root.
+	c.wantError(http.MethodPut, "/api/v1/spaces/"+a, map[string]any{"name": "a", "parent_space_id": b}, http.StatusBadRequest, "invalid_argument", "parent_space_id")
+	got := c.must(http.MethodGet, "/api/v1/spaces/"+a, nil, http.StatusOK)
+	if got["parent_space_id"] != "root" {
+		t.Fatalf("a moved although refused: %v", got)
+	}
+}
