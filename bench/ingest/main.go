@@ -51,15 +51,8 @@ func main() {
 		"time from the first send until every delivery was dispatched into runs and every commit",
 		"status was posted to the sandbox. PostgreSQL runs with fsync on.",
 	}
-	cmd := "make bench (go run ./bench/ingest" + argsString() + ")"
+	cmd := "make bench: " + strings.Join(os.Args, " ")
 	e2e.MustEnv(benchfmt.Write(os.Stdout, *results, "ingest", cmd, table))
-}
-
-func argsString() string {
-	if len(os.Args) < 2 {
-		return ""
-	}
-	return " " + strings.Join(os.Args[1:], " ")
 }
 
 func measure(engine, serverBin string, deliveries, concurrency int, repeat float64) ([]string, error) {

@@ -123,14 +123,14 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	if err != nil {
 		return server.Config{}, err
 	}
+	policy, err := egress.Parse(*allowedHosts)
+	if err != nil {
+		return server.Config{}, fmt.Errorf("--bitbucket-allowed-hosts: %w", err)
+	}
 	var checker server.CredentialChecker
 	if *checkCredentials {
 		if _, err := url.ParseRequestURI(*cloudAPIURL); err != nil || !strings.HasPrefix(*cloudAPIURL, "http") {
 			return server.Config{}, fmt.Errorf("--bitbucket-cloud-api-url: %q is not an http(s) URL", *cloudAPIURL)
-		}
-		policy, err := egress.Parse(*allowedHosts)
-		if err != nil {
-			return server.Config{}, fmt.Errorf("--bitbucket-allowed-hosts: %w", err)
 		}
 		checker = &server.BitbucketChecker{CloudBaseURL: *cloudAPIURL, Egress: policy}
 	}
@@ -138,6 +138,7 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		CredentialChecker:    checker,
 		WebhookSecretGrace:   grace,
 		BitbucketCloudAPIURL: *cloudAPIURL,
+		Egress:               policy,
 		Listen:               *listen,
 		DB:                   *db,
 		PublicURL:            *publicURL,

@@ -146,6 +146,11 @@ func (d *repositoriesDataSource) Read(ctx context.Context, req datasource.ReadRe
 				return
 			}
 		}
+		if in == nil && d.data.bitbucketDataCenter.APIURL == "" {
+			resp.Diagnostics.AddAttributeError(path.Root("integration_id"), "Bitbucket Data Center server unknown",
+				"Listing a Data Center project needs the server's address: set integration_id to an integration whose api_host Terraform can reach, or api_url in the provider's bitbucket_datacenter block (or "+envBitbucketDCAPIURL+").")
+			return
+		}
 		client := d.data.dataCenterClient(in, &resp.Diagnostics)
 		if client == nil {
 			return

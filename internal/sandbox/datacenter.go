@@ -58,6 +58,9 @@ func (s *Server) registerDataCenter(mux *http.ServeMux) {
 		mux.HandleFunc("POST "+repo+"/commits/{commitId}/builds", s.dcAuth(s.dcPostStatus))
 		mux.HandleFunc("GET "+repo+"/commits/{commitId}/builds", s.dcAuth(s.dcGetStatus))
 		mux.HandleFunc("GET /rest/build-status/"+v+"/commits/{commitId}", s.dcAuth(s.dcListCommitStatuses))
+		// Deprecated since 7.14 but still served by Data Center (Atlassian's description
+		// documents it), since older build tools post there.
+		mux.HandleFunc("POST /rest/build-status/"+v+"/commits/{commitId}", s.dcAuth(s.dcPostLegacyStatus))
 	}
 	mux.HandleFunc("/rest/", func(w http.ResponseWriter, r *http.Request) {
 		dcError(w, http.StatusNotFound, "com.sun.jersey.api.NotFoundException", "null for uri: "+r.URL.Path)
@@ -87,8 +90,7 @@ func (s *Server) dcAuth(h dcHandler) http.HandlerFunc {
 		const prefix = "Bearer "
 		var tok dcToken
 		found := false
-		if len(authz) > len(prefix) && strings.EqualFold(authz[:len(prefix)], prefix) {
-			given := strings.TrimSpace(authz[len(prefix):])
+		lookup := func(given string) {
 			s.mu.Lock()
 			for candidate, t := range s.state.dcTokens {
 				if subtle.ConstantTimeCompare([]byte(candidate), []byte(given)) == 1 {
@@ -96,6 +98,16 @@ func (s *Server) dcAuth(h dcHandler) http.HandlerFunc {
 				}
 			}
 			s.mu.Unlock()
+		}
+		if len(authz) > len(prefix) && strings.EqualFold(authz[:len(prefix)], prefix) {
+			lookup(strings.TrimSpace(authz[len(prefix):]))
+		} else if user, password, ok := r.BasicAuth(); ok {
+			// A personal (user) token also works as the password of Basic auth, with its
+			// owner's name; project and repository tokens are Bearer only.
+			lookup(password)
+			if found && (tok.project != "" || tok.repository != "" || tok.user == nil || tok.user.Name != user) {
+				tok, found = dcToken{}, false
+			}
 		}
 		if !found {
 			dcError(w, http.StatusUnauthorized, excAuthentication, "Authentication failed. Please check your credentials and try again.")
@@ -667,6 +679,7 @@ func (s *Server) dcListCommitStatuses(w http.ResponseWriter, r *http.Request, to
 		}
 		all = append(all, repo.statuses[commit]...)
 	}
+	all = append(all, s.state.dcLegacyStatuses[commit]...)
 	s.mu.Unlock()
 	sort.Slice(all, func(i, j int) bool {
 		if !all[i].Updated.Equal(all[j].Updated) {
@@ -681,4 +694,52 @@ func (s *Server) dcListCommitStatuses(w http.ResponseWriter, r *http.Request, to
 	}
 	s.mu.Unlock()
 	dcPage(w, r, items)
+}
+
+// dcPostLegacyStatus serves the deprecated POST /rest/build-status/1.0/commits/{id}:
+// state, key and url are required; only SUCCESSFUL, FAILED and INPROGRESS exist there;
+// fields are limited to 255 characters, url to 450 (Atlassian's description). Any
+// authenticated user may post; the status belongs to the commit, not a repository.
+func (s *Server) dcPostLegacyStatus(w http.ResponseWriter, r *http.Request, tok dcToken) {
+	var body struct {
+		State       string `json:"state"`
+		Key         string `json:"key"`
+		Name        string `json:"name"`
+		URL         string `json:"url"`
+		Description string `json:"description"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20)).Decode(&body); err != nil {
+		dcError(w, http.StatusBadRequest, excValidation, "The request body is not a valid build status.")
+		return
+	}
+	switch {
+	case body.Key == "" || len(body.Key) > 255:
+		dcFieldError(w, "key", "A build status key of at most 255 characters is required.")
+		return
+	case !slices.Contains([]string{"SUCCESSFUL", "FAILED", "INPROGRESS"}, body.State):
+		dcFieldError(w, "state", "state must be one of SUCCESSFUL, FAILED, INPROGRESS.")
+		return
+	case body.URL == "" || len(body.URL) > 450:
+		dcFieldError(w, "url", "A build URL of at most 450 characters is required.")
+		return
+	case len(body.Name) > 255 || len(body.Description) > 255:
+		dcFieldError(w, "name", "name and description must be 255 characters or less.")
+		return
+	}
+	commit := r.PathValue("commitId")
+	now := time.Now().UTC()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var st *dcStatus
+	for _, existing := range s.state.dcLegacyStatuses[commit] {
+		if existing.Key == body.Key {
+			st = existing
+		}
+	}
+	if st == nil {
+		st = &dcStatus{Key: body.Key, Created: now}
+		s.state.dcLegacyStatuses[commit] = append(s.state.dcLegacyStatuses[commit], st)
+	}
+	st.State, st.URL, st.Name, st.Description, st.Updated = body.State, body.URL, body.Name, body.Description, now
+	w.WriteHeader(http.StatusNoContent)
 }

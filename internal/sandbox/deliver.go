@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -56,6 +57,12 @@ type PullRequest struct {
 	DestinationBranch    string `json:"destination_branch,omitempty"`
 	DestinationCommit    string `json:"destination_commit,omitempty"`
 	PreviousSourceCommit string `json:"previous_source_commit,omitempty"`
+	// What DC pr:modified reports as changed: previousTitle, previousDescription and
+	// previousTarget. Unset, each is the current value (that part did not change).
+	PreviousTitle             *string `json:"previous_title,omitempty"`
+	PreviousDescription       *string `json:"previous_description,omitempty"`
+	PreviousDestinationBranch string  `json:"previous_destination_branch,omitempty"`
+	PreviousDestinationCommit string  `json:"previous_destination_commit,omitempty"`
 }
 
 // Delivery is one delivery attempt and what came back.
@@ -174,8 +181,14 @@ func (s *Server) deliverCloud(ctx context.Context, t target, event string, body 
 		if d.Error == "" && d.Status < 500 {
 			break
 		}
-		if ctx.Err() != nil {
+		if attempt == cloudMaxAttempts {
 			break
+		}
+		// Bitbucket Cloud spaces its retries out; they never follow milliseconds apart.
+		select {
+		case <-ctx.Done():
+			return out
+		case <-time.After(s.cfg.CloudRetryDelay << (attempt - 1)):
 		}
 	}
 	return out
@@ -294,7 +307,10 @@ func (s *Server) prepareCloud(base string, ev Event) (any, []target, error) {
 	if owner, ok := repoJSON["owner"].(map[string]any); ok {
 		owner["account_id"] = uuidFrom("workspace:" + repo.Workspace)
 		owner["nickname"] = repo.Workspace
+		delete(owner, "username") // gone from payloads, as from every user object
 	}
+	// A commit's author as git recorded it: "Name <email>".
+	authorRaw := fmt.Sprintf("%s <%s>", actor.DisplayName, actor.Email)
 	payload := map[string]any{"actor": actorJSON, "repository": repoJSON}
 	api := base + "/2.0/repositories/" + repo.Workspace + "/" + repo.Slug
 	html := base + "/" + repo.Workspace + "/" + repo.Slug
@@ -309,14 +325,15 @@ func (s *Server) prepareCloud(base string, ev Event) (any, []target, error) {
 			commits = []Commit{{Hash: randomHex(20), Message: "Update " + repo.Slug}}
 		}
 		var commitJSON []any
-		parent := ev.OldHash
+		parent, headParent := ev.OldHash, ""
 		for _, c := range commits { // Bitbucket lists the newest commit first
-			commitJSON = append([]any{cloudCommitJSON(api, html, c, parent, actorJSON, now)}, commitJSON...)
-			parent = c.Hash
+			commitJSON = append([]any{cloudCommitJSON(api, html, c, parent, actorJSON, authorRaw, now)}, commitJSON...)
+			headParent, parent = parent, c.Hash
 			repo.knownCommits = append(repo.knownCommits, c.Hash)
+			repo.rememberMessage(c.Hash, c.Message)
 		}
 		head := commits[len(commits)-1]
-		ref := func(hash, message string) map[string]any {
+		ref := func(hash, message, parent string) map[string]any {
 			return map[string]any{
 				"type": "branch", "name": branch,
 				"links": map[string]any{
@@ -324,21 +341,27 @@ func (s *Server) prepareCloud(base string, ev Event) (any, []target, error) {
 					"self":    link(api + "/refs/branches/" + branch),
 					"html":    link(html + "/branch/" + branch),
 				},
-				"target": cloudCommitJSON(api, html, Commit{Hash: hash, Message: message}, "", actorJSON, now),
+				"target": cloudCommitJSON(api, html, Commit{Hash: hash, Message: message}, parent, actorJSON, authorRaw, now),
 			}
 		}
-		links := map[string]any{
-			"commits": link(api + "/commits?include=" + head.Hash),
-			"html":    link(html + "/branches/compare/" + head.Hash),
-		}
+		// The new head's target lists its parent, as in Bitbucket's payloads.
 		change := map[string]any{
 			"forced": false, "created": ev.OldHash == "", "closed": false, "truncated": false,
-			"old": nil, "new": ref(head.Hash, head.Message), "commits": commitJSON,
-			"links": links,
+			"old": nil, "new": ref(head.Hash, head.Message, headParent), "commits": commitJSON,
+			"links": map[string]any{
+				"commits": link(api + "/commits?include=" + head.Hash),
+				"html":    link(html + "/branches/compare/" + head.Hash),
+			},
 		}
 		if ev.OldHash != "" {
-			change["old"] = ref(ev.OldHash, "")
-			links["diff"] = link(api + "/diff/" + head.Hash + ".." + ev.OldHash)
+			// Bitbucket's forms: commits?include=<new>&exclude=<old>, compare/<new>..<old>;
+			// the old head carries its message.
+			change["old"] = ref(ev.OldHash, repo.messageOf(ev.OldHash), "")
+			change["links"] = map[string]any{
+				"commits": link(api + "/commits?include=" + head.Hash + "&exclude=" + ev.OldHash),
+				"html":    link(html + "/branches/compare/" + head.Hash + ".." + ev.OldHash),
+				"diff":    link(api + "/diff/" + head.Hash + ".." + ev.OldHash),
+			}
 		}
 		payload["push"] = map[string]any{"changes": []any{change}}
 		return payload, targets, nil
@@ -462,19 +485,21 @@ func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
 }
 
+// cloudActorJSON is a user as webhook payloads show it: no username (Bitbucket
+// removed it from user objects), links with the percent-encoded UUID (%7B…%7D).
 func cloudActorJSON(base string, u *CloudUser) map[string]any {
 	return map[string]any{
 		"type": "user", "uuid": u.UUID, "account_id": u.AccountID, "display_name": u.DisplayName,
-		"nickname": u.Nickname, "username": u.Nickname,
+		"nickname": u.Nickname,
 		"links": map[string]any{
-			"self":   link(base + "/2.0/users/" + u.UUID),
-			"html":   link(base + "/" + u.UUID + "/"),
-			"avatar": link(base + "/account/" + u.Nickname + "/avatar/32/"),
+			"self":   link(base + "/2.0/users/" + url.PathEscape(u.UUID)),
+			"html":   link(base + "/" + url.PathEscape(u.UUID) + "/"),
+			"avatar": link(base + "/account/" + url.PathEscape(u.Nickname) + "/avatar/32/"),
 		},
 	}
 }
 
-func cloudCommitJSON(api, html string, c Commit, parent string, actor map[string]any, at time.Time) map[string]any {
+func cloudCommitJSON(api, html string, c Commit, parent string, actor map[string]any, authorRaw string, at time.Time) map[string]any {
 	message := c.Message
 	if message != "" && !strings.HasSuffix(message, "\n") {
 		message += "\n"
@@ -487,7 +512,7 @@ func cloudCommitJSON(api, html string, c Commit, parent string, actor map[string
 	return map[string]any{
 		"type": "commit", "hash": c.Hash, "message": message, "summary": rendered(message),
 		"date": at.Format("2006-01-02T15:04:05+00:00"), "parents": parents,
-		"author": map[string]any{"type": "author", "raw": fmt.Sprintf("%s <%s>", actor["display_name"], actor["nickname"]), "user": actor},
+		"author": map[string]any{"type": "author", "raw": authorRaw, "user": actor},
 		"links": map[string]any{
 			"self": link(api + "/commit/" + c.Hash), "html": link(html + "/commits/" + c.Hash),
 			"diff": link(api + "/diff/" + c.Hash), "patch": link(api + "/patch/" + c.Hash),
@@ -600,9 +625,24 @@ func (s *Server) prepareDC(base string, ev Event) (any, []target, error) {
 		}
 		payload["previousFromHash"] = prev
 	case "pr:modified":
-		payload["previousTitle"] = p.Title
-		payload["previousDescription"] = p.Description
-		payload["previousTarget"] = map[string]any{"id": "refs/heads/" + p.DestinationBranch, "displayId": p.DestinationBranch, "type": "BRANCH", "latestCommit": p.DestinationCommit, "latestChangeset": p.DestinationCommit}
+		title, description := p.Title, p.Description
+		if p.PreviousTitle != nil {
+			title = *p.PreviousTitle
+		}
+		if p.PreviousDescription != nil {
+			description = *p.PreviousDescription
+		}
+		targetBranch, targetCommit := p.DestinationBranch, p.DestinationCommit
+		if p.PreviousDestinationBranch != "" {
+			targetBranch = p.PreviousDestinationBranch
+			targetCommit = p.PreviousDestinationCommit
+			if targetCommit == "" {
+				targetCommit = randomHex(20)
+			}
+		}
+		payload["previousTitle"] = title
+		payload["previousDescription"] = description
+		payload["previousTarget"] = map[string]any{"id": "refs/heads/" + targetBranch, "displayId": targetBranch, "type": "BRANCH", "latestCommit": targetCommit, "latestChangeset": targetCommit}
 	case "pr:reviewer:approved", "pr:reviewer:unapproved":
 		approved := ev.Event == "pr:reviewer:approved"
 		status, previous := "APPROVED", "UNAPPROVED"

@@ -31,6 +31,9 @@ type Config struct {
 	DeliveryClient *http.Client
 	// Logger receives one line per request; nil discards. Credentials are never logged.
 	Logger *slog.Logger
+	// CloudRetryDelay is the wait before Cloud's first retry of a failed delivery, doubled
+	// before the second; 0 means 2s. Bitbucket Cloud spaces retries out.
+	CloudRetryDelay time.Duration
 }
 
 // Server is the sandbox; it is an http.Handler.
@@ -61,6 +64,9 @@ type RequestRecord struct {
 func New(cfg Config) *Server {
 	if cfg.DeliveryTimeout <= 0 {
 		cfg.DeliveryTimeout = 10 * time.Second
+	}
+	if cfg.CloudRetryDelay <= 0 {
+		cfg.CloudRetryDelay = 2 * time.Second
 	}
 	s := &Server{
 		cfg:    cfg,

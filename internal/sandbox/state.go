@@ -156,6 +156,25 @@ type cloudRepo struct {
 	// knownCommits are full hashes seen in fired events; a short hash in a status
 	// call resolves to one of them, as Bitbucket resolves short hashes.
 	knownCommits []string
+	// messages are the messages of pushed commits, for a later push's old head.
+	messages map[string]string
+}
+
+// rememberMessage records a pushed commit's message; callers hold s.mu.
+func (r *cloudRepo) rememberMessage(hash, message string) {
+	if r.messages == nil {
+		r.messages = map[string]string{}
+	}
+	r.messages[hash] = message
+}
+
+// messageOf is a known commit's message, or a stand-in for a commit pushed before the
+// sandbox knew the repository (a real old head always has one).
+func (r *cloudRepo) messageOf(hash string) string {
+	if m := r.messages[hash]; m != "" {
+		return m
+	}
+	return "Earlier commit " + shortHash(hash)
 }
 
 // resolveCommit expands a short hash to a known full one; callers hold s.mu.
@@ -257,10 +276,13 @@ type state struct {
 	dcTokens   map[string]dcToken
 	dcProjects map[string]*dcProject // by upper-case key
 	dcRepos    map[string]*dcRepo    // by KEY/slug
-	nextDCID   int
-	nextHookID int
-	firstCloud string // email of the first seeded Cloud user, the default actor
-	firstDC    string
+	// dcLegacyStatuses are statuses posted to the deprecated per-commit build-status
+	// resource, which belong to no repository; by commit id.
+	dcLegacyStatuses map[string][]*dcStatus
+	nextDCID         int
+	nextHookID       int
+	firstCloud       string // email of the first seeded Cloud user, the default actor
+	firstDC          string
 }
 
 func newState() *state {
@@ -276,7 +298,9 @@ func newState() *state {
 		dcProjects:   map[string]*dcProject{},
 		dcRepos:      map[string]*dcRepo{},
 		nextDCID:     1,
-		nextHookID:   1,
+
+		dcLegacyStatuses: map[string][]*dcStatus{},
+		nextHookID:       1,
 	}
 }
 

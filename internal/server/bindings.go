@@ -248,3 +248,23 @@ func (s *Server) listIntegrationBindings(w http.ResponseWriter, r *http.Request,
 	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
+
+// bindingsStayVisible refuses to move an integration (or make it a space integration)
+// when a stack bound to it would no longer see it.
+func (s *Server) bindingsStayVisible(r *http.Request, p *principal, moved store.Integration) error {
+	bindings, err := s.store.ListIntegrationBindings(r.Context(), moved.ID)
+	if err != nil {
+		return err
+	}
+	for _, b := range bindings {
+		visible, err := integrationVisibleFrom(p, moved, b.StackSpaceID)
+		if err != nil {
+			return err
+		}
+		if !visible {
+			return invalidArg("space_id", "stack %q (space %q) is bound to this integration and would no longer see it; bind that stack to another integration first (GET /api/v1/integrations/%s/bindings lists them)",
+				b.StackID, b.StackSpaceID, moved.ID)
+		}
+	}
+	return nil
+}

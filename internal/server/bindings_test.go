@@ -143,6 +143,16 @@ func TestBindingVisibility(t *testing.T) {
 	c.must(http.MethodPut, bindingPath(stack), bindingBody(space, "acme", "infra"), http.StatusCreated)
 	c.wantError(http.MethodPut, "/api/v1/stacks/"+stack, map[string]any{"name": "mover", "space_id": isolated}, http.StatusBadRequest, "invalid_argument", "space_id")
 	c.must(http.MethodPut, "/api/v1/stacks/"+stack, map[string]any{"name": "mover", "space_id": grandchild}, http.StatusOK)
+
+	// Likewise an integration cannot move away from the stacks bound to it, nor stop
+	// being the default while a stack that sees it only as such uses it.
+	msg := c.wantError(http.MethodPut, "/api/v1/integrations/"+space, with(cloudBody("platform", other, ""), "api_token", nil), http.StatusBadRequest, "invalid_argument", "space_id")
+	if !strings.Contains(msg, "would no longer see it") {
+		t.Fatalf("moving a bound integration: %q", msg)
+	}
+	c.wantError(http.MethodPut, "/api/v1/integrations/"+def, with(cloudBody("default", platform, ""), "api_token", nil), http.StatusBadRequest, "invalid_argument", "space_id")
+	// An update that leaves it where it is goes through.
+	c.must(http.MethodPut, "/api/v1/integrations/"+space, with(cloudBody("platform", platform, ""), "api_token", nil, "description", "kept"), http.StatusOK)
 }
 
 // TestBindingDetachTriggerReattach: deleting an integration in use succeeds and

@@ -162,3 +162,38 @@ func TestCredentialCheckAllowedHosts(t *testing.T) {
 	space = allowed.NewSpace(t, "platform", "root", false)
 	c.must(http.MethodPost, "/api/v1/integrations", with(dcBody("dc", space, sbDCToken), "api_host", sandboxURL), http.StatusCreated)
 }
+
+// Data Center commit statuses go to the caller-chosen api_host too, so they pass
+// the same egress policy.
+func TestStatusPostsHonourEgressPolicy(t *testing.T) {
+	t.Parallel()
+	policy, err := egress.Parse("bitbucket.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		policy  *egress.Policy
+		apiHost string
+		refused bool
+	}{
+		{"default, metadata", nil, "https://169.254.169.254", true},
+		{"default, loopback", nil, "https://127.0.0.1:9", false},
+		{"restricted, unlisted", policy, "https://127.0.0.1:9", true},
+		{"restricted, listed", policy, "https://bitbucket.example.com", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			inst := servertest.Start(t, servertest.WithConfig(func(c *server.Config) { c.Egress = tt.policy }))
+			c := newClient(t, inst, inst.AdminKey)
+			space := inst.NewSpace(t, "platform", "root", false)
+			created := c.must(http.MethodPost, "/api/v1/integrations", with(dcBody("dc", space, "tok"), "api_host", tt.apiHost), http.StatusCreated)
+			err := server.StatusPosterError(inst.Server, str(created, "id"))
+			if (err != nil) != tt.refused {
+				t.Fatalf("poster error = %v, want refused=%v", err, tt.refused)
+			}
+			if err != nil && !strings.Contains(err.Error(), "--bitbucket-allowed-hosts") {
+				t.Fatalf("refusal %q does not point at the setting", err)
+			}
+		})
+	}
+}

@@ -18,7 +18,6 @@ const (
 	codeNotFound         = "not_found"
 	codeConflict         = "conflict"
 	codeInternal         = "internal"
-	codeNotImplemented   = "not_implemented"
 	codeRateLimited      = "rate_limited"
 )
 

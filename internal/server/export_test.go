@@ -1,6 +1,10 @@
 package server
 
-import "github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+import (
+	"context"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+)
 
 // RoutePatterns exposes the route table to the external tests ("METHOD /path").
 func RoutePatterns() []string {
@@ -53,3 +57,14 @@ func WrapStore(s *Server, f func(store.Store) store.Store) { s.store = f(s.store
 
 // EndShutdownDelay ends the shutdown delay of a draining Serve now.
 func EndShutdownDelay(s *Server) { close(s.endDelay) }
+
+// StatusPosterError builds the commit status poster of an integration and returns
+// the error (nil when statuses would be sent).
+func StatusPosterError(s *Server, integrationID string) error {
+	in, err := s.store.GetIntegration(context.Background(), integrationID)
+	if err != nil {
+		return err
+	}
+	_, err = s.posterFor(in, store.Run{})
+	return err
+}

@@ -661,6 +661,11 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if err != nil {
 		return err
 	}
+	if in.IsDefault != current.IsDefault || in.SpaceID != current.SpaceID {
+		if err := s.bindingsStayVisible(r, p, in); err != nil {
+			return err
+		}
+	}
 	if s.wantsCheck(r) {
 		credential := ""
 		if cred != nil {

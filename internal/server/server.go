@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/egress"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/postgres"
@@ -64,8 +65,13 @@ type Config struct {
 	// https://api.bitbucket.org (a sandbox URL in tests and demos). Data Center
 	// statuses go to each integration's api_host.
 	BitbucketCloudAPIURL string
-	// StatusHTTPClient, when set, sends commit statuses (e.g. to trust a test certificate).
+	// StatusHTTPClient, when set, sends commit statuses (e.g. to trust a test
+	// certificate). It bypasses Egress at dial time (only the host is checked first).
 	StatusHTTPClient *http.Client
+	// Egress limits where Data Center commit statuses (to the caller-chosen api_host)
+	// may connect; nil is egress.Default(). cmd/orbit-server gives the checker the
+	// same policy (--bitbucket-allowed-hosts).
+	Egress *egress.Policy
 	// MaxSpaces bounds the number of spaces besides root; 0 means DefaultMaxSpaces.
 	MaxSpaces int
 	// MaxSpaceDepth bounds how many levels below root a space may sit; 0 means
@@ -119,6 +125,9 @@ type Server struct {
 
 	cloudAPIURL      string
 	statusHTTPClient *http.Client
+	// dcStatusHTTPClient posts Data Center statuses, through egress.
+	dcStatusHTTPClient *http.Client
+	egress             *egress.Policy
 
 	webhookGrace   time.Duration
 	webhookTargets *webhookTargetCache
@@ -212,7 +221,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.cloudAPIURL == "" {
 		s.cloudAPIURL = bitbucket.DefaultCloudBaseURL
 	}
-	s.statusHTTPClient = cfg.StatusHTTPClient
+	s.egress = cfg.Egress
+	if s.egress == nil {
+		s.egress = egress.Default()
+	}
+	if cfg.StatusHTTPClient != nil {
+		s.statusHTTPClient, s.dcStatusHTTPClient = cfg.StatusHTTPClient, cfg.StatusHTTPClient
+	} else {
+		// Cloud statuses go to the operator's URL; Data Center ones to api_host, which
+		// the integration's admin chose, so they dial through the policy.
+		s.statusHTTPClient = &http.Client{Transport: egress.Default().Transport(nil)}
+		s.dcStatusHTTPClient = &http.Client{Transport: s.egress.Transport(nil)}
+	}
 	out := cfg.BootstrapOut
 	if out == nil {
 		out = os.Stderr

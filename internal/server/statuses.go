@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,11 +157,11 @@ func (s *Server) posterFor(in store.Integration, run store.Run) (statusPoster, e
 		return nil, err
 	}
 	opts := []bitbucket.Option{bitbucket.WithRetryPolicy(statusRetryPolicy), bitbucket.WithLogger(s.logger)}
-	if s.statusHTTPClient != nil {
-		opts = append(opts, bitbucket.WithHTTPClient(s.statusHTTPClient))
-	}
 	switch in.Provider {
 	case store.ProviderBitbucketCloud:
+		if s.statusHTTPClient != nil {
+			opts = append(opts, bitbucket.WithHTTPClient(s.statusHTTPClient))
+		}
 		cred := cloud.APIToken(in.Email, bitbucket.Secret(credential))
 		if in.AuthMethod == authAppPassword {
 			cred = cloud.AppPassword(in.Username, bitbucket.Secret(credential))
@@ -177,6 +179,14 @@ func (s *Server) posterFor(in store.Integration, run store.Run) (statusPoster, e
 	default:
 		if pool, ok := strings.CutPrefix(in.APIHost, "private://"); ok {
 			return nil, &statusRefusal{msg: fmt.Sprintf("api_host is the private worker pool %q, which orbit-server cannot reach: commit statuses are not posted", pool)}
+		}
+		if u, err := url.Parse(in.APIHost); err == nil {
+			if err := s.egress.CheckHost(u.Hostname()); err != nil {
+				return nil, &statusRefusal{msg: fmt.Sprintf("orbit-server may not connect to %s: it is outside the hosts the operator allows (--bitbucket-allowed-hosts), or a link-local or cloud metadata address; commit statuses are not posted", u.Host)}
+			}
+		}
+		if s.dcStatusHTTPClient != nil {
+			opts = append(opts, bitbucket.WithHTTPClient(s.dcStatusHTTPClient))
 		}
 		client, err := datacenter.New(bitbucket.Secret(credential), append(opts, bitbucket.WithBaseURL(in.APIHost))...)
 		if err != nil {
@@ -279,16 +289,37 @@ func (s *Server) postStatuses(ctx context.Context, in store.Integration, run sto
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, statusPostTimeout)
+	defer cancel()
 	statuses, err := s.statusesFor(ctx, in, run)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, statusPostTimeout)
-	defer cancel()
-	for _, st := range statuses {
-		if err := post(ctx, st); err != nil {
+	// Another worker may post a newer state of the same status meanwhile (the run's
+	// result arrived, or another run of the commit changed the aggregate); if ours
+	// lands last it would stick. So after posting, look again, and post again until
+	// what was posted is what the runs say now.
+	for range maxStatusRechecks {
+		for _, st := range statuses {
+			if err := post(ctx, st); err != nil {
+				return err
+			}
+		}
+		current, err := s.store.GetRun(ctx, run.ID)
+		if err != nil {
 			return err
 		}
+		now, err := s.statusesFor(ctx, in, current)
+		if err != nil {
+			return err
+		}
+		if slices.Equal(now, statuses) {
+			return nil
+		}
+		run, statuses = current, now
 	}
 	return nil
 }
+
+// maxStatusRechecks bounds the post-and-look-again loop of postStatuses.
+const maxStatusRechecks = 5

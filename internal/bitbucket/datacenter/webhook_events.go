@@ -146,6 +146,8 @@ func ParseWebhook(eventKey string, body []byte) (bitbucket.WebhookEvent, error) 
 				ev.Skipped = append(ev.Skipped, refID+" deleted")
 			case !isBranch || (refType != "" && refType != "BRANCH"):
 				ev.Skipped = append(ev.Skipped, refID)
+			case !bitbucket.ValidRefName(branch):
+				return bad("changes[" + strconv.Itoa(i) + "].refId must name a branch after refs/heads/")
 			case !bitbucket.IsCommitHash(c.ToHash):
 				return bad("changes[" + strconv.Itoa(i) + "].toHash must be a commit hash")
 			default:

@@ -1,0 +1,456 @@
+// Command provider measures the Terraform provider against orbit-server and the
+// Bitbucket sandbox on loopback, with the real terraform binary:
+//
+//   - scale: N repository webhooks (and, when the provider has them, N stacks with
+//     VCS bindings): wall time of apply and of a no-change plan, the HTTP
+//     requests per resource the refresh makes to the sandbox and to orbit-server,
+//     and the provider process's peak memory;
+//
+//   - faults: apply of 300 webhooks while 30% of the sandbox's API answers are
+//     429 (half with Retry-After, half without) or 503, against a fault-free run.
+//
+//     go run ./bench/provider -mode scale|faults   (make bench builds and runs it)
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/benchfmt"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/e2e"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
+)
+
+// rssFileEnv names the file the provider wrapper appends each provider
+// process's peak resident memory (KiB) to.
+const rssFileEnv = "ORBIT_BENCH_RSS_FILE"
+
+func main() {
+	if len(os.Args) > 2 && os.Args[1] == "rss-wrap" {
+		os.Exit(rssWrap(os.Args[2], os.Args[3:]))
+	}
+	mode := flag.String("mode", "scale", "scale or faults")
+	serverBin := flag.String("server", "bin/orbit-server", "orbit-server binary")
+	providerBin := flag.String("provider", "bin/terraform-provider-orbit", "provider binary")
+	sizes := flag.String("n", "100,500", "scale: numbers of repositories")
+	faultN := flag.Int("faults-n", 300, "faults: number of webhooks")
+	stacks := flag.Bool("stacks", true, "scale: also N stacks with VCS bindings")
+	results := flag.String("results", "bench/results", "directory of the result files")
+	flag.Parse()
+
+	tf, err := findTerraform()
+	e2e.MustEnv(err)
+	b := &bench{serverBin: abs(*serverBin), providerBin: abs(*providerBin), terraformBin: tf}
+	cmd := "make bench: " + strings.Join(os.Args, " ")
+	switch *mode {
+	case "scale":
+		table := benchfmt.Table{
+			Title: "Provider at scale: N repository webhooks" + map[bool]string{true: " + N stacks with VCS bindings", false: ""}[*stacks],
+			Header: []string{"N", "resources", "apply s", "plan s", "Bitbucket GETs/hook", "orbit GETs/resource",
+				"plan requests (sandbox/orbit)", "provider peak MiB"},
+		}
+		for _, s := range strings.Split(*sizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			e2e.MustEnv(err)
+			row, err := b.scale(n, *stacks)
+			e2e.MustEnv(err)
+			table.Rows = append(table.Rows, row)
+		}
+		table.Notes = []string{
+			"apply: terraform apply from empty state; plan: terraform plan right after (no changes,",
+			"refresh included). Requests are counted by the sandbox and by orbit-server during that",
+			"plan. Peak memory is the largest resident set of a provider process during the apply.",
+			"Terraform's default -parallelism=10.",
+		}
+		e2e.MustEnv(benchfmt.Write(os.Stdout, *results, "provider-scale", cmd, table))
+	case "faults":
+		table := benchfmt.Table{
+			Title:  fmt.Sprintf("Faults: apply of %d repository webhooks", *faultN),
+			Header: []string{"sandbox answers", "apply s", "errors", "faults served", "API requests", "hooks created"},
+		}
+		for _, faulty := range []bool{false, true} {
+			row, err := b.faults(*faultN, faulty)
+			e2e.MustEnv(err)
+			table.Rows = append(table.Rows, row)
+		}
+		table.Notes = []string{
+			"faulty: of the sandbox's Bitbucket API answers, 10% are 429 with Retry-After: 1, 10% 429",
+			"without Retry-After (as Bitbucket Cloud often sends), 10% 503, spread evenly.",
+			"errors: terraform apply's error diagnostics (the target is 0).",
+		}
+		e2e.MustEnv(benchfmt.Write(os.Stdout, *results, "provider-faults", cmd, table))
+	default:
+		e2e.MustEnv(fmt.Errorf("unknown -mode %q", *mode))
+	}
+}
+
+func abs(p string) string {
+	a, err := filepath.Abs(p)
+	e2e.MustEnv(err)
+	return a
+}
+
+func findTerraform() (string, error) {
+	out, err := exec.Command("scripts/find-terraform.sh").Output()
+	if err != nil {
+		return "", fmt.Errorf("find terraform (run from the repository root): %w", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+type bench struct {
+	serverBin, providerBin, terraformBin string
+}
+
+// env is one fresh orbit-server + sandbox + Terraform working directory.
+type env struct {
+	dir     string
+	sb      *e2e.Sandbox
+	srv     *e2e.Server
+	keys    e2e.Keys
+	rssFile string
+	vars    []string
+}
+
+func (b *bench) newEnv(repos int) (*env, error) {
+	dir, err := os.MkdirTemp("", "orbit-bench-provider-")
+	if err != nil {
+		return nil, err
+	}
+	e := &env{dir: dir}
+	if e.sb, err = e2e.StartSandbox(); err != nil {
+		return nil, err
+	}
+	seed := sandbox.Seed{Cloud: sandbox.CloudSeed{Workspaces: []sandbox.CloudWorkspace{{Slug: "scale", Name: "Scale"}}}}
+	for i := range repos {
+		seed.Cloud.Repositories = append(seed.Cloud.Repositories, sandbox.CloudRepository{
+			Workspace: "scale", Slug: repoSlug(i), MainBranch: "main"})
+	}
+	if err := e.sb.Seed(seed); err != nil {
+		return nil, err
+	}
+	if e.keys, err = e2e.NewKeys(); err != nil {
+		return nil, err
+	}
+	db := e2e.NewSQLite(dir)
+	if e.srv, err = e2e.StartServer(context.Background(), b.serverBin, e2e.ServerArgs(db, e.sb), e.keys.Env(), ""); err != nil {
+		return nil, err
+	}
+	// The provider runs through a wrapper that records its peak memory.
+	wrapDir := filepath.Join(dir, "provider")
+	if err := os.MkdirAll(wrapDir, 0o755); err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	script := fmt.Sprintf("#!/bin/sh\nexec %q rss-wrap %q \"$@\"\n", self, b.providerBin)
+	if err := os.WriteFile(filepath.Join(wrapDir, "terraform-provider-orbit"), []byte(script), 0o755); err != nil {
+		return nil, err
+	}
+	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/orbit-iac/orbit\" = %q\n  }\n  direct {}\n}\n", wrapDir)
+	if err := os.WriteFile(filepath.Join(dir, "terraformrc"), []byte(rc), 0o644); err != nil {
+		return nil, err
+	}
+	e.rssFile = filepath.Join(dir, "rss.txt")
+	e.vars = []string{
+		"TF_CLI_CONFIG_FILE=" + filepath.Join(dir, "terraformrc"),
+		"TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1",
+		"ORBIT_ENDPOINT=" + e.srv.URL, "ORBIT_API_KEY=" + e.keys.AdminKey,
+		"BITBUCKET_CLOUD_API_URL=" + e.sb.URL,
+		"BITBUCKET_CLOUD_EMAIL=" + e2e.SandboxEmail, "BITBUCKET_CLOUD_API_TOKEN=" + e2e.SandboxToken,
+		"TF_VAR_cloud_api_token=" + e2e.SandboxToken,
+		rssFileEnv + "=" + e.rssFile,
+	}
+	return e, nil
+}
+
+func (e *env) close() {
+	if e.srv != nil {
+		_ = e.srv.Stop(30 * time.Second)
+	}
+	if e.sb != nil {
+		e.sb.Close()
+	}
+	os.RemoveAll(e.dir)
+}
+
+func repoSlug(i int) string { return fmt.Sprintf("repo-%04d", i) }
+
+// config is the Terraform configuration: one Cloud integration, n webhooks and,
+// with stacks, n stacks each bound to its repository.
+func config(n int, stacks bool) string {
+	var b strings.Builder
+	b.WriteString(`terraform {
+  required_providers {
+    orbit = { source = "orbit-iac/orbit" }
+  }
+}
+
+provider "orbit" {}
+
+variable "cloud_api_token" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+resource "orbit_bitbucket_cloud_integration" "bench" {
+  name                 = "bench"
+  is_default           = true
+  email                = "` + e2e.SandboxEmail + `"
+  api_token_wo         = var.cloud_api_token
+  api_token_wo_version = 1
+}
+
+locals {
+  repos = [for i in range(` + strconv.Itoa(n) + `) : format("repo-%04d", i)]
+}
+
+resource "orbit_bitbucket_repository_webhook" "hook" {
+  count          = length(local.repos)
+  integration_id = orbit_bitbucket_cloud_integration.bench.id
+  namespace      = "scale"
+  repository     = local.repos[count.index]
+}
+`)
+	if stacks {
+		b.WriteString(`
+resource "orbit_stack" "stack" {
+  count    = length(local.repos)
+  name     = "stack-${local.repos[count.index]}"
+  space_id = "root"
+}
+
+resource "orbit_stack_vcs_binding" "binding" {
+  count          = length(local.repos)
+  stack_id       = orbit_stack.stack[count.index].id
+  integration_id = orbit_bitbucket_cloud_integration.bench.id
+  namespace      = "scale"
+  repository     = local.repos[count.index]
+  branch         = "main"
+}
+`)
+	}
+	return b.String()
+}
+
+// terraform runs one command in the env's directory and returns its wall time,
+// combined output and exit code.
+func (b *bench) terraform(e *env, args ...string) (time.Duration, string, int, error) {
+	_ = os.Remove(e.rssFile)
+	cmd := exec.Command(b.terraformBin, args...)
+	cmd.Dir = e.dir
+	cmd.Env = append(os.Environ(), e.vars...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	took := time.Since(start)
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code, err = exit.ExitCode(), nil
+	}
+	return took, string(out), code, err
+}
+
+// peakRSSMiB is the largest provider peak recorded since the last command began.
+func (e *env) peakRSSMiB() float64 {
+	data, err := os.ReadFile(e.rssFile)
+	if err != nil {
+		return 0
+	}
+	var peak int64
+	for _, l := range strings.Fields(string(data)) {
+		if v, err := strconv.ParseInt(l, 10, 64); err == nil && v > peak {
+			peak = v
+		}
+	}
+	return float64(peak) / 1024
+}
+
+func (b *bench) scale(n int, stacks bool) ([]string, error) {
+	fmt.Fprintf(os.Stderr, "provider scale: N=%d...\n", n)
+	e, err := b.newEnv(n)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	if err := os.WriteFile(filepath.Join(e.dir, "main.tf"), []byte(config(n, stacks)), 0o644); err != nil {
+		return nil, err
+	}
+	applyTook, out, code, err := b.terraform(e, "apply", "-auto-approve", "-input=false", "-no-color")
+	if err != nil || code != 0 {
+		return nil, fmt.Errorf("apply (exit %d): %v\n%s", code, err, tail(out))
+	}
+	peak := e.peakRSSMiB()
+
+	sbBefore := countSandbox(e.sb)
+	orbitBefore, err := orbitRequests(e.srv.URL)
+	if err != nil {
+		return nil, err
+	}
+	planTook, out, code, err := b.terraform(e, "plan", "-detailed-exitcode", "-input=false", "-no-color")
+	if err != nil || code != 0 {
+		return nil, fmt.Errorf("plan after apply (exit %d, 2 = changes): %v\n%s", code, err, tail(out))
+	}
+	sbAfter := countSandbox(e.sb)
+	orbitAfter, err := orbitRequests(e.srv.URL)
+	if err != nil {
+		return nil, err
+	}
+	resources := 1 + n
+	orbitResources := 1 + n // the integration; every webhook reads its integration (shared per process)
+	if stacks {
+		resources += 2 * n
+		orbitResources += 2 * n
+	}
+	bbGets := sbAfter.gets - sbBefore.gets
+	orbitGets := orbitAfter - orbitBefore
+	peak = max(peak, e.peakRSSMiB())
+	return []string{fmt.Sprint(n), fmt.Sprint(resources),
+		fmt.Sprintf("%.1f", applyTook.Seconds()), fmt.Sprintf("%.1f", planTook.Seconds()),
+		fmt.Sprintf("%.2f", float64(bbGets)/float64(n)),
+		fmt.Sprintf("%.2f", orbitGets/float64(orbitResources)),
+		fmt.Sprintf("%d/%.0f", sbAfter.all-sbBefore.all, orbitGets),
+		fmt.Sprintf("%.0f", peak)}, nil
+}
+
+func (b *bench) faults(n int, faulty bool) ([]string, error) {
+	fmt.Fprintf(os.Stderr, "provider faults: %d webhooks, faults %v...\n", n, faulty)
+	e, err := b.newEnv(n)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	if err := os.WriteFile(filepath.Join(e.dir, "main.tf"), []byte(config(n, false)), 0o644); err != nil {
+		return nil, err
+	}
+	// Initialise the integration first: the faults are about the webhooks.
+	if _, out, code, err := b.terraform(e, "apply", "-auto-approve", "-input=false", "-no-color",
+		"-target=orbit_bitbucket_cloud_integration.bench"); err != nil || code != 0 {
+		return nil, fmt.Errorf("apply of the integration (exit %d): %v\n%s", code, err, tail(out))
+	}
+	label := "fault-free"
+	if faulty {
+		label = "30% 429/503"
+		one := 1
+		// Faults are tried in order; each ratio is of the requests the earlier ones let through.
+		e.sb.AddFault(sandbox.Fault{Status: http.StatusTooManyRequests, RetryAfter: &one, Ratio: 0.10, PathPrefix: "/2.0/"})
+		e.sb.AddFault(sandbox.Fault{Status: http.StatusTooManyRequests, Ratio: 0.10 / 0.90, PathPrefix: "/2.0/"})
+		e.sb.AddFault(sandbox.Fault{Status: http.StatusServiceUnavailable, Ratio: 0.10 / 0.80, PathPrefix: "/2.0/"})
+	}
+	before := countSandbox(e.sb)
+	took, out, code, err := b.terraform(e, "apply", "-auto-approve", "-input=false", "-no-color")
+	if err != nil {
+		return nil, err
+	}
+	errorsSeen := strings.Count(out, "Error: ")
+	if code != 0 && errorsSeen == 0 {
+		errorsSeen = 1
+	}
+	served := 0
+	for _, f := range e.sb.Faults() {
+		served += f.Served
+	}
+	after := countSandbox(e.sb)
+	e.sb.ClearFaults()
+	hooks := 0
+	for _, h := range e.sb.Hooks() {
+		if strings.HasSuffix(h.URL, "/webhooks/bitbucket-cloud/bench") {
+			hooks++
+		}
+	}
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "apply with faults ended with exit %d:\n%s\n", code, tail(out))
+	}
+	return []string{label, fmt.Sprintf("%.1f", took.Seconds()), fmt.Sprint(errorsSeen), fmt.Sprint(served),
+		fmt.Sprint(after.all - before.all), fmt.Sprint(hooks)}, nil
+}
+
+type sandboxCount struct{ all, gets int }
+
+func countSandbox(sb *e2e.Sandbox) sandboxCount {
+	var c sandboxCount
+	for _, r := range sb.Requests() {
+		c.all++
+		if r.Method == http.MethodGet {
+			c.gets++
+		}
+	}
+	return c
+}
+
+// orbitRequests sums orbit_http_requests_total of GET API routes from /metrics.
+func orbitRequests(base string) (float64, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var total float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "orbit_http_requests_total{") || !strings.Contains(line, `route="GET /api/`) {
+			continue
+		}
+		fields := strings.Fields(line)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err == nil {
+			total += v
+		}
+	}
+	return total, sc.Err()
+}
+
+func tail(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > 40 {
+		lines = lines[len(lines)-40:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// rssWrap runs the real provider with this process's stdio (go-plugin's
+// handshake passes through), forwards signals, and records its peak memory.
+func rssWrap(bin string, args []string) int {
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, "rss-wrap:", err)
+		return 1
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		for s := range sigs {
+			_ = cmd.Process.Signal(s)
+		}
+	}()
+	err := cmd.Wait()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		if f, ferr := os.OpenFile(os.Getenv(rssFileEnv), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); ferr == nil {
+			fmt.Fprintln(f, ru.Maxrss) // KiB on Linux
+			f.Close()
+		}
+	}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode()
+	}
+	return 0
+}
