@@ -371,7 +371,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		dropped := s.inflight.snapshot()
 		s.logger.Warn("drain timed out; dropping in-flight requests", "dropped", len(dropped), "requests", dropped, "error", err.Error())
 		_ = httpServer.Close()
-		<-serveErr
+		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Warn("serve after the drain timeout", "error", err.Error())
+		}
 		return nil
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
