@@ -53,6 +53,7 @@ var CheckReasons = []string{CheckOK, CheckBadCredentials, CheckMissingScope, Che
 	CheckTLSError, CheckNotBitbucket, CheckHostNotAllowed, CheckSkipped}
 
 // WrapStore replaces the server's store with f(store), e.g. to make one call fail.
+// The server must run without queue workers (Config.PauseQueue), which read the store.
 func WrapStore(s *Server, f func(store.Store) store.Store) { s.store = f(s.store) }
 
 // EndShutdownDelay ends the shutdown delay of a draining Serve now.

@@ -17,6 +17,10 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 
+// pausedQueue starts no queue worker, so that WrapStore replaces the store before
+// any goroutine but the handlers' reads it.
+var pausedQueue = servertest.WithConfig(func(c *server.Config) { c.PauseQueue = true })
+
 type readOnlyStore struct{ store.Store }
 
 func (readOnlyStore) ProbeWrite(context.Context) error {
@@ -31,7 +35,7 @@ func TestReadyzProbesWrites(t *testing.T) {
 	if resp := rawGet(t, inst.URL+"/readyz", ""); resp.StatusCode != http.StatusOK {
 		t.Fatalf("readyz of a healthy server: %d", resp.StatusCode)
 	}
-	other := servertest.Start(t)
+	other := servertest.Start(t, pausedQueue)
 	server.WrapStore(other.Server, func(s store.Store) store.Store { return readOnlyStore{s} })
 	if resp := rawGet(t, other.URL+"/readyz", ""); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("readyz with a store that cannot write: %d, want 503", resp.StatusCode)
@@ -153,7 +157,7 @@ func (s *racingMoveStore) UpdateSpace(ctx context.Context, sp store.Space) (stor
 // 400 on parent_space_id (it was a 409 before).
 func TestConcurrentSpaceMovesLoserGets400(t *testing.T) {
 	t.Parallel()
-	inst := servertest.Start(t)
+	inst := servertest.Start(t, pausedQueue)
 	c := newClient(t, inst, inst.AdminKey)
 	a := inst.NewSpace(t, "a", "root", false)
 	b := inst.NewSpace(t, "b", "root", false)
