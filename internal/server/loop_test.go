@@ -132,7 +132,7 @@ func (l *loop) runs(commit string) []apiRun {
 // eventually polls cond until it holds (processing is asynchronous).
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		ok, state := cond()
 		if ok {

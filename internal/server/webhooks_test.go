@@ -357,7 +357,7 @@ func TestWebhookResumesAfterRestart(t *testing.T) {
 
 func waitProcessed(t *testing.T, inst *servertest.Instance, deliveryID string) store.Delivery {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		d, err := inst.Server.Store().GetDelivery(t.Context(), deliveryID)
 		if err != nil {
