@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -84,6 +85,32 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 		t.Fatalf("schema_migrations: %d rows, %d versions, %v", rows, versions, err)
 	}
 	checkDispatchedOnce(t, raw, replicas[:], deliveries)
+
+	// Each delivery made one run per bound stack, and each run's commit status was
+	// posted once: two stacks, so two status POSTs per commit, one status per key.
+	var runs, dupRuns int
+	if err := raw.QueryRow(`SELECT COUNT(*) FROM runs`).Scan(&runs); err != nil || runs != 2*deliveries {
+		t.Fatalf("%d runs (%v), want %d", runs, err, 2*deliveries)
+	}
+	if err := raw.QueryRow(`SELECT COUNT(*) FROM (SELECT delivery_id, stack_id FROM runs GROUP BY delivery_id, stack_id HAVING COUNT(*) > 1) d`).Scan(&dupRuns); err != nil || dupRuns != 0 {
+		t.Fatalf("%d deliveries with a stack's run twice (%v)", dupRuns, err)
+	}
+	posts := map[string]int{}
+	for _, r := range sb.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/statuses/build") {
+			posts[r.Path]++
+		}
+	}
+	statuses := map[string]int{}
+	for _, st := range sb.Statuses() {
+		statuses[st.Commit]++
+	}
+	for _, a := range acks {
+		path := "/2.0/repositories/acme/infra/commit/" + a.Commit + "/statuses/build"
+		if posts[path] != 2 || statuses[a.Commit] != 2 {
+			t.Errorf("commit %s: %d status POSTs and %d statuses, want 2 and 2", a.Commit, posts[path], statuses[a.Commit])
+		}
+	}
 }
 
 // checkDispatchedOnce: across the servers' logs, every stored delivery was
