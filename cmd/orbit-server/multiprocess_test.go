@@ -113,6 +113,27 @@ func (lp *loadProcess) read(r io.Reader) {
 	}
 }
 
+// waitAcks waits until n sends were acknowledged.
+func (lp *loadProcess) waitAcks(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.After(2 * time.Minute)
+	for {
+		lp.mu.Lock()
+		got := len(lp.acks)
+		lp.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-lp.ackCh:
+		case <-lp.done:
+			t.Fatalf("load process ended after %d acks, before %d", got, n)
+		case <-deadline:
+			t.Fatalf("only %d acks in 2 minutes", got)
+		}
+	}
+}
+
 // wait waits for the load process to finish and returns what it acknowledged.
 func (lp *loadProcess) wait(t *testing.T) ([]loadgen.Ack, loadgen.Summary) {
 	t.Helper()
