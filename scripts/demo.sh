@@ -143,6 +143,7 @@ for attempt in 1 2 3; do
     --listen "127.0.0.1:$port" \
     --db "$work_dir/orbit.db" \
     --check-credentials=false \
+    --shutdown-delay 0 \
     --bitbucket-cloud-api-url "$sandbox_url" \
     </dev/null >"$work_dir/server.out" 2>"$work_dir/server.log" &
   server_pid=$!

@@ -153,7 +153,8 @@ func measure(n, requests int) (map[string][]time.Duration, error) {
 			if err != nil {
 				return err
 			}
-			_, err = call(adminKey, http.MethodDelete, "/api/v1/spaces/"+sp["id"].(string), nil, http.StatusNoContent)
+			id, _ := sp["id"].(string)
+			_, err = call(adminKey, http.MethodDelete, "/api/v1/spaces/"+id, nil, http.StatusNoContent)
 			return err
 		},
 	}

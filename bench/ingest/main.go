@@ -88,7 +88,7 @@ func measure(engine, serverBin string, deliveries, concurrency int, repeat float
 	if err != nil {
 		return nil, err
 	}
-	defer srv.Stop(30 * time.Second)
+	defer func() { _ = srv.Stop(30 * time.Second) }()
 	api := e2e.API{URL: srv.URL, Key: keys.AdminKey}
 	in, err := api.CloudIntegration(ctx, "bench", e2e.SandboxEmail, e2e.SandboxToken)
 	if err != nil {

@@ -1,5 +1,7 @@
 // Command orbit-server runs the Orbit platform API (see internal/server/API.md).
 //
+//	orbit-server rekey [--db ...]   re-seals every secret with a new key (see rekey.go)
+//
 //	orbit-server [--listen 127.0.0.1:8700] [--db orbit.db|postgres://...] [--public-url URL]
 //	             [--bitbucket-cloud-api-url https://api.bitbucket.org] [--check-credentials=true]
 //	             [--webhook-secret-grace 24h]
@@ -36,8 +38,17 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go watchSignals(sigs, cancel, func() {
+		fmt.Fprintln(os.Stderr, "orbit-server: second signal: exiting now, without draining")
+		os.Exit(1)
+	})
+	if len(os.Args) > 1 && os.Args[1] == "rekey" {
+		os.Exit(rekey(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	}
 	cfg, err := configFromArgs(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "orbit-server:", err)
@@ -47,6 +58,16 @@ func main() {
 		cfg.Logger.Error("orbit-server stopped", "error", err.Error())
 		os.Exit(1)
 	}
+}
+
+// watchSignals starts the graceful shutdown on the first signal (cancel) and exits
+// at once on the second (exitNow): an operator who asks twice does not wait for the
+// shutdown delay and the drain.
+func watchSignals(sigs <-chan os.Signal, cancel, exitNow func()) {
+	<-sigs
+	cancel()
+	<-sigs
+	exitNow()
 }
 
 // configFromArgs turns flags and environment into a server.Config; it does nothing
@@ -63,6 +84,8 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	webhookSecretGrace := fs.Duration("webhook-secret-grace", server.DefaultWebhookSecretGrace, "how long the webhook secret replaced by a rotation still verifies deliveries (0 = not at all)")
 	maxSpaces := fs.Int("max-spaces", server.DefaultMaxSpaces, "most spaces the server holds besides root (a create beyond it is a 409)")
 	maxSpaceDepth := fs.Int("max-space-depth", server.DefaultMaxSpaceDepth, "most levels below root a space may sit (deeper is a 400 on parent_space_id)")
+	shutdownDelay := fs.Duration("shutdown-delay", server.DefaultShutdownDelay, "on SIGTERM, how long /readyz answers 503 before the listener closes, so load balancers stop sending first (0 = none); a second SIGTERM exits at once")
+	drainTimeout := fs.Duration("drain-timeout", server.DefaultDrainTimeout, "how long in-flight requests may finish once the listener is closed; those still running are dropped and logged")
 	queueLease := fs.Duration("queue-lease", server.DefaultQueueLease, "how long a claimed job (a delivery to dispatch, a status to post) stays with its worker; after a crash, another replica or the restarted server takes it once this has passed")
 	maxLabels := fs.Int("max-labels", server.DefaultMaxLabels, "most labels on one object, and label filters on one list (more is a 400)")
 	if err := fs.Parse(args); err != nil {
@@ -86,10 +109,17 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 			return server.Config{}, fmt.Errorf("--%s must be at least 1", name)
 		}
 	}
+	if *shutdownDelay < 0 || *drainTimeout <= 0 {
+		return server.Config{}, fmt.Errorf("--shutdown-delay must not be negative and --drain-timeout must be positive")
+	}
+	delay := *shutdownDelay
+	if delay == 0 {
+		delay = -1 // Config: 0 is the default, negative is none
+	}
 	if *publicURL == "" {
 		*publicURL = "http://" + *listen
 	}
-	secretKey, err := loadSecretKey(getenv("ORBIT_SECRET_KEY"), *db)
+	secretKey, secretKeyFile, err := secretKeySource(getenv("ORBIT_SECRET_KEY"), *db)
 	if err != nil {
 		return server.Config{}, err
 	}
@@ -113,6 +143,9 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		DB:                   *db,
 		PublicURL:            *publicURL,
 		SecretKey:            secretKey,
+		SecretKeyFile:        secretKeyFile,
+		ShutdownDelay:        delay,
+		DrainTimeout:         *drainTimeout,
 		BootstrapKey:         getenv("ORBIT_BOOTSTRAP_KEY"),
 		Logger:               slog.New(slog.NewJSONHandler(stderr, nil)),
 		BootstrapOut:         stdout,

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -114,8 +117,8 @@ func TestConfigFromArgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Listen != "127.0.0.1:8700" || cfg.PublicURL != "http://127.0.0.1:8700" || len(cfg.SecretKey) != 32 {
-		t.Errorf("defaults: listen %q public %q key %d bytes", cfg.Listen, cfg.PublicURL, len(cfg.SecretKey))
+	if cfg.Listen != "127.0.0.1:8700" || cfg.PublicURL != "http://127.0.0.1:8700" || cfg.SecretKey != nil || cfg.SecretKeyFile != filepath.Join(dir, "o.db.key") {
+		t.Errorf("defaults: listen %q public %q key %d bytes, key file %q", cfg.Listen, cfg.PublicURL, len(cfg.SecretKey), cfg.SecretKeyFile)
 	}
 	cfg, err = configFromArgs([]string{"--db", filepath.Join(dir, "o.db"), "--public-url", "https://orbit.example.com"}, env(nil), io.Discard, io.Discard)
 	if err != nil || cfg.PublicURL != "https://orbit.example.com" {
@@ -141,7 +144,7 @@ func TestRunShutsDownWhenContextEnds(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	cfg, err := configFromArgs([]string{"--db", filepath.Join(t.TempDir(), "o.db"), "--listen", addr}, env(nil), io.Discard, io.Discard)
+	cfg, err := configFromArgs([]string{"--db", filepath.Join(t.TempDir(), "o.db"), "--listen", addr, "--shutdown-delay", "0"}, env(nil), io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,5 +168,81 @@ func TestRunShutsDownWhenContextEnds(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run after cancel: %v", err)
+	}
+}
+
+// A key file deleted next to a database that holds sealed data is not replaced by a
+// new key (which would open none of it): the server refuses to start and says what
+// to do. Before, a new key was created silently and the server reported ready.
+func TestDeletedKeyFileIsNotRecreated(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, _ := start(t, dir, nil)
+	srv.Close()
+	keyFile := filepath.Join(dir, "orbit.db.key")
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := configFromArgs([]string{"--db", filepath.Join(dir, "orbit.db")}, env(nil), io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = server.New(context.Background(), cfg)
+	if !errors.Is(err, server.ErrKeyMismatch) || !strings.Contains(err.Error(), "Restore the key file") {
+		t.Fatalf("start without the key file: err = %v", err)
+	}
+	if _, err := os.Stat(keyFile); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a new key file was created: %v", err)
+	}
+}
+
+// Another ORBIT_SECRET_KEY than the database's is refused at start.
+func TestOtherSecretKeyIsRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	srv, _ := start(t, dir, map[string]string{"ORBIT_SECRET_KEY": first})
+	srv.Close()
+	second := "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
+	cfg, err := configFromArgs([]string{"--db", filepath.Join(dir, "orbit.db")}, env(map[string]string{"ORBIT_SECRET_KEY": second}), io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = server.New(context.Background(), cfg)
+	if !errors.Is(err, server.ErrKeyMismatch) || strings.Contains(err.Error(), second) {
+		t.Fatalf("start with another key: err = %v", err)
+	}
+}
+
+// The first signal starts the graceful shutdown; the second exits at once.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	t.Parallel()
+	sigs := make(chan os.Signal, 2)
+	cancelled, exited := make(chan struct{}), make(chan struct{})
+	go watchSignals(sigs, func() { close(cancelled) }, func() { close(exited) })
+	sigs <- syscall.SIGTERM
+	<-cancelled
+	select {
+	case <-exited:
+		t.Fatal("exited on the first signal")
+	default:
+	}
+	sigs <- syscall.SIGTERM
+	<-exited
+}
+
+func TestShutdownFlags(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg, err := configFromArgs([]string{"--db", filepath.Join(dir, "o.db")}, env(nil), io.Discard, io.Discard)
+	if err != nil || cfg.ShutdownDelay != server.DefaultShutdownDelay || cfg.DrainTimeout != server.DefaultDrainTimeout {
+		t.Fatalf("defaults: delay %s drain %s, %v", cfg.ShutdownDelay, cfg.DrainTimeout, err)
+	}
+	cfg, err = configFromArgs([]string{"--db", filepath.Join(dir, "o.db"), "--shutdown-delay", "0"}, env(nil), io.Discard, io.Discard)
+	if err != nil || cfg.ShutdownDelay >= 0 {
+		t.Fatalf("--shutdown-delay 0: %s, %v", cfg.ShutdownDelay, err)
+	}
+	if _, err := configFromArgs([]string{"--db", filepath.Join(dir, "o.db"), "--shutdown-delay", "-1s"}, env(nil), io.Discard, io.Discard); err == nil {
+		t.Fatal("a negative --shutdown-delay is accepted")
 	}
 }

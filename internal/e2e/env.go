@@ -41,7 +41,7 @@ func NewPostgres(durable bool) (Database, error) {
 	}
 	name, err := c.CreateDatabase(context.Background())
 	if err != nil {
-		c.Stop()
+		_ = c.Stop()
 		return Database{}, err
 	}
 	return Database{Engine: "postgres", Arg: c.URL(name), cleanup: func() { _ = c.Stop() }}, nil
@@ -118,7 +118,8 @@ func (s *Sandbox) Close() { s.hs.Close() }
 
 // ServerArgs are the flags of an orbit-server that posts statuses to the sandbox.
 func ServerArgs(db Database, sb *Sandbox) []string {
-	args := []string{"--db", db.Arg}
+	// No load balancer watches /readyz here: stop without the shutdown delay.
+	args := []string{"--db", db.Arg, "--shutdown-delay", "0"}
 	if sb != nil {
 		args = append(args, "--bitbucket-cloud-api-url", sb.URL)
 	}

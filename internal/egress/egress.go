@@ -235,8 +235,10 @@ func (p *Policy) Transport(base *http.Transport) *http.Transport {
 	var t *http.Transport
 	if base != nil {
 		t = base.Clone()
+	} else if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		t = dt.Clone()
 	} else {
-		t = http.DefaultTransport.(*http.Transport).Clone()
+		t = &http.Transport{}
 	}
 	t.Proxy = nil
 	t.DialContext = p.DialContext

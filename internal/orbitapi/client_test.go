@@ -22,6 +22,8 @@ const testAPIKey = "orbit_k1_c2VjcmV0LXBhcnQtb2YtdGhlLWtleS1kby1ub3QtbG9n"
 
 // newTestClient starts handler on loopback and returns a client for it with fast,
 // bounded retries.
+//
+//nolint:unparam // opts lets a test override the fast retry defaults
 func newTestClient(t *testing.T, handler http.HandlerFunc, opts ...Option) *Client {
 	t.Helper()
 	srv := httptest.NewServer(handler)
@@ -623,7 +625,7 @@ func TestWhoamiTellsOrbitFromOtherServers(t *testing.T) {
 			writeJSON(w, 200, Whoami{ID: "k_1", Name: "n", Spaces: []SpaceAccess{{SpaceID: "s", Role: "read"}}})
 		}, false, false},
 		{"plain 404", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, true, false},
-		{"html 200", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html>welcome</html>") }, true, false},
+		{"html 200", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "<html>welcome</html>") }, true, false},
 		{"other json 200", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]any{"status": "ok"}) }, true, false},
 		{"orbit 401", func(w http.ResponseWriter, r *http.Request) { writeError(w, 401, "unauthenticated", "unknown key", "") }, false, true},
 		{"orbit route missing", func(w http.ResponseWriter, r *http.Request) { writeError(w, 404, "not_found", "no such route", "") }, true, false},

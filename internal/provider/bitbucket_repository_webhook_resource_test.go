@@ -111,6 +111,7 @@ func (e *accEnv) repoHooks(product, namespace, repository string) []sandbox.Hook
 	return out
 }
 
+//nolint:unparam // the repository stays explicit at each call site
 func (e *accEnv) onlyHook(t *testing.T, product, namespace, repository string) sandbox.HookView {
 	t.Helper()
 	hooks := e.repoHooks(product, namespace, repository)
@@ -253,7 +254,9 @@ func (e *accEnv) dcHookChange(t *testing.T, change func(*datacenter.UpdateWebhoo
 		t.Helper()
 		h := e.onlyHook(t, "datacenter", "PLAT", "infra")
 		var id int64
-		fmt.Sscan(h.ID, &id)
+		if _, err := fmt.Sscan(h.ID, &id); err != nil {
+			t.Fatal(err)
+		}
 		api := e.dataCenterAPI(t)
 		current, err := api.GetWebhook(context.Background(), "PLAT", "infra", id)
 		if err != nil {
@@ -481,7 +484,9 @@ func TestAccRepositoryWebhookDataCenter(t *testing.T) {
 				PreConfig: func() {
 					h := e.onlyHook(t, "datacenter", "PLAT", "infra")
 					var id int64
-					fmt.Sscan(h.ID, &id)
+					if _, err := fmt.Sscan(h.ID, &id); err != nil {
+						t.Fatal(err)
+					}
 					if err := e.dataCenterAPI(t).DeleteWebhook(context.Background(), "PLAT", "infra", id); err != nil {
 						t.Fatal(err)
 					}

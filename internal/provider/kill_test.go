@@ -151,7 +151,7 @@ func (p *killingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(resp.StatusCode)
-	w.Write(body)
+	_, _ = w.Write(body)
 }
 
 // TestAccKillNineMidApplyLeavesNoDuplicate: a real orbit-server process is killed
@@ -168,8 +168,8 @@ func TestAccKillNineMidApplyLeavesNoDuplicate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	real := startRealServer(t, adminKey)
-	proxy := &killingProxy{server: real, nth: 5}
+	srv := startRealServer(t, adminKey)
+	proxy := &killingProxy{server: srv, nth: 5}
 	front := httptest.NewServer(proxy)
 	t.Cleanup(front.Close)
 
@@ -190,7 +190,7 @@ resource "orbit_bitbucket_cloud_integration" "i" {
 }
 `, spaces, integrations)
 
-	api, err := orbitapi.NewClient(real.url(), adminKey)
+	api, err := orbitapi.NewClient(srv.url(), adminKey)
 	if err != nil {
 		t.Fatal(err)
 	}

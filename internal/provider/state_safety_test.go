@@ -218,7 +218,7 @@ func (p *droppingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(resp.StatusCode)
-	w.Write(body)
+	_, _ = w.Write(body)
 }
 
 // TestAccLostCreateAnswerMakesOneObject: every create's first answer is lost after

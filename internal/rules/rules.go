@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -66,7 +67,9 @@ const PrivateHostPrefix = "private://"
 func Length(s string) int { return utf8.RuneCountInString(s) }
 
 // NameProblem says why a space, stack or API key name is not acceptable ("" when it
-// is).
+// is). Names are shown in lists, logs and terminals, so control characters (NUL, line
+// breaks, escapes) and the bidirectional overrides and isolates that reorder what a
+// reader sees (U+202A-U+202E, U+2066-U+2069) are refused.
 func NameProblem(name string) string {
 	switch {
 	case strings.TrimSpace(name) == "":
@@ -75,6 +78,14 @@ func NameProblem(name string) string {
 		return "must be valid UTF-8"
 	case Length(name) > MaxNameLen:
 		return fmt.Sprintf("must be at most %d characters", MaxNameLen)
+	}
+	for _, r := range name {
+		switch {
+		case unicode.IsControl(r):
+			return fmt.Sprintf("must not contain control characters (found U+%04X)", r)
+		case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+			return fmt.Sprintf("must not contain bidirectional override or isolate characters (found U+%04X)", r)
+		}
 	}
 	return ""
 }

@@ -66,3 +66,16 @@ func TestLengthsAreCharacters(t *testing.T) {
 		t.Fatal("a blank name passed")
 	}
 }
+
+func TestNameProblemRefusesControlAndBidi(t *testing.T) {
+	for _, name := range []string{"a\x00b", "line\nbreak", "tab\there", "esc\x1b[31m", "del\x7f", "c1\u0085", "rlo\u202egnp.exe", "iso\u2066x\u2069"} {
+		if NameProblem(name) == "" {
+			t.Errorf("NameProblem(%q) accepts it", name)
+		}
+	}
+	for _, name := range []string{"platform team", "équipe", "名前", "a-b_c.d"} {
+		if p := NameProblem(name); p != "" {
+			t.Errorf("NameProblem(%q) = %q", name, p)
+		}
+	}
+}

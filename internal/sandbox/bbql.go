@@ -33,7 +33,7 @@ func (e bbqlAnd) eval(o map[string]any) bool { return e.left.eval(o) && e.right.
 func (e bbqlOr) eval(o map[string]any) bool  { return e.left.eval(o) || e.right.eval(o) }
 
 func (e bbqlCmp) eval(o map[string]any) bool {
-	got, _ := lookupField(o, e.field)
+	got := lookupField(o, e.field)
 	switch e.op {
 	case "=":
 		return bbqlEqual(got, e.value)
@@ -108,22 +108,19 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-// lookupField follows a dot path through nested objects; ok is false when a segment
+// lookupField follows a dot path through nested objects; it is nil when a segment
 // is not there. A field whose parent is absent (a repository without a project) is
 // there, as null, when the object type has it: knownFields says which paths exist.
-func lookupField(o map[string]any, field string) (any, bool) {
+func lookupField(o map[string]any, field string) any {
 	var cur any = o
 	for _, part := range strings.Split(field, ".") {
 		m, ok := cur.(map[string]any)
 		if !ok {
-			return nil, false
+			return nil
 		}
-		cur, ok = m[part]
-		if !ok {
-			return nil, false
-		}
+		cur = m[part]
 	}
-	return cur, true
+	return cur
 }
 
 // parseBBQL parses q; fields must be in known (dot paths).
@@ -338,8 +335,8 @@ func sortObjects(objs []map[string]any, spec string, known map[string]bool) erro
 		return a == nil && b != nil
 	}
 	sort.SliceStable(objs, func(i, j int) bool {
-		a, _ := lookupField(objs[i], field)
-		b, _ := lookupField(objs[j], field)
+		a := lookupField(objs[i], field)
+		b := lookupField(objs[j], field)
 		if desc {
 			return less(b, a)
 		}

@@ -98,7 +98,7 @@ func (s *Server) cloudAuth(need int, h cloudHandler) http.HandlerFunc {
 			unauthorized("Invalid credentials", "Authenticate with your Atlassian account email and an API token.")
 			return
 		}
-		c := cloudCaller{user: tok.user, level: tok.level}
+		c := cloudCaller(tok)
 		if need > c.level && !routeNeedsRepo(r) {
 			cloudScopeError(w, need)
 			return
@@ -549,7 +549,7 @@ func (s *Server) cloudCreateHook(w http.ResponseWriter, r *http.Request, c cloud
 	repo.hooks = append(repo.hooks, h)
 	body := s.cloudHookJSON(s.baseURL(r), repo, h)
 	s.mu.Unlock()
-	w.Header().Set("Location", body["links"].(map[string]any)["self"].(map[string]any)["href"].(string))
+	w.Header().Set("Location", s.baseURL(r)+"/2.0/repositories/"+repo.Workspace+"/"+repo.Slug+"/hooks/"+url.PathEscape(h.UUID))
 	writeJSON(w, http.StatusCreated, body)
 }
 

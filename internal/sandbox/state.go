@@ -420,7 +420,6 @@ func (s *Server) Seed(seed Seed) error {
 	}
 
 	for _, w := range seed.Cloud.Workspaces {
-		w := w
 		if w.Name == "" {
 			w.Name = w.Slug
 		}

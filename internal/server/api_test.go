@@ -6,12 +6,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
 )
 
 func TestAuthentication(t *testing.T) {
 	t.Parallel()
-	inst := servertest.Start(t)
+	inst := servertest.Start(t, servertest.WithConfig(func(c *server.Config) {
+		// 21 failed authentications on purpose: above the default per-client limit.
+		c.AuthFailureBurst = 100
+	}))
 	admin := newClient(t, inst, inst.AdminKey)
 	revoked := admin.must(http.MethodPost, "/api/v1/api-keys", map[string]any{"name": "ci", "roles": []servertest.Role{servertest.Read("root")}}, http.StatusCreated)
 	admin.must(http.MethodDelete, "/api/v1/api-keys/"+str(revoked, "id"), nil, http.StatusNoContent)

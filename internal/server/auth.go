@@ -198,6 +198,21 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	return newPrincipal(r.Context(), s.store, key, s.limits), nil
 }
 
+// warnBootstrapKeyIgnored tells the operator that ORBIT_BOOTSTRAP_KEY did nothing:
+// the database already had keys, so the variable may be removed (and a key meant
+// to be new was not installed).
+func (s *Server) warnBootstrapKeyIgnored(ctx context.Context, configuredKey string) {
+	installed := false
+	id, secret, err := ParseAPIKey(configuredKey)
+	if err == nil {
+		if existing, gerr := s.store.GetAPIKey(ctx, id); gerr == nil {
+			installed = subtle.ConstantTimeCompare(existing.SecretHash, hashKeySecret(secret)) == 1
+		}
+	}
+	s.logger.Warn("ORBIT_BOOTSTRAP_KEY is set but the database already has API keys: it is used only on an "+
+		"empty database and was ignored; unset it", "key_id", id, "key_installed", installed)
+}
+
 // bootstrap creates the first admin key on an empty database: the configured one, or
 // a generated one printed once to out.
 func (s *Server) bootstrap(ctx context.Context, configuredKey string, out io.Writer) error {
@@ -206,6 +221,9 @@ func (s *Server) bootstrap(ctx context.Context, configuredKey string, out io.Wri
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 	if n > 0 {
+		if configuredKey != "" {
+			s.warnBootstrapKeyIgnored(ctx, configuredKey)
+		}
 		return nil
 	}
 	key := configuredKey

@@ -82,7 +82,10 @@ func (c *BitbucketChecker) init() {
 			c.cloudTransport = c.dcTransport
 			return
 		}
-		base := http.DefaultTransport.(*http.Transport).Clone()
+		base := &http.Transport{}
+		if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+			base = dt.Clone()
+		}
 		if c.TLSConfig != nil {
 			base.TLSClientConfig = c.TLSConfig.Clone()
 		}

@@ -47,7 +47,7 @@ func TestCredentialCheckIsNotANetworkProbe(t *testing.T) {
 		case "html404":
 			http.Error(w, "<html>"+internalText+"</html>", http.StatusNotFound)
 		case "json200":
-			io.WriteString(w, `{"service":"`+internalText+`"}`)
+			_, _ = io.WriteString(w, `{"service":"`+internalText+`"}`)
 		case "plain401":
 			w.Header().Set("WWW-Authenticate", `Basic realm="`+internalText+`"`)
 			http.Error(w, internalText, http.StatusUnauthorized)
@@ -56,7 +56,7 @@ func TestCredentialCheckIsNotANetworkProbe(t *testing.T) {
 		}
 	}))
 	t.Cleanup(imposter.Close)
-	plainHTTP := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, internalText) }))
+	plainHTTP := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, internalText) }))
 	t.Cleanup(plainHTTP.Close)
 	plainHost := strings.TrimPrefix(plainHTTP.URL, "http://")
 	imposterHost := strings.TrimPrefix(imposter.URL, "https://")

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxBodyBytes caps every request body (API.md).
@@ -24,6 +27,13 @@ func decodeBody(r *http.Request, dst any) error {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return invalidArg("", "request body must be a JSON object")
 	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD and store it silently.
+	if !utf8.Valid(raw) {
+		return invalidArg("", "request body is not valid UTF-8")
+	}
+	if err := checkKeys(raw, reflect.TypeOf(dst)); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -36,6 +46,103 @@ func decodeBody(r *http.Request, dst any) error {
 		return invalidArg("", "request body must hold exactly one JSON object")
 	}
 	return nil
+}
+
+// checkKeys walks the JSON in raw beside the Go type it decodes into and refuses what
+// encoding/json lets through: a key given twice in one object (the last would win
+// silently) and a key that names a field in another case (`IS_DEFAULT`, which
+// encoding/json matches case-insensitively). Both are a 400 naming the field. Syntax
+// errors are left to the decoder, which reports them.
+func checkKeys(raw []byte, t reflect.Type) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := walkValue(dec, t, ""); err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			return ae
+		}
+	}
+	return nil
+}
+
+func walkValue(dec *json.Decoder, t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	switch delim {
+	case '{':
+		return walkObject(dec, t, path)
+	case '[':
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if err := walkValue(dec, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		_, err := dec.Token()
+		return err
+	}
+	return nil
+}
+
+func walkObject(dec *json.Decoder, t reflect.Type, path string) error {
+	fields := map[string]reflect.Type{}
+	if t != nil && t.Kind() == reflect.Struct {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" || !f.IsExported() {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			fields[name] = f.Type
+		}
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string)
+		field := key
+		if path != "" {
+			field = path + "." + key
+		}
+		if seen[key] {
+			return invalidArg(field, "field %q is given twice", key)
+		}
+		seen[key] = true
+		var valueType reflect.Type
+		if t != nil && t.Kind() == reflect.Map {
+			valueType = t.Elem()
+		} else if ft, ok := fields[key]; ok {
+			valueType = ft
+		} else {
+			for name := range fields {
+				if strings.EqualFold(name, key) {
+					return invalidArg(field, "unknown field %q (field names are case-sensitive: %q)", key, name)
+				}
+			}
+		}
+		if err := walkValue(dec, valueType, field); err != nil {
+			return err
+		}
+	}
+	_, err := dec.Token()
+	return err
 }
 
 // readBody reads the whole (capped) body.

@@ -18,6 +18,7 @@ const (
 	codeNotFound         = "not_found"
 	codeConflict         = "conflict"
 	codeInternal         = "internal"
+	codeRateLimited      = "rate_limited"
 )
 
 // apiError is an error meant for the caller; its message must never carry a secret.
@@ -110,5 +111,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
+	_, _ = w.Write(append(body, '\n'))
 }

@@ -52,6 +52,13 @@ var InputSizeLimits = map[string]int{
 var CheckReasons = []string{CheckOK, CheckBadCredentials, CheckMissingScope, CheckNotFound, CheckUnreachable,
 	CheckTLSError, CheckNotBitbucket, CheckHostNotAllowed, CheckSkipped}
 
+// WrapStore replaces the server's store with f(store), e.g. to make one call fail.
+// The server must run without queue workers (Config.PauseQueue), which read the store.
+func WrapStore(s *Server, f func(store.Store) store.Store) { s.store = f(s.store) }
+
+// EndShutdownDelay ends the shutdown delay of a draining Serve now.
+func EndShutdownDelay(s *Server) { close(s.endDelay) }
+
 // StatusPosterError builds the commit status poster of an integration and returns
 // the error (nil when statuses would be sent).
 func StatusPosterError(s *Server, integrationID string) error {

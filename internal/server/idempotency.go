@@ -98,7 +98,7 @@ func (s *Server) replay(w http.ResponseWriter, req *idempotentRequest, rec store
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set(replayedHeader, "true")
 	w.WriteHeader(rec.Status)
-	w.Write(body)
+	_, _ = w.Write(body)
 	return nil
 }
 
@@ -142,6 +142,6 @@ func (s *Server) respondCreated(w http.ResponseWriter, r *http.Request, status i
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(body)
+	_, _ = w.Write(body)
 	return nil
 }

@@ -158,7 +158,15 @@ func canSeeSecret(p *principal, in store.Integration) (bool, error) {
 	return p.can(in.SpaceID, store.RoleAdmin)
 }
 
-func (s *Server) toIntegrationResponse(in store.Integration, withSecret bool) (integrationResponse, error) {
+// unreadableSecretWarning is added to an integration whose webhook secret does not
+// open (a damaged row: the server checks its key against the database at start).
+const unreadableSecretWarning = "The webhook secret of this integration cannot be opened with the server's secret key, " +
+	"so it is left out. Rotate it (POST /api/v1/integrations/{id}/rotate-secret) and update the webhook in Bitbucket."
+
+// toIntegrationResponse renders in; it cannot fail, so a handler can call it after its
+// write has committed. A webhook secret that does not open is left out with a warning
+// (and logged), so one damaged row does not fail a whole list.
+func (s *Server) toIntegrationResponse(in store.Integration, withSecret bool) integrationResponse {
 	resp := integrationResponse{
 		ID:          in.ID,
 		Provider:    string(in.Provider),
@@ -187,22 +195,19 @@ func (s *Server) toIntegrationResponse(in store.Integration, withSecret bool) (i
 	}
 	secret, err := s.webhookSecret(in)
 	if err != nil {
-		return resp, err
+		s.logger.Error("webhook secret does not open", "integration_id", in.ID, "error", err.Error())
+		resp.Warnings = append(resp.Warnings, unreadableSecretWarning)
+		return resp
 	}
 	resp.WebhookSecretFingerprint = bitbucket.Secret(secret).Fingerprint()
 	if withSecret {
 		resp.WebhookSecret = secret
 	}
-	return resp, nil
+	return resp
 }
 
-func (s *Server) writeIntegration(w http.ResponseWriter, status int, in store.Integration, withSecret bool) error {
-	resp, err := s.toIntegrationResponse(in, withSecret)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, status, resp)
-	return nil
+func (s *Server) writeIntegration(w http.ResponseWriter, status int, in store.Integration, withSecret bool) {
+	writeJSON(w, status, s.toIntegrationResponse(in, withSecret))
 }
 
 // writeIntegrationFor writes in, with its webhook secret when p may see it.
@@ -211,7 +216,8 @@ func (s *Server) writeIntegrationFor(w http.ResponseWriter, status int, in store
 	if err != nil {
 		return err
 	}
-	return s.writeIntegration(w, status, in, withSecret)
+	s.writeIntegration(w, status, in, withSecret)
+	return nil
 }
 
 // fieldSet pairs a request field with whether it breaks a rule, checked in order so
@@ -560,16 +566,18 @@ func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if in.SealedWebhookSecret, err = s.newSealedWebhookSecret(in); err != nil {
 		return err
 	}
+	// Everything that can fail happens before the write (here: the role lookup), so a
+	// create that answers an error never leaves its integration behind.
+	withSecret, err := canSeeSecret(p, in)
+	if err != nil {
+		return err
+	}
 	return s.respondCreated(w, r, http.StatusCreated, func(ctx context.Context) (any, error) {
 		created, err := s.store.CreateIntegration(ctx, in)
 		if err != nil {
 			return nil, s.explainIntegrationConflict(r.Context(), p, in, err)
 		}
-		withSecret, err := canSeeSecret(p, created)
-		if err != nil {
-			return nil, err
-		}
-		return s.toIntegrationResponse(created, withSecret)
+		return s.toIntegrationResponse(created, withSecret), nil
 	})
 }
 
@@ -633,11 +641,7 @@ func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request, p *pri
 			if err != nil {
 				return err
 			}
-			item, err := s.toIntegrationResponse(in, withSecret)
-			if err != nil {
-				return err
-			}
-			resp.Items = append(resp.Items, item)
+			resp.Items = append(resp.Items, s.toIntegrationResponse(in, withSecret))
 		}
 		resp.NextPageToken = next
 	}
@@ -678,6 +682,12 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, p *pr
 			return err
 		}
 	}
+	// Everything that can fail happens before the write: a PUT that answers an error
+	// never leaves its change committed. After it, only rendering, which cannot fail.
+	withSecret, err := canSeeSecret(p, in)
+	if err != nil {
+		return err
+	}
 	if hook := s.beforeIntegrationUpdate.Load(); hook != nil {
 		(*hook)()
 	}
@@ -685,7 +695,8 @@ func (s *Server) updateIntegration(w http.ResponseWriter, r *http.Request, p *pr
 	if err != nil {
 		return s.explainIntegrationConflict(r.Context(), p, in, err)
 	}
-	return s.writeIntegrationFor(w, http.StatusOK, updated, p)
+	s.writeIntegration(w, http.StatusOK, updated, withSecret)
+	return nil
 }
 
 func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request, p *principal) error {
@@ -717,7 +728,7 @@ func (s *Server) rotateIntegrationSecret(w http.ResponseWriter, r *http.Request,
 		if err != nil {
 			return nil, err
 		}
-		return s.toIntegrationResponse(updated, true)
+		return s.toIntegrationResponse(updated, true), nil
 	})
 	if err == nil {
 		s.webhookTargets.forget(in.Provider, in.Name)
@@ -732,7 +743,9 @@ func (s *Server) getIntegrationWebhook(w http.ResponseWriter, r *http.Request, p
 	}
 	secret, err := s.webhookSecret(in)
 	if err != nil {
-		return err
+		requestInfoFrom(r.Context()).internalErr = err
+		return &apiError{Status: http.StatusInternalServerError, Code: codeInternal,
+			Message: "the webhook secret of this integration cannot be opened with the server's secret key; rotate it (POST /api/v1/integrations/{id}/rotate-secret)"}
 	}
 	writeJSON(w, http.StatusOK, webhookResponse{
 		IntegrationID:  in.ID,

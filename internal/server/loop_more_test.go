@@ -42,17 +42,17 @@ func (l *loop) stackRuns(stackID string) []apiRun {
 	var list struct {
 		Items []apiRun `json:"items"`
 	}
-	if err := json.Unmarshal(mustBody(l.c, http.MethodGet, "/api/v1/stacks/"+stackID+"/runs"), &list); err != nil {
+	if err := json.Unmarshal(mustBody(l.c, "/api/v1/stacks/"+stackID+"/runs"), &list); err != nil {
 		l.t.Fatal(err)
 	}
 	return list.Items
 }
 
-func mustBody(c *client, method, path string) []byte {
+func mustBody(c *client, path string) []byte {
 	c.t.Helper()
-	status, body := c.do(method, path, nil)
+	status, body := c.do(http.MethodGet, path, nil)
 	if status != http.StatusOK {
-		c.t.Fatalf("%s %s: %d %s", method, path, status, body)
+		c.t.Fatalf("GET %s: %d %s", path, status, body)
 	}
 	return body
 }
@@ -248,7 +248,7 @@ func TestLoopStatusFailures(t *testing.T) {
 	l.fire(sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "repo:push", Branch: "main", Commits: []sandbox.Commit{{Hash: head}}})
 	eventually(t, "the refusal recorded", func() (bool, string) {
 		runs := l.runs(head)
-		return len(runs) == 1 && strings.Contains(runs[0].StatusError, "403"), "runs " + string(mustBody(l.c, http.MethodGet, "/api/v1/runs?commit="+head))
+		return len(runs) == 1 && strings.Contains(runs[0].StatusError, "403"), "runs " + string(mustBody(l.c, "/api/v1/runs?commit="+head))
 	})
 	if runs := l.runs(head); runs[0].StackID != refused {
 		t.Fatalf("run %+v", runs[0])
@@ -266,8 +266,8 @@ func TestLoopStatusFailures(t *testing.T) {
 		var body struct {
 			Items []apiRun `json:"items"`
 		}
-		_ = json.Unmarshal(mustBody(l.c, http.MethodGet, "/api/v1/stacks/"+unreachable+"/runs"), &body)
-		return len(body.Items) == 1 && strings.Contains(body.Items[0].StatusError, "private"), string(mustBody(l.c, http.MethodGet, "/api/v1/stacks/"+unreachable+"/runs"))
+		_ = json.Unmarshal(mustBody(l.c, "/api/v1/stacks/"+unreachable+"/runs"), &body)
+		return len(body.Items) == 1 && strings.Contains(body.Items[0].StatusError, "private"), string(mustBody(l.c, "/api/v1/stacks/"+unreachable+"/runs"))
 	})
 	for _, r := range l.runs(dcHead) {
 		if r.StackID == retried && r.StatusError != "" {
@@ -310,7 +310,7 @@ func TestLoopManualTrigger(t *testing.T) {
 	var list struct {
 		Items []apiRun `json:"items"`
 	}
-	if err := json.Unmarshal(mustBody(stranger, http.MethodGet, "/api/v1/runs?commit="+head), &list); err != nil || len(list.Items) != 0 {
+	if err := json.Unmarshal(mustBody(stranger, "/api/v1/runs?commit="+head), &list); err != nil || len(list.Items) != 0 {
 		t.Fatalf("stranger sees %+v (%v)", list.Items, err)
 	}
 	stranger.wantError(http.MethodGet, "/api/v1/runs/"+manual.ID, nil, http.StatusNotFound, "not_found", "")

@@ -88,6 +88,8 @@ func (s *Server) serveHTTP(mux *http.ServeMux) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
+		s.inflight.add(info.requestID, route)
+		defer s.inflight.remove(info.requestID)
 		defer func() {
 			if rec := recover(); rec != nil {
 				if rec == http.ErrAbortHandler {
@@ -106,6 +108,7 @@ func (s *Server) serveHTTP(mux *http.ServeMux) http.Handler {
 			s.metrics.observe(route, status, elapsed)
 			attrs := []slog.Attr{
 				slog.String("request_id", info.requestID),
+				slog.String("client", clientAddr(r)),
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.String("route", route),

@@ -88,9 +88,20 @@ func (s *Server) wrap(rt route) http.Handler {
 		var p *principal
 		var err error
 		if !rt.Public {
-			p, err = s.authenticate(r)
-			if p != nil {
-				info.keyID = p.key.ID
+			client := clientAddr(r)
+			if wait := s.authLimit.retryAfter(client); wait > 0 {
+				err = errRateLimited(w, wait)
+			} else {
+				p, err = s.authenticate(r)
+				if p != nil {
+					info.keyID = p.key.ID
+				}
+				var ae *apiError
+				if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+					s.authLimit.failed(client)
+					// RFC 6750: a 401 names the scheme the client must use.
+					w.Header().Set("WWW-Authenticate", `Bearer realm="orbit"`)
+				}
 			}
 		}
 		handled := false
@@ -121,11 +132,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *principal) er
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
 		return nil
 	}
+	status, body := http.StatusOK, "ready"
 	if err := s.store.Ping(r.Context()); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
-		return nil
+		status, body = http.StatusServiceUnavailable, "store unavailable"
+	} else if err := s.ready.check(r.Context(), s.store.ProbeWrite); err != nil {
+		// A read-only database or a full disk: reads work, every write would fail.
+		status, body = http.StatusServiceUnavailable, "store cannot write"
+		requestInfoFrom(r.Context()).internalErr = err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, status, map[string]string{"status": body})
 	return nil
 }
 
@@ -142,6 +157,6 @@ func OpenAPIDocument() []byte { return append([]byte(nil), openAPIDocument...) }
 
 func serveOpenAPI(w http.ResponseWriter, r *http.Request, _ *principal) error {
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(openAPIDocument)
+	_, _ = w.Write(openAPIDocument)
 	return nil
 }

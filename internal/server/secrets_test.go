@@ -170,7 +170,9 @@ func TestSecretsEncryptedAtRest(t *testing.T) {
 // TestSealedSecretsBoundToIntegrationID replays the sealed credential and webhook
 // secret of a deleted integration into a later one of the same provider and name.
 // They were sealed to the first integration's id, so the server must refuse them
-// with a generic internal error, never using or returning the old plaintext.
+// with an internal error (which says to rotate a webhook secret, and nothing else), or
+// leave the secret out of a read with a warning, never using or returning the old
+// plaintext.
 func TestSealedSecretsBoundToIntegrationID(t *testing.T) {
 	t.Parallel()
 	checker := &fakeChecker{}
@@ -213,12 +215,12 @@ func TestSealedSecretsBoundToIntegrationID(t *testing.T) {
 
 	calls, before := checker.callCount(), len(c.responses())
 	tests := []struct {
-		name, method, path string
+		name, method, path, message string
 	}{
-		{"validate opens the credential", http.MethodPost, bPath + "/validate"},
-		{"update without a credential re-checks the stored one", http.MethodPut, bPath},
-		{"webhook opens the secret", http.MethodGet, bPath + "/webhook"},
-		{"get shows the secret to an admin", http.MethodGet, bPath},
+		{"validate opens the credential", http.MethodPost, bPath + "/validate", "internal error"},
+		{"update without a credential re-checks the stored one", http.MethodPut, bPath, "internal error"},
+		{"webhook opens the secret", http.MethodGet, bPath + "/webhook",
+			"the webhook secret of this integration cannot be opened with the server's secret key; rotate it (POST /api/v1/integrations/{id}/rotate-secret)"},
 	}
 	for _, tc := range tests {
 		var body any
@@ -226,9 +228,13 @@ func TestSealedSecretsBoundToIntegrationID(t *testing.T) {
 			body = with(cloudBody("main", "root", ""), "api_token", nil, "provider", nil)
 		}
 		msg := c.wantError(tc.method, tc.path, body, http.StatusInternalServerError, "internal", "")
-		if msg != "internal error" {
-			t.Errorf("%s: message %q, want the generic one", tc.name, msg)
+		if msg != tc.message {
+			t.Errorf("%s: message %q, want %q", tc.name, msg, tc.message)
 		}
+	}
+	got := c.must(http.MethodGet, bPath, nil, http.StatusOK)
+	if got["webhook_secret"] != nil || !hasWarning(got) {
+		t.Errorf("get of an integration whose secret does not open: %v", got)
 	}
 	if n := checker.callCount(); n != calls {
 		t.Errorf("the checker was called %d more times with a credential that must not open", n-calls)

@@ -40,6 +40,9 @@ type Config struct {
 	PublicURL string
 	// SecretKey is the 32-byte AES-256-GCM key sealing credentials and webhook secrets.
 	SecretKey []byte
+	// SecretKeyFile, used when SecretKey is nil, holds the key (base64). It is created
+	// with a new key only while the database holds no sealed data.
+	SecretKeyFile string
 	// BootstrapKey, when set, becomes the admin key of an empty database instead of a
 	// generated one. It must be in the API key format (see ParseAPIKey).
 	BootstrapKey string
@@ -77,6 +80,19 @@ type Config struct {
 	// MaxLabels bounds the labels of one object and the label filters of one list;
 	// 0 means DefaultMaxLabels.
 	MaxLabels int
+	// AuthFailureBurst failed authentications from one client address are answered
+	// 401; beyond them, 429 until AuthFailureInterval per failure has passed (0: the
+	// defaults).
+	AuthFailureBurst    int
+	AuthFailureInterval time.Duration
+	// ShutdownDelay is how long /readyz answers 503 after the shutdown signal before
+	// the listener closes, so load balancers stop sending first; 0 means
+	// DefaultShutdownDelay, a negative value none.
+	ShutdownDelay time.Duration
+	// DrainTimeout bounds the wait for in-flight requests once the listener is
+	// closed; those still running then are dropped and logged. 0 means
+	// DefaultDrainTimeout.
+	DrainTimeout time.Duration
 }
 
 // orDefault is v, or def when v is 0.
@@ -86,9 +102,6 @@ func orDefault(v, def int) int {
 	}
 	return v
 }
-
-// ShutdownTimeout bounds how long Run waits for in-flight requests after ctx is done.
-const ShutdownTimeout = 15 * time.Second
 
 // Server is one orbit-server instance bound to an open store.
 type Server struct {
@@ -101,6 +114,14 @@ type Server struct {
 	limits    limits
 	handler   http.Handler
 	draining  atomic.Bool
+	authLimit *authLimiter
+	inflight  inflight
+	ready     writeProbe
+	// shutdownDelay and drainTimeout: see Config.
+	shutdownDelay time.Duration
+	drainTimeout  time.Duration
+	// endDelay, when closed (tests), ends the shutdown delay early.
+	endDelay chan struct{}
 
 	cloudAPIURL      string
 	statusHTTPClient *http.Client
@@ -134,9 +155,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	box, err := secretbox.New(cfg.SecretKey)
-	if err != nil {
-		return nil, fmt.Errorf("secret key: %w", err)
+	if cfg.SecretKey != nil {
+		if _, err := secretbox.New(cfg.SecretKey); err != nil {
+			return nil, fmt.Errorf("secret key: %w", err)
+		}
 	}
 	if cfg.BootstrapKey != "" {
 		if _, _, err := ParseAPIKey(cfg.BootstrapKey); err != nil {
@@ -155,6 +177,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	key, box, err := openSecretBox(ctx, st, cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	st.SetQuotas(store.Quotas{
 		MaxSpaces:     orDefault(cfg.MaxSpaces, DefaultMaxSpaces),
 		MaxSpaceDepth: orDefault(cfg.MaxSpaceDepth, DefaultMaxSpaceDepth),
@@ -171,8 +198,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		checker:   cfg.CredentialChecker,
 		metrics:   newMetrics(),
 		limits:    limits{maxLabels: orDefault(cfg.MaxLabels, DefaultMaxLabels)},
+		authLimit: newAuthLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval),
+		ready:     writeProbe{interval: readyProbeInterval, now: time.Now},
+		endDelay:  make(chan struct{}),
 
-		idempotencyHashKey: deriveKey(cfg.SecretKey, "orbit idempotency request hash"),
+		idempotencyHashKey: deriveKey(key, "orbit idempotency request hash"),
+	}
+	s.shutdownDelay = cfg.ShutdownDelay
+	if s.shutdownDelay == 0 {
+		s.shutdownDelay = DefaultShutdownDelay
+	}
+	s.drainTimeout = cfg.DrainTimeout
+	if s.drainTimeout <= 0 {
+		s.drainTimeout = DefaultDrainTimeout
 	}
 	s.webhookGrace = cfg.WebhookSecretGrace
 	if s.webhookGrace == 0 {
@@ -218,6 +256,23 @@ func deriveKey(secret []byte, purpose string) []byte {
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte(purpose))
 	return mac.Sum(nil)
+}
+
+// openSecretBox resolves the secret key and proves it is the database's (see
+// checkSecretKey) before anything is sealed or opened with it.
+func openSecretBox(ctx context.Context, st store.Store, cfg Config) ([]byte, *secretbox.Box, error) {
+	key, source, err := resolveSecretKey(ctx, st, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	box, err := secretbox.New(key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("secret key: %w", err)
+	}
+	if err := checkSecretKey(ctx, st, box, source); err != nil {
+		return nil, nil, err
+	}
+	return key, box, nil
 }
 
 func openStore(ctx context.Context, db string) (store.Store, error) {
@@ -295,16 +350,36 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	// Draining: /readyz answers 503 while the listener stays open for the shutdown
+	// delay, so load balancers take the instance out before connections are refused.
 	s.draining.Store(true)
-	s.logger.Info("orbit-server shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	s.logger.Info("orbit-server draining: /readyz answers 503", "shutdown_delay", s.shutdownDelay.String())
+	if s.shutdownDelay > 0 {
+		timer := time.NewTimer(s.shutdownDelay)
+		select {
+		case <-timer.C:
+		case <-s.endDelay:
+			timer.Stop()
+		}
+	}
+	s.logger.Info("orbit-server closing the listener", "drain_timeout", s.drainTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.drainTimeout)
 	defer cancel()
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// The drain timed out: what is still running is dropped, and said so. This is
+		// still an orderly stop (exit 0): every acknowledged write was committed.
+		dropped := s.inflight.snapshot()
+		s.logger.Warn("drain timed out; dropping in-flight requests", "dropped", len(dropped), "requests", dropped, "error", err.Error())
+		_ = httpServer.Close()
+		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Warn("serve after the drain timeout", "error", err.Error())
+		}
+		return nil
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	s.logger.Info("orbit-server stopped")
 	return nil
 }
 

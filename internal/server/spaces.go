@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
@@ -99,6 +100,12 @@ func (s *Server) createSpace(w http.ResponseWriter, r *http.Request, p *principa
 	if err != nil {
 		return err
 	}
+	// A space that does not inherit gives its parent's admins no role in it: its
+	// creator would lose access at once. The creator's key gets admin on it, in the
+	// same transaction (an admin of root is admin everywhere already).
+	if !sp.InheritEntities && !p.rootAdmin() {
+		sp.GrantAdminTo = p.key.ID
+	}
 	return s.respondCreated(w, r, http.StatusCreated, func(ctx context.Context) (any, error) {
 		created, err := s.store.CreateSpace(ctx, sp)
 		if err != nil {
@@ -187,6 +194,13 @@ func (s *Server) updateSpace(w http.ResponseWriter, r *http.Request, p *principa
 	sp.ID = current.ID
 	sp.CreatedAt = current.CreatedAt
 	updated, err := s.store.UpdateSpace(r.Context(), sp)
+	var ce *store.ConflictError
+	if errors.As(err, &ce) && ce.Field == "parent_space_id" {
+		// Another move committed between the check above and this write, and the two
+		// together would make a cycle: the store refused this one. The loser of the
+		// race gets the answer the check gives (API.md), not a 409.
+		return invalidArg("parent_space_id", "a space cannot be moved under itself or one of its descendants")
+	}
 	if err != nil {
 		return err
 	}

@@ -131,6 +131,8 @@ func IsAppPasswordRejected(err error) bool {
 }
 
 // do sends a request and turns a 401 for an app password into the precise error.
+//
+//nolint:unparam // the response header is part of rest.Do's contract; callers may need it
 func (c *Client) do(ctx context.Context, r rest.Request) (http.Header, error) {
 	h, err := c.rest.Do(ctx, r)
 	if err != nil && c.credential.IsAppPassword() {

@@ -88,7 +88,7 @@ func DataCenter(t testing.TB) *Validator {
 	return must(t, dcLoaded)
 }
 
-var errNoDescriptions = errors.New("Bitbucket OpenAPI descriptions not found")
+var errNoDescriptions = errors.New("the Bitbucket OpenAPI descriptions were not found")
 
 func must(t testing.TB, l loaded) *Validator {
 	t.Helper()

@@ -16,14 +16,17 @@ func (v *Validator) RoundTripper(t testing.TB, next http.RoundTripper) http.Roun
 }
 
 // RoundTripper validates both products: /2.0/... against Cloud, /rest/... against Data
-// Center; other paths pass through unchecked. The descriptions load on first use.
+// Center; other paths pass through unchecked. Both descriptions are loaded here, once
+// per test binary, so that loading them never runs inside a request and its deadline.
 func RoundTripper(t testing.TB, next http.RoundTripper) http.RoundTripper {
+	t.Helper()
+	cloud, dc := Cloud(t), DataCenter(t)
 	return &checkingTransport{t: t, next: next, pick: func(req *http.Request) *Validator {
 		switch p := req.URL.Path; {
 		case strings.HasPrefix(p, "/2.0/"):
-			return Cloud(t)
+			return cloud
 		case strings.HasPrefix(p, "/rest/"):
-			return DataCenter(t)
+			return dc
 		}
 		return nil
 	}}

@@ -127,3 +127,9 @@ func readKeyFile(path string) ([]byte, error) {
 	}
 	return key, nil
 }
+
+// ReadKeyFile reads the key in path without ever creating it.
+func ReadKeyFile(path string) ([]byte, error) { return readKeyFile(path) }
+
+// EncodeKey is the text form of a key in a key file (standard base64).
+func EncodeKey(key []byte) string { return base64.StdEncoding.EncodeToString(key) }

@@ -22,7 +22,7 @@ func TestNewID(t *testing.T) {
 			t.Errorf("NewID(%q) = %q, want prefix %q and 10 random chars", tc.name, id, tc.prefix)
 		}
 	}
-	if NewID("x", "y") == NewID("x", "y") {
+	if a, b := NewID("x", "y"), NewID("x", "y"); a == b {
 		t.Fatalf("two ids for one name are equal")
 	}
 }

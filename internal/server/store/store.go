@@ -87,6 +87,11 @@ type Space struct {
 	Labels          []string // sorted, unique
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// GrantAdminTo, read by CreateSpace only, is an API key id that gets the admin
+	// role on the new space in the same transaction (the creator of a space that
+	// does not inherit, who would otherwise lose access to it at once). A missing
+	// key is a *NotFoundError{Kind: "api_key"} and creates nothing.
+	GrantAdminTo string
 }
 
 type Role string
@@ -271,6 +276,7 @@ type Store interface {
 	DeleteIntegration(ctx context.Context, id string) error
 
 	QueueStore
+	KeyStore
 	// SetStackBinding creates or replaces the binding of b.StackID and attaches it to
 	// b.IntegrationID (re-attaching a detached binding). Provider is taken from the
 	// integration. A missing stack or integration is a *NotFoundError of that kind.

@@ -9,6 +9,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -62,6 +64,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlite: database path %q must not contain '?' or '#'", path)
 	}
+	if err := createOwnerOnly(path); err != nil {
+		return nil, err
+	}
 	writer, err := openPool(ctx, path, 1, "_txlock=immediate", "_pragma=journal_mode(WAL)")
 	if err != nil {
 		return nil, err
@@ -76,6 +81,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	return sqlstore.New(writer, reader, Dialect), nil
+}
+
+// createOwnerOnly creates a missing database file with mode 0600 before SQLite
+// opens it: the file holds sealed credentials and API key hashes, and SQLite gives
+// its -wal and -shm files the mode of the database file.
+func createOwnerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 func openPool(ctx context.Context, path string, conns int, extra ...string) (*sql.DB, error) {

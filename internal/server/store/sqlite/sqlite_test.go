@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -228,4 +229,85 @@ func appliedAt(t *testing.T, db *sql.DB) map[int64]string {
 		out[v] = at
 	}
 	return out
+}
+
+// Every column holding sealed values is known to Reseal (orbit-server rekey): a new
+// sealed column that is not listed would keep data under the old key after a rekey.
+func TestResealKnowsEverySealedColumn(t *testing.T) {
+	t.Parallel()
+	_, path := openTemp(t)
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p
+		WHERE m.type = 'table' AND p.name LIKE '%sealed%' ORDER BY 1, 2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	known := map[string]bool{}
+	for _, c := range sqlstore.SealedColumns() {
+		known[c] = true
+	}
+	found := 0
+	for rows.Next() {
+		var table, column string
+		if err := rows.Scan(&table, &column); err != nil {
+			t.Fatal(err)
+		}
+		found++
+		if !known[table+"."+column] {
+			t.Errorf("column %s.%s holds sealed values but sqlstore's sealedColumns does not list it", table, column)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if found != len(known) {
+		t.Errorf("schema has %d sealed columns, sqlstore lists %d: %v", found, len(known), sqlstore.SealedColumns())
+	}
+}
+
+// The database and its WAL files are created readable by the owner only: they hold
+// sealed credentials and API key hashes.
+func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
+	t.Parallel()
+	s, path := openTemp(t)
+	if _, err := s.CreateSpace(t.Context(), store.Space{Name: "x", ParentSpaceID: store.RootSpaceID}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := info.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s: mode %04o, want 0600", filepath.Base(p), mode)
+		}
+	}
+}
+
+// ProbeWrite (what /readyz runs) fails on a database that cannot write, where a ping
+// still succeeds.
+func TestProbeWriteFailsOnReadOnlyDatabase(t *testing.T) {
+	t.Parallel()
+	s, path := openTemp(t)
+	if err := s.ProbeWrite(t.Context()); err != nil {
+		t.Fatalf("ProbeWrite on a writable database: %v", err)
+	}
+	db, err := sql.Open("sqlite", path+"?_pragma=query_only(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	ro := sqlstore.New(db, db, sqlite.Dialect)
+	defer ro.Close()
+	if err := ro.Ping(t.Context()); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	if err := ro.ProbeWrite(t.Context()); err == nil {
+		t.Fatal("ProbeWrite succeeds on a read-only database")
+	}
 }

@@ -79,11 +79,23 @@ func (s *Store) CreateSpace(ctx context.Context, sp store.Space) (store.Space, e
 				func() error { return &store.ConflictError{Field: "id", Reason: "a space with this id exists"} },
 				func() error { return notFound("space", sp.ParentSpaceID) })
 		}
-		return spaceLabels.replace(ctx, tx, sp.ID, sp.Labels)
+		if err := spaceLabels.replace(ctx, tx, sp.ID, sp.Labels); err != nil {
+			return err
+		}
+		if sp.GrantAdminTo == "" {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO api_key_roles (api_key_id, space_id, role) VALUES ($1, $2, $3)`,
+			sp.GrantAdminTo, sp.ID, string(store.RoleAdmin))
+		if err != nil {
+			return s.constraintError(err, nil, func() error { return notFound("api_key", sp.GrantAdminTo) })
+		}
+		return nil
 	})
 	if err != nil {
 		return store.Space{}, err
 	}
+	sp.GrantAdminTo = ""
 	return sp, nil
 }
 

@@ -1,0 +1,113 @@
+package server
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Defaults of the failed-authentication limit (Config.AuthFailureBurst and
+// AuthFailureInterval): 20 failures at once, then one more every 3 seconds.
+const (
+	DefaultAuthFailureBurst    = 20
+	DefaultAuthFailureInterval = 3 * time.Second
+	// maxTrackedClients bounds the limiter's memory; beyond it, clients whose
+	// allowance has refilled are forgotten.
+	maxTrackedClients = 10000
+)
+
+// authLimiter limits failed authentications per client address with a token bucket:
+// each failure takes a token, one comes back every interval, burst at most. A client
+// without tokens is answered 429 before its key is even looked at.
+type authLimiter struct {
+	mu       sync.Mutex
+	burst    float64
+	interval time.Duration
+	now      func() time.Time
+	clients  map[string]*authBucket
+}
+
+type authBucket struct {
+	tokens float64
+	at     time.Time
+}
+
+func newAuthLimiter(burst int, interval time.Duration) *authLimiter {
+	if burst <= 0 {
+		burst = DefaultAuthFailureBurst
+	}
+	if interval <= 0 {
+		interval = DefaultAuthFailureInterval
+	}
+	return &authLimiter{burst: float64(burst), interval: interval, now: time.Now, clients: map[string]*authBucket{}}
+}
+
+// refill brings b up to date; callers hold mu.
+func (l *authLimiter) refill(b *authBucket, now time.Time) {
+	b.tokens = math.Min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.interval))
+	b.at = now
+}
+
+// retryAfter is how long client must wait before its next attempt (0: go ahead).
+func (l *authLimiter) retryAfter(client string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.clients[client]
+	if !ok {
+		return 0
+	}
+	l.refill(b, l.now())
+	if b.tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - b.tokens) * float64(l.interval))
+}
+
+// failed takes a token from client.
+func (l *authLimiter) failed(client string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	b, ok := l.clients[client]
+	if !ok {
+		if len(l.clients) >= maxTrackedClients {
+			l.forgetRefilled(now)
+		}
+		b = &authBucket{tokens: l.burst, at: now}
+		l.clients[client] = b
+	}
+	l.refill(b, now)
+	b.tokens = math.Max(0, b.tokens-1)
+}
+
+func (l *authLimiter) forgetRefilled(now time.Time) {
+	for client, b := range l.clients {
+		if l.refill(b, now); b.tokens >= l.burst {
+			delete(l.clients, client)
+		}
+	}
+}
+
+// clientAddr is the address the request came from (the peer of the connection; a
+// proxy in front of orbit-server is one client).
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// errRateLimited is the 429 for a client that failed authentication too often.
+func errRateLimited(w http.ResponseWriter, wait time.Duration) *apiError {
+	seconds := int(math.Ceil(wait.Seconds()))
+	if seconds < 1 {
+		seconds = 1
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(seconds))
+	return &apiError{Status: http.StatusTooManyRequests, Code: codeRateLimited,
+		Message: "too many failed authentications from this address; retry after " + strconv.Itoa(seconds) + "s"}
+}
