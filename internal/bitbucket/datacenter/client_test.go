@@ -312,9 +312,9 @@ func TestRetriesOnlyIdempotent(t *testing.T) {
 			_, err := c.CreateWebhook(context.Background(), "PLAT", "infra", CreateWebhookRequest{Name: "o", URL: "https://x.example.com", Events: []string{"pr:opened"}})
 			return err
 		}, 503, "", 1, true},
-		{"POST build 429", func(c *Client) error {
+		{"POST build 429 is retried (refused unapplied)", func(c *Client) error {
 			return c.SetBuildStatus(context.Background(), "PLAT", "infra", "abc", BuildStatusRequest{Key: "k", State: StateFailed, URL: "https://x"})
-		}, 429, "0", 1, true},
+		}, 429, "0", 2, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -250,7 +250,7 @@ func TestSandboxFaults(t *testing.T) {
 		{"429 Retry-After recovered for GET", sandbox.Fault{Status: 429, RetryAfter: &one, Count: 1, Method: "GET", PathPrefix: prefix}, listHooks, "GET", 2, false},
 		{"503 recovered for GET", sandbox.Fault{Status: 503, Count: 2, Method: "GET", PathPrefix: prefix}, listHooks, "GET", 3, false},
 		{"503 not retried for POST", sandbox.Fault{Status: 503, Count: 1, Method: "POST", PathPrefix: prefix}, createHook, "POST", 1, true},
-		{"429 not retried for POST", sandbox.Fault{Status: 429, RetryAfter: &one, Count: 1, Method: "POST", PathPrefix: prefix}, createHook, "POST", 1, true},
+		{"429 retried for POST", sandbox.Fault{Status: 429, RetryAfter: &one, Count: 1, Method: "POST", PathPrefix: prefix}, createHook, "POST", 2, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

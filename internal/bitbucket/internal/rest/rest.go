@@ -340,7 +340,10 @@ func checkRetry(policy bitbucket.RetryPolicy) retryablehttp.CheckRetry {
 		if err != nil || resp == nil {
 			return false, err
 		}
-		if idempotent, _ := ctx.Value(idempotentKey{}).(bool); !idempotent {
+		// A 429 is the rate limiter refusing the request before it was acted on, so
+		// it is retried whatever the method; other failures of a non-idempotent
+		// request (a POST that may have been applied) are not.
+		if idempotent, _ := ctx.Value(idempotentKey{}).(bool); !idempotent && resp.StatusCode != http.StatusTooManyRequests {
 			return false, nil
 		}
 		if !retryableStatus(resp.StatusCode) {
