@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -157,20 +158,26 @@ func (m stackVCSBindingModel) request() orbitapi.StackVCSBindingRequest {
 }
 
 func (r *stackVCSBindingResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	client := requireClient(r.data, &resp.Diagnostics)
+	r.put(ctx, req.Plan, &resp.State, resp.Private, &resp.Diagnostics, "Could not bind stack")
+}
+
+// put writes the planned binding and stores the answer: create and update are the
+// same PUT on the stack's binding.
+func (r *stackVCSBindingResource) put(ctx context.Context, planned tfsdk.Plan, state *tfsdk.State, private privateSetter, diags *diag.Diagnostics, failure string) {
+	client := requireClient(r.data, diags)
 	var plan stackVCSBindingModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || client == nil {
+	diags.Append(planned.Get(ctx, &plan)...)
+	if diags.HasError() || client == nil {
 		return
 	}
 	bound, err := client.Stacks.PutBinding(ctx, plan.StackID.ValueString(), plan.request())
 	if err != nil {
-		addAPIError(&resp.Diagnostics, "Could not bind stack", err, stackVCSBindingSchema().Attributes)
+		addAPIError(diags, failure, err, stackVCSBindingSchema().Attributes)
 		return
 	}
 	plan.fromAPI(bound)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	rememberStackSpace(ctx, resp.Private, bound, &resp.Diagnostics)
+	diags.Append(state.Set(ctx, &plan)...)
+	rememberStackSpace(ctx, private, bound, diags)
 }
 
 func (r *stackVCSBindingResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -194,20 +201,7 @@ func (r *stackVCSBindingResource) Read(ctx context.Context, req resource.ReadReq
 }
 
 func (r *stackVCSBindingResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	client := requireClient(r.data, &resp.Diagnostics)
-	var plan stackVCSBindingModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || client == nil {
-		return
-	}
-	bound, err := client.Stacks.PutBinding(ctx, plan.StackID.ValueString(), plan.request())
-	if err != nil {
-		addAPIError(&resp.Diagnostics, "Could not update VCS binding", err, stackVCSBindingSchema().Attributes)
-		return
-	}
-	plan.fromAPI(bound)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	rememberStackSpace(ctx, resp.Private, bound, &resp.Diagnostics)
+	r.put(ctx, req.Plan, &resp.State, resp.Private, &resp.Diagnostics, "Could not update VCS binding")
 }
 
 func (r *stackVCSBindingResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
