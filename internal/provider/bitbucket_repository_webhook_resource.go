@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -296,6 +297,10 @@ func (m *repositoryWebhookModel) installed(in *orbitapi.Integration) {
 	m.ProviderType = types.StringValue(in.Provider)
 }
 
+// createAttempts bounds the list-then-create rounds of a webhook create that Bitbucket
+// answers with a 5xx.
+const createAttempts = 4
+
 func (r *repositoryWebhookResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	if requireClient(r.data, &resp.Diagnostics) == nil {
 		return
@@ -318,24 +323,39 @@ func (r *repositoryWebhookResource) Create(ctx context.Context, req resource.Cre
 	ns, repo := plan.Namespace.ValueString(), plan.Repository.ValueString()
 
 	// Adopt a hook that already delivers to this integration rather than add a second.
-	existing, err := hooks.list(ctx, ns, repo)
-	if err != nil {
-		addBitbucketError(&resp.Diagnostics, hooks.product(), "list the webhooks", plan.where(), err)
-		return
-	}
+	// A create that Bitbucket answers with a 5xx may still have made the hook, so it is
+	// never re-sent blind: the whole list-then-adopt-or-create step runs again, and a
+	// hook that the failed create did make is adopted.
 	var hook hookView
-	if i := slices.IndexFunc(existing, func(h hookView) bool { return h.url == spec.url }); i >= 0 {
-		tflog.Info(ctx, "adopting the existing webhook of "+plan.where()+" that delivers to the integration's URL", map[string]any{"hook_id": existing[i].id})
-		hook, err = hooks.update(ctx, ns, repo, existing[i].id, spec)
+	for attempt := 0; ; attempt++ {
+		existing, err := hooks.list(ctx, ns, repo)
 		if err != nil {
-			addBitbucketError(&resp.Diagnostics, hooks.product(), "update (adopt) webhook "+existing[i].id, plan.where(), err)
+			addBitbucketError(&resp.Diagnostics, hooks.product(), "list the webhooks", plan.where(), err)
 			return
 		}
-	} else {
+		if i := slices.IndexFunc(existing, func(h hookView) bool { return h.url == spec.url }); i >= 0 {
+			tflog.Info(ctx, "adopting the existing webhook of "+plan.where()+" that delivers to the integration's URL", map[string]any{"hook_id": existing[i].id})
+			hook, err = hooks.update(ctx, ns, repo, existing[i].id, spec)
+			if err != nil {
+				addBitbucketError(&resp.Diagnostics, hooks.product(), "update (adopt) webhook "+existing[i].id, plan.where(), err)
+				return
+			}
+			break
+		}
 		hook, err = hooks.create(ctx, ns, repo, spec)
-		if err != nil {
+		if err == nil {
+			break
+		}
+		if apiErr, ok := bitbucket.AsAPIError(err); !ok || apiErr.StatusCode < 500 || attempt >= createAttempts-1 {
 			addBitbucketError(&resp.Diagnostics, hooks.product(), "create a webhook", plan.where(), err)
 			return
+		}
+		tflog.Warn(ctx, "Bitbucket failed a webhook create; listing again before another try", map[string]any{"where": plan.where(), "attempt": attempt + 1})
+		select {
+		case <-ctx.Done():
+			addBitbucketError(&resp.Diagnostics, hooks.product(), "create a webhook", plan.where(), err)
+			return
+		case <-time.After(time.Duration(1<<attempt) * time.Second):
 		}
 	}
 	plan.fromHook(hook)

@@ -925,7 +925,26 @@ func TestAccRepositoryWebhookRetriesBitbucket(t *testing.T) {
 		ProtoV6ProviderFactories: e.factories(),
 		CheckDestroy:             noHooksLeft(e),
 		Steps: []resource.TestStep{
-			{Config: config},
+			{
+				// A create answered 503 is not re-sent blind: the provider lists again
+				// and creates (or adopts what the failed create made), so one hook results.
+				PreConfig: func() {
+					e.sandbox.AddFault(sandbox.Fault{Status: http.StatusServiceUnavailable, Count: 1, PathPrefix: "/2.0/repositories/acme/infra/hooks", Method: http.MethodPost})
+				},
+				Config:            config,
+				ConfigStateChecks: []statecheck.StateCheck{e.hookInstalled("main", "cloud", "acme", "infra")},
+				Check: func(*terraform.State) error {
+					if n := len(e.sandbox.Hooks()); n != 1 {
+						return fmt.Errorf("%d hooks in the sandbox, want 1", n)
+					}
+					for _, f := range e.sandbox.Faults() {
+						if f.Served != 1 {
+							return fmt.Errorf("fault %d (%d %s) served %d times, want 1", f.ID, f.Status, f.Method, f.Served)
+						}
+					}
+					return nil
+				},
+			},
 			{
 				PreConfig: func() {
 					e.cloudHookChange(t, func(r *cloud.UpdateHookRequest) { r.Active = false })()
