@@ -79,9 +79,11 @@ type RetryPolicy struct {
 	MaxRetryAfter time.Duration
 }
 
-// DefaultRetryPolicy waits at most about a minute per call in total.
+// DefaultRetryPolicy waits at most about a minute per call in total (0.5+1+2+4+8+15+15+15 s
+// of backoff without Retry-After): Bitbucket Cloud's rate limiter often answers several
+// 429s in a row without Retry-After, and an apply of hundreds of hooks must ride them out.
 var DefaultRetryPolicy = RetryPolicy{
-	MaxRetries:    4,
+	MaxRetries:    8,
 	MinBackoff:    500 * time.Millisecond,
 	MaxBackoff:    15 * time.Second,
 	MaxRetryAfter: 60 * time.Second,
