@@ -1,6 +1,8 @@
 package bitbucket
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -102,4 +104,22 @@ func ValidRefName(s string) bool {
 		return false
 	}
 	return !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// DecodeWebhook is the envelope check both products' parsers share: an event key is
+// present and the body is one JSON object that decodes into payload. Its error is a
+// *PayloadError for product and eventKey.
+func DecodeWebhook(product Product, eventKey string, body []byte, payload any) error {
+	bad := func(reason string) error { return &PayloadError{Product: product, Event: eventKey, Reason: reason} }
+	if eventKey == "" {
+		return bad("the X-Event-Key header is missing")
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return bad("the body is not a JSON object")
+	}
+	if err := json.Unmarshal(body, payload); err != nil {
+		return bad("the body is not valid JSON of the expected shape")
+	}
+	return nil
 }

@@ -1,8 +1,6 @@
 package datacenter
 
 import (
-	"bytes"
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -98,16 +96,9 @@ func ParseWebhook(eventKey string, body []byte) (bitbucket.WebhookEvent, error) 
 	bad := func(reason string) (bitbucket.WebhookEvent, error) {
 		return bitbucket.WebhookEvent{}, &bitbucket.PayloadError{Product: bitbucket.ProductDataCenter, Event: eventKey, Reason: reason}
 	}
-	if eventKey == "" {
-		return bad("the X-Event-Key header is missing")
-	}
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 || body[0] != '{' {
-		return bad("the body is not a JSON object")
-	}
 	var p webhookPayload
-	if err := json.Unmarshal(body, &p); err != nil {
-		return bad("the body is not valid JSON of the expected shape")
+	if err := bitbucket.DecodeWebhook(bitbucket.ProductDataCenter, eventKey, body, &p); err != nil {
+		return bitbucket.WebhookEvent{}, err
 	}
 	if eventKey == EventPing {
 		ev.Kind = bitbucket.EventPing
