@@ -102,10 +102,11 @@ func openPool(ctx context.Context, path string, conns int, extra ...string) (*sq
 		fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeoutMillis),
 		"_pragma=foreign_keys(1)",
 	}, extra...)
-	db, err := sql.Open("sqlite", path+"?"+strings.Join(params, "&"))
+	connector, err := newCachingConnector(path + "?" + strings.Join(params, "&"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	db.SetConnMaxLifetime(0)
