@@ -89,7 +89,13 @@ func (s *Server) dispatch(ctx context.Context, d store.Delivery, cache *dispatch
 			}
 		}
 		result.Runs = append(result.Runs, newRun(b, store.RunProposed, pr.SourceCommit, pr.SourceBranch, pr.ID))
-		cache.proposed(b.StackID, ev.Namespace, ev.Repository, pr.ID, pr.SourceCommit)
+	}
+	// Only now that the delivery is decided: one that fails half-way is retried
+	// and must leave nothing for the batch's later deliveries to go by.
+	for _, run := range result.Runs {
+		if run.Kind == store.RunProposed {
+			cache.proposed(run.StackID, run.Namespace, run.Repository, run.PullRequest, run.Commit)
+		}
 	}
 	switch {
 	case len(result.Runs) > 0:

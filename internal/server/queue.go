@@ -102,7 +102,7 @@ func (q *queue) spawn(ctx context.Context, kind store.JobKind, batch int) {
 				// On shutdown the handler stops between jobs; the lease of the rest
 				// runs out and another worker (or the next start) takes them.
 				q.handlers[kind](ctx, jobs)
-				if q.s.deliveries.busy(ingestBusyWindow) {
+				if q.s.deliveries.busy() {
 					timer.Reset(min(ingestYieldFactor*time.Since(began), maxIngestYield))
 					select {
 					case <-ctx.Done():
@@ -148,6 +148,24 @@ func (s *Server) retryJob(ctx context.Context, job store.Job, cause error) {
 	}
 }
 
+// releaseJobs hands claimed jobs back unstarted (shutdown, or a lease running
+// out); not with ctx, which may be the cancelled one: they must not wait out the
+// lease. Errors only delay them until the lease ends.
+func (s *Server) releaseJobs(ctx context.Context, jobs []store.Job) {
+	if len(jobs) == 0 {
+		return
+	}
+	ids := make([]string, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(5*time.Second, s.queue.lease/3))
+	defer cancel()
+	if err := s.store.ReleaseJobs(rctx, ids...); err != nil {
+		s.logger.Warn("queue: hand back unstarted jobs; they wait out their lease", "jobs", len(ids), "error", err.Error())
+	}
+}
+
 // handleDeliveryJobs dispatches the claimed deliveries into runs and completes them
 // all in one transaction with the jobs' removal (one commit for the claim), so
 // that a crash anywhere leaves either nothing done or all of it. Should that
@@ -161,8 +179,10 @@ func (s *Server) handleDeliveryJobs(ctx context.Context, jobs []store.Job) {
 		events   []string
 		gone     []string
 	)
-	for _, job := range jobs {
+	for i, job := range jobs {
 		if ctx.Err() != nil {
+			// Shutting down: what was dispatched is not completed; all go back.
+			s.releaseJobs(ctx, append(doneJobs, jobs[i:]...))
 			return
 		}
 		d, err := s.store.GetDelivery(ctx, job.SubjectID)
@@ -187,26 +207,27 @@ func (s *Server) handleDeliveryJobs(ctx context.Context, jobs []store.Job) {
 		s.logger.Error("queue: delete jobs of deleted deliveries", "error", err.Error())
 	}
 	inserted, err := s.store.CompleteDeliveries(ctx, done)
-	if err != nil && len(done) > 1 {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		s.releaseJobs(ctx, doneJobs)
+		return
+	case err != nil && len(done) > 1:
 		s.logger.Warn("queue: completing the batch failed; completing its deliveries one by one", "deliveries", len(done), "error", err.Error())
 		inserted = make([][]store.Run, len(done))
 		for i := range done {
 			one, err := s.store.CompleteDeliveries(ctx, done[i:i+1])
 			if err != nil {
 				// What the later ones decided may rest on this one's runs (a
-				// pull request's last commit): they are dispatched again.
-				for _, later := range doneJobs[i:] {
-					s.retryJob(ctx, later, err)
-				}
+				// pull request's last commit): they are dispatched again, at once.
+				s.retryJob(ctx, doneJobs[i], err)
+				s.releaseJobs(ctx, doneJobs[i+1:])
 				done = done[:i]
 				break
 			}
 			inserted[i] = one[0]
 		}
-	} else if err != nil {
-		for _, job := range doneJobs {
-			s.retryJob(ctx, job, err)
-		}
+	case err != nil:
+		s.retryJob(ctx, doneJobs[0], err)
 		return
 	}
 	runs := 0

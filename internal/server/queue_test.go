@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -95,5 +96,46 @@ func TestLoopQueueProgressesDuringABurst(t *testing.T) {
 	close(stop)
 	if n := <-fired; n < 10 {
 		t.Fatalf("only %d deliveries were sent; the burst ended before the runs were made", n)
+	}
+}
+
+// TestLoopOneClaimDecidesInOrder: deliveries stored while no worker ran are
+// dispatched by one claim and completed together. A pull request opened and then
+// edited (same source commit) makes one proposed run, as when they come apart; two
+// pushes make the later commit the branch's head; every delivery is processed.
+func TestLoopOneClaimDecidesInOrder(t *testing.T) {
+	t.Parallel()
+	l := newLoop(t, "individual", servertest.WithConfig(func(c *server.Config) { c.PauseQueue = true }))
+	stack := l.bind("batched", l.cloud, "acme")
+	pr := &sandbox.PullRequest{ID: 31, SourceBranch: "feature", SourceCommit: hash(80), Title: "t"}
+	ev := func(event string) sandbox.Event {
+		return sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: event, PullRequest: pr}
+	}
+	l.fire(ev("pullrequest:created"))
+	edited := ev("pullrequest:updated")
+	edited.PullRequest = &sandbox.PullRequest{ID: 31, SourceBranch: "feature", SourceCommit: hash(80), Title: "renamed"}
+	l.fire(edited)
+	for _, head := range []string{hash(81), hash(82)} {
+		l.fire(sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "repo:push", Branch: "main",
+			Commits: []sandbox.Commit{{Hash: head}}})
+	}
+	first := l.inst
+	first.Stop(t)
+	next := servertest.Start(t, servertest.WithDatabase(first.DBPath, first.SecretKey, first.AdminKey),
+		servertest.WithConfig(func(c *server.Config) { c.BitbucketCloudAPIURL = l.sb.URL }))
+	l.inst, l.c = next, newClient(t, next, next.AdminKey)
+	l.waitRuns(hash(82), 1)
+	eventually(t, "every delivery processed", func() (bool, string) {
+		return tableCount(t, next, "jobs") == 0, "jobs left"
+	})
+	if runs := l.runs(hash(80)[:12]); len(runs) != 1 || runs[0].Kind != "proposed" || runs[0].StackID != stack {
+		t.Fatalf("runs of the pull request's commit: %+v, want one proposed run", runs)
+	}
+	var head struct {
+		Items []apiRun `json:"items"`
+	}
+	_ = json.Unmarshal(mustBody(l.c, "/api/v1/stacks/"+stack+"/runs"), &head)
+	if len(head.Items) != 3 || head.Items[0].Commit != hash(82) || head.Items[1].Commit != hash(81) {
+		t.Fatalf("stack runs newest first: %+v, want the pushes' %s then %s, then the pull request's", head.Items, hash(82), hash(81))
 	}
 }

@@ -247,14 +247,11 @@ func (s *Server) handleStatusJobs(ctx context.Context, jobs []store.Job) {
 	var finished []string
 	for i, job := range jobs {
 		if ctx.Err() != nil {
+			s.releaseJobs(ctx, jobs[i:])
 			break
 		}
 		if time.Since(claimed) > s.queue.lease/3 {
-			for _, later := range jobs[i:] {
-				if err := s.store.RetryJob(ctx, later.ID, time.Now(), "handed back unstarted: its claim's lease was running out"); err != nil {
-					s.logger.Error("queue: hand back job", "job_id", later.ID, "error", err.Error())
-				}
-			}
+			s.releaseJobs(ctx, jobs[i:])
 			break
 		}
 		if s.handleStatusJob(ctx, job, integrations, postBudget) {
@@ -265,7 +262,7 @@ func (s *Server) handleStatusJobs(ctx context.Context, jobs []store.Job) {
 		return
 	}
 	// Not ctx: on shutdown the posts already made must not be made again.
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(10*time.Second, s.queue.lease/3))
 	defer cancel()
 	if err := s.store.DeleteJobs(dctx, finished...); err != nil {
 		s.logger.Error("queue: delete finished status jobs", "jobs", len(finished), "error", err.Error())

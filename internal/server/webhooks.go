@@ -259,10 +259,10 @@ type deliveryCommitter struct {
 	pending chan *pendingDelivery
 	// committed is signalled after a commit that stored new deliveries.
 	committed func()
-	// lastCommit is when the last batch was committed (unix nanoseconds).
-	lastCommit atomic.Int64
-	stop       chan struct{}
-	done       chan struct{}
+	// waiting counts the deliveries handed over and not yet answered.
+	waiting atomic.Int64
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 type pendingDelivery struct {
@@ -292,6 +292,8 @@ func newDeliveryCommitter(st store.Store, committed func()) *deliveryCommitter {
 // record waits until d is committed (or found to be a duplicate).
 func (c *deliveryCommitter) record(ctx context.Context, d store.Delivery) (store.DeliveryReceipt, error) {
 	p := &pendingDelivery{d: d, result: make(chan deliveryResult, 1)}
+	c.waiting.Add(1)
+	defer c.waiting.Add(-1)
 	select {
 	case c.pending <- p:
 	case <-c.stop:
@@ -340,7 +342,6 @@ func (c *deliveryCommitter) loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		receipts, err := c.st.RecordDeliveries(ctx, ds)
 		cancel()
-		c.lastCommit.Store(time.Now().UnixNano())
 		stored := false
 		for i, p := range batch {
 			if err != nil {
@@ -356,10 +357,8 @@ func (c *deliveryCommitter) loop() {
 	}
 }
 
-// busy reports whether deliveries arrived within the last window.
-func (c *deliveryCommitter) busy(window time.Duration) bool {
-	return time.Since(time.Unix(0, c.lastCommit.Load())) < window
-}
+// busy reports whether deliveries are waiting for their commit.
+func (c *deliveryCommitter) busy() bool { return c.waiting.Load() > 0 }
 
 func (c *deliveryCommitter) failPending() {
 	for {

@@ -149,6 +149,9 @@ type QueueStore interface {
 	ClaimJobs(ctx context.Context, kind JobKind, limit int, lease time.Duration) ([]Job, error)
 	// RetryJob releases a job to be claimed again at runAfter.
 	RetryJob(ctx context.Context, jobID string, runAfter time.Time, lastError string) error
+	// ReleaseJobs hands claimed jobs back unstarted: claimable at once, their
+	// attempt uncounted and their last error kept (no error for one gone).
+	ReleaseJobs(ctx context.Context, jobIDs ...string) error
 	// DeleteJobs removes finished jobs in one transaction (no error for one
 	// already gone).
 	DeleteJobs(ctx context.Context, jobIDs ...string) error
@@ -157,7 +160,9 @@ type QueueStore interface {
 	// completion: inserts Result.Runs (skipping any this delivery already produced
 	// for the same stack and kind) with a JobStatus for each, marks the delivery
 	// processed with Result.Outcome, and deletes the job. It returns the runs it
-	// inserted, per completion. An error stores nothing.
+	// inserted, per completion. An error stores nothing. Runs are stamped in the
+	// order of cs (each completion later than the one before), so the newest run
+	// of a branch or pull request is the one completed last.
 	CompleteDeliveries(ctx context.Context, cs []DeliveryCompletion) ([][]Run, error)
 
 	// CreateRun inserts a run (a manual trigger) with its JobStatus.

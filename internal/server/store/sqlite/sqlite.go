@@ -26,6 +26,9 @@ type Store = sqlstore.Store
 // another process on the same file before SQLITE_BUSY.
 const busyTimeoutMillis = 10000
 
+// walSizeLimit is the size the WAL file is cut back to after it starts over.
+const walSizeLimit = 16 << 20
+
 // readerConns is the size of the read pool; WAL lets readers run alongside the writer.
 const readerConns = 4
 
@@ -67,9 +70,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := createOwnerOnly(path); err != nil {
 		return nil, err
 	}
-	// The writer never checkpoints: a checkpoint run by the commit that crossed
-	// the threshold holds up that commit (and every delivery waiting on it).
-	writer, err := openPool(ctx, path, 1, "_txlock=immediate", "_pragma=journal_mode(WAL)", "_pragma=wal_autocheckpoint(0)")
+	// The background checkpointer copies the WAL into the database file beside
+	// the writer, so that the writer's own checkpoint (SQLite's default, run by
+	// the commit that takes the WAL past 1,000 pages, holding it up) finds
+	// little left to copy. That one stays: only a checkpoint between two write
+	// transactions lets the next one start the WAL over. journal_size_limit
+	// then cuts the file back.
+	writer, err := openPool(ctx, path, 1, "_txlock=immediate", "_pragma=journal_mode(WAL)",
+		fmt.Sprintf("_pragma=journal_size_limit(%d)", walSizeLimit))
 	if err != nil {
 		return nil, err
 	}

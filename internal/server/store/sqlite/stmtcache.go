@@ -64,7 +64,11 @@ type cachingConn struct {
 
 type cachedStmt struct {
 	query string
-	stmt  driver.Stmt
+	stmt  interface {
+		driver.Stmt
+		driver.StmtExecContext
+		driver.StmtQueryContext
+	}
 	// busy is set while the statement runs or its rows are open; a second use of
 	// the same text meanwhile (a nested query) gets a statement of its own.
 	busy bool
@@ -87,7 +91,7 @@ func (c *cachingConn) acquire(ctx context.Context, query string) (*cachedStmt, e
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.bySQL[query]; ok {
-		cs := el.Value.(*cachedStmt)
+		cs := entry(el)
 		if cs.busy {
 			return nil, nil
 		}
@@ -95,16 +99,25 @@ func (c *cachingConn) acquire(ctx context.Context, query string) (*cachedStmt, e
 		cs.busy = true
 		return cs, nil
 	}
-	st, err := c.inner.PrepareContext(ctx, query)
+	prepared, err := c.inner.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	st, ok := prepared.(interface {
+		driver.Stmt
+		driver.StmtExecContext
+		driver.StmtQueryContext
+	})
+	if !ok {
+		_ = prepared.Close()
+		return nil, nil // run uncached
 	}
 	c.prepares++
 	cs := &cachedStmt{query: query, stmt: st, busy: true}
 	c.bySQL[query] = c.lru.PushFront(cs)
 	for c.lru.Len() > stmtCacheSize {
 		oldest := c.lru.Back()
-		old := oldest.Value.(*cachedStmt)
+		old := entry(oldest)
 		c.lru.Remove(oldest)
 		delete(c.bySQL, old.query)
 		if old.busy {
@@ -114,6 +127,12 @@ func (c *cachingConn) acquire(ctx context.Context, query string) (*cachedStmt, e
 		}
 	}
 	return cs, nil
+}
+
+// entry is the statement an LRU element holds (the list holds nothing else).
+func entry(el *list.Element) *cachedStmt {
+	cs, _ := el.Value.(*cachedStmt)
+	return cs
 }
 
 func (c *cachingConn) release(cs *cachedStmt) {
@@ -134,7 +153,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 		return c.inner.ExecContext(ctx, query, args)
 	}
 	defer c.release(cs)
-	return cs.stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+	return cs.stmt.ExecContext(ctx, args)
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
@@ -145,7 +164,7 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 	if cs == nil {
 		return c.inner.QueryContext(ctx, query, args)
 	}
-	rows, err := cs.stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+	rows, err := cs.stmt.QueryContext(ctx, args)
 	if err != nil {
 		c.release(cs)
 		return nil, err
@@ -172,7 +191,7 @@ func (c *cachingConn) Close() error {
 	c.mu.Lock()
 	var errs []error
 	for el := c.lru.Front(); el != nil; el = el.Next() {
-		errs = append(errs, el.Value.(*cachedStmt).stmt.Close())
+		errs = append(errs, entry(el).stmt.Close())
 	}
 	c.lru.Init()
 	clear(c.bySQL)

@@ -75,7 +75,7 @@ func TestStatementCacheNestedSameQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }()
 	const q = `SELECT id FROM t WHERE id >= $1 ORDER BY id`
 	outer, err := tx.Query(q, 0)
 	if err != nil {
@@ -120,7 +120,7 @@ func TestStatementCacheIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }()
 	// The rows of the first statement stay open while it is pushed out of the
 	// cache: it must keep working until they are closed.
 	open, err := tx.Query(`SELECT id FROM t ORDER BY id`)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -159,7 +160,17 @@ func (s *Store) ClaimJobs(ctx context.Context, kind store.JobKind, limit int, le
 			j.Kind = store.JobKind(k)
 			jobs = append(jobs, j)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		// RETURNING comes in no particular order: give the jobs in the order they
+		// became due, the order a worker should handle them in.
+		rank := make(map[string]int, len(ids))
+		for i, id := range ids {
+			rank[id] = i
+		}
+		slices.SortFunc(jobs, func(a, b store.Job) int { return rank[a.ID] - rank[b.ID] })
+		return nil
 	})
 	return jobs, err
 }
@@ -168,6 +179,21 @@ func (s *Store) RetryJob(ctx context.Context, jobID string, runAfter time.Time, 
 	_, err := s.writer.ExecContext(ctx, `UPDATE jobs SET run_after = $1, locked_until = '', last_error = $2 WHERE id = $3`,
 		formatTime(runAfter), lastError, jobID)
 	return err
+}
+
+func (s *Store) ReleaseJobs(ctx context.Context, jobIDs ...string) error {
+	if len(jobIDs) == 0 {
+		return nil
+	}
+	return s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		for _, id := range jobIDs {
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET locked_until = '', attempts = attempts - 1
+				WHERE id = $1 AND attempts > 0`, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (s *Store) DeleteJobs(ctx context.Context, jobIDs ...string) error {
@@ -191,8 +217,11 @@ func (s *Store) CompleteDeliveries(ctx context.Context, cs []store.DeliveryCompl
 	var inserted [][]store.Run
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
 		inserted = make([][]store.Run, len(cs))
-		now := s.nowUTC()
+		start := s.nowUTC()
 		for i, c := range cs {
+			// One microsecond apart (the stored precision): ordering by time must
+			// give the order in which the batch was decided.
+			now := start.Add(time.Duration(i) * time.Microsecond)
 			r := c.Result
 			for _, run := range r.Runs {
 				run.DeliveryID = r.DeliveryID

@@ -20,6 +20,8 @@ var queueTests = []struct {
 	{"JobsClaimAndLease", testJobsClaimAndLease},
 	{"CompleteDeliveryOnce", testCompleteDeliveryOnce},
 	{"CompleteDeliveriesAllOrNothing", testCompleteDeliveriesAllOrNothing},
+	{"CompleteDeliveriesKeepTheBatchOrder", testCompleteDeliveriesOrder},
+	{"ReleasedJobsKeepTheirAttempts", testReleaseJobs},
 	{"RunsFinishAndList", testRunsFinishAndList},
 	{"ConcurrentClaimsTakeEachJobOnce", testConcurrentClaims},
 	{"ConcurrentDuplicateDeliveries", testConcurrentDuplicateDeliveries},
@@ -177,6 +179,59 @@ func testCompleteDeliveriesAllOrNothing(t *testing.T, s store.Store) {
 	left := must(s.ClaimJobs(ctx(t), store.JobDelivery, 10, time.Hour))(t)
 	if len(left) != 1 || left[0].ID != bad.JobID {
 		t.Fatalf("jobs left after the batch: %+v, want only %s", left, bad.JobID)
+	}
+}
+
+// Two proposed runs of one pull request completed in one batch: the one completed
+// last is the pull request's latest commit, whatever the run ids (random) say.
+func testCompleteDeliveriesOrder(t *testing.T, s store.Store) {
+	in := must(s.CreateIntegration(ctx(t), cloudIntegration("order", store.RootSpaceID)))(t)
+	st := must(s.CreateStack(ctx(t), store.Stack{Name: "order-net", SpaceID: store.RootSpaceID}))(t)
+	for pr := int64(1); pr <= 16; pr++ {
+		r := must(s.RecordDeliveries(ctx(t), []store.Delivery{
+			delivery(in.ID, fmt.Sprint("o-", pr, "-a")), delivery(in.ID, fmt.Sprint("o-", pr, "-b"))}))(t)
+		var cs []store.DeliveryCompletion
+		for i, commit := range []string{"older", "newer"} {
+			cs = append(cs, store.DeliveryCompletion{JobID: "", Result: store.DeliveryResult{DeliveryID: r[i].ID, Outcome: "1 run",
+				Runs: []store.Run{{StackID: st.ID, IntegrationID: in.ID, Namespace: "acme", Repository: "infra",
+					Kind: store.RunProposed, Commit: commit, Branch: "feature", PullRequest: pr}}}})
+		}
+		must(s.CompleteDeliveries(ctx(t), cs))(t)
+		if got := must(s.LatestPullRequestCommit(ctx(t), st.ID, "acme", "infra", pr))(t); got != "newer" {
+			t.Fatalf("pull request %d: latest commit %q, want the one completed last (newer)", pr, got)
+		}
+	}
+	// Claims come in the order the jobs became due.
+	var due []string
+	for i := range 8 {
+		r := must(s.RecordDeliveries(ctx(t), []store.Delivery{delivery(in.ID, fmt.Sprint("due-", i))}))(t)
+		due = append(due, r[0].ID)
+	}
+	var claimed []string
+	for _, j := range must(s.ClaimJobs(ctx(t), store.JobDelivery, 100, time.Hour))(t) {
+		claimed = append(claimed, j.SubjectID)
+	}
+	if i := len(claimed) - len(due); i < 0 || !slices.Equal(claimed[i:], due) {
+		t.Fatalf("claimed deliveries %v, want the last ones in the order they were stored: %v", claimed, due)
+	}
+}
+
+// A job handed back unstarted is claimable at once, with its attempt uncounted and
+// the error of its last real attempt kept.
+func testReleaseJobs(t *testing.T, s store.Store) {
+	in := must(s.CreateIntegration(ctx(t), cloudIntegration("release", store.RootSpaceID)))(t)
+	must(s.RecordDeliveries(ctx(t), []store.Delivery{delivery(in.ID, "rel")}))(t)
+	first := must(s.ClaimJobs(ctx(t), store.JobDelivery, 1, time.Hour))(t)[0]
+	mustNil(t, s.RetryJob(ctx(t), first.ID, time.Now().Add(-time.Second), "bitbucket said 503"))
+	second := must(s.ClaimJobs(ctx(t), store.JobDelivery, 1, time.Hour))(t)[0]
+	if second.Attempts != 2 {
+		t.Fatalf("attempts after a retry: %d, want 2", second.Attempts)
+	}
+	mustNil(t, s.ReleaseJobs(ctx(t), second.ID, "no-such-job"))
+	mustNil(t, s.ReleaseJobs(ctx(t)))
+	third := must(s.ClaimJobs(ctx(t), store.JobDelivery, 1, time.Hour))(t)
+	if len(third) != 1 || third[0].ID != first.ID || third[0].Attempts != 2 || third[0].LastError != "bitbucket said 503" {
+		t.Fatalf("after a release: %+v, want job %s claimable with 2 attempts and its last error", third, first.ID)
 	}
 }
 
