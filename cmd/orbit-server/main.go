@@ -89,7 +89,7 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	maxSpaceDepth := fs.Int("max-space-depth", server.DefaultMaxSpaceDepth, "most levels below root a space may sit (deeper is a 400 on parent_space_id)")
 	shutdownDelay := fs.Duration("shutdown-delay", server.DefaultShutdownDelay, "on SIGTERM, how long /readyz answers 503 before the listener closes, so load balancers stop sending first (0 = none); a second SIGTERM exits at once")
 	drainTimeout := fs.Duration("drain-timeout", server.DefaultDrainTimeout, "how long in-flight requests may finish once the listener is closed; those still running are dropped and logged")
-	queueLease := fs.Duration("queue-lease", server.DefaultQueueLease, "how long a claimed job (a delivery to dispatch, a status to post) stays with its worker; after a crash, another replica or the restarted server takes it once this has passed")
+	queueLease := fs.Duration("queue-lease", server.DefaultQueueLease, "how long a claimed job (a delivery to dispatch, a status to post) stays with its worker; after a crash, another replica or the restarted server takes it once this has passed. A worker starts a claimed status job only while a third of this is left and gives its Bitbucket calls at most a third (and at most 20s), so a live worker's job is never taken twice")
 	maxLabels := fs.Int("max-labels", server.DefaultMaxLabels, "most labels on one object, and label filters on one list (more is a 400)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err

@@ -55,6 +55,8 @@ type Config struct {
 	// Client sends the requests; nil means a pooled client with a 10s timeout
 	// (Bitbucket's delivery timeout).
 	Client *http.Client
+
+	template *pushTemplate
 }
 
 // Ack is one acknowledged send.
@@ -121,6 +123,7 @@ func Run(ctx context.Context, cfg Config, onAck func(Ack)) (Summary, error) {
 	if cfg.GiveUpAfter <= 0 {
 		cfg.GiveUpAfter = 60 * time.Second
 	}
+	cfg.template = &pushTemplate{}
 	if cfg.RunID == "" {
 		var b [6]byte
 		_, _ = rand.Read(b[:])
@@ -231,7 +234,7 @@ func percentileMS(sorted []time.Duration, p float64) float64 {
 func send(ctx context.Context, client *http.Client, cfg Config, target string, j job) (Ack, time.Duration, int, error) {
 	commit := CommitFor(cfg.RunID, j.index)
 	requestID := RequestIDFor(cfg.RunID, j.index)
-	body := CloudPush(cfg.Repository, cfg.Branch, commit)
+	body := cfg.push(commit)
 	sig := Sign(cfg.Secret, body)
 	deadline := time.Now().Add(cfg.GiveUpAfter)
 	backoff := 50 * time.Millisecond
@@ -274,6 +277,24 @@ func send(ctx context.Context, client *http.Client, cfg Config, target string, j
 		}
 		backoff = min(2*backoff, time.Second)
 	}
+}
+
+// pushTemplate is CloudPush with a placeholder commit, built once per run: the
+// load process must not spend on JSON what the server under test could use.
+type pushTemplate struct {
+	once  sync.Once
+	parts [][]byte // the body split at the placeholder
+}
+
+// placeholderCommit stands for the commit in the template; no other part of the
+// body is 40 times "f".
+const placeholderCommit = "ffffffffffffffffffffffffffffffffffffffff"
+
+func (c *Config) push(commit string) []byte {
+	c.template.once.Do(func() {
+		c.template.parts = bytes.Split(CloudPush(c.Repository, c.Branch, placeholderCommit), []byte(placeholderCommit))
+	})
+	return bytes.Join(c.template.parts, []byte(commit))
 }
 
 // CloudPush is the body of a Bitbucket Cloud repo:push of commit to branch of

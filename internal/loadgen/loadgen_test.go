@@ -89,3 +89,15 @@ func TestRunSignsRetriesAndRepeats(t *testing.T) {
 		t.Fatalf("receiver saw %d repeats, summary says %d", repeated, s.Repeats)
 	}
 }
+
+// The bodies the load sends are CloudPush's, byte for byte, though built from a
+// template.
+func TestPushTemplateIsCloudPush(t *testing.T) {
+	cfg := Config{Repository: "acme/infra", Branch: "main", template: &pushTemplate{}}
+	for i := range 3 {
+		commit := CommitFor("tpl", i)
+		if got, want := cfg.push(commit), CloudPush("acme/infra", "main", commit); !bytes.Equal(got, want) {
+			t.Fatalf("template body for %s:\n%s\nwant\n%s", commit, got, want)
+		}
+	}
+}

@@ -30,9 +30,13 @@ func parseDelivery(provider store.Provider, d store.Delivery) (bitbucket.Webhook
 //   - anything else (merge, decline, approval, comment, DC pr:modified): recorded only.
 //
 // Detached bindings are never listed, so detached stacks get nothing.
-func (s *Server) dispatch(ctx context.Context, d store.Delivery) (store.DeliveryResult, error) {
+//
+// cache holds what the deliveries of one claimed batch share; the batch commits
+// together, so a pull request's last commit must come from the batch's own runs
+// before the store's.
+func (s *Server) dispatch(ctx context.Context, d store.Delivery, cache *dispatchCache) (store.DeliveryResult, error) {
 	result := store.DeliveryResult{DeliveryID: d.ID}
-	in, err := s.store.GetIntegration(ctx, d.IntegrationID)
+	in, err := cache.integration(ctx, s.store, d.IntegrationID)
 	if err != nil {
 		return result, err
 	}
@@ -52,7 +56,7 @@ func (s *Server) dispatch(ctx context.Context, d store.Delivery) (store.Delivery
 		result.Outcome = describe + ": recorded, no run"
 		return result, nil
 	}
-	bindings, err := s.store.ListBindingsForRepository(ctx, in.ID, ev.Namespace, ev.Repository)
+	bindings, err := cache.bindings(ctx, s.store, in.ID, ev.Namespace, ev.Repository)
 	if err != nil {
 		return result, err
 	}
@@ -75,7 +79,7 @@ func (s *Server) dispatch(ctx context.Context, d store.Delivery) (store.Delivery
 		}
 		pr := ev.PullRequest
 		if ev.Kind == bitbucket.EventPullRequestUpdated {
-			last, err := s.store.LatestPullRequestCommit(ctx, b.StackID, ev.Namespace, ev.Repository, pr.ID)
+			last, err := cache.latestPullRequestCommit(ctx, s.store, b.StackID, ev.Namespace, ev.Repository, pr.ID)
 			if err != nil {
 				return result, err
 			}
@@ -85,6 +89,7 @@ func (s *Server) dispatch(ctx context.Context, d store.Delivery) (store.Delivery
 			}
 		}
 		result.Runs = append(result.Runs, newRun(b, store.RunProposed, pr.SourceCommit, pr.SourceBranch, pr.ID))
+		cache.proposed(b.StackID, ev.Namespace, ev.Repository, pr.ID, pr.SourceCommit)
 	}
 	switch {
 	case len(result.Runs) > 0:
@@ -116,4 +121,56 @@ func describeEvent(ev bitbucket.WebhookEvent) string {
 			ev.PullRequest.SourceBranch, ev.PullRequest.SourceCommit, ev.PullRequest.DestinationBranch)
 	}
 	return fmt.Sprintf("%s on %s", ev.Key, repo)
+}
+
+// dispatchCache is what the deliveries of one claimed batch share: integrations
+// and bindings read once per batch, and the proposed runs the batch has decided
+// on but not yet committed.
+type dispatchCache struct {
+	integrations map[string]store.Integration
+	bindingsOf   map[[3]string][]store.StackBinding
+	lastProposed map[string]string
+}
+
+func newDispatchCache() *dispatchCache {
+	return &dispatchCache{integrations: map[string]store.Integration{}, bindingsOf: map[[3]string][]store.StackBinding{},
+		lastProposed: map[string]string{}}
+}
+
+func (c *dispatchCache) integration(ctx context.Context, st store.Store, id string) (store.Integration, error) {
+	if in, ok := c.integrations[id]; ok {
+		return in, nil
+	}
+	in, err := st.GetIntegration(ctx, id)
+	if err == nil {
+		c.integrations[id] = in
+	}
+	return in, err
+}
+
+func (c *dispatchCache) bindings(ctx context.Context, st store.Store, integrationID, namespace, repository string) ([]store.StackBinding, error) {
+	key := [3]string{integrationID, namespace, repository}
+	if bs, ok := c.bindingsOf[key]; ok {
+		return bs, nil
+	}
+	bs, err := st.ListBindingsForRepository(ctx, integrationID, namespace, repository)
+	if err == nil {
+		c.bindingsOf[key] = bs
+	}
+	return bs, err
+}
+
+func pullRequestKey(stackID, namespace, repository string, pr int64) string {
+	return fmt.Sprintf("%s\x00%s\x00%s\x00%d", stackID, namespace, repository, pr)
+}
+
+func (c *dispatchCache) latestPullRequestCommit(ctx context.Context, st store.Store, stackID, namespace, repository string, pr int64) (string, error) {
+	if commit, ok := c.lastProposed[pullRequestKey(stackID, namespace, repository, pr)]; ok {
+		return commit, nil
+	}
+	return st.LatestPullRequestCommit(ctx, stackID, namespace, repository, pr)
+}
+
+func (c *dispatchCache) proposed(stackID, namespace, repository string, pr int64, commit string) {
+	c.lastProposed[pullRequestKey(stackID, namespace, repository, pr)] = commit
 }

@@ -16,23 +16,31 @@ import (
 const (
 	DefaultQueueLease        = 60 * time.Second
 	DefaultQueuePollInterval = time.Second
-	deliveryClaimBatch       = 64
+	deliveryClaimBatch       = 16
 	statusClaimBatch         = 8
 	statusWorkers            = 4
 	maxRetryBackoff          = 10 * time.Minute
+	// While deliveries are arriving, acknowledging them comes first: after each
+	// claim it handled, a worker pauses for ingestYieldFactor times as long as the
+	// claim took (at most maxIngestYield), so the queue keeps a steady share of the
+	// machine and drains the backlog at full speed once the burst is over.
+	ingestYieldFactor = 4
+	maxIngestYield    = 250 * time.Millisecond
+	ingestBusyWindow  = 100 * time.Millisecond
 )
 
 // queue runs the workers that drain the jobs table. Wake-ups come from this process
 // (a commit just added jobs); the poll interval covers jobs added by other replicas
 // and retries that became due.
 type queue struct {
-	s        *Server
-	lease    time.Duration
-	poll     time.Duration
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	wakeups  map[store.JobKind]chan struct{}
-	handlers map[store.JobKind]func(context.Context, store.Job)
+	s       *Server
+	lease   time.Duration
+	poll    time.Duration
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	wakeups map[store.JobKind]chan struct{}
+	// handlers take the jobs of one claim, so that their writes commit together.
+	handlers map[store.JobKind]func(context.Context, []store.Job)
 }
 
 func newQueue(s *Server, lease, poll time.Duration) *queue {
@@ -46,9 +54,9 @@ func newQueue(s *Server, lease, poll time.Duration) *queue {
 		store.JobDelivery: make(chan struct{}, 1),
 		store.JobStatus:   make(chan struct{}, 1),
 	}}
-	q.handlers = map[store.JobKind]func(context.Context, store.Job){
-		store.JobDelivery: s.handleDeliveryJob,
-		store.JobStatus:   s.handleStatusJob,
+	q.handlers = map[store.JobKind]func(context.Context, []store.Job){
+		store.JobDelivery: s.handleDeliveryJobs,
+		store.JobStatus:   s.handleStatusJobs,
 	}
 	return q
 }
@@ -89,11 +97,21 @@ func (q *queue) spawn(ctx context.Context, kind store.JobKind, batch int) {
 			if err != nil && ctx.Err() == nil {
 				q.s.logger.Error("queue: claim jobs", "kind", string(kind), "error", err.Error())
 			}
-			for _, job := range jobs {
-				if ctx.Err() != nil {
-					return // the lease runs out and another worker (or the next start) takes it
+			if len(jobs) > 0 {
+				began := time.Now()
+				// On shutdown the handler stops between jobs; the lease of the rest
+				// runs out and another worker (or the next start) takes them.
+				q.handlers[kind](ctx, jobs)
+				if q.s.deliveries.busy(ingestBusyWindow) {
+					timer.Reset(min(ingestYieldFactor*time.Since(began), maxIngestYield))
+					select {
+					case <-ctx.Done():
+					case <-timer.C:
+					}
 				}
-				q.handlers[kind](ctx, job)
+			}
+			if ctx.Err() != nil {
+				return
 			}
 			if len(jobs) == batch {
 				continue // probably more waiting
@@ -130,31 +148,74 @@ func (s *Server) retryJob(ctx context.Context, job store.Job, cause error) {
 	}
 }
 
-// handleDeliveryJob dispatches one stored delivery into runs, in one transaction with
-// the job's removal, so that a crash anywhere leaves either nothing done or all of it.
-func (s *Server) handleDeliveryJob(ctx context.Context, job store.Job) {
-	d, err := s.store.GetDelivery(ctx, job.SubjectID)
-	if errors.Is(err, store.ErrNotFound) {
-		_ = s.store.DeleteJob(ctx, job.ID) // its integration was deleted, and the delivery with it
+// handleDeliveryJobs dispatches the claimed deliveries into runs and completes them
+// all in one transaction with the jobs' removal (one commit for the claim), so
+// that a crash anywhere leaves either nothing done or all of it. Should that
+// transaction fail, they are completed one by one, so that one bad delivery does
+// not hold back the others.
+func (s *Server) handleDeliveryJobs(ctx context.Context, jobs []store.Job) {
+	cache := newDispatchCache()
+	var (
+		done     []store.DeliveryCompletion
+		doneJobs []store.Job // done[i] is of doneJobs[i]
+		events   []string
+		gone     []string
+	)
+	for _, job := range jobs {
+		if ctx.Err() != nil {
+			return
+		}
+		d, err := s.store.GetDelivery(ctx, job.SubjectID)
+		if errors.Is(err, store.ErrNotFound) {
+			gone = append(gone, job.ID) // its integration was deleted, and the delivery with it
+			continue
+		}
+		if err != nil {
+			s.retryJob(ctx, job, err)
+			continue
+		}
+		result, err := s.dispatch(ctx, d, cache)
+		if err != nil {
+			s.logger.Error("dispatch delivery", "delivery_id", d.ID, "error", err.Error())
+			s.retryJob(ctx, job, err)
+			continue
+		}
+		done = append(done, store.DeliveryCompletion{JobID: job.ID, Result: result})
+		doneJobs, events = append(doneJobs, job), append(events, d.EventKey)
+	}
+	if err := s.store.DeleteJobs(ctx, gone...); err != nil {
+		s.logger.Error("queue: delete jobs of deleted deliveries", "error", err.Error())
+	}
+	inserted, err := s.store.CompleteDeliveries(ctx, done)
+	if err != nil && len(done) > 1 {
+		s.logger.Warn("queue: completing the batch failed; completing its deliveries one by one", "deliveries", len(done), "error", err.Error())
+		inserted = make([][]store.Run, len(done))
+		for i := range done {
+			one, err := s.store.CompleteDeliveries(ctx, done[i:i+1])
+			if err != nil {
+				// What the later ones decided may rest on this one's runs (a
+				// pull request's last commit): they are dispatched again.
+				for _, later := range doneJobs[i:] {
+					s.retryJob(ctx, later, err)
+				}
+				done = done[:i]
+				break
+			}
+			inserted[i] = one[0]
+		}
+	} else if err != nil {
+		for _, job := range doneJobs {
+			s.retryJob(ctx, job, err)
+		}
 		return
 	}
-	if err != nil {
-		s.retryJob(ctx, job, err)
-		return
+	runs := 0
+	for i, c := range done {
+		runs += len(inserted[i])
+		s.logger.Info("delivery dispatched", "delivery_id", c.Result.DeliveryID, "event", events[i],
+			"runs", len(inserted[i]), "outcome", c.Result.Outcome)
 	}
-	result, err := s.dispatch(ctx, d)
-	if err != nil {
-		s.logger.Error("dispatch delivery", "delivery_id", d.ID, "error", err.Error())
-		s.retryJob(ctx, job, err)
-		return
-	}
-	inserted, err := s.store.CompleteDelivery(ctx, job.ID, result)
-	if err != nil {
-		s.retryJob(ctx, job, err)
-		return
-	}
-	s.logger.Info("delivery dispatched", "delivery_id", d.ID, "event", d.EventKey, "runs", len(inserted), "outcome", result.Outcome)
-	if len(inserted) > 0 {
+	if runs > 0 {
 		s.queue.wake(store.JobStatus)
 	}
 }

@@ -19,8 +19,9 @@ import (
 )
 
 const (
-	// statusPostTimeout bounds one job's calls to Bitbucket; it stays well under the
-	// queue lease so that a live worker's job is never claimed twice.
+	// statusPostTimeout bounds one job's calls to Bitbucket. A queue lease shorter
+	// than three times this cuts it to a third of the lease, so that a live
+	// worker's job is never claimed twice (see handleStatusJobs).
 	statusPostTimeout = 20 * time.Second
 	// maxStatusAttempts: after that many failed posts the job gives up and says so on the run.
 	maxStatusAttempts = 15
@@ -233,63 +234,102 @@ func permanentStatusError(err error) (string, bool) {
 	return "", false
 }
 
+// handleStatusJobs posts the statuses of the claimed runs one after the other.
+// The jobs of the runs that are done are deleted together at the end (one
+// commit for the claim). The lease covers every job of the claim, so a job is
+// only started while a third of the lease is left for its posts and its removal
+// to finish within it: later ones are handed back at once, to this or another
+// worker, instead of being claimed twice.
+func (s *Server) handleStatusJobs(ctx context.Context, jobs []store.Job) {
+	claimed := time.Now()
+	postBudget := min(statusPostTimeout, s.queue.lease/3)
+	integrations := map[string]store.Integration{}
+	var finished []string
+	for i, job := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		if time.Since(claimed) > s.queue.lease/3 {
+			for _, later := range jobs[i:] {
+				if err := s.store.RetryJob(ctx, later.ID, time.Now(), "handed back unstarted: its claim's lease was running out"); err != nil {
+					s.logger.Error("queue: hand back job", "job_id", later.ID, "error", err.Error())
+				}
+			}
+			break
+		}
+		if s.handleStatusJob(ctx, job, integrations, postBudget) {
+			finished = append(finished, job.ID)
+		}
+	}
+	if len(finished) == 0 {
+		return
+	}
+	// Not ctx: on shutdown the posts already made must not be made again.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.store.DeleteJobs(dctx, finished...); err != nil {
+		s.logger.Error("queue: delete finished status jobs", "jobs", len(finished), "error", err.Error())
+	}
+}
+
 // handleStatusJob posts the commit statuses of a run as they stand now (so a late
-// INPROGRESS job after the result posts the final state, never an older one). A
-// refusal for good is recorded on the run and not retried; anything else is retried
-// with backoff from the queue, and never holds up ingest.
-func (s *Server) handleStatusJob(ctx context.Context, job store.Job) {
+// INPROGRESS job after the result posts the final state, never an older one) and
+// says whether the job is finished (to be deleted). A refusal for good is recorded
+// on the run and not retried; anything else is retried with backoff from the
+// queue, and never holds up ingest.
+func (s *Server) handleStatusJob(ctx context.Context, job store.Job, integrations map[string]store.Integration, budget time.Duration) bool {
 	run, err := s.store.GetRun(ctx, job.SubjectID)
 	if errors.Is(err, store.ErrNotFound) {
-		_ = s.store.DeleteJob(ctx, job.ID) // the stack was deleted with its runs
-		return
+		return true // the stack was deleted with its runs
 	}
 	if err != nil {
 		s.retryJob(ctx, job, err)
-		return
+		return false
 	}
-	giveUp := func(msg string) {
+	giveUp := func(msg string) bool {
 		if err := s.store.SetRunStatusError(ctx, run.ID, msg); err != nil {
 			s.retryJob(ctx, job, err)
-			return
+			return false
 		}
-		_ = s.store.DeleteJob(ctx, job.ID)
 		s.logger.Warn("commit status not posted", "run_id", run.ID, "reason", msg)
+		return true
 	}
-	in, err := s.store.GetIntegration(ctx, run.IntegrationID)
-	if errors.Is(err, store.ErrNotFound) {
-		giveUp("the integration was deleted: commit statuses are not posted")
-		return
+	in, ok := integrations[run.IntegrationID]
+	if !ok {
+		in, err = s.store.GetIntegration(ctx, run.IntegrationID)
+		if errors.Is(err, store.ErrNotFound) {
+			return giveUp("the integration was deleted: commit statuses are not posted")
+		}
+		if err != nil {
+			s.retryJob(ctx, job, err)
+			return false
+		}
+		integrations[run.IntegrationID] = in
 	}
-	if err != nil {
-		s.retryJob(ctx, job, err)
-		return
-	}
-	err = s.postStatuses(ctx, in, run)
+	err = s.postStatuses(ctx, in, run, budget)
 	if err == nil {
 		if run.StatusError != "" {
 			_ = s.store.SetRunStatusError(ctx, run.ID, "")
 		}
-		_ = s.store.DeleteJob(ctx, job.ID)
-		return
+		return true
 	}
 	if msg, permanent := permanentStatusError(err); permanent {
-		giveUp(msg)
-		return
+		return giveUp(msg)
 	}
 	if job.Attempts >= maxStatusAttempts {
-		giveUp(fmt.Sprintf("the commit status was not posted after %d attempts: %v", job.Attempts, err))
-		return
+		return giveUp(fmt.Sprintf("the commit status was not posted after %d attempts: %v", job.Attempts, err))
 	}
 	s.logger.Info("commit status post failed; retrying", "run_id", run.ID, "attempt", job.Attempts, "error", err.Error())
 	s.retryJob(ctx, job, err)
+	return false
 }
 
-func (s *Server) postStatuses(ctx context.Context, in store.Integration, run store.Run) error {
+func (s *Server) postStatuses(ctx context.Context, in store.Integration, run store.Run, budget time.Duration) error {
 	post, err := s.posterFor(in, run)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, statusPostTimeout)
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	statuses, err := s.statusesFor(ctx, in, run)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -258,8 +259,10 @@ type deliveryCommitter struct {
 	pending chan *pendingDelivery
 	// committed is signalled after a commit that stored new deliveries.
 	committed func()
-	stop      chan struct{}
-	done      chan struct{}
+	// lastCommit is when the last batch was committed (unix nanoseconds).
+	lastCommit atomic.Int64
+	stop       chan struct{}
+	done       chan struct{}
 }
 
 type pendingDelivery struct {
@@ -337,6 +340,7 @@ func (c *deliveryCommitter) loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		receipts, err := c.st.RecordDeliveries(ctx, ds)
 		cancel()
+		c.lastCommit.Store(time.Now().UnixNano())
 		stored := false
 		for i, p := range batch {
 			if err != nil {
@@ -350,6 +354,11 @@ func (c *deliveryCommitter) loop() {
 			c.committed()
 		}
 	}
+}
+
+// busy reports whether deliveries arrived within the last window.
+func (c *deliveryCommitter) busy(window time.Duration) bool {
+	return time.Since(time.Unix(0, c.lastCommit.Load())) < window
 }
 
 func (c *deliveryCommitter) failPending() {

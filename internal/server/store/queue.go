@@ -109,6 +109,13 @@ type DeliveryResult struct {
 	Runs       []Run // ID may be empty (the store fills it)
 }
 
+// DeliveryCompletion is a dispatched delivery job: the job and what the
+// delivery produced.
+type DeliveryCompletion struct {
+	JobID  string
+	Result DeliveryResult
+}
+
 // RunFilter narrows ListRuns. Results are newest first.
 type RunFilter struct {
 	StackID string
@@ -142,14 +149,16 @@ type QueueStore interface {
 	ClaimJobs(ctx context.Context, kind JobKind, limit int, lease time.Duration) ([]Job, error)
 	// RetryJob releases a job to be claimed again at runAfter.
 	RetryJob(ctx context.Context, jobID string, runAfter time.Time, lastError string) error
-	// DeleteJob removes a finished job (no error when it is already gone).
-	DeleteJob(ctx context.Context, jobID string) error
+	// DeleteJobs removes finished jobs in one transaction (no error for one
+	// already gone).
+	DeleteJobs(ctx context.Context, jobIDs ...string) error
 
-	// CompleteDelivery, in one transaction: inserts r.Runs (skipping any this
-	// delivery already produced for the same stack and kind) with a JobStatus for
-	// each, marks the delivery processed with r.Outcome, and deletes the job. It
-	// returns the runs it inserted.
-	CompleteDelivery(ctx context.Context, jobID string, r DeliveryResult) ([]Run, error)
+	// CompleteDeliveries, in one transaction for the whole batch, for each
+	// completion: inserts Result.Runs (skipping any this delivery already produced
+	// for the same stack and kind) with a JobStatus for each, marks the delivery
+	// processed with Result.Outcome, and deletes the job. It returns the runs it
+	// inserted, per completion. An error stores nothing.
+	CompleteDeliveries(ctx context.Context, cs []DeliveryCompletion) ([][]Run, error)
 
 	// CreateRun inserts a run (a manual trigger) with its JobStatus.
 	CreateRun(ctx context.Context, r Run) (Run, error)

@@ -67,7 +67,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := createOwnerOnly(path); err != nil {
 		return nil, err
 	}
-	writer, err := openPool(ctx, path, 1, "_txlock=immediate", "_pragma=journal_mode(WAL)")
+	// The writer never checkpoints: a checkpoint run by the commit that crossed
+	// the threshold holds up that commit (and every delivery waiting on it).
+	writer, err := openPool(ctx, path, 1, "_txlock=immediate", "_pragma=journal_mode(WAL)", "_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +82,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, err
 	}
-	return sqlstore.New(writer, reader, Dialect), nil
+	cp, err := startCheckpointer(ctx, path)
+	if err != nil {
+		writer.Close()
+		reader.Close()
+		return nil, err
+	}
+	st := sqlstore.New(writer, reader, Dialect)
+	st.OnClose(cp.close)
+	return st, nil
 }
 
 // createOwnerOnly creates a missing database file with mode 0600 before SQLite
@@ -102,10 +112,11 @@ func openPool(ctx context.Context, path string, conns int, extra ...string) (*sq
 		fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeoutMillis),
 		"_pragma=foreign_keys(1)",
 	}, extra...)
-	db, err := sql.Open("sqlite", path+"?"+strings.Join(params, "&"))
+	connector, err := newCachingConnector(path + "?" + strings.Join(params, "&"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	db.SetConnMaxLifetime(0)

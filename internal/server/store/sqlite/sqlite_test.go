@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/migrations"
@@ -309,5 +310,32 @@ func TestProbeWriteFailsOnReadOnlyDatabase(t *testing.T) {
 	}
 	if err := ro.ProbeWrite(t.Context()); err == nil {
 		t.Fatal("ProbeWrite succeeds on a read-only database")
+	}
+}
+
+// The writer never checkpoints (so no commit waits for one); the store's own
+// checkpointer copies the WAL into the database file in the background.
+func TestWALIsCheckpointedInTheBackground(t *testing.T) {
+	t.Parallel()
+	s, path := openTemp(t)
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	for i := range 300 {
+		if _, err := s.CreateSpace(t.Context(), store.Space{Name: fmt.Sprintf("space-%03d-%0200d", i, i), ParentSpaceID: store.RootSpaceID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for size() < before+64<<10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes (%d before 300 spaces): the WAL was not checkpointed", size(), before)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -170,34 +170,54 @@ func (s *Store) RetryJob(ctx context.Context, jobID string, runAfter time.Time, 
 	return err
 }
 
-func (s *Store) DeleteJob(ctx context.Context, jobID string) error {
-	_, err := s.writer.ExecContext(ctx, `DELETE FROM jobs WHERE id = $1`, jobID)
-	return err
-}
-
-func (s *Store) CompleteDelivery(ctx context.Context, jobID string, r store.DeliveryResult) ([]store.Run, error) {
-	var inserted []store.Run
-	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		inserted = nil
-		now := s.nowUTC()
-		for _, run := range r.Runs {
-			run.DeliveryID = r.DeliveryID
-			ok, err := insertRun(ctx, tx, &run, now, true)
-			if err != nil {
+func (s *Store) DeleteJobs(ctx context.Context, jobIDs ...string) error {
+	if len(jobIDs) == 0 {
+		return nil
+	}
+	return s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		for _, id := range jobIDs {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id = $1`, id); err != nil {
 				return err
 			}
-			if ok {
-				inserted = append(inserted, run)
+		}
+		return nil
+	})
+}
+
+func (s *Store) CompleteDeliveries(ctx context.Context, cs []store.DeliveryCompletion) ([][]store.Run, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	var inserted [][]store.Run
+	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		inserted = make([][]store.Run, len(cs))
+		now := s.nowUTC()
+		for i, c := range cs {
+			r := c.Result
+			for _, run := range r.Runs {
+				run.DeliveryID = r.DeliveryID
+				ok, err := insertRun(ctx, tx, &run, now, true)
+				if err != nil {
+					return err
+				}
+				if ok {
+					inserted[i] = append(inserted[i], run)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET processed_at = $1, outcome = $2 WHERE id = $3`,
+				formatTime(now), r.Outcome, r.DeliveryID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id = $1`, c.JobID); err != nil {
+				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET processed_at = $1, outcome = $2 WHERE id = $3`,
-			formatTime(now), r.Outcome, r.DeliveryID); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id = $1`, jobID)
-		return err
+		return nil
 	})
-	return inserted, err
+	if err != nil {
+		return nil, err
+	}
+	return inserted, nil
 }
 
 // insertRun inserts run (filling ID, State, timestamps) and its status job. With

@@ -60,6 +60,8 @@ type Store struct {
 	dialect Dialect
 	now     func() time.Time
 	quotas  atomic.Pointer[store.Quotas]
+	// onClose runs before the pools close (an engine's background work).
+	onClose []func() error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -96,8 +98,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// OnClose adds fn to what Close runs first, before it closes the pools.
+func (s *Store) OnClose(fn func() error) { s.onClose = append(s.onClose, fn) }
+
 func (s *Store) Close() error {
-	err := s.writer.Close()
+	var err error
+	for _, fn := range s.onClose {
+		err = errors.Join(err, fn())
+	}
+	err = errors.Join(err, s.writer.Close())
 	if s.reader != s.writer {
 		err = errors.Join(err, s.reader.Close())
 	}

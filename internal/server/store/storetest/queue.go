@@ -19,6 +19,7 @@ var queueTests = []struct {
 	{"DeliveriesDedupe", testDeliveriesDedupe},
 	{"JobsClaimAndLease", testJobsClaimAndLease},
 	{"CompleteDeliveryOnce", testCompleteDeliveryOnce},
+	{"CompleteDeliveriesAllOrNothing", testCompleteDeliveriesAllOrNothing},
 	{"RunsFinishAndList", testRunsFinishAndList},
 	{"ConcurrentClaimsTakeEachJobOnce", testConcurrentClaims},
 	{"ConcurrentDuplicateDeliveries", testConcurrentDuplicateDeliveries},
@@ -84,8 +85,9 @@ func testJobsClaimAndLease(t *testing.T, s store.Store) {
 	if len(again) != 1 || again[0].ID != first[0].ID || again[0].Attempts != 2 || again[0].LastError != "bitbucket said 503" {
 		t.Fatalf("after retry: %+v", again)
 	}
-	mustNil(t, s.DeleteJob(ctx(t), again[0].ID))
-	mustNil(t, s.DeleteJob(ctx(t), again[0].ID)) // already gone: no error
+	mustNil(t, s.DeleteJobs(ctx(t), again[0].ID))
+	mustNil(t, s.DeleteJobs(ctx(t), again[0].ID)) // already gone: no error
+	mustNil(t, s.DeleteJobs(ctx(t)))              // nothing to delete
 	// A lease that ran out (its worker died) makes the job claimable again.
 	must(s.RecordDeliveries(ctx(t), []store.Delivery{delivery(in.ID, "4")}))(t)
 	short := must(s.ClaimJobs(ctx(t), store.JobDelivery, 10, time.Millisecond))(t)
@@ -108,12 +110,13 @@ func testCompleteDeliveryOnce(t *testing.T, s store.Store) {
 		StackID: st.ID, IntegrationID: in.ID, Namespace: "acme", Repository: "infra", Kind: store.RunTracked,
 		Commit: "abc1234", Branch: "main",
 	}}}
-	inserted := must(s.CompleteDelivery(ctx(t), job.ID, result))(t)
+	completion := []store.DeliveryCompletion{{JobID: job.ID, Result: result}}
+	inserted := must(s.CompleteDeliveries(ctx(t), completion))(t)[0]
 	if len(inserted) != 1 || inserted[0].ID == "" || inserted[0].State != store.RunQueued || inserted[0].DeliveryID != r[0].ID {
 		t.Fatalf("inserted %+v", inserted)
 	}
 	// A second worker whose lease ran out completes the same delivery: nothing new.
-	if again := must(s.CompleteDelivery(ctx(t), job.ID, result))(t); len(again) != 0 {
+	if again := must(s.CompleteDeliveries(ctx(t), completion))(t)[0]; len(again) != 0 {
 		t.Fatalf("second completion inserted %+v", again)
 	}
 	d := must(s.GetDelivery(ctx(t), r[0].ID))(t)
@@ -130,6 +133,50 @@ func testCompleteDeliveryOnce(t *testing.T, s store.Store) {
 	runs, _ := must2(s.ListRuns(ctx(t), store.RunFilter{StackID: st.ID}))(t)
 	if len(runs) != 1 {
 		t.Fatalf("runs: %+v", runs)
+	}
+}
+
+// A batch of completions commits together: one that cannot be stored (a run of a
+// stack deleted meanwhile) leaves every delivery of the batch unprocessed, its job
+// in place, and no run; the batch without it then stores both runs.
+func testCompleteDeliveriesAllOrNothing(t *testing.T, s store.Store) {
+	in := must(s.CreateIntegration(ctx(t), cloudIntegration("batch", store.RootSpaceID)))(t)
+	st := must(s.CreateStack(ctx(t), store.Stack{Name: "batch-net", SpaceID: store.RootSpaceID}))(t)
+	r := must(s.RecordDeliveries(ctx(t), []store.Delivery{delivery(in.ID, "b1"), delivery(in.ID, "b2"), delivery(in.ID, "b3")}))(t)
+	jobs := must(s.ClaimJobs(ctx(t), store.JobDelivery, 3, time.Hour))(t)
+	if len(jobs) != 3 {
+		t.Fatalf("claimed %d jobs, want 3", len(jobs))
+	}
+	byDelivery := map[string]string{}
+	for _, j := range jobs {
+		byDelivery[j.SubjectID] = j.ID
+	}
+	completion := func(i int, stackID string) store.DeliveryCompletion {
+		return store.DeliveryCompletion{JobID: byDelivery[r[i].ID], Result: store.DeliveryResult{
+			DeliveryID: r[i].ID, Outcome: "1 run", Runs: []store.Run{{StackID: stackID, IntegrationID: in.ID,
+				Namespace: "acme", Repository: "infra", Kind: store.RunTracked, Commit: fmt.Sprint("c", i), Branch: "main"}}}}
+	}
+	good1, bad, good2 := completion(0, st.ID), completion(1, "no-such-stack"), completion(2, st.ID)
+	if _, err := s.CompleteDeliveries(ctx(t), []store.DeliveryCompletion{good1, bad, good2}); err == nil {
+		t.Fatal("a batch with a run of a missing stack was stored")
+	}
+	for _, d := range r {
+		if got := must(s.GetDelivery(ctx(t), d.ID))(t); !got.ProcessedAt.IsZero() {
+			t.Fatalf("delivery %s processed by a failed batch", d.ID)
+		}
+	}
+	if runs, _ := must2(s.ListRuns(ctx(t), store.RunFilter{StackID: st.ID}))(t); len(runs) != 0 {
+		t.Fatalf("a failed batch left runs: %+v", runs)
+	}
+	inserted := must(s.CompleteDeliveries(ctx(t), []store.DeliveryCompletion{good1, good2}))(t)
+	if len(inserted) != 2 || len(inserted[0]) != 1 || len(inserted[1]) != 1 ||
+		inserted[0][0].Commit != "c0" || inserted[1][0].Commit != "c2" {
+		t.Fatalf("inserted per completion: %+v", inserted)
+	}
+	mustNil(t, s.RetryJob(ctx(t), bad.JobID, time.Now().Add(-time.Second), "stack gone"))
+	left := must(s.ClaimJobs(ctx(t), store.JobDelivery, 10, time.Hour))(t)
+	if len(left) != 1 || left[0].ID != bad.JobID {
+		t.Fatalf("jobs left after the batch: %+v, want only %s", left, bad.JobID)
 	}
 }
 

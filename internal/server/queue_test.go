@@ -1,0 +1,99 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
+)
+
+// TestLoopSlowStatusPostsWithinTheLease: a status worker claims several jobs at
+// once and posts them one after the other. When Bitbucket is slow, the last ones
+// of a claim would start after its lease ran out, while another worker takes
+// them again: the same status posted twice. Jobs are only started while a third
+// of the lease is left (the others handed back), so each is posted once.
+func TestLoopSlowStatusPostsWithinTheLease(t *testing.T) {
+	t.Parallel()
+	const lease = 3 * time.Second
+	l := newLoop(t, "individual", servertest.WithConfig(func(c *server.Config) { c.QueueLease = lease }))
+	const stacks = 16
+	for i := range stacks {
+		l.bind(fmt.Sprint("slow-", i), l.cloud, "acme")
+	}
+	// Every status POST takes 400 ms: eight in a row outlast the lease.
+	l.sb.AddFault(sandbox.Fault{LatencyMS: 400, Ratio: 1, PathPrefix: "/2.0/repositories/acme/infra/commit/", Method: http.MethodPost})
+	head := hash(70)
+	l.fire(sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "repo:push", Branch: "main",
+		Commits: []sandbox.Commit{{Hash: head}}})
+	want := map[string]string{}
+	for _, r := range l.waitRuns(head, stacks) {
+		want[stackKey(r.StackID)] = "INPROGRESS"
+	}
+	l.waitStatuses("cloud", head, want)
+	eventually(t, "an empty queue", func() (bool, string) {
+		return tableCount(t, l.inst, "jobs") == 0, "jobs left"
+	})
+	// Let a second claim of an expired lease show itself, if there is one.
+	time.Sleep(lease)
+	// Cloud's update-or-create: a PUT of the key (404 the first time), then a
+	// POST that creates it. A second post of the same status is a PUT that finds it.
+	created, updated := 0, 0
+	for _, r := range l.sb.Requests() {
+		if !strings.Contains(r.Path, "/commit/"+head+"/statuses/build") {
+			continue
+		}
+		switch {
+		case r.Method == http.MethodPost && r.Status == http.StatusCreated:
+			created++
+		case r.Method == http.MethodPut && r.Status == http.StatusOK:
+			updated++
+		}
+	}
+	if created != stacks || updated != 0 {
+		t.Fatalf("%d statuses created and %d posted again; want %d and 0", created, updated, stacks)
+	}
+}
+
+// TestLoopQueueProgressesDuringABurst: while deliveries keep arriving, the queue
+// yields to the receiver but keeps a share: runs are made before the burst ends.
+func TestLoopQueueProgressesDuringABurst(t *testing.T) {
+	t.Parallel()
+	l := newLoop(t, "individual")
+	l.bind("burst", l.cloud, "acme")
+	stop := make(chan struct{})
+	fired := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { fired <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := l.sb.Fire(context.Background(), sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra",
+				Event: "repo:push", Branch: "main", Commits: []sandbox.Commit{{Hash: hash(1000 + n)}}}); err != nil {
+				return
+			}
+			n++
+		}
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for tableCount(t, l.inst, "runs") < 10 {
+		if time.Now().After(deadline) {
+			close(stop)
+			t.Fatalf("no 10 runs after a minute of deliveries (%d sent): the queue starves while they arrive", <-fired)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(stop)
+	if n := <-fired; n < 10 {
+		t.Fatalf("only %d deliveries were sent; the burst ended before the runs were made", n)
+	}
+}
