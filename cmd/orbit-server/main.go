@@ -16,7 +16,10 @@
 //	ORBIT_BOOTSTRAP_KEY  admin key to install on an empty database instead of printing
 //	                     a generated one. It must be in the API key format
 //	                     orbit_k_<id>_<43 chars base64url of 32 random bytes>, e.g. one
-//	                     printed by an earlier orbit-server.
+//	                     printed by an earlier orbit-server. Replicas starting together
+//	                     on one empty database install one first admin key between
+//	                     them: a generated key is printed by the replica that
+//	                     installed it alone; the others log that another replica did.
 package main
 
 import (

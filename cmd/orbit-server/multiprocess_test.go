@@ -35,11 +35,17 @@ func TestMain(m *testing.M) {
 // startServer runs this binary as orbit-server (addr "" = a free port).
 func startServer(t *testing.T, db e2e.Database, sb *e2e.Sandbox, keys e2e.Keys, addr string, extra ...string) *e2e.Server {
 	t.Helper()
+	return startServerEnv(t, db, sb, keys.Env(), addr, extra...)
+}
+
+// startServerEnv is startServer with the environment given variable by variable.
+func startServerEnv(t *testing.T, db e2e.Database, sb *e2e.Sandbox, env []string, addr string, extra ...string) *e2e.Server {
+	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := e2e.StartServer(t.Context(), self, append(e2e.ServerArgs(db, sb), extra...), append(keys.Env(), roleEnv+"=server"), addr)
+	srv, err := e2e.StartServer(t.Context(), self, append(e2e.ServerArgs(db, sb), extra...), append(env, roleEnv+"=server"), addr)
 	if err != nil {
 		t.Fatalf("start orbit-server: %v", err)
 	}

@@ -113,6 +113,54 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	}
 }
 
+// Two real orbit-server processes started at the same moment on one empty
+// PostgreSQL database without ORBIT_BOOTSTRAP_KEY: one admin key is created and
+// printed, by one of them, and both accept it.
+func TestTwoReplicasGenerateOneBootstrapKey(t *testing.T) {
+	t.Parallel()
+	db := e2e.Database{Engine: "postgres", Arg: pgtest.Start(t).NewDatabase(t)}
+	keys, err := e2e.NewKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ORBIT_BOOTSTRAP_KEY set empty is unset, whatever this process inherited.
+	env := []string{"ORBIT_SECRET_KEY=" + keys.SecretKey, "ORBIT_BOOTSTRAP_KEY="}
+	var replicas [2]*e2e.Server
+	var wg sync.WaitGroup
+	for i := range replicas {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			replicas[i] = startServerEnv(t, db, nil, env, "")
+		}()
+	}
+	wg.Wait()
+	var printed []string
+	for i, r := range replicas {
+		if r == nil {
+			t.Fatalf("replica %d did not start", i)
+		}
+		printed = append(printed, printedKey.FindAllString(r.Output(), -1)...)
+	}
+	if len(printed) != 1 {
+		t.Fatalf("%d admin keys printed by the two replicas, want 1:\n%s\n%s", len(printed), replicas[0].Output(), replicas[1].Output())
+	}
+	for i, r := range replicas {
+		if err := (e2e.API{URL: r.URL, Key: printed[0]}).Do(t.Context(), "GET", "/api-keys", nil, nil); err != nil {
+			t.Fatalf("replica %d with the printed key: %v", i, err)
+		}
+	}
+	raw, err := db.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var n int
+	if err := raw.QueryRow(`SELECT COUNT(*) FROM api_keys`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d API keys stored (%v), want 1", n, err)
+	}
+}
+
 // checkDispatchedOnce: across the servers' logs, every stored delivery was
 // dispatched exactly once, and the database agrees (each processed, runs unique).
 func checkDispatchedOnce(t *testing.T, raw *sql.DB, servers []*e2e.Server, deliveries int) {

@@ -213,8 +213,15 @@ func (s *Server) warnBootstrapKeyIgnored(ctx context.Context, configuredKey stri
 		"empty database and was ignored; unset it", "key_id", id, "key_installed", installed)
 }
 
+// msgBootstrapLost is logged by a replica that found the database empty at start
+// but whose first admin key was not installed because another replica's was.
+const msgBootstrapLost = "another replica installed the first admin API key while this one started; " +
+	"this one created and printed none"
+
 // bootstrap creates the first admin key on an empty database: the configured one, or
-// a generated one printed once to out.
+// a generated one printed once to out. Replicas starting together on one empty
+// database all find it empty; store.CreateFirstAPIKey lets exactly one of them
+// install its key, and only that one prints.
 func (s *Server) bootstrap(ctx context.Context, configuredKey string, out io.Writer) error {
 	n, err := s.store.CountAPIKeys(ctx)
 	if err != nil {
@@ -242,21 +249,29 @@ func (s *Server) bootstrap(ctx context.Context, configuredKey string, out io.Wri
 			return fmt.Errorf("bootstrap: %w", err)
 		}
 	}
-	_, err = s.store.CreateAPIKey(ctx, store.APIKey{
+	created, err := s.store.CreateFirstAPIKey(ctx, store.APIKey{
 		ID:         id,
 		Name:       "bootstrap-admin",
 		SecretHash: hash,
 		Roles:      []store.RoleBinding{{SpaceID: store.RootSpaceID, Role: store.RoleAdmin}},
 	})
 	if err != nil {
-		// Replicas started together on an empty database all try to install the
-		// configured key; the ones that lose find it installed, and that is fine.
-		if configuredKey != "" && errors.Is(err, store.ErrConflict) {
-			if existing, gerr := s.store.GetAPIKey(ctx, id); gerr == nil && subtle.ConstantTimeCompare(existing.SecretHash, hash) == 1 {
-				return nil
-			}
-		}
 		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if !created {
+		// Another replica installed a key between our count and our create.
+		if configuredKey == "" {
+			s.logger.Info(msgBootstrapLost)
+			return nil
+		}
+		// The same configured key (all replicas share ORBIT_BOOTSTRAP_KEY) is fine;
+		// another key is what a database that already had keys gets: a warning.
+		if existing, gerr := s.store.GetAPIKey(ctx, id); gerr == nil && subtle.ConstantTimeCompare(existing.SecretHash, hash) == 1 {
+			s.logger.Info("another replica installed ORBIT_BOOTSTRAP_KEY while this one started", "key_id", id)
+			return nil
+		}
+		s.warnBootstrapKeyIgnored(ctx, configuredKey)
+		return nil
 	}
 	s.logger.Info("bootstrap admin key created", "key_id", id, "from_env", configuredKey != "")
 	if configuredKey == "" {

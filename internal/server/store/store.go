@@ -250,6 +250,11 @@ type Store interface {
 	ListAPIKeys(ctx context.Context) ([]APIKey, error)
 	DeleteAPIKey(ctx context.Context, id string) error
 	CountAPIKeys(ctx context.Context) (int, error)
+	// CreateFirstAPIKey creates k (as CreateAPIKey) only when the store holds no
+	// API key, and reports whether it did. Servers sharing one database call it at
+	// the same moment when they start on an empty one: exactly one of them gets
+	// created == true, whatever the process.
+	CreateFirstAPIKey(ctx context.Context, k APIKey) (created bool, err error)
 
 	CreateStack(ctx context.Context, s Stack) (Stack, error)
 	GetStack(ctx context.Context, id string) (Stack, error)

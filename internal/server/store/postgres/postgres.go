@@ -2,7 +2,8 @@
 // database/sql driver, with the shared migrations applied. The queries live in
 // package sqlstore; this package only opens the database and describes the
 // dialect. Several orbit-server replicas may share one database: migrations
-// take an advisory lock, so replicas starting together migrate one at a time.
+// and the install of the first API key take an advisory lock, so replicas
+// starting together migrate one at a time and only one installs a key.
 package postgres
 
 import (
@@ -26,9 +27,9 @@ type Store = sqlstore.Store
 // maxConns bounds the pool; each replica holds at most this many connections.
 const maxConns = 16
 
-// migrationLockKey identifies orbit-server's migration lock among the
-// database's advisory locks ("orbit" in ASCII).
-const migrationLockKey = 0x6f72626974
+// startupLockKey identifies orbit-server's startup lock (migrations and the
+// first API key) among the database's advisory locks ("orbit" in ASCII).
+const startupLockKey = 0x6f72626974
 
 // SQLSTATE codes of the violations the store maps to its own errors.
 const (
@@ -41,9 +42,9 @@ var Dialect = sqlstore.Dialect{
 	Name:                  "postgres",
 	IsUniqueViolation:     func(err error) bool { return hasCode(err, uniqueViolation) },
 	IsForeignKeyViolation: func(err error) bool { return hasCode(err, foreignKeyViolation) },
-	// Held until the migration's transaction ends.
-	MigrationLock: fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, migrationLockKey),
-	ByteOrder:     ` COLLATE "C"`,
+	// Held until the transaction (a migration, the first API key) ends.
+	StartupLock: fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, startupLockKey),
+	ByteOrder:   ` COLLATE "C"`,
 	// Replicas claiming jobs at once each take rows no other holds.
 	SkipLocked: ` FOR UPDATE SKIP LOCKED`,
 }

@@ -11,6 +11,50 @@ import (
 )
 
 func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) (store.APIKey, error) {
+	k, err := s.prepareAPIKey(k)
+	if err != nil {
+		return store.APIKey{}, err
+	}
+	if err := s.inWriteTx(ctx, func(tx *sql.Tx) error { return s.insertAPIKey(ctx, tx, k) }); err != nil {
+		return store.APIKey{}, err
+	}
+	return k, nil
+}
+
+// CreateFirstAPIKey counts and inserts in one write transaction that first takes
+// the startup lock, so that servers starting together on one empty database
+// install one key between them: on SQLite the write transaction is exclusive
+// already, on PostgreSQL the lock makes the second transaction wait and then
+// count the first one's key.
+func (s *Store) CreateFirstAPIKey(ctx context.Context, k store.APIKey) (bool, error) {
+	k, err := s.prepareAPIKey(k)
+	if err != nil {
+		return false, err
+	}
+	created := false
+	err = s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		if err := lockStartup(ctx, tx, s.dialect); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_keys`).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+		created = true
+		return s.insertAPIKey(ctx, tx, k)
+	})
+	if err != nil {
+		return false, err
+	}
+	return created, nil
+}
+
+// prepareAPIKey fills the id (when empty) and the creation time, and checks and
+// orders the roles.
+func (s *Store) prepareAPIKey(k store.APIKey) (store.APIKey, error) {
 	if k.ID == "" {
 		k.ID = "k_" + store.RandomToken() + store.RandomToken()
 	}
@@ -23,29 +67,28 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) (store.APIKey,
 	}
 	k.Roles = sortRoles(k.Roles)
 	k.CreatedAt = s.nowUTC()
-	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		for _, rb := range k.Roles {
-			if err := requireSpace(ctx, tx, rb.SpaceID); err != nil {
-				return err
-			}
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4)`,
-			k.ID, k.Name, hex.EncodeToString(k.SecretHash), formatTime(k.CreatedAt))
-		if err != nil {
-			return s.constraintError(err, func() error { return &store.ConflictError{Field: "id", Reason: "an API key with this id exists"} }, nil)
-		}
-		for _, rb := range k.Roles {
-			_, err := tx.ExecContext(ctx, `INSERT INTO api_key_roles (api_key_id, space_id, role) VALUES ($1, $2, $3)`, k.ID, rb.SpaceID, string(rb.Role))
-			if err != nil {
-				return s.constraintError(err, nil, func() error { return notFound("space", rb.SpaceID) })
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return store.APIKey{}, err
-	}
 	return k, nil
+}
+
+// insertAPIKey writes a prepared key and its roles in tx.
+func (s *Store) insertAPIKey(ctx context.Context, tx *sql.Tx, k store.APIKey) error {
+	for _, rb := range k.Roles {
+		if err := requireSpace(ctx, tx, rb.SpaceID); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4)`,
+		k.ID, k.Name, hex.EncodeToString(k.SecretHash), formatTime(k.CreatedAt))
+	if err != nil {
+		return s.constraintError(err, func() error { return &store.ConflictError{Field: "id", Reason: "an API key with this id exists"} }, nil)
+	}
+	for _, rb := range k.Roles {
+		_, err := tx.ExecContext(ctx, `INSERT INTO api_key_roles (api_key_id, space_id, role) VALUES ($1, $2, $3)`, k.ID, rb.SpaceID, string(rb.Role))
+		if err != nil {
+			return s.constraintError(err, nil, func() error { return notFound("space", rb.SpaceID) })
+		}
+	}
+	return nil
 }
 
 func sortRoles(roles []store.RoleBinding) []store.RoleBinding {

@@ -20,7 +20,7 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect) ([]int64, error) {
 		return nil, err
 	}
 	err = inTx(ctx, db, func(tx *sql.Tx) error {
-		if err := lockMigrations(ctx, tx, d); err != nil {
+		if err := lockStartup(ctx, tx, d); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -36,7 +36,7 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect) ([]int64, error) {
 	for _, m := range all {
 		ran := false
 		err := inTx(ctx, db, func(tx *sql.Tx) error {
-			if err := lockMigrations(ctx, tx, d); err != nil {
+			if err := lockStartup(ctx, tx, d); err != nil {
 				return err
 			}
 			// Checked inside the transaction: another server may have applied it
@@ -87,10 +87,11 @@ func AppliedVersions(ctx context.Context, db *sql.DB) ([]int64, error) {
 	return out, rows.Err()
 }
 
-func lockMigrations(ctx context.Context, tx *sql.Tx, d Dialect) error {
-	if d.MigrationLock == "" {
+// lockStartup takes the dialect's StartupLock in tx (nothing on SQLite).
+func lockStartup(ctx context.Context, tx *sql.Tx, d Dialect) error {
+	if d.StartupLock == "" {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, d.MigrationLock)
+	_, err := tx.ExecContext(ctx, d.StartupLock)
 	return err
 }

@@ -3,7 +3,7 @@
 // (modernc.org/sqlite) and PostgreSQL (pgx): `$N` placeholders, which both
 // drivers bind, and the shared migrations of package migrations. What differs
 // between databases (how a driver reports a constraint violation, how
-// migrators are serialized) is a Dialect; opening the database is the job of a
+// servers starting together are serialized) is a Dialect; opening the database is the job of a
 // thin package per engine (sqlite, and later postgres).
 package sqlstore
 
@@ -25,11 +25,14 @@ type Dialect struct {
 	IsUniqueViolation func(error) bool
 	// IsForeignKeyViolation reports whether err is a foreign-key violation.
 	IsForeignKeyViolation func(error) bool
-	// MigrationLock, when set, is executed first in every migration transaction so
-	// that several servers starting on one database migrate one at a time
-	// (PostgreSQL: an advisory transaction lock). SQLite needs none: its write
+	// StartupLock, when set, is executed first in the transactions that several
+	// servers starting together on one database must run one at a time: every
+	// migration (see Migrate) and the install of the first API key (see
+	// CreateFirstAPIKey). It is held until the transaction ends (PostgreSQL: an
+	// advisory transaction lock; under READ COMMITTED each later statement sees
+	// what the previous holder committed). SQLite needs none: its write
 	// transactions are already exclusive.
-	MigrationLock string
+	StartupLock string
 	// SkipLocked is appended to the SELECT that picks jobs to claim, so that
 	// concurrent claimers on a shared database take different rows (PostgreSQL:
 	// " FOR UPDATE SKIP LOCKED"). SQLite needs none: one writer at a time.

@@ -36,6 +36,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SpaceQuotaConcurrent", testSpaceQuotaConcurrent},
 		{"APIKeyCRUD", testAPIKeyCRUD},
 		{"APIKeyBadRoles", testAPIKeyBadRoles},
+		{"FirstAPIKeyOnce", testFirstAPIKeyOnce},
+		{"FirstAPIKeyConcurrent", testFirstAPIKeyConcurrent},
 		{"StackCRUD", testStackCRUD},
 		{"IntegrationCRUD", testIntegrationCRUD},
 		{"IntegrationCredentialKeptWhenNil", testIntegrationCredentialKept},
@@ -441,6 +443,71 @@ func testAPIKeyBadRoles(t *testing.T, s store.Store) {
 	wantConflict(t, err, "roles[1].space_id", "two roles on one space")
 	if n := must(s.CountAPIKeys(ctx(t)))(t); n != 0 {
 		t.Fatalf("failed creates left %d keys", n)
+	}
+}
+
+func firstKey(id string) store.APIKey {
+	return store.APIKey{ID: id, Name: "bootstrap-admin", SecretHash: []byte(id),
+		Roles: []store.RoleBinding{{SpaceID: store.RootSpaceID, Role: store.RoleAdmin}}}
+}
+
+func testFirstAPIKeyOnce(t *testing.T, s store.Store) {
+	_, err := s.CreateFirstAPIKey(ctx(t), store.APIKey{ID: "k_bad", Name: "x", SecretHash: []byte{1},
+		Roles: []store.RoleBinding{{SpaceID: "missing", Role: store.RoleAdmin}}})
+	wantNotFound(t, err, "first key with a role on a missing space")
+	if !must(s.CreateFirstAPIKey(ctx(t), firstKey("k_first")))(t) {
+		t.Fatal("the first key on an empty store was not created")
+	}
+	k := must(s.GetAPIKey(ctx(t), "k_first"))(t)
+	if k.CreatedAt.IsZero() || !reflect.DeepEqual(k.Roles, firstKey("k_first").Roles) {
+		t.Fatalf("first key = %+v", k)
+	}
+	if must(s.CreateFirstAPIKey(ctx(t), firstKey("k_second")))(t) {
+		t.Fatal("a first key was created on a store that has one")
+	}
+	_, err = s.GetAPIKey(ctx(t), "k_second")
+	wantNotFound(t, err, "the key refused as not first")
+	// Any key counts, not only an earlier first one.
+	mustNil(t, s.DeleteAPIKey(ctx(t), "k_first"))
+	newKey(t, s, "k_other")
+	if must(s.CreateFirstAPIKey(ctx(t), firstKey("k_third")))(t) {
+		t.Fatal("a first key was created beside another key")
+	}
+	if n := must(s.CountAPIKeys(ctx(t)))(t); n != 1 {
+		t.Fatalf("count = %d, want 1", n)
+	}
+}
+
+// Servers starting together on one empty database each try to install their
+// own first key: one succeeds, whichever, and the store holds that key alone.
+func testFirstAPIKeyConcurrent(t *testing.T, s store.Store) {
+	const servers = 8
+	var wg sync.WaitGroup
+	created := make([]bool, servers)
+	errs := make([]error, servers)
+	start := make(chan struct{})
+	for i := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			created[i], errs[i] = s.CreateFirstAPIKey(ctx(t), firstKey(fmt.Sprintf("k_replica%d", i)))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	var winners []string
+	for i := range servers {
+		if errs[i] != nil {
+			t.Fatalf("replica %d: %v", i, errs[i])
+		}
+		if created[i] {
+			winners = append(winners, fmt.Sprintf("k_replica%d", i))
+		}
+	}
+	keys := must(s.ListAPIKeys(ctx(t)))(t)
+	if len(winners) != 1 || len(keys) != 1 || keys[0].ID != winners[0] {
+		t.Fatalf("%d replicas created a first key (%v); the store holds %d keys", len(winners), winners, len(keys))
 	}
 }
 
