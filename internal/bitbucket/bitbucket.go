@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"time"
 )
@@ -77,6 +78,22 @@ type RetryPolicy struct {
 	// MaxRetryAfter is the longest Retry-After the client waits for; a longer one
 	// ends the call with the 429 (its RetryAfter set) instead of sleeping.
 	MaxRetryAfter time.Duration
+}
+
+// Backoff is the wait before retry attempt+1 when Bitbucket gave no Retry-After:
+// MinBackoff doubled per attempt up to MaxBackoff, with jitter in [wait/2, wait]
+// so that clients limited together do not come back together.
+func (p RetryPolicy) Backoff(attempt int) time.Duration {
+	wait := p.MinBackoff
+	for i := 0; i < attempt && wait < p.MaxBackoff; i++ {
+		wait *= 2
+	}
+	wait = min(wait, p.MaxBackoff)
+	if wait <= 0 {
+		return 0
+	}
+	half := wait / 2
+	return half + rand.N(wait-half+1)
 }
 
 // DefaultRetryPolicy waits at most about a minute per call in total (0.5+1+2+4+8+15+15+15 s

@@ -297,9 +297,10 @@ func (m *repositoryWebhookModel) installed(in *orbitapi.Integration) {
 	m.ProviderType = types.StringValue(in.Provider)
 }
 
-// createAttempts bounds the list-then-create rounds of a webhook create that Bitbucket
-// answers with a 5xx.
-const createAttempts = 4
+// createRetries bounds the list-then-create rounds of a webhook create that
+// Bitbucket answers with a 5xx: as many failed answers, with the same backoff, as
+// the Bitbucket client rides out for any other call (bitbucket.DefaultRetryPolicy).
+var createRetries = bitbucket.DefaultRetryPolicy
 
 func (r *repositoryWebhookResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	if requireClient(r.data, &resp.Diagnostics) == nil {
@@ -346,7 +347,7 @@ func (r *repositoryWebhookResource) Create(ctx context.Context, req resource.Cre
 		if err == nil {
 			break
 		}
-		if apiErr, ok := bitbucket.AsAPIError(err); !ok || apiErr.StatusCode < 500 || attempt >= createAttempts-1 {
+		if apiErr, ok := bitbucket.AsAPIError(err); !ok || apiErr.StatusCode < 500 || attempt >= createRetries.MaxRetries {
 			addBitbucketError(&resp.Diagnostics, hooks.product(), "create a webhook", plan.where(), err)
 			return
 		}
@@ -355,7 +356,7 @@ func (r *repositoryWebhookResource) Create(ctx context.Context, req resource.Cre
 		case <-ctx.Done():
 			addBitbucketError(&resp.Diagnostics, hooks.product(), "create a webhook", plan.where(), err)
 			return
-		case <-time.After(time.Duration(1<<attempt) * time.Second):
+		case <-time.After(createRetries.Backoff(attempt)):
 		}
 	}
 	plan.fromHook(hook)

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -364,19 +363,7 @@ func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) t
 			return d
 		}
 	}
-	wait := minWait
-	for i := 0; i < attempt && wait < maxWait; i++ {
-		wait *= 2
-	}
-	if wait > maxWait {
-		wait = maxWait
-	}
-	if wait <= 0 {
-		return 0
-	}
-	// Jitter in [wait/2, wait] spreads replicas that were limited together.
-	half := wait / 2
-	return half + rand.N(wait-half+1)
+	return bitbucket.RetryPolicy{MinBackoff: minWait, MaxBackoff: maxWait}.Backoff(attempt)
 }
 
 type slogAdapter struct{ log *slog.Logger }
