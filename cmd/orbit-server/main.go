@@ -7,6 +7,7 @@
 //	             [--webhook-secret-grace 24h]
 //	             [--max-spaces 10000] [--max-space-depth 16] [--max-labels 50]
 //	             [--bitbucket-allowed-hosts bitbucket.example.com,10.0.0.0/8]
+//	             [--trusted-proxies 10.0.0.0/24,2001:db8::7]
 //
 // Environment:
 //
@@ -90,6 +91,7 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	shutdownDelay := fs.Duration("shutdown-delay", server.DefaultShutdownDelay, "on SIGTERM, how long /readyz answers 503 before the listener closes, so load balancers stop sending first (0 = none); a second SIGTERM exits at once")
 	drainTimeout := fs.Duration("drain-timeout", server.DefaultDrainTimeout, "how long in-flight requests may finish once the listener is closed; those still running are dropped and logged")
 	queueLease := fs.Duration("queue-lease", server.DefaultQueueLease, "how long a claimed job (a delivery to dispatch, a status to post) stays with its worker; after a crash, another replica or the restarted server takes it once this has passed. A worker starts a claimed status job only while a third of this is left and gives its Bitbucket calls at most a third (and at most 20s), so a live worker's job is never taken twice")
+	trustedProxies := fs.String("trusted-proxies", "", "comma-separated IP addresses or CIDRs of the load balancers and reverse proxies in front of orbit-server. A request from one of them counts as coming from the client its X-Forwarded-For names: the rightmost entry that is not itself a trusted proxy (the proxy's own address when an entry on the way is not an IP address or all are trusted). That address is limited on failed authentications and written to the access log. Empty: every request comes from the connection's peer and X-Forwarded-For is ignored, so clients cannot choose their address")
 	maxLabels := fs.Int("max-labels", server.DefaultMaxLabels, "most labels on one object, and label filters on one list (more is a 400)")
 	if err := fs.Parse(args); err != nil {
 		return server.Config{}, err
@@ -130,6 +132,10 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	if err != nil {
 		return server.Config{}, fmt.Errorf("--bitbucket-allowed-hosts: %w", err)
 	}
+	proxies, err := server.ParseTrustedProxies(*trustedProxies)
+	if err != nil {
+		return server.Config{}, fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	var checker server.CredentialChecker
 	if *checkCredentials {
 		if _, err := url.ParseRequestURI(*cloudAPIURL); err != nil || !strings.HasPrefix(*cloudAPIURL, "http") {
@@ -156,5 +162,6 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		MaxSpaceDepth:        *maxSpaceDepth,
 		MaxLabels:            *maxLabels,
 		QueueLease:           *queueLease,
+		TrustedProxies:       proxies,
 	}, nil
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -89,16 +88,6 @@ func (l *authLimiter) forgetRefilled(now time.Time) {
 			delete(l.clients, client)
 		}
 	}
-}
-
-// clientAddr is the address the request came from (the peer of the connection; a
-// proxy in front of orbit-server is one client).
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // errRateLimited is the 429 for a client that failed authentication too often.

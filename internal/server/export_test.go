@@ -69,3 +69,6 @@ func StatusPosterError(s *Server, integrationID string) error {
 	_, err = s.posterFor(in, store.Run{})
 	return err
 }
+
+// ClientAddress is the rule deciding a request's client address (clientAddress).
+var ClientAddress = clientAddress

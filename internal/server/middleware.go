@@ -106,14 +106,19 @@ func (s *Server) serveHTTP(mux *http.ServeMux) http.Handler {
 			}
 			elapsed := time.Since(start)
 			s.metrics.observe(route, status, elapsed)
+			client, peer := s.clientAddr(r), peerAddr(r.RemoteAddr)
 			attrs := []slog.Attr{
 				slog.String("request_id", info.requestID),
-				slog.String("client", clientAddr(r)),
+				slog.String("client", client),
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.String("route", route),
 				slog.Int("status", status),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+			}
+			if peer != client {
+				// The client came through a trusted proxy: name the proxy too.
+				attrs = append(attrs, slog.String("peer", peer))
 			}
 			if info.keyID != "" {
 				attrs = append(attrs, slog.String("key_id", info.keyID))

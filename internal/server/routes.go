@@ -88,7 +88,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		var p *principal
 		var err error
 		if !rt.Public {
-			client := clientAddr(r)
+			client := s.clientAddr(r)
 			if wait := s.authLimit.retryAfter(client); wait > 0 {
 				err = errRateLimited(w, wait)
 			} else {

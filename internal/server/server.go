@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -85,6 +86,12 @@ type Config struct {
 	// defaults).
 	AuthFailureBurst    int
 	AuthFailureInterval time.Duration
+	// TrustedProxies are the load balancers and reverse proxies in front of
+	// orbit-server (see ParseTrustedProxies). A request whose peer is one of them
+	// counts as coming from the client its X-Forwarded-For names (see clientAddress),
+	// for the failed-authentication limit and the access log; empty means every
+	// request comes from its peer and X-Forwarded-For is ignored.
+	TrustedProxies []netip.Prefix
 	// ShutdownDelay is how long /readyz answers 503 after the shutdown signal before
 	// the listener closes, so load balancers stop sending first; 0 means
 	// DefaultShutdownDelay, a negative value none.
@@ -115,8 +122,10 @@ type Server struct {
 	handler   http.Handler
 	draining  atomic.Bool
 	authLimit *authLimiter
-	inflight  inflight
-	ready     writeProbe
+	// trustedProxies: see Config.TrustedProxies (normalized).
+	trustedProxies []netip.Prefix
+	inflight       inflight
+	ready          writeProbe
 	// shutdownDelay and drainTimeout: see Config.
 	shutdownDelay time.Duration
 	drainTimeout  time.Duration
@@ -203,6 +212,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		endDelay:  make(chan struct{}),
 
 		idempotencyHashKey: deriveKey(key, "orbit idempotency request hash"),
+	}
+	for _, p := range cfg.TrustedProxies {
+		s.trustedProxies = append(s.trustedProxies, normalizeProxyPrefix(p))
 	}
 	s.shutdownDelay = cfg.ShutdownDelay
 	if s.shutdownDelay == 0 {
