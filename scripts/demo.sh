@@ -138,11 +138,10 @@ step "starting orbit-server on loopback (SQLite at $work_dir/orbit.db)"
 endpoint=""
 for attempt in 1 2 3; do
   port="$(free_port)"
-  # Credentials are not checked against Bitbucket: the demo has no Bitbucket to ask.
+  # Credentials are checked against the sandbox, as they would be against Bitbucket.
   ORBIT_BOOTSTRAP_KEY="$admin_key" "$work_dir/bin/orbit-server" \
     --listen "127.0.0.1:$port" \
     --db "$work_dir/orbit.db" \
-    --check-credentials=false \
     --shutdown-delay 0 \
     --bitbucket-cloud-api-url "$sandbox_url" \
     </dev/null >"$work_dir/server.out" 2>"$work_dir/server.log" &

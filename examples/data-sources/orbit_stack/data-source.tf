@@ -1,10 +1,10 @@
 # By id.
 data "orbit_stack" "network" {
-  id = "network-01hzx3k4m5n6p7q8r9s0t1v2w3"
+  id = "network-p4w8c2n6zr"
 }
 
 # By name within a space.
 data "orbit_stack" "app" {
   name     = "app"
-  space_id = "platform-01hzx3k4m5n6p7q8r9s0t1v2w3"
+  space_id = "platform-k3v9q2m7xa"
 }
