@@ -78,6 +78,10 @@ func TestLoopEventsThatStartNothing(t *testing.T) {
 	first, moved := hash(1), hash(2)
 	l.fire(cloudEv("pullrequest:created", pr(9, first)))
 	l.waitRuns(first[:12], 1)
+	// Cloud names the source commit by 12 digits; the full hash finds the run too.
+	if runs := l.runs(first); len(runs) != 1 || runs[0].Commit != first[:12] {
+		t.Errorf("runs?commit=<full hash> of a Cloud pull request: %+v, want its one proposed run", runs)
+	}
 	// Title or reviewers changed: same source commit, nothing new.
 	if out := l.deliveryOutcome(l.fire(cloudEv("pullrequest:updated", pr(9, first)))[0]); !strings.Contains(out, "unchanged") {
 		t.Errorf("cloud update without a new commit: %q", out)

@@ -147,12 +147,25 @@ func (s *Server) listStackRuns(w http.ResponseWriter, r *http.Request, p *princi
 	return s.writeRuns(w, r, p, store.RunFilter{StackID: st.ID})
 }
 
+// cloudShortHashLen is the length of the commit hashes in Bitbucket Cloud's pull
+// request payloads.
+const cloudShortHashLen = 12
+
 // listRuns is GET /runs?commit=<sha>[&stack_id=]: the runs of stacks the caller can read.
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, p *principal) error {
 	q := r.URL.Query()
-	f := store.RunFilter{Commit: q.Get("commit"), StackID: q.Get("stack_id")}
-	if f.Commit == "" && f.StackID == "" {
+	commit := q.Get("commit")
+	f := store.RunFilter{StackID: q.Get("stack_id")}
+	if commit == "" && f.StackID == "" {
 		return invalidArg("commit", "commit (or stack_id) is required")
+	}
+	if commit != "" {
+		f.Commits = []string{commit}
+		// Bitbucket Cloud's pull request events name the source commit by its first
+		// 12 hex digits, and the proposed runs keep it so: a full hash finds them too.
+		if len(commit) > cloudShortHashLen {
+			f.Commits = append(f.Commits, commit[:cloudShortHashLen])
+		}
 	}
 	if !p.rootAdmin() {
 		f.ReadableBy = p.key.ID

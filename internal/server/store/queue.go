@@ -119,7 +119,9 @@ type DeliveryCompletion struct {
 // RunFilter narrows ListRuns. Results are newest first.
 type RunFilter struct {
 	StackID string
+	// Commit matches the stored commit exactly; Commits, when set, any of them.
 	Commit  string
+	Commits []string
 	// SpaceIDs limits to runs of stacks in these spaces; nil = all, empty = none.
 	SpaceIDs []string
 	// ReadableBy, an API key id, limits to runs of stacks that key can read (as

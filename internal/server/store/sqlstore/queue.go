@@ -345,6 +345,9 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, s
 	if f.Commit != "" {
 		where = append(where, `commit_sha = `+arg(&args, f.Commit))
 	}
+	if len(f.Commits) > 0 {
+		where = append(where, `commit_sha IN (`+placeholders(&args, f.Commits)+`)`)
+	}
 	if f.PageToken != "" {
 		createdAt, id, err := decodePageToken(f.PageToken)
 		if err != nil {
