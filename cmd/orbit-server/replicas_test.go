@@ -30,21 +30,7 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var replicas [2]*e2e.Server
-	var wg sync.WaitGroup
-	for i := range replicas {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			replicas[i] = startServer(t, db, sb, keys, "")
-		}()
-	}
-	wg.Wait()
-	for i, r := range replicas {
-		if r == nil {
-			t.Fatalf("replica %d did not start", i)
-		}
-	}
+	replicas := startTogether(t, func() *e2e.Server { return startServer(t, db, sb, keys, "") })
 
 	api := e2e.API{URL: replicas[0].URL, Key: keys.AdminKey}
 	ctx := t.Context()
@@ -125,21 +111,9 @@ func TestTwoReplicasGenerateOneBootstrapKey(t *testing.T) {
 	}
 	// ORBIT_BOOTSTRAP_KEY set empty is unset, whatever this process inherited.
 	env := []string{"ORBIT_SECRET_KEY=" + keys.SecretKey, "ORBIT_BOOTSTRAP_KEY="}
-	var replicas [2]*e2e.Server
-	var wg sync.WaitGroup
-	for i := range replicas {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			replicas[i] = startServerEnv(t, db, nil, env, "")
-		}()
-	}
-	wg.Wait()
+	replicas := startTogether(t, func() *e2e.Server { return startServerEnv(t, db, nil, env, "") })
 	var printed []string
-	for i, r := range replicas {
-		if r == nil {
-			t.Fatalf("replica %d did not start", i)
-		}
+	for _, r := range replicas {
 		printed = append(printed, printedKey.FindAllString(r.Output(), -1)...)
 	}
 	if len(printed) != 1 {
@@ -190,4 +164,26 @@ func checkDispatchedOnce(t *testing.T, raw *sql.DB, servers []*e2e.Server, deliv
 	if n != deliveries || len(dispatched) != deliveries {
 		t.Fatalf("%d deliveries stored, %d dispatched; want %d", n, len(dispatched), deliveries)
 	}
+}
+
+// startTogether starts two replicas at the same moment (start fails the test on
+// its own errors) and fails when either did not start.
+func startTogether(t *testing.T, start func() *e2e.Server) [2]*e2e.Server {
+	t.Helper()
+	var replicas [2]*e2e.Server
+	var wg sync.WaitGroup
+	for i := range replicas {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			replicas[i] = start()
+		}()
+	}
+	wg.Wait()
+	for i, r := range replicas {
+		if r == nil {
+			t.Fatalf("replica %d did not start", i)
+		}
+	}
+	return replicas
 }

@@ -38,6 +38,23 @@ func openCached(t *testing.T) (*sql.DB, func() *cachingConn) {
 	return db, conn
 }
 
+// rowsInTx inserts rows 0..n-1 into t and begins a transaction, rolled back
+// when the test ends.
+func rowsInTx(t *testing.T, db *sql.DB, n int) *sql.Tx {
+	t.Helper()
+	for i := range n {
+		if _, err := db.Exec(`INSERT INTO t (id, v) VALUES ($1, $2)`, i, fmt.Sprint("v", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback() })
+	return tx
+}
+
 func TestStatementCacheReusesPreparedStatements(t *testing.T) {
 	db, conn := openCached(t)
 	before := conn().prepares
@@ -66,16 +83,7 @@ func TestStatementCacheReusesPreparedStatements(t *testing.T) {
 // transaction) must not reset the outer rows: it gets a statement of its own.
 func TestStatementCacheNestedSameQuery(t *testing.T) {
 	db, _ := openCached(t)
-	for i := range 5 {
-		if _, err := db.Exec(`INSERT INTO t (id, v) VALUES ($1, $2)`, i, fmt.Sprint("v", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tx, err := db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback() }()
+	tx := rowsInTx(t, db, 5)
 	const q = `SELECT id FROM t WHERE id >= $1 ORDER BY id`
 	outer, err := tx.Query(q, 0)
 	if err != nil {
@@ -111,16 +119,7 @@ func TestStatementCacheNestedSameQuery(t *testing.T) {
 
 func TestStatementCacheIsBounded(t *testing.T) {
 	db, conn := openCached(t)
-	for i := range 3 {
-		if _, err := db.Exec(`INSERT INTO t (id, v) VALUES ($1, $2)`, i, fmt.Sprint("v", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tx, err := db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback() }()
+	tx := rowsInTx(t, db, 3)
 	// The rows of the first statement stay open while it is pushed out of the
 	// cache: it must keep working until they are closed.
 	open, err := tx.Query(`SELECT id FROM t ORDER BY id`)
