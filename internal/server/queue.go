@@ -99,8 +99,8 @@ func (q *queue) spawn(ctx context.Context, kind store.JobKind, batch int) {
 			}
 			if len(jobs) > 0 {
 				began := time.Now()
-				// On shutdown the handler stops between jobs; the lease of the rest
-				// runs out and another worker (or the next start) takes them.
+				// On shutdown the handler stops between jobs and hands the rest back,
+				// for another replica or the next start.
 				q.handlers[kind](ctx, jobs)
 				if q.s.deliveries.busy() {
 					timer.Reset(min(ingestYieldFactor*time.Since(began), maxIngestYield))
