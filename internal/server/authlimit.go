@@ -3,6 +3,7 @@ package server
 import (
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -13,20 +14,27 @@ import (
 const (
 	DefaultAuthFailureBurst    = 20
 	DefaultAuthFailureInterval = 3 * time.Second
-	// maxTrackedClients bounds the limiter's memory; beyond it, clients whose
-	// allowance has refilled are forgotten.
+	// maxTrackedClients bounds the limiter's memory. Beyond it, clients whose
+	// allowance has refilled are forgotten (looked for at most once an interval);
+	// while every tracked client is still limited, new ones share one bucket.
 	maxTrackedClients = 10000
 )
 
+// overflowClient is the bucket shared by the clients the limiter has no room for.
+const overflowClient = "\x00overflow"
+
 // authLimiter limits failed authentications per client address with a token bucket:
 // each failure takes a token, one comes back every interval, burst at most. A client
-// without tokens is answered 429 before its key is even looked at.
+// without tokens is answered 429 before its key is even looked at. An IPv6 client
+// counts by its /64 (one site's addresses), since it can pick any address in it.
 type authLimiter struct {
-	mu       sync.Mutex
-	burst    float64
-	interval time.Duration
-	now      func() time.Time
-	clients  map[string]*authBucket
+	mu        sync.Mutex
+	burst     float64
+	interval  time.Duration
+	now       func() time.Time
+	clients   map[string]*authBucket
+	max       int
+	lastSweep time.Time
 }
 
 type authBucket struct {
@@ -41,7 +49,30 @@ func newAuthLimiter(burst int, interval time.Duration) *authLimiter {
 	if interval <= 0 {
 		interval = DefaultAuthFailureInterval
 	}
-	return &authLimiter{burst: float64(burst), interval: interval, now: time.Now, clients: map[string]*authBucket{}}
+	return &authLimiter{burst: float64(burst), interval: interval, now: time.Now, clients: map[string]*authBucket{},
+		max: maxTrackedClients}
+}
+
+// limitKey is what client counts as: an IPv6 address by its /64, anything else as is.
+func limitKey(client string) string {
+	addr, err := netip.ParseAddr(client)
+	if err != nil || !addr.Is6() || addr.Is4In6() {
+		return client
+	}
+	prefix, err := addr.Prefix(64)
+	if err != nil {
+		return client
+	}
+	return prefix.String()
+}
+
+// bucket finds the bucket of key, or the overflow bucket when key is not
+// tracked and there is no room for it; nil when there is none yet. Callers hold mu.
+func (l *authLimiter) bucket(key string) (string, *authBucket) {
+	if b, ok := l.clients[key]; ok || len(l.clients) < l.max {
+		return key, b
+	}
+	return overflowClient, l.clients[overflowClient]
 }
 
 // refill brings b up to date; callers hold mu.
@@ -54,8 +85,8 @@ func (l *authLimiter) refill(b *authBucket, now time.Time) {
 func (l *authLimiter) retryAfter(client string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.clients[client]
-	if !ok {
+	_, b := l.bucket(limitKey(client))
+	if b == nil {
 		return 0
 	}
 	l.refill(b, l.now())
@@ -70,13 +101,15 @@ func (l *authLimiter) failed(client string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	b, ok := l.clients[client]
-	if !ok {
-		if len(l.clients) >= maxTrackedClients {
-			l.forgetRefilled(now)
-		}
+	key := limitKey(client)
+	if _, ok := l.clients[key]; !ok && len(l.clients) >= l.max && now.Sub(l.lastSweep) >= l.interval {
+		l.lastSweep = now
+		l.forgetRefilled(now)
+	}
+	key, b := l.bucket(key)
+	if b == nil {
 		b = &authBucket{tokens: l.burst, at: now}
-		l.clients[client] = b
+		l.clients[key] = b
 	}
 	l.refill(b, now)
 	b.tokens = math.Max(0, b.tokens-1)
