@@ -49,6 +49,7 @@ func (s *Server) registerDataCenter(mux *http.ServeMux) {
 		mux.HandleFunc("GET "+api+"/projects/{projectKey}", s.dcAuth(s.dcGetProject))
 		mux.HandleFunc("GET "+api+"/projects/{projectKey}/repos", s.dcAuth(s.dcListRepos))
 		mux.HandleFunc("GET "+repo, s.dcAuth(s.dcGetRepo))
+		mux.HandleFunc("GET "+repo+"/default-branch", s.dcAuth(s.dcGetDefaultBranch))
 		mux.HandleFunc("GET "+repo+"/webhooks", s.dcAuth(s.dcListHooks))
 		mux.HandleFunc("POST "+repo+"/webhooks", s.dcAuth(s.dcCreateHook))
 		mux.HandleFunc("POST "+repo+"/webhooks/test", s.dcAuth(s.dcTestHook))
@@ -306,6 +307,20 @@ func (s *Server) dcGetRepo(w http.ResponseWriter, r *http.Request, tok dcToken) 
 	body := s.dcRepoJSON(s.baseURL(r), repo)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, body)
+}
+
+// dcGetDefaultBranch answers GET .../default-branch with a RestMinimalRef (REPO_READ).
+// Every sandbox repository has a default branch (seeding fills in "main"); Data Center
+// answers 404 for an empty repository's, which the sandbox does not model.
+func (s *Server) dcGetDefaultBranch(w http.ResponseWriter, r *http.Request, tok dcToken) {
+	repo := s.dcRepoFor(w, r, tok, levelRead)
+	if repo == nil {
+		return
+	}
+	s.mu.Lock()
+	branch := repo.DefaultBranch
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"id": "refs/heads/" + branch, "displayId": branch, "type": "BRANCH"})
 }
 
 // ---- webhooks ----

@@ -71,6 +71,37 @@ func TestDataCenterVisibility(t *testing.T) {
 	c.expect("GET", "/rest/api/latest/projects/PLAT/repos/app", bearer(dcRepoAdminToken), nil, 404)
 }
 
+// GET .../default-branch answers a RestMinimalRef to REPO_READ, 401 without a token and
+// 404 (NoSuchRepositoryException) for a repository that does not exist or is not visible.
+func TestDataCenterDefaultBranch(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	if err := c.sb.Seed(sandbox.Seed{DataCenter: sandbox.DataCenterSeed{Repositories: []sandbox.DataCenterRepository{
+		{Project: "PLAT", Slug: "legacy", DefaultBranch: "develop"},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{dcRepoPath: "main", "/rest/api/latest/projects/PLAT/repos/legacy": "develop"} {
+		ref := c.expect("GET", path+"/default-branch", bearer(dcReadToken), nil, 200).json(t)
+		if ref["id"] != "refs/heads/"+want || ref["displayId"] != want || ref["type"] != "BRANCH" {
+			t.Fatalf("%s: default branch %v, want %s", path, ref, want)
+		}
+	}
+	c.expect("GET", "/rest/api/1.0/projects/PLAT/repos/infra/default-branch", dcAdmin(), nil, 200)
+	if ex := dcException(t, c.expect("GET", dcRepoPath+"/default-branch", nil, nil, 401)); ex != "com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException" {
+		t.Fatalf("no token: exceptionName %q", ex)
+	}
+	for _, path := range []string{"/rest/api/latest/projects/PLAT/repos/nope/default-branch", "/rest/api/latest/projects/PLAT/repos/app/default-branch"} {
+		a := dcAdmin()
+		if strings.Contains(path, "/app/") {
+			a = bearer(dcRepoAdminToken) // a token of another repository
+		}
+		if ex := dcException(t, c.expect("GET", path, a, nil, 404)); ex != "com.atlassian.bitbucket.repository.NoSuchRepositoryException" {
+			t.Fatalf("%s: exceptionName %q", path, ex)
+		}
+	}
+}
+
 func TestDataCenterWebhookPermissions(t *testing.T) {
 	t.Parallel()
 	c := start(t)
