@@ -3,6 +3,7 @@ package datacenter
 import (
 	"context"
 	"iter"
+	"net/http"
 	"strings"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
@@ -42,4 +43,24 @@ func (c *Client) Repositories(ctx context.Context, projectKey string) iter.Seq2[
 // ListRepositories returns every repository of a project (all pages).
 func (c *Client) ListRepositories(ctx context.Context, projectKey string) ([]Repository, error) {
 	return rest.Collect(c.Repositories(ctx, projectKey))
+}
+
+// Ref is a branch or tag as Data Center names it (RestMinimalRef).
+type Ref struct {
+	ID        string `json:"id"`        // refs/heads/main
+	DisplayID string `json:"displayId"` // main
+	Type      string `json:"type"`      // BRANCH or TAG
+}
+
+// DefaultBranch reads a repository's configured default branch (GET
+// .../default-branch, REPO_READ). bitbucket.IsNotFound(err) when the repository does
+// not exist or has no default branch (Data Center answers 404 for both; an empty
+// repository has none).
+func (c *Client) DefaultBranch(ctx context.Context, projectKey, repoSlug string) (Ref, error) {
+	if err := requireRepo(projectKey, repoSlug); err != nil {
+		return Ref{}, err
+	}
+	var ref Ref
+	_, err := c.rest.Do(ctx, rest.Request{Method: http.MethodGet, Path: repoPath(projectKey, repoSlug, "default-branch"), Out: &ref, Expect: []int{http.StatusOK}})
+	return ref, err
 }

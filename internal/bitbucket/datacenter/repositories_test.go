@@ -2,10 +2,12 @@ package datacenter_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/datacenter"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
 )
@@ -46,6 +48,38 @@ func TestRequiredEventsAreWebhookEvents(t *testing.T) {
 	for _, avoided := range []string{"pr:reviewer:changes_requested", "pr:to_ref_updated"} {
 		if slices.Contains(datacenter.RequiredEvents(), avoided) {
 			t.Errorf("%s is in the defaults; some servers reject it", avoided)
+		}
+	}
+}
+
+func TestSandboxDefaultBranch(t *testing.T) {
+	t.Parallel()
+	sb := startSandbox(t)
+	err := sb.Seed(sandbox.Seed{DataCenter: sandbox.DataCenterSeed{Repositories: []sandbox.DataCenterRepository{
+		{Project: "PLAT", Slug: "legacy", DefaultBranch: "develop"},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c := client(t, sb, sbReadToken)
+	got, err := c.DefaultBranch(ctx, "PLAT", "legacy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (datacenter.Ref{ID: "refs/heads/develop", DisplayID: "develop", Type: "BRANCH"}); got != want {
+		t.Fatalf("default branch %+v, want %+v", got, want)
+	}
+	if _, err := c.DefaultBranch(ctx, "PLAT", "missing"); !bitbucket.IsNotFound(err) {
+		t.Fatalf("unknown repository: %v, want a 404", err)
+	}
+	if _, err := client(t, sb, sbOtherToken).DefaultBranch(ctx, "PLAT", "legacy"); !bitbucket.IsNotFound(err) {
+		t.Fatalf("a token of another project: %v, want a 404", err)
+	}
+	for _, args := range [][2]string{{"", "legacy"}, {"PLAT", " "}} {
+		var verr *bitbucket.ValidationError
+		if _, err := c.DefaultBranch(ctx, args[0], args[1]); !errors.As(err, &verr) {
+			t.Fatalf("DefaultBranch(%q, %q): %v, want a validation error", args[0], args[1], err)
 		}
 	}
 }
