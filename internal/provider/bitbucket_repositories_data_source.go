@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/cloud"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/datacenter"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
 )
 
@@ -59,7 +61,8 @@ func (d *repositoriesDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 			"Use it with `for_each` to install `orbit_bitbucket_repository_webhook` on each repository.\n\n" +
 			"**Bitbucket permissions:** read access to the repositories (Cloud API token scope `read:repository:bitbucket`; Data Center REPO_READ or PROJECT_READ). " +
 			"Only the repositories the credentials can see are listed.\n\n" +
-			"**Rate limit:** Bitbucket Cloud limits API use (webhook endpoints to about 1,000 requests an hour); a listing costs one request per 100 repositories.",
+			"**Rate limit:** Bitbucket Cloud limits API use (webhook endpoints to about 1,000 requests an hour); a listing costs one request per 100 repositories. " +
+			"A Data Center listing also reads each repository's default branch: one more request per repository, " + strconv.Itoa(defaultBranchReads) + " at a time.",
 		Attributes: map[string]schema.Attribute{
 			"workspace": schema.StringAttribute{
 				MarkdownDescription: "Bitbucket Cloud workspace slug. Set it to list a Cloud workspace; leave it out for Data Center.",
@@ -88,7 +91,7 @@ func (d *repositoriesDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 					"namespace":   schema.StringAttribute{MarkdownDescription: "Workspace slug (Cloud) or project key (Data Center): the webhook's `namespace`.", Computed: true},
 					"slug":        schema.StringAttribute{MarkdownDescription: "Repository slug: the webhook's `repository`.", Computed: true},
 					"name":        schema.StringAttribute{MarkdownDescription: "Display name.", Computed: true},
-					"main_branch": schema.StringAttribute{MarkdownDescription: "Main branch (Cloud). Empty for Data Center, whose repository list does not carry it, and for an empty repository.", Computed: true},
+					"main_branch": schema.StringAttribute{MarkdownDescription: "Main branch: the repository's main branch (Cloud) or default branch (Data Center, read for each repository, which costs one request per repository). Empty for an empty repository (Data Center answers 404 for its default branch).", Computed: true},
 					"html_url":    schema.StringAttribute{MarkdownDescription: "The repository's page in the Bitbucket web interface.", Computed: true},
 				}},
 			},
@@ -163,6 +166,11 @@ func (d *repositoriesDataSource) Read(ctx context.Context, req datasource.ReadRe
 		for _, r := range repos {
 			entries = append(entries, repositoryEntry{namespace: project, slug: r.Slug, name: r.Name, htmlURL: r.HTMLURL()})
 		}
+		// Data Center's repository list does not carry the default branch.
+		if i, err := fillDefaultBranches(ctx, client, entries); err != nil {
+			addBitbucketError(&resp.Diagnostics, bitbucket.ProductDataCenter, "read the default branch", "repository "+project+"/"+entries[i].slug, err)
+			return
+		}
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].slug < entries[j].slug })
 	values := make([]attr.Value, 0, len(entries))
@@ -177,6 +185,57 @@ func (d *repositoriesDataSource) Read(ctx context.Context, req datasource.ReadRe
 	}
 	config.Repositories = types.ListValueMust(repositoryObjectType, values)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &config)...)
+}
+
+// defaultBranchReads is how many Data Center default-branch reads run at once.
+const defaultBranchReads = 8
+
+// fillDefaultBranches sets mainBranch of each Data Center entry to its repository's
+// default branch, defaultBranchReads requests at a time. A 404 for a listed repository
+// means it has no default branch (an empty repository): mainBranch stays "". Any other
+// error stops the reads and is returned with the index of its entry.
+func fillDefaultBranches(ctx context.Context, client *datacenter.Client, entries []repositoryEntry) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		failed   = -1
+		firstErr error
+	)
+	fail := func(i int, err error) {
+		mu.Lock()
+		if firstErr == nil {
+			failed, firstErr = i, err
+		}
+		mu.Unlock()
+		cancel()
+	}
+	slots := make(chan struct{}, defaultBranchReads)
+loop:
+	for i := range entries {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			fail(i, ctx.Err())
+			break loop
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			ref, err := client.DefaultBranch(ctx, entries[i].namespace, entries[i].slug)
+			switch {
+			case err == nil:
+				entries[i].mainBranch = ref.DisplayID
+			case bitbucket.IsNotFound(err):
+			default:
+				fail(i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return failed, firstErr
 }
 
 // cloudQuery combines a project filter with the user's own query.

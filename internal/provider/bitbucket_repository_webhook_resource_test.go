@@ -664,6 +664,12 @@ func TestAccRepositoryWebhookPermissions(t *testing.T) {
 func TestAccRepositoryWebhookForEach(t *testing.T) {
 	t.Parallel()
 	e := newAccEnv(t)
+	// One Data Center repository has another default branch than main.
+	if err := e.sandbox.Seed(sandbox.Seed{DataCenter: sandbox.DataCenterSeed{Repositories: []sandbox.DataCenterRepository{
+		{Project: "PLAT", Slug: "web", DefaultBranch: "trunk"},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
 	config := e.config(webhookIntegrations("") + `
 data "orbit_bitbucket_repositories" "cloud" {
   workspace = "acme"
@@ -708,6 +714,14 @@ resource "orbit_bitbucket_repository_webhook" "dc" {
 		statecheck.ExpectKnownValue("data.orbit_bitbucket_repositories.cloud", tfjsonpath.New("repositories").AtSliceIndex(0), knownvalue.ObjectExact(map[string]knownvalue.Check{
 			"namespace": knownvalue.StringExact("acme"), "slug": knownvalue.StringExact("app"), "name": knownvalue.StringExact("app"),
 			"main_branch": knownvalue.StringExact("main"), "html_url": knownvalue.StringExact(e.sandbox.URL + "/acme/app"),
+		})),
+		// Data Center's list does not carry the default branch; it is read for each.
+		statecheck.ExpectKnownValue("data.orbit_bitbucket_repositories.dc", tfjsonpath.New("repositories").AtSliceIndex(0), knownvalue.ObjectExact(map[string]knownvalue.Check{
+			"namespace": knownvalue.StringExact("PLAT"), "slug": knownvalue.StringExact("app"), "name": knownvalue.StringExact("app"),
+			"main_branch": knownvalue.StringExact("main"), "html_url": knownvalue.StringExact(e.sandbox.URL + "/projects/PLAT/repos/app/browse"),
+		})),
+		statecheck.ExpectKnownValue("data.orbit_bitbucket_repositories.dc", tfjsonpath.New("repositories").AtSliceIndex(2), knownvalue.ObjectPartial(map[string]knownvalue.Check{
+			"slug": knownvalue.StringExact("web"), "main_branch": knownvalue.StringExact("trunk"),
 		})),
 		statecheck.ExpectKnownValue("data.orbit_bitbucket_repositories.cloud_query", tfjsonpath.New("repositories"), knownvalue.ListExact([]knownvalue.Check{
 			knownvalue.ObjectPartial(map[string]knownvalue.Check{"slug": knownvalue.StringExact("infra")}),
