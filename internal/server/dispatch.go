@@ -36,7 +36,7 @@ func parseDelivery(provider store.Provider, d store.Delivery) (bitbucket.Webhook
 // before the store's.
 func (s *Server) dispatch(ctx context.Context, d store.Delivery, cache *dispatchCache) (store.DeliveryResult, error) {
 	result := store.DeliveryResult{DeliveryID: d.ID}
-	in, err := cache.integration(ctx, s.store, d.IntegrationID)
+	in, err := cache.integrations.get(ctx, s.store, d.IntegrationID)
 	if err != nil {
 		return result, err
 	}
@@ -133,23 +133,28 @@ func describeEvent(ev bitbucket.WebhookEvent) string {
 // and bindings read once per batch, and the proposed runs the batch has decided
 // on but not yet committed.
 type dispatchCache struct {
-	integrations map[string]store.Integration
+	integrations integrationCache
 	bindingsOf   map[[3]string][]store.StackBinding
 	lastProposed map[string]string
 }
 
 func newDispatchCache() *dispatchCache {
-	return &dispatchCache{integrations: map[string]store.Integration{}, bindingsOf: map[[3]string][]store.StackBinding{},
+	return &dispatchCache{integrations: integrationCache{}, bindingsOf: map[[3]string][]store.StackBinding{},
 		lastProposed: map[string]string{}}
 }
 
-func (c *dispatchCache) integration(ctx context.Context, st store.Store, id string) (store.Integration, error) {
-	if in, ok := c.integrations[id]; ok {
+// integrationCache holds the integrations the jobs of one claim read, each read
+// once (a claim takes milliseconds to seconds; an update meanwhile is seen by
+// the next claim).
+type integrationCache map[string]store.Integration
+
+func (c integrationCache) get(ctx context.Context, st store.Store, id string) (store.Integration, error) {
+	if in, ok := c[id]; ok {
 		return in, nil
 	}
 	in, err := st.GetIntegration(ctx, id)
 	if err == nil {
-		c.integrations[id] = in
+		c[id] = in
 	}
 	return in, err
 }

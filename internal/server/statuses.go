@@ -109,7 +109,7 @@ func (s *Server) statusesFor(ctx context.Context, in store.Integration, run stor
 		var same []store.Run
 		token := ""
 		for {
-			page, next, err := s.store.ListRuns(ctx, store.RunFilter{Commit: run.Commit, PageSize: 500, PageToken: token})
+			page, next, err := s.store.ListRuns(ctx, store.RunFilter{Commits: []string{run.Commit}, PageSize: 500, PageToken: token})
 			if err != nil {
 				return nil, err
 			}
@@ -243,14 +243,10 @@ func permanentStatusError(err error) (string, bool) {
 func (s *Server) handleStatusJobs(ctx context.Context, jobs []store.Job) {
 	claimed := time.Now()
 	postBudget := min(statusPostTimeout, s.queue.lease/3)
-	integrations := map[string]store.Integration{}
+	integrations := integrationCache{}
 	var finished []string
 	for i, job := range jobs {
-		if ctx.Err() != nil {
-			s.releaseJobs(ctx, jobs[i:])
-			break
-		}
-		if time.Since(claimed) > s.queue.lease/3 {
+		if ctx.Err() != nil || time.Since(claimed) > s.queue.lease/3 {
 			s.releaseJobs(ctx, jobs[i:])
 			break
 		}
@@ -274,7 +270,7 @@ func (s *Server) handleStatusJobs(ctx context.Context, jobs []store.Job) {
 // says whether the job is finished (to be deleted). A refusal for good is recorded
 // on the run and not retried; anything else is retried with backoff from the
 // queue, and never holds up ingest.
-func (s *Server) handleStatusJob(ctx context.Context, job store.Job, integrations map[string]store.Integration, budget time.Duration) bool {
+func (s *Server) handleStatusJob(ctx context.Context, job store.Job, integrations integrationCache, budget time.Duration) bool {
 	run, err := s.store.GetRun(ctx, job.SubjectID)
 	if errors.Is(err, store.ErrNotFound) {
 		return true // the stack was deleted with its runs
@@ -291,17 +287,13 @@ func (s *Server) handleStatusJob(ctx context.Context, job store.Job, integration
 		s.logger.Warn("commit status not posted", "run_id", run.ID, "reason", msg)
 		return true
 	}
-	in, ok := integrations[run.IntegrationID]
-	if !ok {
-		in, err = s.store.GetIntegration(ctx, run.IntegrationID)
-		if errors.Is(err, store.ErrNotFound) {
-			return giveUp("the integration was deleted: commit statuses are not posted")
-		}
-		if err != nil {
-			s.retryJob(ctx, job, err)
-			return false
-		}
-		integrations[run.IntegrationID] = in
+	in, err := integrations.get(ctx, s.store, run.IntegrationID)
+	if errors.Is(err, store.ErrNotFound) {
+		return giveUp("the integration was deleted: commit statuses are not posted")
+	}
+	if err != nil {
+		s.retryJob(ctx, job, err)
+		return false
 	}
 	err = s.postStatuses(ctx, in, run, budget)
 	if err == nil {

@@ -119,8 +119,7 @@ type DeliveryCompletion struct {
 // RunFilter narrows ListRuns. Results are newest first.
 type RunFilter struct {
 	StackID string
-	// Commit matches the stored commit exactly; Commits, when set, any of them.
-	Commit  string
+	// Commits, when set, limits to runs whose stored commit is one of them.
 	Commits []string
 	// SpaceIDs limits to runs of stacks in these spaces; nil = all, empty = none.
 	SpaceIDs []string

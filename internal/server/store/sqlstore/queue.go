@@ -182,27 +182,23 @@ func (s *Store) RetryJob(ctx context.Context, jobID string, runAfter time.Time, 
 }
 
 func (s *Store) ReleaseJobs(ctx context.Context, jobIDs ...string) error {
-	if len(jobIDs) == 0 {
-		return nil
-	}
-	return s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		for _, id := range jobIDs {
-			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET locked_until = '', attempts = attempts - 1
-				WHERE id = $1 AND attempts > 0`, id); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return s.execEachJob(ctx, `UPDATE jobs SET locked_until = '', attempts = attempts - 1
+		WHERE id = $1 AND attempts > 0`, jobIDs)
 }
 
 func (s *Store) DeleteJobs(ctx context.Context, jobIDs ...string) error {
+	return s.execEachJob(ctx, `DELETE FROM jobs WHERE id = $1`, jobIDs)
+}
+
+// execEachJob runs query (one parameter, the job id) for each of jobIDs, all in
+// one write transaction.
+func (s *Store) execEachJob(ctx context.Context, query string, jobIDs []string) error {
 	if len(jobIDs) == 0 {
 		return nil
 	}
 	return s.inWriteTx(ctx, func(tx *sql.Tx) error {
 		for _, id := range jobIDs {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id = $1`, id); err != nil {
+			if _, err := tx.ExecContext(ctx, query, id); err != nil {
 				return err
 			}
 		}
@@ -341,9 +337,6 @@ func (s *Store) ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, s
 	}
 	if f.StackID != "" {
 		where = append(where, `stack_id = `+arg(&args, f.StackID))
-	}
-	if f.Commit != "" {
-		where = append(where, `commit_sha = `+arg(&args, f.Commit))
 	}
 	if len(f.Commits) > 0 {
 		where = append(where, `commit_sha IN (`+placeholders(&args, f.Commits)+`)`)

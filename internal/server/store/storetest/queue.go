@@ -287,11 +287,11 @@ func testRunsFinishAndList(t *testing.T, s store.Store) {
 		}
 		return out
 	}
-	byCommit, _ := must2(s.ListRuns(ctx(t), store.RunFilter{Commit: "c1"}))(t)
+	byCommit, _ := must2(s.ListRuns(ctx(t), store.RunFilter{Commits: []string{"c1"}}))(t)
 	if want := []string{made[3].ID, made[2].ID, made[0].ID}; !slices.Equal(ids(byCommit), want) {
 		t.Fatalf("by commit, newest first: %v, want %v", ids(byCommit), want)
 	}
-	inSpace, _ := must2(s.ListRuns(ctx(t), store.RunFilter{Commit: "c1", SpaceIDs: []string{sp.ID}}))(t)
+	inSpace, _ := must2(s.ListRuns(ctx(t), store.RunFilter{Commits: []string{"c1"}, SpaceIDs: []string{sp.ID}}))(t)
 	if want := []string{made[3].ID, made[0].ID}; !slices.Equal(ids(inSpace), want) {
 		t.Fatalf("by commit in a space: %v, want %v", ids(inSpace), want)
 	}
