@@ -66,10 +66,11 @@ func NormalizeURL(raw string) (string, bool) {
 		return "", false
 	}
 	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]" // an IPv6 literal
+	}
 	if port := u.Port(); port != "" && !(scheme == "http" && port == "80") && !(scheme == "https" && port == "443") {
 		host += ":" + port
-	} else if strings.Contains(host, ":") {
-		host = "[" + host + "]" // IPv6 literal without its port
 	}
 	return scheme + "://" + host + cleanPath(u.EscapedPath()), true
 }
