@@ -216,8 +216,12 @@ func TestAccAdopt(t *testing.T) {
 	for k, v := range w.env {
 		t.Setenv(k, v)
 	}
+	who, stderr, code := w.orbit(t, "whoami")
+	if code != 0 || !strings.Contains(who, "platform") || !strings.Contains(who, "admin") || !strings.Contains(who, "Bitbucket Cloud "+w.sandbox.URL+": Dev") {
+		t.Errorf("orbit whoami exited %d:\n%s%s", code, who, stderr)
+	}
 	out := filepath.Join(t.TempDir(), "adopted")
-	_, stderr, code := w.orbit(t, "adopt", "--space", w.spaceID, "--workspace", "acme", "--project", "PLAT", "--out", out, "--format", "json")
+	_, stderr, code = w.orbit(t, "adopt", "--space", w.spaceID, "--workspace", "acme", "--project", "PLAT", "--out", out, "--format", "json")
 	if code != 0 {
 		t.Fatalf("orbit adopt exited %d:\n%s", code, stderr)
 	}
