@@ -221,7 +221,7 @@ func (b *builder) integrations() {
 			a.ResourceType = "orbit_bitbucket_cloud_integration"
 		}
 		a.Label = uniqueLabel(b.labels, a.ResourceType, ident(in.Name))
-		a.TokenVariable = uniqueLabel(b.labels, "variable", ident(in.Name)+"_"+tokenAttribute(in)[:len(tokenAttribute(in))-3])
+		a.TokenVariable = uniqueLabel(b.labels, "variable", ident(in.Name)+"_"+strings.TrimSuffix(tokenAttribute(in), "_wo"))
 		b.adopted[in.ID] = a
 		b.r.Integrations = append(b.r.Integrations, a)
 	}

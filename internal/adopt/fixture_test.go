@@ -36,11 +36,6 @@ func cloudHook(n int, url string) Hook {
 		Events: RequiredEvents(orbitapi.ProviderBitbucketCloud), SecretSet: &set, Created: epoch.Add(time.Duration(n) * time.Minute)}
 }
 
-func dcHook(n int, url string) Hook {
-	return Hook{ID: fmt.Sprint(n), URL: url, Title: "Orbit", Active: true, Events: RequiredEvents(orbitapi.ProviderBitbucketDataCenter),
-		Created: epoch.Add(time.Duration(n) * time.Minute)}
-}
-
 // bigInventory: n Cloud repositories of workspace acme, each with one good hook and
 // a stack bound to it.
 func bigInventory(n int, stacks bool) *Inventory {
