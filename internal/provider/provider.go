@@ -20,19 +20,20 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitenv"
 )
 
 // Environment variables the provider block falls back to.
 const (
-	envEndpoint               = "ORBIT_ENDPOINT"
-	envAPIKey                 = "ORBIT_API_KEY"
-	envBitbucketCloudAPIURL   = "BITBUCKET_CLOUD_API_URL"
-	envBitbucketCloudEmail    = "BITBUCKET_CLOUD_EMAIL"
-	envBitbucketCloudAPIToken = "BITBUCKET_CLOUD_API_TOKEN"
-	envBitbucketDCAPIURL      = "BITBUCKET_DC_API_URL"
-	envBitbucketDCToken       = "BITBUCKET_DC_TOKEN"
+	envEndpoint               = orbitenv.Endpoint
+	envAPIKey                 = orbitenv.APIKey
+	envBitbucketCloudAPIURL   = orbitenv.BitbucketCloudAPIURL
+	envBitbucketCloudEmail    = orbitenv.BitbucketCloudEmail
+	envBitbucketCloudAPIToken = orbitenv.BitbucketCloudAPIToken
+	envBitbucketDCAPIURL      = orbitenv.BitbucketDCAPIURL
+	envBitbucketDCToken       = orbitenv.BitbucketDCToken
 
-	defaultBitbucketCloudAPIURL = "https://api.bitbucket.org"
+	defaultBitbucketCloudAPIURL = orbitenv.DefaultBitbucketCloudAPIURL
 
 	// configureProbeTimeout bounds the reachability check done at configure time,
 	// retries included.
