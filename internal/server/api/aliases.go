@@ -12,15 +12,14 @@ type (
 )
 
 var (
-	invalidArg         = httpx.InvalidArg
-	errUnauthenticated = httpx.Unauthenticated
-	errPermission      = httpx.Permission
-	errNotFound        = httpx.NotFound
-	isNotFound         = httpx.IsNotFound
-	errConflict        = httpx.Conflict
-	writeJSON          = httpx.WriteJSON
-	decodeBody         = httpx.DecodeBody
-	roleRank           = auth.RoleRank
+	invalidArg    = httpx.InvalidArg
+	errPermission = httpx.Permission
+	errNotFound   = httpx.NotFound
+	isNotFound    = httpx.IsNotFound
+	errConflict   = httpx.Conflict
+	writeJSON     = httpx.WriteJSON
+	decodeBody    = httpx.DecodeBody
+	roleRank      = auth.RoleRank
 )
 
 const (

@@ -120,7 +120,7 @@ func (s *API) reportRunResult(w http.ResponseWriter, r *http.Request, p *princip
 	return nil
 }
 
-func (s *API) writeRuns(w http.ResponseWriter, r *http.Request, p *principal, f store.RunFilter) error {
+func (s *API) writeRuns(w http.ResponseWriter, r *http.Request, f store.RunFilter) error {
 	lp, err := parseListParams(r, s.limits)
 	if err != nil {
 		return err
@@ -144,7 +144,7 @@ func (s *API) listStackRuns(w http.ResponseWriter, r *http.Request, p *principal
 	if err != nil {
 		return err
 	}
-	return s.writeRuns(w, r, p, store.RunFilter{StackID: st.ID})
+	return s.writeRuns(w, r, store.RunFilter{StackID: st.ID})
 }
 
 // cloudShortHashLen is the length of the commit hashes in Bitbucket Cloud's pull
@@ -170,7 +170,7 @@ func (s *API) listRuns(w http.ResponseWriter, r *http.Request, p *principal) err
 	if !p.RootAdmin() {
 		f.ReadableBy = p.Key().ID
 	}
-	return s.writeRuns(w, r, p, f)
+	return s.writeRuns(w, r, f)
 }
 
 // startManualRun starts a tracked run of an attached stack on the head of b.Branch:

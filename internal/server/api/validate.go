@@ -61,7 +61,6 @@ func deref(v *string) string {
 var (
 	labelPattern           = rules.Label
 	integrationNamePattern = rules.IntegrationName
-	poolPattern            = rules.Pool
 )
 
 // Default quotas (Config, API.md "Limits").
@@ -113,13 +112,6 @@ func validateDisplayName(field, name string) error {
 func validateDescription(description string) error {
 	if utf8.RuneCountInString(description) > maxDescriptionLen {
 		return invalidArg("description", "description must be at most %d characters", maxDescriptionLen)
-	}
-	return nil
-}
-
-func validateEmail(email string) error {
-	if rules.EmailProblem(email) != "" {
-		return invalidArg("email", "email must be a plain address such as dev@example.com")
 	}
 	return nil
 }
