@@ -15,7 +15,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
-	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/auth"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/postgres/pgtest"
 )
 
@@ -74,7 +74,7 @@ func NewKeys() (Keys, error) {
 	if _, err := rand.Read(raw); err != nil {
 		return Keys{}, err
 	}
-	admin, _, _, err := server.NewAPIKey()
+	admin, _, _, err := auth.NewAPIKey()
 	if err != nil {
 		return Keys{}, err
 	}

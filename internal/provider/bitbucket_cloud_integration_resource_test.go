@@ -268,7 +268,7 @@ resource "orbit_bitbucket_cloud_integration" "test" {
 	})
 }
 
-// The migration SPEC §3 keeps app passwords for: an integration made outside
+// The migration away from app passwords (API.md, Cloud integrations) keeps them for: an integration made outside
 // Terraform with an app password is imported, then moved to a write-only API token.
 func TestAccBitbucketCloudIntegrationImportAndMigrate(t *testing.T) {
 	t.Parallel()

@@ -15,7 +15,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
 )
 
-// The triggers a repository webhook needs (SPEC §5), in the order the API lists them.
+// The triggers a repository webhook needs (API.md, "Required events"), in the order the API lists them.
 var (
 	cloudRequiredEvents = []string{
 		"repo:push", "pullrequest:created", "pullrequest:updated", "pullrequest:approved",

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/datacenter"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
 )
@@ -158,7 +159,7 @@ func TestIntegrationFieldsRoundTrip(t *testing.T) {
 	// Webhook endpoint.
 	hook := c.must(http.MethodGet, "/api/v1/integrations/"+str(dc, "id")+"/webhook", nil, http.StatusOK)
 	events, _ := hook["required_events"].([]any)
-	if hook["webhook_secret"] != dc["webhook_secret"] || hook["webhook_url"] != dc["webhook_url"] || len(events) != len(server.RequiredEvents["bitbucket_datacenter"]) || events[0] != "repo:refs_changed" {
+	if hook["webhook_secret"] != dc["webhook_secret"] || hook["webhook_url"] != dc["webhook_url"] || len(events) != len(datacenter.RequiredEvents()) || events[0] != "repo:refs_changed" {
 		t.Errorf("webhook answer: %v", hook)
 	}
 

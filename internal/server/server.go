@@ -1,14 +1,13 @@
-// Package server is orbit-server: the HTTP API of API.md on top of a store.Store.
-//
-// Handlers decode, validate, check the caller's role, call one store method and encode;
-// errors are mapped to HTTP in one place (errors.go). Secrets (credentials, webhook
-// secrets) are sealed with AES-256-GCM before they reach the store and never logged.
+// Package server is orbit-server's composition root: Config, New, Run and the
+// graceful shutdown. It opens the store and the secrets, and wires the parts, each
+// a package of its own (ARCHITECTURE.md): api (the management API), auth, receiver
+// (the public webhook endpoint), worker (the queue: dispatch and commit statuses),
+// secrets, and vcs with its kinds. It holds no handler. It may import every part;
+// only cmd/orbit-server and tests import it.
 package server
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -25,10 +24,20 @@ import (
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/egress"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/api"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/auth"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/metrics"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/receiver"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secrets"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/postgres"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/sqlite"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
+	_ "github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs/bitbucketcloud" // registers the kind
+	_ "github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs/bitbucketdc"    // registers the kind
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/worker"
 )
 
 // Config is everything orbit-server needs; cmd/orbit-server fills it from flags and env.
@@ -113,48 +122,21 @@ func orDefault(v, def int) int {
 // Server is one orbit-server instance bound to an open store.
 type Server struct {
 	store     store.Store
-	box       sealer
 	publicURL string
 	logger    *slog.Logger
-	checker   CredentialChecker
-	metrics   *metrics
-	limits    limits
 	handler   http.Handler
 	draining  atomic.Bool
-	authLimit *authLimiter
-	// trustedProxies: see Config.TrustedProxies (normalized).
-	trustedProxies []netip.Prefix
-	inflight       inflight
-	ready          writeProbe
+	inflight  httpx.Inflight
 	// shutdownDelay and drainTimeout: see Config.
 	shutdownDelay time.Duration
 	drainTimeout  time.Duration
 	// endDelay, when closed (tests), ends the shutdown delay early.
 	endDelay chan struct{}
 
-	cloudAPIURL      string
-	statusHTTPClient *http.Client
-	// dcStatusHTTPClient posts Data Center statuses, through egress.
-	dcStatusHTTPClient *http.Client
-	egress             *egress.Policy
-
-	webhookGrace   time.Duration
-	webhookTargets *webhookTargetCache
-	deliveries     *deliveryCommitter
-	queue          *queue
-	closeOnce      sync.Once
-	// beforeIntegrationUpdate, when set (tests only), runs in PUT /integrations/{id}
-	// between loading the integration and writing it.
-	beforeIntegrationUpdate atomic.Pointer[func()]
-
-	// idempotencyHashKey keys the hash of requests sent with an Idempotency-Key.
-	idempotencyHashKey []byte
-}
-
-// sealer is what the server needs from secretbox.
-type sealer interface {
-	Seal(plaintext, additionalData []byte) ([]byte, error)
-	Open(sealed, additionalData []byte) ([]byte, error)
+	api       *api.API
+	receiver  *receiver.Receiver
+	worker    *worker.Worker
+	closeOnce sync.Once
 }
 
 // New opens the store, applies migrations (done by the store), bootstraps the first
@@ -170,7 +152,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 	}
 	if cfg.BootstrapKey != "" {
-		if _, _, err := ParseAPIKey(cfg.BootstrapKey); err != nil {
+		if _, _, err := auth.ParseAPIKey(cfg.BootstrapKey); err != nil {
 			return nil, fmt.Errorf("bootstrap key: %w (expected orbit_<id>_<43 base64url chars>)", err)
 		}
 	}
@@ -186,7 +168,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, box, err := openSecretBox(ctx, st, cfg)
+	box, err := secrets.Open(ctx, st, cfg.SecretKey, cfg.SecretKeyFile)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -199,23 +181,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{
-		store:     st,
-		box:       box,
-		publicURL: publicURL,
-		logger:    logger,
-		checker:   cfg.CredentialChecker,
-		metrics:   newMetrics(),
-		limits:    limits{maxLabels: orDefault(cfg.MaxLabels, DefaultMaxLabels)},
-		authLimit: newAuthLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval),
-		ready:     writeProbe{interval: readyProbeInterval, now: time.Now},
-		endDelay:  make(chan struct{}),
-
-		idempotencyHashKey: deriveKey(key, "orbit idempotency request hash"),
-	}
-	for _, p := range cfg.TrustedProxies {
-		s.trustedProxies = append(s.trustedProxies, normalizeProxyPrefix(p))
-	}
+	s := &Server{store: st, publicURL: publicURL, logger: logger, endDelay: make(chan struct{})}
 	s.shutdownDelay = cfg.ShutdownDelay
 	if s.shutdownDelay == 0 {
 		s.shutdownDelay = DefaultShutdownDelay
@@ -224,67 +190,63 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.drainTimeout <= 0 {
 		s.drainTimeout = DefaultDrainTimeout
 	}
-	s.webhookGrace = cfg.WebhookSecretGrace
-	if s.webhookGrace == 0 {
-		s.webhookGrace = DefaultWebhookSecretGrace
-	}
-	s.webhookTargets = &webhookTargetCache{s: s}
-	s.cloudAPIURL = cfg.BitbucketCloudAPIURL
-	if s.cloudAPIURL == "" {
-		s.cloudAPIURL = bitbucket.DefaultCloudBaseURL
-	}
-	s.egress = cfg.Egress
-	if s.egress == nil {
-		s.egress = egress.Default()
-	}
-	if cfg.StatusHTTPClient != nil {
-		s.statusHTTPClient, s.dcStatusHTTPClient = cfg.StatusHTTPClient, cfg.StatusHTTPClient
-	} else {
-		// Cloud statuses go to the operator's URL; Data Center ones to api_host, which
-		// the integration's admin chose, so they dial through the policy.
-		s.statusHTTPClient = &http.Client{Transport: egress.Default().Transport(nil)}
-		s.dcStatusHTTPClient = &http.Client{Transport: s.egress.Transport(nil)}
+	grace := cfg.WebhookSecretGrace
+	if grace == 0 {
+		grace = DefaultWebhookSecretGrace
 	}
 	out := cfg.BootstrapOut
 	if out == nil {
 		out = os.Stderr
 	}
-	if err := s.bootstrap(ctx, cfg.BootstrapKey, out); err != nil {
+	if err := auth.Bootstrap(ctx, st, logger, cfg.BootstrapKey, out); err != nil {
 		st.Close()
 		return nil, err
 	}
-	s.handler = s.routes()
-	s.queue = newQueue(s, cfg.QueueLease, cfg.QueuePollInterval)
-	s.deliveries = newDeliveryCommitter(st, func() { s.queue.wake(store.JobDelivery) })
+	m := metrics.New()
+	s.worker = worker.New(st, box, worker.Config{Lease: cfg.QueueLease, Poll: cfg.QueuePollInterval,
+		PublicURL: publicURL, Status: statusEnv(cfg), Logger: logger})
+	s.receiver = receiver.New(st, box, m, grace, func() { s.worker.Wake(store.JobDelivery) })
+	s.worker.SetBusy(s.receiver.Busy)
+	var trusted []netip.Prefix
+	for _, p := range cfg.TrustedProxies {
+		trusted = append(trusted, httpx.NormalizeProxyPrefix(p))
+	}
+	var checker vcs.CredentialChecker
+	if cfg.CredentialChecker != nil {
+		checker = cfg.CredentialChecker
+	}
+	s.api = api.New(api.Config{
+		Store: st, Box: box, PublicURL: publicURL, Logger: logger, Checker: checker, Metrics: m,
+		MaxLabels:      orDefault(cfg.MaxLabels, DefaultMaxLabels),
+		AuthLimit:      auth.NewLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval),
+		TrustedProxies: trusted, Inflight: &s.inflight, Draining: &s.draining,
+		Targets: s.receiver, Queue: s.worker, PublicRoutes: s.receiver.Routes(),
+	})
+	s.handler = s.api.Handler()
 	if !cfg.PauseQueue {
-		s.queue.start()
+		s.worker.Start()
 	}
 	return s, nil
 }
 
-// deriveKey gives a purpose-bound key from the secret key, so that the AES key itself
-// is used only by secretbox.
-func deriveKey(secret []byte, purpose string) []byte {
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(purpose))
-	return mac.Sum(nil)
-}
-
-// openSecretBox resolves the secret key and proves it is the database's (see
-// checkSecretKey) before anything is sealed or opened with it.
-func openSecretBox(ctx context.Context, st store.Store, cfg Config) ([]byte, *secretbox.Box, error) {
-	key, source, err := resolveSecretKey(ctx, st, cfg)
-	if err != nil {
-		return nil, nil, err
+// statusEnv is what the kinds post commit statuses with. Cloud statuses go to the
+// operator's URL; Data Center ones to api_host, which the integration's admin chose,
+// so they dial through the policy.
+func statusEnv(cfg Config) vcs.StatusEnv {
+	env := vcs.StatusEnv{CloudAPIURL: cfg.BitbucketCloudAPIURL, Egress: cfg.Egress}
+	if env.CloudAPIURL == "" {
+		env.CloudAPIURL = bitbucket.DefaultCloudBaseURL
 	}
-	box, err := secretbox.New(key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("secret key: %w", err)
+	if env.Egress == nil {
+		env.Egress = egress.Default()
 	}
-	if err := checkSecretKey(ctx, st, box, source); err != nil {
-		return nil, nil, err
+	if cfg.StatusHTTPClient != nil {
+		env.OperatorClient, env.CallerClient = cfg.StatusHTTPClient, cfg.StatusHTTPClient
+	} else {
+		env.OperatorClient = &http.Client{Transport: egress.Default().Transport(nil)}
+		env.CallerClient = &http.Client{Transport: env.Egress.Transport(nil)}
 	}
-	return key, box, nil
+	return env
 }
 
 func openStore(ctx context.Context, db string) (store.Store, error) {
@@ -322,8 +284,8 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
-		s.deliveries.close()
-		s.queue.stop()
+		s.receiver.Close()
+		s.worker.Stop()
 		err = s.store.Close()
 	})
 	return err
@@ -380,7 +342,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		// The drain timed out: what is still running is dropped, and said so. This is
 		// still an orderly stop (exit 0): every acknowledged write was committed.
-		dropped := s.inflight.snapshot()
+		dropped := s.inflight.Snapshot()
 		s.logger.Warn("drain timed out; dropping in-flight requests", "dropped", len(dropped), "requests", dropped, "error", err.Error())
 		_ = httpServer.Close()
 		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {

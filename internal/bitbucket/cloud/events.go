@@ -14,7 +14,7 @@ var HookEvents = []string{
 	"repo:updated",
 }
 
-// RequiredEvents are the triggers Orbit needs from a Cloud repository (SPEC §5):
+// RequiredEvents are the triggers Orbit needs from a Cloud repository (API.md, "Required events"):
 // pushes, pull request life cycle, approvals and comments.
 func RequiredEvents() []string {
 	return []string{

@@ -13,7 +13,7 @@ var WebhookEvents = []string{
 	"build:status_updated",
 }
 
-// RequiredEvents are the triggers Orbit needs from a Data Center repository (SPEC §5).
+// RequiredEvents are the triggers Orbit needs from a Data Center repository (API.md, "Required events").
 // pr:reviewer:changes_requested and pr:to_ref_updated are left out on purpose: some
 // server versions reject them and fail the whole create.
 func RequiredEvents() []string {

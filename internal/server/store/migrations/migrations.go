@@ -3,7 +3,10 @@
 // portable: TEXT, BIGINT, BOOLEAN; no BLOB/BYTEA, AUTOINCREMENT or SERIAL.
 //
 // Files are named NNNN_name.sql; NNNN is the version. A migration is never
-// edited once released: change the schema with a new file.
+// edited once released: change the schema with a new file. Where the engines
+// cannot share one statement (SQLite cannot drop a constraint without rebuilding
+// its table), a version has one file per engine instead, NNNN_name.<dialect>.sql
+// (dialect: sqlite or postgres), and each store applies its own.
 package migrations
 
 import (
@@ -23,9 +26,29 @@ type Migration struct {
 	Version int64
 	Name    string // file name
 	SQL     string
+	// Dialect is the engine the file is for ("sqlite", "postgres"), or "" for all.
+	Dialect string
 }
 
-var fileName = regexp.MustCompile(`^([0-9]{4,})_[a-z0-9_]+\.sql$`)
+// Dialects are the engines a per-engine migration file may name.
+var Dialects = []string{"sqlite", "postgres"}
+
+var fileName = regexp.MustCompile(`^([0-9]{4,})_[a-z0-9_]+(?:\.(sqlite|postgres))?\.sql$`)
+
+// For returns the migrations one engine applies, ordered by version.
+func For(dialect string) ([]Migration, error) {
+	all, err := All()
+	if err != nil {
+		return nil, err
+	}
+	var out []Migration
+	for _, m := range all {
+		if m.Dialect == "" || m.Dialect == dialect {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
 
 // All returns the migrations ordered by version. It fails on a misnamed file or
 // a duplicated version, which is a build mistake, not a runtime condition.
@@ -35,7 +58,7 @@ func All() ([]Migration, error) {
 		return nil, err
 	}
 	var out []Migration
-	seen := map[int64]string{}
+	seen := map[string]string{}
 	for _, e := range entries {
 		m := fileName.FindStringSubmatch(e.Name())
 		if m == nil {
@@ -45,16 +68,26 @@ func All() ([]Migration, error) {
 		if err != nil || version <= 0 {
 			return nil, fmt.Errorf("migrations: file %q has a bad version", e.Name())
 		}
-		if prev, dup := seen[version]; dup {
+		dialect := m[2]
+		key := fmt.Sprintf("%d/%s", version, dialect)
+		if prev, dup := seen[key]; dup {
 			return nil, fmt.Errorf("migrations: %q and %q share version %d", prev, e.Name(), version)
 		}
-		seen[version] = e.Name()
+		if prev, dup := seen[fmt.Sprintf("%d/", version)]; dup && dialect != "" {
+			return nil, fmt.Errorf("migrations: %q and %q share version %d", prev, e.Name(), version)
+		}
+		for _, d := range Dialects {
+			if prev, dup := seen[fmt.Sprintf("%d/%s", version, d)]; dup && dialect == "" {
+				return nil, fmt.Errorf("migrations: %q and %q share version %d", prev, e.Name(), version)
+			}
+		}
+		seen[key] = e.Name()
 		body, err := fs.ReadFile(files, e.Name())
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Migration{Version: version, Name: e.Name(), SQL: string(body)})
+		out = append(out, Migration{Version: version, Name: e.Name(), SQL: string(body), Dialect: dialect})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
 }

@@ -92,7 +92,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 			t.Errorf("replica %d: %v", i, err)
 		}
 	}
-	all, err := migrations.All()
+	all, err := migrations.For("postgres")
 	if err != nil {
 		t.Fatal(err)
 	}

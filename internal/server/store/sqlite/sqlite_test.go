@@ -59,7 +59,7 @@ func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
 
 	db := rawDB(t, path)
 	before := appliedAt(t, db)
-	all, err := migrations.All()
+	all, err := migrations.For("sqlite")
 	if err != nil {
 		t.Fatal(err)
 	}

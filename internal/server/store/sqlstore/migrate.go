@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/migrations"
@@ -15,7 +17,7 @@ import (
 // version; running Migrate again on an up-to-date database changes nothing.
 // It returns the versions it applied.
 func Migrate(ctx context.Context, db *sql.DB, d Dialect) ([]int64, error) {
-	all, err := migrations.All()
+	all, err := migrations.For(d.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +37,11 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect) ([]int64, error) {
 	var applied []int64
 	for _, m := range all {
 		ran := false
-		err := inTx(ctx, db, func(tx *sql.Tx) error {
+		run := inTx
+		if strings.HasPrefix(m.SQL, foreignKeysOff) {
+			run = inTxForeignKeysOff
+		}
+		err := run(ctx, db, func(tx *sql.Tx) error {
 			if err := lockStartup(ctx, tx, d); err != nil {
 				return err
 			}
@@ -67,6 +73,57 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect) ([]int64, error) {
 		}
 	}
 	return applied, nil
+}
+
+// foreignKeysOff starts a SQLite migration that rebuilds a table another one
+// references: SQLite's procedure turns foreign keys off on the connection for the
+// rebuild (dropping the old table would otherwise cascade into its references) and
+// checks them with foreign_key_check before the commit.
+const foreignKeysOff = "-- orbit:foreign-keys-off"
+
+// inTxForeignKeysOff is inTx on one connection whose foreign keys are off for the
+// transaction; a violation left behind fails the migration.
+func inTxForeignKeysOff(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) (err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return err
+	}
+	defer func() {
+		if _, onErr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); onErr != nil && err == nil {
+			err = onErr
+		}
+	}()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	violation := rows.Next()
+	if err = errors.Join(rows.Close(), rows.Err()); err != nil {
+		return err
+	}
+	if violation {
+		return errors.New("the rebuild leaves a foreign key violation")
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }
 
 // AppliedVersions lists the versions recorded in schema_migrations, ascending.

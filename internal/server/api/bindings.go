@@ -1,0 +1,269 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/vcsname"
+)
+
+const defaultBranch = "main"
+
+// bindingRequest is the body of PUT /stacks/{id}/vcs-binding. Absent branch and
+// pull_request_runs take their defaults.
+type bindingRequest struct {
+	IntegrationID   string `json:"integration_id"`
+	Namespace       string `json:"namespace"`
+	Repository      string `json:"repository"`
+	Branch          string `json:"branch"`
+	ProjectRoot     string `json:"project_root"`
+	PullRequestRuns *bool  `json:"pull_request_runs"`
+}
+
+type bindingResponse struct {
+	StackID         string `json:"stack_id"`
+	StackSpaceID    string `json:"stack_space_id"`
+	IntegrationID   string `json:"integration_id"`
+	ProviderType    string `json:"provider_type"`
+	Namespace       string `json:"namespace"`
+	Repository      string `json:"repository"`
+	Branch          string `json:"branch"`
+	ProjectRoot     string `json:"project_root"`
+	PullRequestRuns bool   `json:"pull_request_runs"`
+	Status          string `json:"status"`
+	DetachedReason  string `json:"detached_reason"`
+	RepositoryURL   string `json:"repository_url"`
+	CreatedAt       string `json:"created_at"`
+	UpdatedAt       string `json:"updated_at"`
+}
+
+func toBindingResponse(b store.StackBinding) bindingResponse {
+	return bindingResponse{
+		StackID:         b.StackID,
+		StackSpaceID:    b.StackSpaceID,
+		IntegrationID:   b.IntegrationID,
+		ProviderType:    string(b.Provider),
+		Namespace:       b.Namespace,
+		Repository:      b.Repository,
+		Branch:          b.Branch,
+		ProjectRoot:     b.ProjectRoot,
+		PullRequestRuns: b.PullRequestRuns,
+		Status:          b.Status,
+		DetachedReason:  b.DetachedReason,
+		RepositoryURL:   repositoryURL(b),
+		CreatedAt:       rfc3339(b.CreatedAt),
+		UpdatedAt:       rfc3339(b.UpdatedAt),
+	}
+}
+
+// repositoryURL is the repository's page for a person, as its kind builds it (""
+// for a kind this server does not know).
+func repositoryURL(b store.StackBinding) string {
+	kind, err := vcs.Lookup(b.Provider)
+	if err != nil {
+		return ""
+	}
+	return kind.RepositoryURL(b)
+}
+
+// integrationVisibleFrom says whether a stack in spaceID may use in: a default
+// integration is visible everywhere; a space integration from its own space and from
+// the spaces below it that inherit entities, all the way up to it.
+func integrationVisibleFrom(p *principal, in store.Integration, spaceID string) (bool, error) {
+	if in.IsDefault {
+		return true, nil
+	}
+	chain, err := p.Ancestry(spaceID) // the space itself first, then up to root
+	if err != nil {
+		return false, err
+	}
+	for _, sp := range chain {
+		if sp.ID == in.SpaceID {
+			return true, nil
+		}
+		if !sp.InheritEntities {
+			break
+		}
+	}
+	return false, nil
+}
+
+// bindingFor validates req for stack st: the integration must exist, be readable by
+// the caller and visible from the stack's space; names are checked for its product.
+func (s *API) bindingFor(r *http.Request, p *principal, st store.Stack, req *bindingRequest) (store.StackBinding, error) {
+	if req.IntegrationID == "" {
+		return store.StackBinding{}, invalidArg("integration_id", "integration_id is required")
+	}
+	in, err := s.store.GetIntegration(r.Context(), req.IntegrationID)
+	readable := false
+	if err == nil {
+		readable, err = p.Can(in.SpaceID, store.RoleRead)
+	}
+	if errors.Is(err, store.ErrNotFound) || err == nil && !readable {
+		return store.StackBinding{}, invalidArg("integration_id",
+			"integration %q does not exist or this key cannot read it (binding needs read on the integration's space); choose an existing integration", req.IntegrationID)
+	}
+	if err != nil {
+		return store.StackBinding{}, err
+	}
+	visible, err := integrationVisibleFrom(p, in, st.SpaceID)
+	if err != nil {
+		return store.StackBinding{}, err
+	}
+	if !visible {
+		return store.StackBinding{}, invalidArg("integration_id",
+			"integration %q lives in space %q, which is not visible from the stack's space %q: use a default integration, one in the stack's space, or one in a space it inherits from",
+			in.Name, in.SpaceID, st.SpaceID)
+	}
+	kind, err := vcs.Lookup(in.Provider)
+	if err != nil {
+		return store.StackBinding{}, invalidArg("integration_id", "%s", err.Error())
+	}
+	if err := kind.CheckNamespace(req.Namespace); err != nil {
+		return store.StackBinding{}, invalidArg("namespace", "namespace %s", err)
+	}
+	if err := vcsname.CheckRepository(req.Repository); err != nil {
+		return store.StackBinding{}, invalidArg("repository", "repository %s", err)
+	}
+	branch := req.Branch
+	if branch == "" {
+		branch = defaultBranch
+	}
+	if err := vcsname.CheckBranch(branch); err != nil {
+		return store.StackBinding{}, invalidArg("branch", "branch %s", err)
+	}
+	if err := vcsname.CheckProjectRoot(req.ProjectRoot); err != nil {
+		return store.StackBinding{}, invalidArg("project_root", "project_root %s", err)
+	}
+	prRuns := true
+	if req.PullRequestRuns != nil {
+		prRuns = *req.PullRequestRuns
+	}
+	return store.StackBinding{
+		StackID:         st.ID,
+		IntegrationID:   in.ID,
+		Provider:        in.Provider,
+		Namespace:       req.Namespace,
+		Repository:      req.Repository,
+		Branch:          branch,
+		ProjectRoot:     req.ProjectRoot,
+		PullRequestRuns: prRuns,
+	}, nil
+}
+
+// stackBinding loads the binding of a stack already authorized, answering 404 when it
+// has none.
+func (s *API) stackBinding(r *http.Request, st store.Stack) (store.StackBinding, error) {
+	b, err := s.store.GetStackBinding(r.Context(), st.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return b, errNotFound("VCS binding")
+	}
+	return b, err
+}
+
+func (s *API) getStackBinding(w http.ResponseWriter, r *http.Request, p *principal) error {
+	st, err := s.readableStack(r, p)
+	if err != nil {
+		return err
+	}
+	b, err := s.stackBinding(r, st)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toBindingResponse(b))
+	return nil
+}
+
+// putStackBinding creates or replaces the binding; pointing a detached binding at an
+// integration re-attaches it. PUT is idempotent, so a retried create is harmless.
+func (s *API) putStackBinding(w http.ResponseWriter, r *http.Request, p *principal) error {
+	st, err := s.writableStack(r, p)
+	if err != nil {
+		return err
+	}
+	var req bindingRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	b, err := s.bindingFor(r, p, st, &req)
+	if err != nil {
+		return err
+	}
+	out, created, err := s.store.SetStackBinding(r.Context(), b)
+	var nf *store.NotFoundError
+	if errors.As(err, &nf) && nf.Kind == "integration" {
+		// Deleted between the check and the write.
+		return invalidArg("integration_id", "integration %q does not exist; choose an existing integration", req.IntegrationID)
+	}
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, toBindingResponse(out))
+	return nil
+}
+
+func (s *API) deleteStackBinding(w http.ResponseWriter, r *http.Request, p *principal) error {
+	st, err := s.writableStack(r, p)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteStackBinding(r.Context(), st.ID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return errNotFound("VCS binding")
+		}
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// listIntegrationBindings shows what uses an integration (what deleting it would
+// detach). Bindings of stacks the caller cannot read are left out, as in every list.
+func (s *API) listIntegrationBindings(w http.ResponseWriter, r *http.Request, p *principal) error {
+	in, err := s.readableIntegration(r, p)
+	if err != nil {
+		return err
+	}
+	bindings, err := s.store.ListIntegrationBindings(r.Context(), in.ID)
+	if err != nil {
+		return err
+	}
+	resp := listResponse[bindingResponse]{Items: []bindingResponse{}}
+	for _, b := range bindings {
+		readable, err := p.Can(b.StackSpaceID, store.RoleRead)
+		if err != nil {
+			return err
+		}
+		if readable {
+			resp.Items = append(resp.Items, toBindingResponse(b))
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// bindingsStayVisible refuses to move an integration (or make it a space integration)
+// when a stack bound to it would no longer see it.
+func (s *API) bindingsStayVisible(r *http.Request, p *principal, moved store.Integration) error {
+	bindings, err := s.store.ListIntegrationBindings(r.Context(), moved.ID)
+	if err != nil {
+		return err
+	}
+	for _, b := range bindings {
+		visible, err := integrationVisibleFrom(p, moved, b.StackSpaceID)
+		if err != nil {
+			return err
+		}
+		if !visible {
+			return invalidArg("space_id", "stack %q (space %q) is bound to this integration and would no longer see it; bind that stack to another integration first (GET /api/v1/integrations/%s/bindings lists them)",
+				b.StackID, b.StackSpaceID, moved.ID)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+)
+
+// maxRunMessageLen bounds the message of a run result.
+const maxRunMessageLen = 4096
+
+type runResponse struct {
+	ID            string  `json:"id"`
+	StackID       string  `json:"stack_id"`
+	Kind          string  `json:"kind"`
+	Commit        string  `json:"commit"`
+	Branch        string  `json:"branch"`
+	PullRequest   *int64  `json:"pull_request"`
+	State         string  `json:"state"`
+	Result        *string `json:"result"`
+	Message       string  `json:"message"`
+	DeliveryID    *string `json:"delivery_id"`
+	IntegrationID string  `json:"integration_id"`
+	Namespace     string  `json:"namespace"`
+	Repository    string  `json:"repository"`
+	StatusError   string  `json:"status_error,omitempty"`
+	CreatedAt     string  `json:"created_at"`
+	UpdatedAt     string  `json:"updated_at"`
+}
+
+func toRunResponse(r store.Run) runResponse {
+	resp := runResponse{
+		ID: r.ID, StackID: r.StackID, Kind: string(r.Kind), Commit: r.Commit, Branch: r.Branch,
+		State: string(r.State), Message: r.Message, IntegrationID: r.IntegrationID,
+		Namespace: r.Namespace, Repository: r.Repository, StatusError: r.StatusError,
+		CreatedAt: rfc3339(r.CreatedAt), UpdatedAt: rfc3339(r.UpdatedAt),
+	}
+	if r.PullRequest > 0 {
+		pr := r.PullRequest
+		resp.PullRequest = &pr
+	}
+	if r.Result != "" {
+		result := string(r.Result)
+		resp.Result = &result
+	}
+	if r.DeliveryID != "" {
+		id := r.DeliveryID
+		resp.DeliveryID = &id
+	}
+	return resp
+}
+
+type runResultRequest struct {
+	Result  string `json:"result"`
+	Message string `json:"message"`
+}
+
+var runResults = map[string]store.RunResult{
+	"succeeded": store.ResultSucceeded, "failed": store.ResultFailed, "canceled": store.ResultCanceled,
+}
+
+// readableRun loads a run, answering 404 when the caller cannot read its stack's space.
+func (s *API) readableRun(r *http.Request, p *principal, need store.Role) (store.Run, error) {
+	run, err := s.store.GetRun(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return run, err
+	}
+	st, err := s.store.GetStack(r.Context(), run.StackID)
+	if err != nil {
+		return run, err
+	}
+	if ok, err := p.Can(st.SpaceID, store.RoleRead); err != nil {
+		return run, err
+	} else if !ok {
+		return run, errNotFound("run")
+	}
+	if need != store.RoleRead {
+		if err := p.RequireRole(st.SpaceID, need, "run"); err != nil {
+			return run, err
+		}
+	}
+	return run, nil
+}
+
+func (s *API) getRun(w http.ResponseWriter, r *http.Request, p *principal) error {
+	run, err := s.readableRun(r, p, store.RoleRead)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toRunResponse(run))
+	return nil
+}
+
+// reportRunResult is POST /runs/{id}/result: the run finishes, and its final commit
+// status is queued in the same transaction.
+func (s *API) reportRunResult(w http.ResponseWriter, r *http.Request, p *principal) error {
+	run, err := s.readableRun(r, p, store.RoleWrite)
+	if err != nil {
+		return err
+	}
+	var req runResultRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	result, ok := runResults[req.Result]
+	if !ok {
+		return invalidArg("result", "result must be succeeded, failed or canceled")
+	}
+	if utf8.RuneCountInString(req.Message) > maxRunMessageLen || !utf8.ValidString(req.Message) {
+		return invalidArg("message", "message must be valid UTF-8 of at most %d characters", maxRunMessageLen)
+	}
+	finished, err := s.store.FinishRun(r.Context(), run.ID, result, req.Message)
+	if err != nil {
+		return err
+	}
+	s.queue.Wake(store.JobStatus)
+	writeJSON(w, http.StatusOK, toRunResponse(finished))
+	return nil
+}
+
+func (s *API) writeRuns(w http.ResponseWriter, r *http.Request, f store.RunFilter) error {
+	lp, err := parseListParams(r, s.limits)
+	if err != nil {
+		return err
+	}
+	f.PageSize, f.PageToken = lp.pageSize, lp.pageToken
+	runs, next, err := s.store.ListRuns(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	resp := listResponse[runResponse]{Items: []runResponse{}, NextPageToken: next}
+	for _, run := range runs {
+		resp.Items = append(resp.Items, toRunResponse(run))
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// listStackRuns is GET /stacks/{id}/runs, newest first.
+func (s *API) listStackRuns(w http.ResponseWriter, r *http.Request, p *principal) error {
+	st, err := s.readableStack(r, p)
+	if err != nil {
+		return err
+	}
+	return s.writeRuns(w, r, store.RunFilter{StackID: st.ID})
+}
+
+// cloudShortHashLen is the length of the commit hashes in Bitbucket Cloud's pull
+// request payloads.
+const cloudShortHashLen = 12
+
+// listRuns is GET /runs?commit=<sha>[&stack_id=]: the runs of stacks the caller can read.
+func (s *API) listRuns(w http.ResponseWriter, r *http.Request, p *principal) error {
+	q := r.URL.Query()
+	commit := q.Get("commit")
+	f := store.RunFilter{StackID: q.Get("stack_id")}
+	if commit == "" && f.StackID == "" {
+		return invalidArg("commit", "commit (or stack_id) is required")
+	}
+	if commit != "" {
+		f.Commits = []string{commit}
+		// Bitbucket Cloud's pull request events name the source commit by its first
+		// 12 hex digits, and the proposed runs keep it so: a full hash finds them too.
+		if len(commit) > cloudShortHashLen {
+			f.Commits = append(f.Commits, commit[:cloudShortHashLen])
+		}
+	}
+	if !p.RootAdmin() {
+		f.ReadableBy = p.Key().ID
+	}
+	return s.writeRuns(w, r, f)
+}
+
+// startManualRun starts a tracked run of an attached stack on the head of b.Branch:
+// the newest commit orbit has heard of on that branch (from a push). Without one, there
+// is nothing to run yet: 409.
+func (s *API) startManualRun(w http.ResponseWriter, r *http.Request, _ *principal, st store.Stack, b store.StackBinding) error {
+	head, err := s.store.LatestBranchCommit(r.Context(), b.IntegrationID, b.Namespace, b.Repository, b.Branch)
+	if err != nil {
+		return err
+	}
+	if head == "" {
+		return errConflict("", fmt.Sprintf("no push to %s of %s/%s has been received yet, so its head commit is unknown; push to the branch (the webhook starts a run)",
+			b.Branch, b.Namespace, b.Repository))
+	}
+	run, err := s.store.CreateRun(r.Context(), store.Run{
+		StackID: st.ID, IntegrationID: b.IntegrationID, Namespace: b.Namespace, Repository: b.Repository,
+		Kind: store.RunTracked, Commit: head, Branch: b.Branch,
+	})
+	if err != nil {
+		return err
+	}
+	s.queue.Wake(store.JobStatus)
+	writeJSON(w, http.StatusAccepted, toRunResponse(run))
+	return nil
+}

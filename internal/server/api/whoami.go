@@ -1,0 +1,81 @@
+package api
+
+import (
+	"net/http"
+	"sort"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+)
+
+// whoamiResponse is GET /api/v1/whoami: the calling key and its effective role on
+// every space it can read. Clients (the Terraform provider) call it to tell orbit-server
+// from another HTTP service, and to know whether a 404 on an object means "deleted"
+// (the key can read the object's space) or "not visible to this key".
+type whoamiResponse struct {
+	ID     string        `json:"id"`
+	Name   string        `json:"name"`
+	Spaces []whoamiSpace `json:"spaces"`
+}
+
+type whoamiSpace struct {
+	SpaceID string `json:"space_id"`
+	Name    string `json:"name"`
+	Role    string `json:"role"`
+}
+
+var rankRole = map[int]store.Role{1: store.RoleRead, 2: store.RoleWrite, 3: store.RoleAdmin}
+
+func (s *API) whoami(w http.ResponseWriter, r *http.Request, p *principal) error {
+	filter := store.ListFilter{ReadableBy: p.Key().ID, PageSize: 500}
+	if p.RootAdmin() {
+		filter.ReadableBy = ""
+	}
+	readable := map[string]store.Space{}
+	for {
+		page, next, err := s.store.ListSpaces(r.Context(), filter)
+		if err != nil {
+			return err
+		}
+		for _, sp := range page {
+			readable[sp.ID] = sp
+		}
+		if next == "" {
+			break
+		}
+		filter.PageToken = next
+	}
+	// The effective role follows the same rule as principal.effectiveRole, computed
+	// over the readable spaces at once: a space reached through inherit_entities has
+	// its parent among them.
+	ranks := map[string]int{}
+	var rank func(id string) int
+	rank = func(id string) int {
+		if got, ok := ranks[id]; ok {
+			return got
+		}
+		ranks[id] = 0 // guards against a cycle the store would never hold
+		sp, ok := readable[id]
+		if !ok {
+			return 0
+		}
+		best := p.DirectRank(id)
+		if sp.InheritEntities && sp.ParentSpaceID != "" {
+			best = max(best, rank(sp.ParentSpaceID))
+		}
+		ranks[id] = best
+		return best
+	}
+	resp := whoamiResponse{ID: p.Key().ID, Name: p.Key().Name, Spaces: []whoamiSpace{}}
+	for id, sp := range readable {
+		r := rank(id)
+		if p.RootAdmin() {
+			r = roleRank[store.RoleAdmin]
+		}
+		if role, ok := rankRole[r]; ok {
+			resp.Spaces = append(resp.Spaces, whoamiSpace{SpaceID: id, Name: sp.Name, Role: string(role)})
+		}
+	}
+	sort.Slice(resp.Spaces, func(i, j int) bool { return resp.Spaces[i].SpaceID < resp.Spaces[j].SpaceID })
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}

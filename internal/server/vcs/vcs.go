@@ -1,0 +1,179 @@
+// Package vcs is the per-kind seam of orbit-server: the one interface a VCS kind
+// (a product such as Bitbucket Cloud) implements, and the registry every other
+// part asks for the kind of an integration. Nothing outside a kind's own package
+// decides by a kind's name: an unknown kind is an error where it is met
+// ("unsupported integration kind"), never a fallback to another kind.
+//
+// The kinds live one package each below this one (bitbucketcloud, bitbucketdc)
+// and register themselves when imported (the server root imports them). This
+// package may import store, httpx, apiwire, bitbucket and egress; it imports no
+// other part of the server, and no kind.
+package vcs
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/egress"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+)
+
+// Kind is one VCS product orbit-server works with.
+type Kind interface {
+	// Name is the kind as stored and as the API's provider field says it.
+	Name() store.Provider
+	// PathSegment is the kind's part of its webhook URL: /webhooks/<segment>/<name>.
+	PathSegment() string
+
+	// BuildIntegration validates the kind's own fields of a create (current nil)
+	// or an update and sets them on in (whose common fields are set); it returns
+	// the credential sent, if any. Errors are httpx errors naming the field.
+	BuildIntegration(req *apiwire.IntegrationRequest, in store.Integration, current *store.Integration) (store.Integration, *PendingCredential, error)
+	// RenderIntegration sets the kind's own fields (and warnings) of an answer.
+	RenderIntegration(in store.Integration, resp *apiwire.Integration)
+	// CredentialField is the request field a failed credential check of reason is
+	// reported on ("" for none).
+	CredentialField(in store.Integration, reason string) string
+	// CheckCredentials checks credential against the product (see BitbucketChecker).
+	CheckCredentials(ctx context.Context, env CheckEnv, in store.Integration, credential string) CredentialCheck
+	// DefaultEvents are the webhook triggers the repositories must send.
+	DefaultEvents() []string
+	// CheckNamespace checks a binding's namespace (workspace, project key).
+	CheckNamespace(namespace string) error
+	// RepositoryURL is the repository's page for a person.
+	RepositoryURL(b store.StackBinding) string
+
+	// ReadDelivery reads what the receiver needs of a delivery's headers; a ping is
+	// acknowledged before its signature is checked, and not stored.
+	ReadDelivery(header http.Header) Delivery
+	// VerifyDelivery returns 0 when current signed the delivery, 1 for previous
+	// ("" when there is none), -1 otherwise.
+	VerifyDelivery(header http.Header, body []byte, current, previous bitbucket.Secret) int
+	// ParseEvent reads a stored delivery into the event the dispatcher acts on.
+	ParseEvent(eventKey string, body []byte) (bitbucket.WebhookEvent, error)
+
+	// NewStatusPoster builds what posts the commit statuses of run. A permanent
+	// reason not to post is a *StatusRefusal.
+	NewStatusPoster(env StatusEnv, in store.Integration, credential string, run store.Run) (StatusPoster, error)
+}
+
+// PendingCredential is a credential sent in a request, not yet sealed.
+type PendingCredential struct {
+	Field     string
+	Plaintext string
+}
+
+// Delivery is what a kind reads of a received delivery.
+type Delivery struct {
+	// Ping: a connectivity test, answered and not stored.
+	Ping     bool
+	EventKey string
+	// RequestID is the product's delivery id ("" when it sent none).
+	RequestID string
+	// Attempt counts the product's retries of this delivery, from 1.
+	Attempt int
+}
+
+// CommitStatus is one status to post: a state in orbit's terms (INPROGRESS,
+// SUCCESSFUL, FAILED, STOPPED), which the kind maps to its product's.
+type CommitStatus struct {
+	Key         string
+	State       string
+	Name        string
+	Description string
+	URL         string
+}
+
+// StatusPoster posts statuses with one integration's credentials.
+type StatusPoster func(ctx context.Context, st CommitStatus) error
+
+// StatusRefusal is a reason never to retry a status post: recorded on the run as is.
+type StatusRefusal struct{ Msg string }
+
+func (e *StatusRefusal) Error() string { return e.Msg }
+
+// UnsupportedKindError is the error of every place that meets a kind the registry
+// does not hold.
+type UnsupportedKindError struct{ Kind string }
+
+func (e *UnsupportedKindError) Error() string {
+	return fmt.Sprintf("unsupported integration kind %q (this server knows %s)", e.Kind, strings.Join(Names(), ", "))
+}
+
+var registry = struct {
+	sync.RWMutex
+	kinds map[store.Provider]Kind
+}{kinds: map[store.Provider]Kind{}}
+
+// Register adds k to the registry (a kind's package does it when imported; a test
+// may add a fake kind) and returns what removes it again. A second kind of the
+// same name or path segment is a programming error: Register panics.
+func Register(k Kind) (unregister func()) {
+	registry.Lock()
+	defer registry.Unlock()
+	for _, other := range registry.kinds {
+		if other.Name() == k.Name() || other.PathSegment() == k.PathSegment() {
+			panic(fmt.Sprintf("vcs: kind %q registered twice", k.Name()))
+		}
+	}
+	registry.kinds[k.Name()] = k
+	return func() {
+		registry.Lock()
+		defer registry.Unlock()
+		delete(registry.kinds, k.Name())
+	}
+}
+
+// Lookup is the kind named name, or an *UnsupportedKindError.
+func Lookup(name store.Provider) (Kind, error) {
+	registry.RLock()
+	defer registry.RUnlock()
+	if k, ok := registry.kinds[name]; ok {
+		return k, nil
+	}
+	return nil, &UnsupportedKindError{Kind: string(name)}
+}
+
+// Kinds are the registered kinds, ordered by name.
+func Kinds() []Kind {
+	registry.RLock()
+	defer registry.RUnlock()
+	out := make([]Kind, 0, len(registry.kinds))
+	for _, k := range registry.kinds {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b Kind) int { return strings.Compare(string(a.Name()), string(b.Name())) })
+	return out
+}
+
+// Names are the registered kinds' names, ordered.
+func Names() []string {
+	var out []string
+	for _, k := range Kinds() {
+		out = append(out, string(k.Name()))
+	}
+	return out
+}
+
+// WebhookURL is the URL the product sends in's deliveries to.
+func WebhookURL(publicURL string, k Kind, name string) string {
+	return publicURL + "/webhooks/" + k.PathSegment() + "/" + name
+}
+
+// StatusEnv is what a kind's status poster may use: the operator's Cloud URL and
+// the clients for hosts the operator chose and for hosts an API caller chose
+// (the latter dials through Egress).
+type StatusEnv struct {
+	CloudAPIURL    string
+	OperatorClient *http.Client
+	CallerClient   *http.Client
+	Egress         *egress.Policy
+	// Options go to every client (retry policy, logger).
+	Options []bitbucket.Option
+}

@@ -1,0 +1,184 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
+)
+
+// dispatch turns a delivery into the runs it starts (ARCHITECTURE.md, "One push") and a one-line outcome
+// recorded on the delivery:
+//   - a push to a binding's branch: a tracked run for each attached stack bound to
+//     that repository and branch (deleted branches and tags start nothing);
+//   - a pull request opened, or whose source commit moved: a proposed run for each
+//     attached stack with pull_request_runs bound to the repository. Cloud's
+//     pullrequest:updated does not say what changed: the source moved for a stack
+//     when its last proposed run of that pull request was on another commit;
+//   - anything else (merge, decline, approval, comment, DC pr:modified): recorded only.
+//
+// Detached bindings are never listed, so detached stacks get nothing.
+//
+// cache holds what the deliveries of one claimed batch share; the batch commits
+// together, so a pull request's last commit must come from the batch's own runs
+// before the store's.
+func (s *Worker) dispatch(ctx context.Context, d store.Delivery, cache *dispatchCache) (store.DeliveryResult, error) {
+	result := store.DeliveryResult{DeliveryID: d.ID}
+	in, err := cache.integrations.get(ctx, s.store, d.IntegrationID)
+	if err != nil {
+		return result, err
+	}
+	kind, err := vcs.Lookup(in.Provider)
+	if err != nil {
+		// A kind this server no longer knows: recorded, not retried, no fallback.
+		result.Outcome = "not dispatched: " + err.Error()
+		return result, nil //nolint:nilerr // the outcome records the error; there is nothing to retry
+	}
+	ev, err := kind.ParseEvent(d.EventKey, d.Body)
+	if err != nil {
+		// Checked on receipt; a stored body that no longer parses is recorded, not retried.
+		result.Outcome = "unreadable payload: " + err.Error()
+		return result, nil //nolint:nilerr // the outcome records the error; there is nothing to retry
+	}
+	describe := describeEvent(ev)
+	starts := ev.Kind == bitbucket.EventPush && len(ev.Pushes) > 0
+	switch ev.Kind {
+	case bitbucket.EventPullRequestOpened, bitbucket.EventPullRequestUpdated, bitbucket.EventPullRequestSourceMoved:
+		starts = true
+	}
+	if !starts {
+		result.Outcome = describe + ": recorded, no run"
+		return result, nil
+	}
+	bindings, err := cache.bindings(ctx, s.store, in.ID, ev.Namespace, ev.Repository)
+	if err != nil {
+		return result, err
+	}
+	newRun := func(b store.StackBinding, kind store.RunKind, commit, branch string, pr int64) store.Run {
+		return store.Run{StackID: b.StackID, IntegrationID: in.ID, Namespace: ev.Namespace, Repository: ev.Repository,
+			Kind: kind, Commit: commit, Branch: branch, PullRequest: pr}
+	}
+	var unchanged int
+	for _, b := range bindings {
+		if ev.Kind == bitbucket.EventPush {
+			for _, push := range ev.Pushes {
+				if push.Branch == b.Branch {
+					result.Runs = append(result.Runs, newRun(b, store.RunTracked, push.Commit, push.Branch, 0))
+				}
+			}
+			continue
+		}
+		if !b.PullRequestRuns {
+			continue
+		}
+		pr := ev.PullRequest
+		if ev.Kind == bitbucket.EventPullRequestUpdated {
+			last, err := cache.latestPullRequestCommit(ctx, s.store, b.StackID, ev.Namespace, ev.Repository, pr.ID)
+			if err != nil {
+				return result, err
+			}
+			if last == pr.SourceCommit {
+				unchanged++
+				continue // a title, description or reviewer change: the source did not move
+			}
+		}
+		result.Runs = append(result.Runs, newRun(b, store.RunProposed, pr.SourceCommit, pr.SourceBranch, pr.ID))
+	}
+	// Only now that the delivery is decided: one that fails half-way is retried
+	// and must leave nothing for the batch's later deliveries to go by.
+	for _, run := range result.Runs {
+		if run.Kind == store.RunProposed {
+			cache.proposed(run.StackID, run.Namespace, run.Repository, run.PullRequest, run.Commit)
+		}
+	}
+	switch {
+	case len(result.Runs) > 0:
+		result.Outcome = fmt.Sprintf("%s: %d run(s)", describe, len(result.Runs))
+	case unchanged > 0:
+		result.Outcome = describe + ": source commit unchanged, no run"
+	case len(bindings) == 0:
+		result.Outcome = describe + ": no attached stack is bound to this repository"
+	default:
+		result.Outcome = describe + ": no bound stack concerned"
+	}
+	return result, nil
+}
+
+func describeEvent(ev bitbucket.WebhookEvent) string {
+	repo := ev.Namespace + "/" + ev.Repository
+	switch {
+	case ev.Kind == bitbucket.EventPush:
+		var parts []string
+		for _, p := range ev.Pushes {
+			parts = append(parts, p.Branch+"@"+p.Commit)
+		}
+		for _, sk := range ev.Skipped {
+			parts = append(parts, "ignored "+sk)
+		}
+		return fmt.Sprintf("%s to %s: %s", ev.Key, repo, strings.Join(parts, ", "))
+	case ev.PullRequest != nil:
+		return fmt.Sprintf("%s on pull request #%d of %s (%s@%s into %s)", ev.Key, ev.PullRequest.ID, repo,
+			ev.PullRequest.SourceBranch, ev.PullRequest.SourceCommit, ev.PullRequest.DestinationBranch)
+	}
+	return fmt.Sprintf("%s on %s", ev.Key, repo)
+}
+
+// dispatchCache is what the deliveries of one claimed batch share: integrations
+// and bindings read once per batch, and the proposed runs the batch has decided
+// on but not yet committed.
+type dispatchCache struct {
+	integrations integrationCache
+	bindingsOf   map[[3]string][]store.StackBinding
+	lastProposed map[string]string
+}
+
+func newDispatchCache() *dispatchCache {
+	return &dispatchCache{integrations: integrationCache{}, bindingsOf: map[[3]string][]store.StackBinding{},
+		lastProposed: map[string]string{}}
+}
+
+// integrationCache holds the integrations the jobs of one claim read, each read
+// once (a claim takes milliseconds to seconds; an update meanwhile is seen by
+// the next claim).
+type integrationCache map[string]store.Integration
+
+func (c integrationCache) get(ctx context.Context, st store.Store, id string) (store.Integration, error) {
+	if in, ok := c[id]; ok {
+		return in, nil
+	}
+	in, err := st.GetIntegration(ctx, id)
+	if err == nil {
+		c[id] = in
+	}
+	return in, err
+}
+
+func (c *dispatchCache) bindings(ctx context.Context, st store.Store, integrationID, namespace, repository string) ([]store.StackBinding, error) {
+	key := [3]string{integrationID, namespace, repository}
+	if bs, ok := c.bindingsOf[key]; ok {
+		return bs, nil
+	}
+	bs, err := st.ListBindingsForRepository(ctx, integrationID, namespace, repository)
+	if err == nil {
+		c.bindingsOf[key] = bs
+	}
+	return bs, err
+}
+
+func pullRequestKey(stackID, namespace, repository string, pr int64) string {
+	return fmt.Sprintf("%s\x00%s\x00%s\x00%d", stackID, namespace, repository, pr)
+}
+
+func (c *dispatchCache) latestPullRequestCommit(ctx context.Context, st store.Store, stackID, namespace, repository string, pr int64) (string, error) {
+	if commit, ok := c.lastProposed[pullRequestKey(stackID, namespace, repository, pr)]; ok {
+		return commit, nil
+	}
+	return st.LatestPullRequestCommit(ctx, stackID, namespace, repository, pr)
+}
+
+func (c *dispatchCache) proposed(stackID, namespace, repository string, pr int64, commit string) {
+	c.lastProposed[pullRequestKey(stackID, namespace, repository, pr)] = commit
+}
