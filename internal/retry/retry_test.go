@@ -73,13 +73,14 @@ func TestNext(t *testing.T) {
 func TestDefaultBitbucketSchedule(t *testing.T) {
 	t.Parallel()
 	p := DefaultBitbucket
-	wantCeilings := []time.Duration{50, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 15000, 15000, 15000}
-	for i, want := range wantCeilings {
-		if got, _ := p.Next(Answer{Retries: i}, highest); got != want*time.Millisecond {
-			t.Errorf("retry %d: ceiling %v, want %v", i, got, want*time.Millisecond)
+	wantCeilingsMs := []int64{50, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 15000, 15000, 15000}
+	for i, ms := range wantCeilingsMs {
+		want := time.Duration(ms) * time.Millisecond
+		if got, _ := p.Next(Answer{Retries: i}, highest); got != want {
+			t.Errorf("retry %d: ceiling %v, want %v", i, got, want)
 		}
-		if got, _ := p.Next(Answer{Retries: i}, lowest); got != want*time.Millisecond/2 {
-			t.Errorf("retry %d: floor %v, want %v", i, got, want*time.Millisecond/2)
+		if got, _ := p.Next(Answer{Retries: i}, lowest); got != want/2 {
+			t.Errorf("retry %d: floor %v, want %v", i, got, want/2)
 		}
 	}
 	if first, _ := p.Next(Answer{}, highest); first >= 100*time.Millisecond {
