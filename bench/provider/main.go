@@ -77,18 +77,27 @@ func main() {
 		e2e.MustEnv(benchfmt.Write(os.Stdout, *results, "provider-scale", cmd, table))
 	case "faults":
 		table := benchfmt.Table{
-			Title:  fmt.Sprintf("Faults: apply of %d repository webhooks", *faultN),
-			Header: []string{"sandbox answers", "apply s", "errors", "faults served", "API requests", "hooks created"},
+			Title: fmt.Sprintf("Faults: apply of %d repository webhooks", *faultN),
+			Header: []string{"sandbox answers", "apply s", "errors", "faults served", "API requests", "hooks created",
+				"× fault-free", "floor s", "floor ×"},
 		}
-		for _, faulty := range []bool{false, true} {
-			row, err := b.faults(*faultN, faulty)
-			e2e.MustEnv(err)
-			table.Rows = append(table.Rows, row)
+		free, err := b.faults(*faultN, false)
+		e2e.MustEnv(err)
+		faulty, err := b.faults(*faultN, true)
+		e2e.MustEnv(err)
+		floor := faultFloor(free, *faultN)
+		table.Rows = [][]string{
+			append(free.row, "1.00", "", ""),
+			append(faulty.row, fmt.Sprintf("%.2f", faulty.took.Seconds()/free.took.Seconds()),
+				fmt.Sprintf("%.1f", floor.Seconds()), fmt.Sprintf("%.2f", floor.Seconds()/free.took.Seconds())),
 		}
 		table.Notes = []string{
-			"faulty: of the sandbox's Bitbucket API answers, 10% are 429 with Retry-After: 1, 10% 429",
-			"without Retry-After (as Bitbucket Cloud often sends), 10% 503, spread evenly.",
+			fmt.Sprintf("faulty: of the sandbox's Bitbucket API answers, %.0f%% are 429 with Retry-After: %d, %.0f%% 429",
+				100*faultRetryAfterShare, faultRetryAfterSeconds, 100*faultBareShare),
+			fmt.Sprintf("without Retry-After (as Bitbucket Cloud often sends), %.0f%% 503, spread evenly.", 100*faultUnavailableShare),
 			"errors: terraform apply's error diagnostics (the target is 0).",
+			"floor: the fault-free time plus the Retry-After waits no client may skip, spread over",
+			fmt.Sprintf("Terraform's %d parallel resources (faultFloor in bench/provider says how).", faultParallelism),
 		}
 		e2e.MustEnv(benchfmt.Write(os.Stdout, *results, "provider-faults", cmd, table))
 	default:
@@ -328,34 +337,68 @@ func (b *bench) scale(n int, stacks bool) ([]string, error) {
 		fmt.Sprintf("%.0f", peak)}, nil
 }
 
-func (b *bench) faults(n int, faulty bool) ([]string, error) {
+// The faulty run's shares of the sandbox's Bitbucket API answers, and the
+// parallelism its apply runs at (terraform's default: the bench passes none).
+const (
+	faultRetryAfterShare   = 0.10 // 429 with Retry-After: faultRetryAfterSeconds
+	faultRetryAfterSeconds = 1
+	faultBareShare         = 0.10 // 429 without Retry-After
+	faultUnavailableShare  = 0.10 // 503
+	faultParallelism       = 10
+)
+
+// faultFloor is the time the faulty apply needs when Terraform's parallel slots are
+// what limits it: the fault-free run's time plus the Retry-After waits that no retry
+// policy may cut short, shared out over the slots. Each attempt of a request fails
+// with p = the sum of the shares, so a request takes 1/(1-p) attempts on average, of
+// which faultRetryAfterShare/(1-p) end in a Retry-After wait. The fault-free run made
+// R sandbox requests per hook, so n hooks wait n·R·share/(1-p)·Retry-After seconds in
+// all, over faultParallelism resources applied at once. It leaves out what a good
+// client still pays (the short waits of the bare 429s and the 503s, the extra
+// attempts, the list that follows a 503 on a create), and an apply that is CPU-bound
+// without faults may beat it (a resource that sleeps leaves the CPU to the others).
+func faultFloor(free faultRun, n int) time.Duration {
+	p := faultRetryAfterShare + faultBareShare + faultUnavailableShare
+	perHook := float64(free.requests) / float64(n)
+	waits := float64(n) * perHook * faultRetryAfterShare / (1 - p)
+	return free.took + time.Duration(waits*faultRetryAfterSeconds/faultParallelism*float64(time.Second))
+}
+
+// faultRun is one apply of the faults mode: its table row and what the floor needs.
+type faultRun struct {
+	row      []string
+	took     time.Duration
+	requests int
+}
+
+func (b *bench) faults(n int, faulty bool) (faultRun, error) {
 	fmt.Fprintf(os.Stderr, "provider faults: %d webhooks, faults %v...\n", n, faulty)
 	e, err := b.newEnv(n)
 	if err != nil {
-		return nil, err
+		return faultRun{}, err
 	}
 	defer e.close()
 	if err := os.WriteFile(filepath.Join(e.dir, "main.tf"), []byte(config(n, false)), 0o644); err != nil {
-		return nil, err
+		return faultRun{}, err
 	}
 	// Initialise the integration first: the faults are about the webhooks.
 	if _, out, code, err := b.terraform(e, "apply", "-auto-approve", "-input=false", "-no-color",
 		"-target=orbit_bitbucket_cloud_integration.bench"); err != nil || code != 0 {
-		return nil, fmt.Errorf("apply of the integration (exit %d): %v\n%s", code, err, tail(out))
+		return faultRun{}, fmt.Errorf("apply of the integration (exit %d): %v\n%s", code, err, tail(out))
 	}
 	label := "fault-free"
 	if faulty {
-		label = "30% 429/503"
-		one := 1
+		label = fmt.Sprintf("%.0f%% 429/503", 100*(faultRetryAfterShare+faultBareShare+faultUnavailableShare))
+		retryAfter := faultRetryAfterSeconds
 		// Faults are tried in order; each ratio is of the requests the earlier ones let through.
-		e.sb.AddFault(sandbox.Fault{Status: http.StatusTooManyRequests, RetryAfter: &one, Ratio: 0.10, PathPrefix: "/2.0/"})
-		e.sb.AddFault(sandbox.Fault{Status: http.StatusTooManyRequests, Ratio: 0.10 / 0.90, PathPrefix: "/2.0/"})
-		e.sb.AddFault(sandbox.Fault{Status: http.StatusServiceUnavailable, Ratio: 0.10 / 0.80, PathPrefix: "/2.0/"})
+		e.sb.AddFault(sandbox.Fault{Status: http.StatusTooManyRequests, RetryAfter: &retryAfter, Ratio: faultRetryAfterShare, PathPrefix: "/2.0/"})
+		e.sb.AddFault(sandbox.Fault{Status: http.StatusTooManyRequests, Ratio: faultBareShare / (1 - faultRetryAfterShare), PathPrefix: "/2.0/"})
+		e.sb.AddFault(sandbox.Fault{Status: http.StatusServiceUnavailable, Ratio: faultUnavailableShare / (1 - faultRetryAfterShare - faultBareShare), PathPrefix: "/2.0/"})
 	}
 	before := countSandbox(e.sb)
 	took, out, code, err := b.terraform(e, "apply", "-auto-approve", "-input=false", "-no-color")
 	if err != nil {
-		return nil, err
+		return faultRun{}, err
 	}
 	errorsSeen := strings.Count(out, "Error: ")
 	if code != 0 && errorsSeen == 0 {
@@ -376,8 +419,9 @@ func (b *bench) faults(n int, faulty bool) ([]string, error) {
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "apply with faults ended with exit %d:\n%s\n", code, tail(out))
 	}
-	return []string{label, fmt.Sprintf("%.1f", took.Seconds()), fmt.Sprint(errorsSeen), fmt.Sprint(served),
-		fmt.Sprint(after.all - before.all), fmt.Sprint(hooks)}, nil
+	row := []string{label, fmt.Sprintf("%.1f", took.Seconds()), fmt.Sprint(errorsSeen), fmt.Sprint(served),
+		fmt.Sprint(after.all - before.all), fmt.Sprint(hooks)}
+	return faultRun{row: row, took: took, requests: after.all - before.all}, nil
 }
 
 type sandboxCount struct{ all, gets int }

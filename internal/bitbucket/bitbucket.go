@@ -8,9 +8,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
-	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/retry"
 )
 
 // Product names which Bitbucket an error or result came from.
@@ -67,44 +67,14 @@ func (s Secret) Fingerprint() string {
 func (s Secret) Reveal() string { return string(s) }
 
 // RetryPolicy bounds retries of idempotent calls (GET, PUT, DELETE) on 429 and
-// 502/503/504. POST is never retried.
-type RetryPolicy struct {
-	// MaxRetries after the first attempt; 0 disables retries.
-	MaxRetries int
-	// MinBackoff and MaxBackoff bound the exponential backoff used when the answer
-	// carries no Retry-After.
-	MinBackoff time.Duration
-	MaxBackoff time.Duration
-	// MaxRetryAfter is the longest Retry-After the client waits for; a longer one
-	// ends the call with the 429 (its RetryAfter set) instead of sleeping.
-	MaxRetryAfter time.Duration
-}
+// 502/503/504, and of any call on 429 (the limiter refused it before acting). It is
+// the one retry policy (package retry); a Retry-After longer than MaxRetryAfter ends
+// the call with the 429 (its RetryAfter set) instead of sleeping.
+type RetryPolicy = retry.Policy
 
-// Backoff is the wait before retry attempt+1 when Bitbucket gave no Retry-After:
-// MinBackoff doubled per attempt up to MaxBackoff, with jitter in [wait/2, wait]
-// so that clients limited together do not come back together.
-func (p RetryPolicy) Backoff(attempt int) time.Duration {
-	wait := p.MinBackoff
-	for i := 0; i < attempt && wait < p.MaxBackoff; i++ {
-		wait *= 2
-	}
-	wait = min(wait, p.MaxBackoff)
-	if wait <= 0 {
-		return 0
-	}
-	half := wait / 2
-	return half + rand.N(wait-half+1)
-}
-
-// DefaultRetryPolicy waits at most about a minute per call in total (0.5+1+2+4+8+15+15+15 s
-// of backoff without Retry-After): Bitbucket Cloud's rate limiter often answers several
-// 429s in a row without Retry-After, and an apply of hundreds of hooks must ride them out.
-var DefaultRetryPolicy = RetryPolicy{
-	MaxRetries:    8,
-	MinBackoff:    500 * time.Millisecond,
-	MaxBackoff:    15 * time.Second,
-	MaxRetryAfter: 60 * time.Second,
-}
+// DefaultRetryPolicy rides out about a minute of straight 429s per call, starting from
+// waits of tens of milliseconds (retry.DefaultBitbucket says why).
+var DefaultRetryPolicy = retry.DefaultBitbucket
 
 // Config is what Options set. The product packages read it; callers use Options.
 type Config struct {

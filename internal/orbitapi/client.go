@@ -17,17 +17,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/retry"
 )
 
 const (
@@ -43,8 +43,7 @@ type Client struct {
 	apiKey    string
 	userAgent string
 	http      *retryablehttp.Client
-
-	retryAfterMax time.Duration
+	retry     retry.Policy
 
 	Spaces       *SpacesService
 	Stacks       *StacksService
@@ -76,15 +75,27 @@ func WithHTTPClient(hc *http.Client) Option {
 // exponential back-off used when the server gives no Retry-After.
 func WithRetry(maxRetries int, waitMin, waitMax time.Duration) Option {
 	return func(c *Client) {
-		c.http.RetryMax = maxRetries
-		c.http.RetryWaitMin = waitMin
-		c.http.RetryWaitMax = waitMax
+		c.retry.MaxRetries = maxRetries
+		c.retry.MinBackoff = waitMin
+		c.retry.MaxBackoff = waitMax
 	}
 }
 
-// WithRetryAfterMax bounds how long a Retry-After header may make the client wait.
+// WithRetryAfterMax bounds how long a Retry-After header may make the client wait: a
+// longer one is waited as d.
 func WithRetryAfterMax(d time.Duration) Option {
-	return func(c *Client) { c.retryAfterMax = d }
+	return func(c *Client) { c.retry.MaxRetryAfter = d }
+}
+
+// defaultRetry is the client's retry policy unless WithRetry or WithRetryAfterMax
+// change it. A Retry-After beyond the bound is shortened to it, not given up on:
+// orbit-server's own limiter asks for short waits.
+var defaultRetry = retry.Policy{
+	MaxRetries:    4,
+	MinBackoff:    500 * time.Millisecond,
+	MaxBackoff:    10 * time.Second,
+	MaxRetryAfter: time.Minute,
+	CapRetryAfter: true,
 }
 
 // NewClient returns a client for the orbit-server at endpoint (its root URL, for
@@ -109,23 +120,19 @@ func NewClient(endpoint, apiKey string, opts ...Option) (*Client, error) {
 
 	rc := retryablehttp.NewClient()
 	rc.Logger = nil // requests are logged through tflog in do
-	rc.RetryMax = 4
-	rc.RetryWaitMin = 500 * time.Millisecond
-	rc.RetryWaitMax = 10 * time.Second
 	rc.HTTPClient.Timeout = 60 * time.Second
 
 	c := &Client{
-		baseURL:       base,
-		apiKey:        apiKey,
-		userAgent:     "terraform-provider-orbit/dev",
-		http:          rc,
-		retryAfterMax: time.Minute,
+		baseURL:   base,
+		apiKey:    apiKey,
+		userAgent: "terraform-provider-orbit/dev",
+		http:      rc,
+		retry:     defaultRetry,
 	}
 	for _, opt := range opts {
 		opt(c)
 	}
-	rc.CheckRetry = retryPolicy
-	rc.Backoff = c.backoff
+	c.retry.Hooks(rc, retryable)
 	rc.ErrorHandler = keepLastResponse
 	rc.RequestLogHook = logRetry
 
@@ -165,12 +172,10 @@ func retrySafe(method string, header http.Header) bool {
 	return header.Get(IdempotencyKeyHeader) != ""
 }
 
-// retryPolicy decides whether to retry. Whether the request is safe to repeat travels
-// in the context because a transport error comes without a response to read it from.
-func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, ctx.Err()
-	}
+// retryable decides which answers may be tried again; the retry policy decides on
+// Retry-After and the budget. Whether the request is safe to repeat travels in the
+// context because a transport error comes without a response to read it from.
+func retryable(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	safe, _ := ctx.Value(retrySafeKey{}).(bool)
 	if err != nil {
 		if !safe {
@@ -188,39 +193,6 @@ func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, err
 		return safe, nil
 	}
 	return false, nil
-}
-
-// backoff honours Retry-After (seconds or HTTP date) on 429 and 503, bounded by
-// retryAfterMax; otherwise it backs off exponentially.
-func (c *Client) backoff(waitMin, waitMax time.Duration, attempt int, resp *http.Response) time.Duration {
-	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		if wait, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return min(wait, c.retryAfterMax)
-		}
-	}
-	wait := float64(waitMin) * math.Pow(2, float64(attempt))
-	if wait > float64(waitMax) || math.IsInf(wait, 0) {
-		return waitMax
-	}
-	return time.Duration(wait)
-}
-
-func parseRetryAfter(value string, now time.Time) (time.Duration, bool) {
-	value = strings.TrimSpace(value)
-	if value == "" {
-		return 0, false
-	}
-	if seconds, err := strconv.ParseInt(value, 10, 64); err == nil {
-		if seconds < 0 {
-			return 0, false
-		}
-		return time.Duration(seconds) * time.Second, true
-	}
-	when, err := http.ParseTime(value)
-	if err != nil {
-		return 0, false
-	}
-	return max(when.Sub(now), 0), true
 }
 
 // keepLastResponse hands back the last response when retries run out, so that the
@@ -278,7 +250,7 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 		}
 		header.Set(IdempotencyKeyHeader, key)
 	}
-	ctx = context.WithValue(ctx, retrySafeKey{}, retrySafe(req.method, header))
+	ctx = retry.Begin(context.WithValue(ctx, retrySafeKey{}, retrySafe(req.method, header)))
 	httpReq, err := retryablehttp.NewRequestWithContext(ctx, req.method, target, bodyOrNil(body))
 	if err != nil {
 		return fmt.Errorf("building %s %s request: %w", req.method, req.path, err)

@@ -380,9 +380,11 @@ func TestTransportErrorsRetryEveryMethod(t *testing.T) {
 	}
 }
 
+// TestBackoffHonoursRetryAfterWithinBound: the client's Backoff hook is the retry
+// policy with the client's options (the schedule itself is tested in package retry).
 func TestBackoffHonoursRetryAfterWithinBound(t *testing.T) {
 	t.Parallel()
-	c, err := NewClient("https://orbit.example.com", "k", WithRetryAfterMax(30*time.Second))
+	c, err := NewClient("https://orbit.example.com", "k", WithRetry(30, time.Second, 10*time.Second), WithRetryAfterMax(30*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,13 +406,13 @@ func TestBackoffHonoursRetryAfterWithinBound(t *testing.T) {
 		{"capped", answer(429, "3600"), 0, 30 * time.Second, 30 * time.Second},
 		{"http date", answer(503, inTenSeconds), 0, 8 * time.Second, 10 * time.Second},
 		{"date in the past", answer(429, "Mon, 02 Jan 2006 15:04:05 GMT"), 0, 0, 0},
-		{"no header: exponential", answer(429, ""), 2, 4 * time.Second, 4 * time.Second},
-		{"garbage header: exponential", answer(429, "soon"), 1, 2 * time.Second, 2 * time.Second},
-		{"500 ignores Retry-After", answer(500, "7"), 0, time.Second, time.Second},
-		{"exponential capped", nil, 20, 10 * time.Second, 10 * time.Second},
+		{"no header: exponential", answer(429, ""), 2, 2 * time.Second, 4 * time.Second},
+		{"garbage header: exponential", answer(429, "soon"), 1, time.Second, 2 * time.Second},
+		{"500 ignores Retry-After", answer(500, "7"), 0, 500 * time.Millisecond, time.Second},
+		{"exponential capped", nil, 20, 5 * time.Second, 10 * time.Second},
 	}
 	for _, tt := range tests {
-		got := c.backoff(time.Second, 10*time.Second, tt.attempt, tt.resp)
+		got := c.http.Backoff(0, 0, tt.attempt, tt.resp)
 		if got < tt.min || got > tt.max {
 			t.Errorf("%s: backoff = %v, want within [%v, %v]", tt.name, got, tt.min, tt.max)
 		}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/retry"
 )
 
 var (
@@ -298,8 +299,8 @@ func (m *repositoryWebhookModel) installed(in *orbitapi.Integration) {
 }
 
 // createRetries bounds the list-then-create rounds of a webhook create that
-// Bitbucket answers with a 5xx: as many failed answers, with the same backoff, as
-// the Bitbucket client rides out for any other call (bitbucket.DefaultRetryPolicy).
+// Bitbucket answers with a 5xx: the Bitbucket client's own policy for any other call
+// (bitbucket.DefaultRetryPolicy: the same waits, attempt budget and window).
 var createRetries = bitbucket.DefaultRetryPolicy
 
 func (r *repositoryWebhookResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -328,6 +329,7 @@ func (r *repositoryWebhookResource) Create(ctx context.Context, req resource.Cre
 	// never re-sent blind: the whole list-then-adopt-or-create step runs again, and a
 	// hook that the failed create did make is adopted.
 	var hook hookView
+	started := time.Now()
 	for attempt := 0; ; attempt++ {
 		existing, err := hooks.list(ctx, ns, repo)
 		if err != nil {
@@ -347,7 +349,13 @@ func (r *repositoryWebhookResource) Create(ctx context.Context, req resource.Cre
 		if err == nil {
 			break
 		}
-		if apiErr, ok := bitbucket.AsAPIError(err); !ok || apiErr.StatusCode < 500 || attempt >= createRetries.MaxRetries {
+		var wait time.Duration
+		again := false
+		if apiErr, ok := bitbucket.AsAPIError(err); ok && apiErr.StatusCode >= 500 {
+			wait, again = createRetries.Next(retry.Answer{Retries: attempt, Elapsed: time.Since(started),
+				RetryAfter: apiErr.RetryAfter, HasRetryAfter: apiErr.RetryAfter > 0}, retry.Jitter)
+		}
+		if !again {
 			addBitbucketError(&resp.Diagnostics, hooks.product(), "create a webhook", plan.where(), err)
 			return
 		}
@@ -356,7 +364,7 @@ func (r *repositoryWebhookResource) Create(ctx context.Context, req resource.Cre
 		case <-ctx.Done():
 			addBitbucketError(&resp.Diagnostics, hooks.product(), "create a webhook", plan.where(), err)
 			return
-		case <-time.After(createRetries.Backoff(attempt)):
+		case <-time.After(wait):
 		}
 	}
 	plan.fromHook(hook)

@@ -451,7 +451,14 @@ func TestRetries(t *testing.T) {
 
 func TestRetryRespectsContext(t *testing.T) {
 	t.Parallel()
-	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) { cloudError(w, 503, "down") })
+	answered := make(chan struct{}, 1)
+	f := bbtest.NewFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		cloudError(w, 503, "down")
+		select {
+		case answered <- struct{}{}:
+		default:
+		}
+	})
 	slow := bitbucket.RetryPolicy{MaxRetries: 5, MinBackoff: time.Hour, MaxBackoff: time.Hour, MaxRetryAfter: time.Hour}
 	c, err := New(APIToken(testEmail, testToken), bitbucket.WithBaseURL(f.URL), bitbucket.WithRetryPolicy(slow))
 	if err != nil {
@@ -460,13 +467,25 @@ func TestRetryRespectsContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { _, err := c.GetHook(ctx, "acme", "infra", "{h}"); done <- err }()
-	// Cancel once the first attempt has been answered; the client is then waiting an hour.
-	for len(f.Requests()) == 0 {
-		time.Sleep(time.Millisecond)
+	// Cancel once the first attempt has been answered; the client then waits up to an
+	// hour unless it honours the context. The minutes below guard against a hang; they
+	// time nothing.
+	select {
+	case <-answered:
+	case <-time.After(time.Minute):
+		t.Fatal("the first attempt was never answered")
 	}
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("GetHook kept waiting after its context was canceled")
+	}
+	if n := len(f.Requests()); n != 1 {
+		t.Fatalf("%d attempts, want 1 (the cancel came during the first wait)", n)
 	}
 }
 

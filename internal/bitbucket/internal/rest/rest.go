@@ -12,13 +12,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/retry"
 )
 
 // maxErrorBody bounds how much of an error answer is read.
@@ -64,7 +64,6 @@ func New(product bitbucket.Product, cfg bitbucket.Config, authorize func(http.He
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	policy := cfg.Retry
 	c := &Client{
 		product:   product,
 		base:      base,
@@ -78,16 +77,12 @@ func New(product bitbucket.Product, cfg bitbucket.Config, authorize func(http.He
 		}
 	}
 	c.http = &retryablehttp.Client{
-		HTTPClient:   hc,
-		Logger:       slogAdapter{log},
-		RetryWaitMin: policy.MinBackoff,
-		RetryWaitMax: policy.MaxBackoff,
-		RetryMax:     max(policy.MaxRetries, 0),
-		CheckRetry:   checkRetry(policy),
-		Backoff:      backoff,
+		HTTPClient: hc,
+		Logger:     slogAdapter{log},
 		// Hand back the last answer so it becomes an *APIError with Bitbucket's message.
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
+	cfg.Retry.Hooks(c.http, retryable)
 	return c, nil
 }
 
@@ -156,7 +151,7 @@ func (c *Client) Do(ctx context.Context, r Request) (http.Header, error) {
 		body = encoded
 	}
 	idempotent := r.Method == http.MethodGet || r.Method == http.MethodPut || r.Method == http.MethodDelete || r.Method == http.MethodHead
-	ctx = context.WithValue(ctx, idempotentKey{}, idempotent)
+	ctx = retry.Begin(context.WithValue(ctx, idempotentKey{}, idempotent))
 	req, err := retryablehttp.NewRequestWithContext(ctx, r.Method, target.String(), body)
 	if err != nil {
 		return nil, fmt.Errorf("bitbucket %s: build request: %w", c.product, err)
@@ -234,7 +229,7 @@ func (c *Client) apiError(resp *http.Response, r Request, target *url.URL) *bitb
 		Message:    c.scrub(msg, r.Secrets),
 		Exception:  exception,
 	}
-	if d, ok := RetryAfter(resp.Header, time.Now()); ok {
+	if d, ok := retry.Of(resp, time.Now()); ok {
 		apiErr.RetryAfter = d
 	}
 	return apiErr
@@ -298,28 +293,6 @@ func (e *TransportError) Error() string {
 
 func (e *TransportError) Unwrap() error { return e.Err }
 
-// RetryAfter parses a Retry-After header given as seconds or as an HTTP date.
-func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		d := at.Sub(now)
-		if d < 0 {
-			d = 0
-		}
-		return d, true
-	}
-	return 0, false
-}
-
 func retryableStatus(code int) bool {
 	switch code {
 	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
@@ -328,42 +301,20 @@ func retryableStatus(code int) bool {
 	return false
 }
 
-// checkRetry retries only idempotent calls, only on 429/502/503/504, and gives up on a
-// Retry-After longer than the policy allows. Transport errors are not retried: the
-// caller learns at once that Bitbucket is unreachable.
-func checkRetry(policy bitbucket.RetryPolicy) retryablehttp.CheckRetry {
-	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return false, ctxErr
-		}
-		if err != nil || resp == nil {
-			return false, err
-		}
-		// A 429 is the rate limiter refusing the request before it was acted on, so
-		// it is retried whatever the method; other failures of a non-idempotent
-		// request (a POST that may have been applied) are not.
-		if idempotent, _ := ctx.Value(idempotentKey{}).(bool); !idempotent && resp.StatusCode != http.StatusTooManyRequests {
-			return false, nil
-		}
-		if !retryableStatus(resp.StatusCode) {
-			return false, nil
-		}
-		if d, ok := RetryAfter(resp.Header, time.Now()); ok && d > policy.MaxRetryAfter {
-			return false, nil
-		}
-		return true, nil
+// retryable: only idempotent calls, only on 429/502/503/504; the policy then decides
+// on the Retry-After and the budget. Transport errors are not retried: the caller
+// learns at once that Bitbucket is unreachable.
+func retryable(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if err != nil || resp == nil {
+		return false, err
 	}
-}
-
-// backoff honours Retry-After when present, else doubles from min up to max with
-// jitter (Bitbucket Cloud often answers 429 without Retry-After).
-func backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
-	if resp != nil {
-		if d, ok := RetryAfter(resp.Header, time.Now()); ok {
-			return d
-		}
+	// A 429 is the rate limiter refusing the request before it was acted on, so
+	// it is retried whatever the method; other failures of a non-idempotent
+	// request (a POST that may have been applied) are not.
+	if idempotent, _ := ctx.Value(idempotentKey{}).(bool); !idempotent && resp.StatusCode != http.StatusTooManyRequests {
+		return false, nil
 	}
-	return bitbucket.RetryPolicy{MinBackoff: minWait, MaxBackoff: maxWait}.Backoff(attempt)
+	return retryableStatus(resp.StatusCode), nil
 }
 
 type slogAdapter struct{ log *slog.Logger }

@@ -7,58 +7,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 )
-
-func TestRetryAfter(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name   string
-		header string
-		want   time.Duration
-		ok     bool
-	}{
-		{"absent", "", 0, false},
-		{"seconds", "7", 7 * time.Second, true},
-		{"zero", "0", 0, true},
-		{"negative", "-3", 0, false},
-		{"http date", now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
-		{"date in the past", now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
-		{"garbage", "soon", 0, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			h := http.Header{}
-			if tt.header != "" {
-				h.Set("Retry-After", tt.header)
-			}
-			got, ok := RetryAfter(h, now)
-			if got != tt.want || ok != tt.ok {
-				t.Fatalf("RetryAfter(%q) = %v, %v; want %v, %v", tt.header, got, ok, tt.want, tt.ok)
-			}
-		})
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	t.Parallel()
-	withHeader := &http.Response{Header: http.Header{"Retry-After": {"7"}}}
-	if got := backoff(time.Millisecond, time.Second, 0, withHeader); got != 7*time.Second {
-		t.Fatalf("Retry-After 7 gave backoff %v, want 7s", got)
-	}
-	noHeader := &http.Response{Header: http.Header{}}
-	for attempt := range 12 {
-		got := backoff(100*time.Millisecond, 2*time.Second, attempt, noHeader)
-		ceiling := min(100*time.Millisecond<<attempt, 2*time.Second)
-		if got < ceiling/2 || got > ceiling {
-			t.Fatalf("attempt %d: backoff %v outside [%v, %v]", attempt, got, ceiling/2, ceiling)
-		}
-	}
-}
 
 func TestParseErrorMessage(t *testing.T) {
 	t.Parallel()
