@@ -100,7 +100,7 @@ func newAdoptWorld(t *testing.T) *adoptWorld {
 			return
 		}
 		if _, err := w.api.Stacks.PutBinding(ctx, st.ID, orbitapi.StackVCSBindingRequest{IntegrationID: integrationID, Namespace: namespace,
-			Repository: repo, Branch: branch, ProjectRoot: root, PullRequestRuns: true}); err != nil {
+			Repository: repo, Branch: branch, ProjectRoot: root, PullRequestRuns: new(true)}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -175,7 +175,7 @@ func TestContract(t *testing.T) {
 	_, err = c.Integrations.Validate(ctx, dc.ID)
 	cov.call("Integrations.Validate", err)
 	_, err = c.Stacks.PutBinding(ctx, stack.ID, orbitapi.StackVCSBindingRequest{
-		IntegrationID: dc.ID, Namespace: "PLAT", Repository: "infra", Branch: "main", PullRequestRuns: true,
+		IntegrationID: dc.ID, Namespace: "PLAT", Repository: "infra", Branch: "main", PullRequestRuns: new(true),
 	})
 	cov.call("Stacks.PutBinding", err)
 	_, err = c.Stacks.GetBinding(ctx, stack.ID)

@@ -153,7 +153,7 @@ func (m stackVCSBindingModel) request() orbitapi.StackVCSBindingRequest {
 		Repository:      m.Repository.ValueString(),
 		Branch:          m.Branch.ValueString(),
 		ProjectRoot:     m.ProjectRoot.ValueString(),
-		PullRequestRuns: m.PullRequestRuns.ValueBool(),
+		PullRequestRuns: new(m.PullRequestRuns.ValueBool()),
 	}
 }
 

@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"net/http"
 	"slices"
 	"strings"
@@ -101,18 +102,8 @@ func (l *loop) fire(ev sandbox.Event) []sandbox.Delivery {
 	return deliveries
 }
 
-type apiRun struct {
-	ID          string  `json:"id"`
-	StackID     string  `json:"stack_id"`
-	Kind        string  `json:"kind"`
-	Commit      string  `json:"commit"`
-	Branch      string  `json:"branch"`
-	PullRequest *int64  `json:"pull_request"`
-	State       string  `json:"state"`
-	Result      *string `json:"result"`
-	DeliveryID  *string `json:"delivery_id"`
-	StatusError string  `json:"status_error"`
-}
+// apiRun is a run as the API answers it.
+type apiRun = apiwire.Run
 
 func (l *loop) runs(commit string) []apiRun {
 	l.t.Helper()

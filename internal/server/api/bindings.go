@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/vcsname"
@@ -11,33 +12,12 @@ import (
 
 const defaultBranch = "main"
 
-// bindingRequest is the body of PUT /stacks/{id}/vcs-binding. Absent branch and
-// pull_request_runs take their defaults.
-type bindingRequest struct {
-	IntegrationID   string `json:"integration_id"`
-	Namespace       string `json:"namespace"`
-	Repository      string `json:"repository"`
-	Branch          string `json:"branch"`
-	ProjectRoot     string `json:"project_root"`
-	PullRequestRuns *bool  `json:"pull_request_runs"`
-}
-
-type bindingResponse struct {
-	StackID         string `json:"stack_id"`
-	StackSpaceID    string `json:"stack_space_id"`
-	IntegrationID   string `json:"integration_id"`
-	ProviderType    string `json:"provider_type"`
-	Namespace       string `json:"namespace"`
-	Repository      string `json:"repository"`
-	Branch          string `json:"branch"`
-	ProjectRoot     string `json:"project_root"`
-	PullRequestRuns bool   `json:"pull_request_runs"`
-	Status          string `json:"status"`
-	DetachedReason  string `json:"detached_reason"`
-	RepositoryURL   string `json:"repository_url"`
-	CreatedAt       string `json:"created_at"`
-	UpdatedAt       string `json:"updated_at"`
-}
+// The wire types are apiwire's (one definition for the server, the client and
+// the demo).
+type (
+	bindingRequest  = apiwire.StackVCSBindingRequest
+	bindingResponse = apiwire.StackVCSBinding
+)
 
 func toBindingResponse(b store.StackBinding) bindingResponse {
 	return bindingResponse{
@@ -53,8 +33,8 @@ func toBindingResponse(b store.StackBinding) bindingResponse {
 		Status:          b.Status,
 		DetachedReason:  b.DetachedReason,
 		RepositoryURL:   repositoryURL(b),
-		CreatedAt:       rfc3339(b.CreatedAt),
-		UpdatedAt:       rfc3339(b.UpdatedAt),
+		CreatedAt:       wireTime(b.CreatedAt),
+		UpdatedAt:       wireTime(b.UpdatedAt),
 	}
 }
 
