@@ -37,9 +37,16 @@ var cloudStatusStates = []string{"INPROGRESS", "SUCCESSFUL", "FAILED", "STOPPED"
 
 func (s *Server) registerCloud(mux *http.ServeMux) {
 	mux.HandleFunc("GET /2.0/user", s.cloudAuth(levelRead, s.cloudGetUser))
+	mux.HandleFunc("GET /2.0/user/emails", s.cloudAuth(levelRead, s.cloudListEmails))
+	mux.HandleFunc("GET /2.0/user/workspaces", s.cloudAuth(levelRead, s.cloudListWorkspaceAccess))
+	mux.HandleFunc("GET /2.0/user/permissions/workspaces", s.cloudAuth(levelRead, s.cloudListMemberships))
+	mux.HandleFunc("GET /2.0/workspaces", s.cloudAuth(levelRead, s.cloudListWorkspaces))
 	mux.HandleFunc("GET /2.0/workspaces/{workspace}", s.cloudAuth(levelRead, s.cloudGetWorkspace))
 	mux.HandleFunc("GET /2.0/repositories/{workspace}", s.cloudAuth(levelRead, s.cloudListRepos))
 	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}", s.cloudAuth(levelRead, s.cloudGetRepo))
+	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/refs/branches", s.cloudAuth(levelRead, s.cloudListBranches))
+	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/refs/branches/{name...}", s.cloudAuth(levelRead, s.cloudGetBranch))
+	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/branching-model", s.cloudAuth(levelRead, s.cloudGetBranchingModel))
 	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/hooks", s.cloudAuth(levelRead, s.cloudListHooks))
 	mux.HandleFunc("POST /2.0/repositories/{workspace}/{repo_slug}/hooks", s.cloudAuth(levelAdmin, s.cloudCreateHook))
 	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/hooks/{uid}", s.cloudAuth(levelRead, s.cloudGetHook))
@@ -160,15 +167,20 @@ func (c cloudCaller) canSeeWorkspace(ws string) bool {
 
 // cloudPage slices items per pagelen/page and writes the paginated envelope.
 func (s *Server) cloudPage(w http.ResponseWriter, r *http.Request, items []any) {
+	s.cloudPageSized(w, r, items, cloudDefaultPagelen, cloudMaxPagelen)
+}
+
+// cloudPageSized is cloudPage for collections with their own page sizes (diffstat).
+func (s *Server) cloudPageSized(w http.ResponseWriter, r *http.Request, items []any, defaultLen, maxLen int) {
 	q := r.URL.Query()
-	pagelen := cloudDefaultPagelen
+	pagelen := defaultLen
 	if v := q.Get("pagelen"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			cloudError(w, http.StatusBadRequest, "Invalid pagelen", "pagelen must be a positive integer.")
 			return
 		}
-		pagelen = min(n, cloudMaxPagelen)
+		pagelen = min(n, maxLen)
 	}
 	page := 1
 	if v := q.Get("page"); v != "" {
@@ -337,15 +349,6 @@ func (s *Server) cloudGetWorkspace(w http.ResponseWriter, r *http.Request, c clo
 // bbql.go); a bad expression or field is a 400.
 func (s *Server) cloudListRepos(w http.ResponseWriter, r *http.Request, c cloudCaller) {
 	slug := r.PathValue("workspace")
-	query := r.URL.Query()
-	var filter bbqlExpr
-	if q := query.Get("q"); q != "" {
-		var err error
-		if filter, err = parseBBQL(q, cloudRepoFields); err != nil {
-			cloudError(w, http.StatusBadRequest, "Invalid query: "+err.Error(), "")
-			return
-		}
-	}
 	s.mu.Lock()
 	if s.state.workspaces[slug] == nil {
 		s.mu.Unlock()
@@ -356,22 +359,34 @@ func (s *Server) cloudListRepos(w http.ResponseWriter, r *http.Request, c cloudC
 	if c.canSeeWorkspace(slug) {
 		base := s.baseURL(r)
 		for _, repo := range s.state.sortedCloudRepos(slug) {
-			obj := s.cloudRepoJSON(base, repo)
-			if filter == nil || filter.eval(obj) {
-				repos = append(repos, obj)
-			}
+			repos = append(repos, s.cloudRepoJSON(base, repo))
 		}
 	}
 	s.mu.Unlock()
+	s.cloudQueryPage(w, r, repos, cloudRepoFields)
+}
+
+// cloudQueryPage filters objs by q, orders them by sort (both over fields) and writes
+// the page; a bad expression or field is a 400, as on Bitbucket.
+func (s *Server) cloudQueryPage(w http.ResponseWriter, r *http.Request, objs []map[string]any, fields map[string]bool) {
+	query := r.URL.Query()
+	if q := query.Get("q"); q != "" {
+		filter, err := parseBBQL(q, fields)
+		if err != nil {
+			cloudError(w, http.StatusBadRequest, "Invalid query: "+err.Error(), "")
+			return
+		}
+		objs = slices.DeleteFunc(objs, func(o map[string]any) bool { return !filter.eval(o) })
+	}
 	if spec := query.Get("sort"); spec != "" {
-		if err := sortObjects(repos, spec, cloudRepoFields); err != nil {
+		if err := sortObjects(objs, spec, fields); err != nil {
 			cloudError(w, http.StatusBadRequest, "Invalid sort: "+err.Error(), "")
 			return
 		}
 	}
-	items := make([]any, 0, len(repos))
-	for _, repo := range repos {
-		items = append(items, repo)
+	items := make([]any, 0, len(objs))
+	for _, o := range objs {
+		items = append(items, o)
 	}
 	s.cloudPage(w, r, items)
 }

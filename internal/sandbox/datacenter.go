@@ -19,6 +19,7 @@ const (
 	excAuthorisation  = "com.atlassian.bitbucket.AuthorisationException"
 	excNoProject      = "com.atlassian.bitbucket.project.NoSuchProjectException"
 	excNoRepository   = "com.atlassian.bitbucket.repository.NoSuchRepositoryException"
+	excNoBranch       = "com.atlassian.bitbucket.repository.NoSuchBranchException"
 	excNoWebhook      = "com.atlassian.bitbucket.webhook.NoSuchWebhookException"
 	excNoBuildStatus  = "com.atlassian.bitbucket.build.status.NoSuchBuildStatusException"
 	excValidation     = "com.atlassian.bitbucket.validation.ArgumentValidationException"
@@ -46,6 +47,7 @@ func (s *Server) registerDataCenter(mux *http.ServeMux) {
 		mux.HandleFunc("GET "+api+"/projects/{projectKey}/repos", s.dcAuth(s.dcListRepos))
 		mux.HandleFunc("GET "+repo, s.dcAuth(s.dcGetRepo))
 		mux.HandleFunc("GET "+repo+"/default-branch", s.dcAuth(s.dcGetDefaultBranch))
+		mux.HandleFunc("GET "+repo+"/branches/default", s.dcAuth(s.dcGetDefaultBranchDeprecated))
 		mux.HandleFunc("GET "+repo+"/webhooks", s.dcAuth(s.dcListHooks))
 		mux.HandleFunc("POST "+repo+"/webhooks", s.dcAuth(s.dcCreateHook))
 		mux.HandleFunc("POST "+repo+"/webhooks/test", s.dcAuth(s.dcTestHook))
@@ -317,4 +319,27 @@ func (s *Server) dcGetDefaultBranch(w http.ResponseWriter, r *http.Request, tok 
 	branch := repo.DefaultBranch
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"id": "refs/heads/" + branch, "displayId": branch, "type": "BRANCH"})
+}
+
+// dcGetDefaultBranchDeprecated answers the deprecated GET .../branches/default with a
+// RestBranch (REPO_READ), as the DC description documents it: the default branch with
+// its latest commit. A configured default branch that was never pushed is a 404
+// (NoSuchBranchException); the sandbox's default branches always exist.
+func (s *Server) dcGetDefaultBranchDeprecated(w http.ResponseWriter, r *http.Request, tok dcToken) {
+	repo := s.dcRepoFor(w, r, tok, levelRead)
+	if repo == nil {
+		return
+	}
+	s.mu.Lock()
+	branch := repo.DefaultBranch
+	head, ok := repo.branches[branch]
+	s.mu.Unlock()
+	if !ok {
+		dcError(w, http.StatusNotFound, excNoBranch, "Repository "+repo.Project+"/"+repo.Slug+" does not have a branch named "+branch+".")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": "refs/heads/" + branch, "displayId": branch, "type": "BRANCH",
+		"latestCommit": head, "latestChangeset": head, "isDefault": true,
+	})
 }

@@ -22,6 +22,8 @@ const (
 	cloudMaxAttempts  = 3 // the first try and Bitbucket Cloud's two retries on 5xx
 	responseSnippet   = 1024
 	cloudPayloadLimit = 256 << 10
+	// cloudPushCommitLimit is how many commits a Cloud push change lists at most.
+	cloudPushCommitLimit = 5
 )
 
 // Event is what POST /_sandbox/events and Server.Fire take. See CONTROL.md.
@@ -40,10 +42,12 @@ type Event struct {
 	Hook        string       `json:"hook,omitempty"`
 }
 
-// Commit is one pushed commit.
+// Commit is one commit of a push or pull request. Files are the paths it adds or
+// changes ("old -> new" for a rename); the change listings are built from them.
 type Commit struct {
-	Hash    string `json:"hash"`
-	Message string `json:"message,omitempty"`
+	Hash    string   `json:"hash"`
+	Message string   `json:"message,omitempty"`
+	Files   []string `json:"files,omitempty"`
 }
 
 // PullRequest describes the pull request a PR event is about.

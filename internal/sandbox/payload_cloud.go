@@ -71,6 +71,13 @@ func (s *Server) prepareCloud(base string, ev Event) (any, []target, error) {
 			repo.knownCommits = append(repo.knownCommits, c.Hash)
 			repo.rememberMessage(c.Hash, c.Message)
 		}
+		repo.recordPush(branch, ev.OldHash, repo.MainBranch, commits, now)
+		// Bitbucket Cloud lists at most the 5 newest commits of a change and says
+		// truncated when there were more (the event payload documentation).
+		truncated := len(commitJSON) > cloudPushCommitLimit
+		if truncated {
+			commitJSON = commitJSON[:cloudPushCommitLimit]
+		}
 		head := commits[len(commits)-1]
 		ref := func(hash, message, parent string) map[string]any {
 			return map[string]any{
@@ -85,7 +92,7 @@ func (s *Server) prepareCloud(base string, ev Event) (any, []target, error) {
 		}
 		// The new head's target lists its parent, as in Bitbucket's payloads.
 		change := map[string]any{
-			"forced": false, "created": ev.OldHash == "", "closed": false, "truncated": false,
+			"forced": false, "created": ev.OldHash == "", "closed": false, "truncated": truncated,
 			"old": nil, "new": ref(head.Hash, head.Message, headParent), "commits": commitJSON,
 			"links": map[string]any{
 				"commits": link(api + "/commits?include=" + head.Hash),
@@ -111,6 +118,7 @@ func (s *Server) prepareCloud(base string, ev Event) (any, []target, error) {
 		return nil, nil, err
 	}
 	repo.knownCommits = append(repo.knownCommits, p.SourceCommit, p.DestinationCommit)
+	repo.recordPR(p, ev.Commits, now)
 	repoRef := map[string]any{"type": "repository", "full_name": repo.Workspace + "/" + repo.Slug, "name": repo.Name, "uuid": repo.UUID,
 		"links": map[string]any{"self": link(api), "html": link(html)}}
 	side := func(branch, hash string) map[string]any {
@@ -186,7 +194,11 @@ func eventPullRequest(ev Event, mainBranch string) (PullRequest, error) {
 	if pr.ID <= 0 {
 		return PullRequest{}, fmt.Errorf("pull_request.id: a positive number is required")
 	}
-	return fillPR(*pr, mainBranch), nil
+	p := *pr
+	if p.SourceCommit == "" && len(ev.Commits) > 0 {
+		p.SourceCommit = ev.Commits[len(ev.Commits)-1].Hash // the pull request's head
+	}
+	return fillPR(p, mainBranch), nil
 }
 
 func fillPR(p PullRequest, mainBranch string) PullRequest {

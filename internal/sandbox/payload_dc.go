@@ -60,6 +60,7 @@ func (s *Server) prepareDC(base string, ev Event) (any, []target, error) {
 		if len(commits) == 0 {
 			commits = []Commit{{Hash: randomHex(20), Message: "Update " + repo.Slug}}
 		}
+		repo.recordPush(branch, ev.OldHash, repo.DefaultBranch, commits, now)
 		head := commits[len(commits)-1].Hash
 		from, changeType := ev.OldHash, "UPDATE"
 		if from == "" {
@@ -77,6 +78,7 @@ func (s *Server) prepareDC(base string, ev Event) (any, []target, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	repo.recordPR(p, ev.Commits, now)
 	created := now.Add(-time.Minute).UnixMilli()
 	state, closed := "OPEN", false
 	switch ev.Event {

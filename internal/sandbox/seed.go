@@ -337,10 +337,11 @@ func (st *state) seedCloudRepo(r CloudRepository, now time.Time) {
 	if existing, ok := st.cloudRepos[key]; ok {
 		r.UUID = braced(cmp.Or(r.UUID, existing.UUID))
 		existing.CloudRepository = r
+		existing.ensureBranch(key, r.MainBranch, now)
 		return
 	}
 	r.UUID = braced(cmp.Or(r.UUID, newUUID()))
-	st.cloudRepos[key] = &cloudRepo{CloudRepository: r, created: now, statuses: map[string][]*cloudStatus{}}
+	st.cloudRepos[key] = &cloudRepo{CloudRepository: r, history: newHistory(key, r.MainBranch, now), created: now, statuses: map[string][]*cloudStatus{}}
 }
 
 // nextID hands out Data Center ids (projects, users, repositories share one counter).
@@ -400,10 +401,11 @@ func (st *state) seedDCRepo(r DataCenterRepository) {
 	if existing, ok := st.dcRepos[key]; ok {
 		r.ID = cmp.Or(r.ID, existing.ID)
 		existing.DataCenterRepository = r
+		existing.ensureBranch(key, r.DefaultBranch, time.Now().UTC())
 		return
 	}
 	if r.ID == 0 {
 		r.ID = st.nextID()
 	}
-	st.dcRepos[key] = &dcRepo{DataCenterRepository: r, statuses: map[string][]*dcStatus{}}
+	st.dcRepos[key] = &dcRepo{DataCenterRepository: r, history: newHistory(key, r.DefaultBranch, time.Now().UTC()), statuses: map[string][]*dcStatus{}}
 }

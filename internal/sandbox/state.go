@@ -17,6 +17,7 @@ const (
 
 type cloudRepo struct {
 	CloudRepository
+	history
 	created  time.Time
 	hooks    []*cloudHook
 	statuses map[string][]*cloudStatus // by commit hash, in creation order
@@ -91,6 +92,7 @@ type dcProject struct {
 
 type dcRepo struct {
 	DataCenterRepository
+	history
 	hooks    []*dcHook
 	statuses map[string][]*dcStatus // by commit id
 }
