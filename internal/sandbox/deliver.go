@@ -39,7 +39,14 @@ type Event struct {
 	OldHash     string       `json:"old_hash,omitempty"`
 	PullRequest *PullRequest `json:"pull_request,omitempty"`
 	Comment     string       `json:"comment,omitempty"`
-	Hook        string       `json:"hook,omitempty"`
+	// PreviousComment is an edited comment's text before the edit (DC *:comment:edited).
+	PreviousComment string `json:"previous_comment,omitempty"`
+	// PreviousName is the repository's name (and slug) before a rename: Cloud
+	// repo:updated changes, DC repo:modified old. Default: the name, unchanged.
+	PreviousName string `json:"previous_name,omitempty"`
+	// Issue is the issue of a Cloud issue event; default issue 1.
+	Issue *Issue `json:"issue,omitempty"`
+	Hook  string `json:"hook,omitempty"`
 }
 
 // Commit is one commit of a push or pull request. Files are the paths it adds or
@@ -48,6 +55,14 @@ type Commit struct {
 	Hash    string   `json:"hash"`
 	Message string   `json:"message,omitempty"`
 	Files   []string `json:"files,omitempty"`
+}
+
+// Issue describes the issue a Cloud issue event is about.
+type Issue struct {
+	ID            int    `json:"id"`
+	Title         string `json:"title,omitempty"`
+	State         string `json:"state,omitempty"`          // default "new"
+	PreviousState string `json:"previous_state,omitempty"` // issue:updated changes.status.old
 }
 
 // PullRequest describes the pull request a PR event is about.
@@ -85,17 +100,17 @@ type Delivery struct {
 	At             time.Time         `json:"at"`
 }
 
-var cloudEventKeys = []string{
-	"repo:push", "pullrequest:created", "pullrequest:updated", "pullrequest:approved",
-	"pullrequest:unapproved", "pullrequest:fulfilled", "pullrequest:rejected",
-	"pullrequest:comment_created",
-}
+// cloudEventKeys are the Cloud events the control API fires: every key a repository
+// hook can subscribe to (the description's list) but pipeline:span_created, a
+// Pipelines event outside the repository, pull request, issue and project events.
+var cloudEventKeys = slices.DeleteFunc(slices.Clone(cloudHookEvents), func(k string) bool { return k == "pipeline:span_created" })
 
-var dcEventKeys = []string{
-	"repo:refs_changed", "pr:opened", "pr:from_ref_updated", "pr:modified",
-	"pr:reviewer:approved", "pr:reviewer:unapproved", "pr:merged", "pr:declined",
-	"pr:comment:added", "diagnostics:ping",
-}
+// dcEventKeys are the Data Center events the control API fires: the repository, pull
+// request, reviewer, comment and mirror events of Atlassian's payload documentation,
+// and the test connection's diagnostics:ping.
+var dcEventKeys = append(slices.DeleteFunc(slices.Clone(dcHookEvents), func(k string) bool {
+	return k == "repo:secret_detected" || k == "build:status_updated"
+}), "diagnostics:ping")
 
 // target is one hook an event goes to, copied out of the state under the lock.
 type target struct {

@@ -113,6 +113,9 @@ func (s *Server) prepareCloud(base string, ev Event) (any, []target, error) {
 		return payload, targets, nil
 	}
 
+	if !strings.HasPrefix(ev.Event, "pullrequest:") {
+		return s.cloudRepositoryEvent(base, ev, repo, payload, now), targets, nil
+	}
 	p, err := eventPullRequest(ev, repo.MainBranch)
 	if err != nil {
 		return nil, nil, err
@@ -165,14 +168,17 @@ func (s *Server) prepareCloud(base string, ev Event) (any, []target, error) {
 	switch ev.Event {
 	case "pullrequest:approved", "pullrequest:unapproved":
 		payload["approval"] = map[string]any{"date": rfc3339(now), "user": actorJSON}
-	case "pullrequest:comment_created":
+	case "pullrequest:changes_request_created", "pullrequest:changes_request_removed":
+		payload["changes_request"] = map[string]any{"date": rfc3339(now), "user": actorJSON}
+	case "pullrequest:comment_created", "pullrequest:comment_updated", "pullrequest:comment_deleted",
+		"pullrequest:comment_resolved", "pullrequest:comment_reopened":
 		text := ev.Comment
 		if text == "" {
 			text = "Looks good."
 		}
 		id := int(now.UnixNano() % 1_000_000_000)
-		payload["comment"] = map[string]any{
-			"type": "pullrequest_comment", "id": id, "deleted": false, "content": rendered(text),
+		comment := map[string]any{
+			"type": "pullrequest_comment", "id": id, "deleted": ev.Event == "pullrequest:comment_deleted", "content": rendered(text),
 			"created_on": rfc3339(now), "updated_on": rfc3339(now), "user": actorJSON,
 			"pullrequest": map[string]any{"type": "pullrequest", "id": p.ID, "title": p.Title, "links": map[string]any{"self": link(prAPI), "html": link(fmt.Sprintf("%s/pull-requests/%d", html, p.ID))}},
 			"links": map[string]any{
@@ -180,6 +186,10 @@ func (s *Server) prepareCloud(base string, ev Event) (any, []target, error) {
 				"html": link(fmt.Sprintf("%s/pull-requests/%d/_/diff#comment-%d", html, p.ID, id)),
 			},
 		}
+		if ev.Event == "pullrequest:comment_resolved" {
+			comment["resolution"] = map[string]any{"type": "comment_resolution", "user": actorJSON, "created_on": rfc3339(now)}
+		}
+		payload["comment"] = comment
 	}
 	return payload, targets, nil
 }

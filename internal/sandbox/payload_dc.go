@@ -3,6 +3,7 @@ package sandbox
 // Bitbucket Data Center webhook payloads, built as Data Center sends them.
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -74,6 +75,10 @@ func (s *Server) prepareDC(base string, ev Event) (any, []target, error) {
 		return payload, targets, nil
 	}
 
+	if !strings.HasPrefix(ev.Event, "pr:") {
+		payload, err := s.dcRepositoryEvent(base, ev, repo, payload, now)
+		return payload, targets, err
+	}
 	p, err := eventPullRequest(ev, repo.DefaultBranch)
 	if err != nil {
 		return nil, nil, err
@@ -129,12 +134,19 @@ func (s *Server) prepareDC(base string, ev Event) (any, []target, error) {
 		payload["previousTitle"] = title
 		payload["previousDescription"] = description
 		payload["previousTarget"] = map[string]any{"id": "refs/heads/" + targetBranch, "displayId": targetBranch, "type": "BRANCH", "latestCommit": targetCommit, "latestChangeset": targetCommit}
-	case "pr:reviewer:approved", "pr:reviewer:unapproved":
-		approved := ev.Event == "pr:reviewer:approved"
-		status, previous := "APPROVED", "UNAPPROVED"
-		if !approved {
-			status, previous = "UNAPPROVED", "APPROVED"
+	case "pr:to_ref_updated":
+		prev := p.PreviousDestinationCommit
+		if prev == "" {
+			prev = randomHex(20)
 		}
+		payload["previousToHash"] = prev
+	case "pr:reviewer:updated":
+		payload["addedReviewers"] = []any{actorJSON}
+		payload["removedReviewers"] = []any{}
+		prJSON["reviewers"] = []any{map[string]any{"user": actorJSON, "role": "REVIEWER", "approved": false, "status": "UNAPPROVED"}}
+	case "pr:reviewer:approved", "pr:reviewer:unapproved", "pr:reviewer:needs_work", "pr:reviewer:changes_requested":
+		status, previous := dcReviewerStatus(ev.Event)
+		approved := status == "APPROVED"
 		participant := map[string]any{"user": actorJSON, "role": "REVIEWER", "approved": approved, "status": status, "lastReviewedCommit": p.SourceCommit}
 		payload["participant"] = participant
 		payload["previousStatus"] = previous
@@ -142,17 +154,38 @@ func (s *Server) prepareDC(base string, ev Event) (any, []target, error) {
 	case "pr:merged":
 		merge := randomHex(20)
 		prJSON["properties"] = map[string]any{"mergeCommit": map[string]any{"id": merge, "displayId": merge[:11]}}
-	case "pr:comment:added":
-		text := ev.Comment
-		if text == "" {
-			text = "Looks good."
-		}
-		payload["comment"] = map[string]any{
-			"properties": map[string]any{"repositoryId": repo.ID}, "id": int(now.UnixNano() % 1_000_000),
-			"version": 0, "text": text, "author": actorJSON, "createdDate": now.UnixMilli(),
-			"updatedDate": now.UnixMilli(), "comments": []any{}, "tasks": []any{},
-			"severity": "NORMAL", "state": "OPEN",
-		}
+	case "pr:comment:added", "pr:comment:edited", "pr:comment:deleted":
+		addDCComment(payload, ev, repo, actorJSON, now)
 	}
 	return payload, targets, nil
+}
+
+// dcReviewerStatus is a reviewer event's new status and the one before it.
+func dcReviewerStatus(event string) (status, previous string) {
+	switch event {
+	case "pr:reviewer:approved":
+		return "APPROVED", "UNAPPROVED"
+	case "pr:reviewer:unapproved":
+		return "UNAPPROVED", "APPROVED"
+	}
+	return "NEEDS_WORK", "UNAPPROVED" // needs_work, and changes_requested (its 9.x name)
+}
+
+// addDCComment adds a comment event's comment (and, when edited, previousComment).
+func addDCComment(payload map[string]any, ev Event, repo *dcRepo, actorJSON map[string]any, now time.Time) {
+	text := ev.Comment
+	if text == "" {
+		text = "Looks good."
+	}
+	version := 0
+	if strings.HasSuffix(ev.Event, ":edited") {
+		version = 1
+		payload["previousComment"] = cmp.Or(ev.PreviousComment, "Looks good")
+	}
+	payload["comment"] = map[string]any{
+		"properties": map[string]any{"repositoryId": repo.ID}, "id": int(now.UnixNano() % 1_000_000),
+		"version": version, "text": text, "author": actorJSON, "createdDate": now.UnixMilli(),
+		"updatedDate": now.UnixMilli(), "comments": []any{}, "tasks": []any{},
+		"severity": "NORMAL", "state": "OPEN",
+	}
 }
