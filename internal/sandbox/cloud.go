@@ -47,6 +47,8 @@ func (s *Server) registerCloud(mux *http.ServeMux) {
 	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/refs/branches", s.cloudAuth(levelRead, s.cloudListBranches))
 	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/refs/branches/{name...}", s.cloudAuth(levelRead, s.cloudGetBranch))
 	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/branching-model", s.cloudAuth(levelRead, s.cloudGetBranchingModel))
+	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/diffstat/{spec}", s.cloudAuth(levelRead, s.cloudDiffstat))
+	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/pullrequests/{pull_request_id}/diffstat", s.cloudAuth(levelRead, s.cloudPullRequestDiffstat))
 	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/hooks", s.cloudAuth(levelRead, s.cloudListHooks))
 	mux.HandleFunc("POST /2.0/repositories/{workspace}/{repo_slug}/hooks", s.cloudAuth(levelAdmin, s.cloudCreateHook))
 	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/hooks/{uid}", s.cloudAuth(levelRead, s.cloudGetHook))
