@@ -76,8 +76,7 @@ func (s *Server) prepareDC(base string, ev Event) (any, []target, error) {
 	}
 
 	if !strings.HasPrefix(ev.Event, "pr:") {
-		payload, err := s.dcRepositoryEvent(base, ev, repo, payload, now)
-		return payload, targets, err
+		return s.dcRepositoryEvent(base, ev, repo, payload, now), targets, nil
 	}
 	p, err := eventPullRequest(ev, repo.DefaultBranch)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-func (s *Server) dcRepositoryEvent(base string, ev Event, repo *dcRepo, payload map[string]any, now time.Time) (map[string]any, error) {
+func (s *Server) dcRepositoryEvent(base string, ev Event, repo *dcRepo, payload map[string]any, now time.Time) map[string]any {
 	repoJSON := s.dcRepoJSON(base, repo)
 	actorJSON, _ := payload["actor"].(map[string]any)
 	switch ev.Event {
@@ -46,5 +46,5 @@ func (s *Server) dcRepositoryEvent(base string, ev Event, repo *dcRepo, payload 
 			"refId": "refs/heads/" + repo.DefaultBranch, "fromHash": cmp.Or(ev.OldHash, randomHex(20)), "toHash": head, "type": "UPDATE",
 		}}
 	}
-	return payload, nil
+	return payload
 }
