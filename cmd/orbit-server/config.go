@@ -45,7 +45,7 @@ func newFlagSet(stderr io.Writer) (*flag.FlagSet, *commonFlags) {
 	fs := flag.NewFlagSet("orbit-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: orbit-server [flags]\n       orbit-server rekey [--db ...]\n\n")
+		fmt.Fprintf(stderr, "usage: orbit-server [flags]\n       orbit-server rekey [--db ...]\n       orbit-server backup --to FILE [--db ...]\n       orbit-server healthcheck [--listen ...]\n\n")
 		fmt.Fprintf(stderr, "Every flag but --version may also be given as the environment variable %s<FLAG>\n", envPrefix)
 		fmt.Fprintf(stderr, "(--queue-lease is %s); a flag on the command line wins over its variable.\n\n", envName("queue-lease"))
 		fs.PrintDefaults()

@@ -1,6 +1,8 @@
 // Command orbit-server runs the Orbit platform API (see internal/server/API.md).
 //
 //	orbit-server rekey [--db ...]   re-seals every secret with a new key (see rekey.go)
+//	orbit-server backup --to FILE   online copy of a SQLite database and its key file (backup.go)
+//	orbit-server healthcheck        exits 0 when /healthz answers 200 (see healthcheck.go)
 //
 //	orbit-server [--listen 127.0.0.1:8700] [--db orbit.db|postgres://...] [--public-url URL]
 //	             [--bitbucket-cloud-api-url https://api.bitbucket.org] [--check-credentials=true]
@@ -61,6 +63,12 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "rekey" {
 		os.Exit(rekey(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "backup" {
+		os.Exit(backup(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		os.Exit(healthcheck(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	}
 	cfg, err := configFromArgs(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	if errors.Is(err, errVersionPrinted) || errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -90,7 +98,7 @@ func watchSignals(sigs <-chan os.Signal, cancel, exitNow func()) {
 // else, so tests can build the same Config the binary runs with.
 func configFromArgs(args []string, getenv func(string) string, stdout, stderr io.Writer) (server.Config, error) {
 	fs, common := newFlagSet(stderr)
-	listen := fs.String("listen", "127.0.0.1:8700", "TCP address to listen on")
+	listen := fs.String("listen", defaultListen, "TCP address to listen on")
 	db := fs.String("db", "orbit.db", "SQLite database file, or a postgres:// URL (several replicas may share one PostgreSQL database)")
 	publicURL := fs.String("public-url", "", "externally reachable base URL, used in webhook URLs (default http://<listen>)")
 	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials and post commit statuses (a sandbox URL in tests and demos)")
