@@ -19,6 +19,11 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
 
+	// Before Serve, which makes the loggers: nothing is logged that Terraform
+	// would discard, unless a TF_LOG* variable asks for it.
+	if err := provider.QuietLogsUnlessAsked(); err != nil {
+		log.Fatal(err)
+	}
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address:         "registry.terraform.io/orbit-iac/orbit",
 		Debug:           debug,
