@@ -9,7 +9,7 @@ func TestQuietLogSettings(t *testing.T) {
 	}{
 		{nil, true},
 		{[]string{"HOME=/root", "TF_IN_AUTOMATION=1", "TF_CLI_CONFIG_FILE=x"}, true},
-		{[]string{"TF_LOG_CORE=TRACE"}, true},      // Terraform core only: provider logs are discarded
+		{[]string{"TF_LOG_CORE=TRACE"}, true},       // Terraform core only: provider logs are discarded
 		{[]string{"TF_LOG_PATH=/tmp/tf.log"}, true}, // a path without a level logs nothing
 		{[]string{"TF_LOG=INFO"}, false},
 		{[]string{"TF_LOG_PROVIDER=TRACE"}, false},
