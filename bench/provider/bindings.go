@@ -110,7 +110,11 @@ locals {
 ` + bindingPatterns[pattern]
 }
 
-func (b *bench) bindingsTable(sizes, patterns string) (benchfmt.Table, error) {
+// quadraticPatterns grow with N² in Terraform core; bindingsTable runs them only up
+// to its slowMax.
+var quadraticPatterns = map[string]bool{"count": true, "for_each": true}
+
+func (b *bench) bindingsTable(sizes, patterns string, slowMax int) (benchfmt.Table, error) {
 	table := benchfmt.Table{
 		Title: "Bindings at scale: N orbit_stack + N orbit_stack_vcs_binding, apply from empty state",
 		Header: []string{"pattern", "N", "apply s", "× N=first", "core CPU s", "core peak MiB",
@@ -127,6 +131,10 @@ func (b *bench) bindingsTable(sizes, patterns string) (benchfmt.Table, error) {
 			n, err := strconv.Atoi(strings.TrimSpace(s))
 			if err != nil {
 				return table, err
+			}
+			if quadraticPatterns[pattern] && n > slowMax {
+				table.Rows = append(table.Rows, []string{pattern, fmt.Sprint(n), fmt.Sprintf("not run (quadratic; -bindings-slow-max %d)", slowMax)})
+				continue
 			}
 			apply, plan, err := b.bindingsRun(n, pattern)
 			if err != nil {

@@ -50,6 +50,16 @@ func buildProviderAt(commit string) (bin string, cleanup func(), err error) {
 	return bin, cleanup, nil
 }
 
+// worktreeRevision is the commit checked out here, the one make bench builds the
+// provider under test from ("+ uncommitted changes" when the tree differs).
+func worktreeRevision() string {
+	rev := gitDescribe("HEAD")
+	if out, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(out) > 0 {
+		rev += " + uncommitted changes"
+	}
+	return rev
+}
+
 func gitDescribe(rev string) string {
 	out, err := exec.Command("git", "log", "-1", "--format=%h %s", rev).Output()
 	if err != nil {
@@ -66,6 +76,7 @@ type pairRun struct{ apply, plan usage }
 
 func (b *bench) compareTables(baseBin, baseLabel string, n, reps int) ([]benchfmt.Table, error) {
 	head := b
+	headLabel := b.providerBin + " (built from the worktree at " + worktreeRevision() + ")"
 	base := &bench{serverBin: b.serverBin, providerBin: baseBin, terraformBin: b.terraformBin}
 	loadBefore := loadAverage()
 	var baseRuns, headRuns []pairRun
@@ -137,7 +148,7 @@ func (b *bench) compareTables(baseBin, baseLabel string, n, reps int) ([]benchfm
 			fmt.Sprintf("%.2f", median(ratios)), strings.Join(pairs, " ")})
 	}
 	summary.Notes = []string{
-		"base: " + baseLabel + "; head: " + b.providerBin + " (" + gitDescribe("HEAD") + ").",
+		"base: " + baseLabel + "; head: " + headLabel + ".",
 		"Each pair: the two providers one after the other (order alternating), each against a fresh",
 		"orbit-server (the same binary) and sandbox: terraform apply from empty state, then the",
 		"no-change terraform plan (refresh included). CPU: user+sys of the provider processes",

@@ -60,6 +60,7 @@ func main() {
 	reps := flag.Int("reps", 5, "compare: paired repetitions")
 	bindingSizes := flag.String("bindings-n", "100,250,500,1000", "bindings: numbers of stacks (and bindings)")
 	patterns := flag.String("patterns", "count,module", "bindings: configurations to measure (count, for_each, module)")
+	slowMax := flag.Int("bindings-slow-max", 1000, "bindings: largest N for the quadratic patterns (count, for_each)")
 	flag.Parse()
 
 	tf, err := findTerraform()
@@ -83,7 +84,7 @@ func main() {
 		e2e.MustEnv(err)
 		e2e.MustEnv(benchfmt.Write(os.Stdout, *results, "provider-compare", cmd, tables...))
 	case "bindings":
-		table, err := b.bindingsTable(*bindingSizes, *patterns)
+		table, err := b.bindingsTable(*bindingSizes, *patterns, *slowMax)
 		e2e.MustEnv(err)
 		e2e.MustEnv(benchfmt.Write(os.Stdout, *results, "provider-bindings", cmd, table))
 	case "faults":
