@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/benchfmt"
-	"github.com/orbit-iac/terraform-provider-orbit/internal/e2e"
 )
 
 // The bindings mode: N stacks each bound to one of N repositories, written in the
@@ -21,6 +20,8 @@ import (
 
 // bindingPatterns are the configurations the bindings mode can measure.
 var bindingPatterns = map[string]string{
+	// A state per 100 repositories (shardedRun writes the configurations).
+	"sharded": "",
 	"count": `
 resource "orbit_stack" "stack" {
   count    = length(local.repos)
@@ -74,6 +75,40 @@ module "repository_stack" {
 `,
 }
 
+// shardSize is the number of repositories per state of the "sharded" pattern.
+const shardSize = 100
+
+// shardConfig is one state of the "sharded" pattern: its own (non-default)
+// integration and a module instance per repository of its slice.
+func shardConfig(shard, from, to int) string {
+	return integrationConfig("bench-"+strconv.Itoa(shard), `space_id             = "root"`) + `
+module "repository_stack" {
+  source   = "../repository-stack"
+  for_each = toset([for i in range(` + strconv.Itoa(from) + `, ` + strconv.Itoa(to) + `) : format("repo-%04d", i)])
+
+  name           = "stack-${each.key}"
+  space_id       = "root"
+  integration_id = orbit_bitbucket_cloud_integration.bench.id
+  namespace      = "scale"
+  repository     = each.key
+  branch         = "main"
+}
+`
+}
+
+// add sums the usage of one more command run after u.
+func (u *usage) add(v usage) {
+	u.wall += v.wall
+	u.coreCPU += v.coreCPU
+	u.providerCPU += v.providerCPU
+	u.corePeakKiB = max(u.corePeakKiB, v.corePeakKiB)
+	u.providerPeakKiB = max(u.providerPeakKiB, v.providerPeakKiB)
+	u.providerProcs += v.providerProcs
+	u.sandboxRequests += v.sandboxRequests
+	u.orbitRequests += v.orbitRequests
+	u.orbitWrites += v.orbitWrites
+}
+
 // repositoryStackModule is the module of the "module" pattern, the same as
 // examples/bind-many-repositories/repository-stack.
 func repositoryStackModule() (string, error) {
@@ -82,28 +117,7 @@ func repositoryStackModule() (string, error) {
 }
 
 func bindingsConfig(n int, pattern string) string {
-	return `terraform {
-  required_providers {
-    orbit = { source = "orbit-iac/orbit" }
-  }
-}
-
-provider "orbit" {}
-
-variable "cloud_api_token" {
-  type      = string
-  sensitive = true
-  ephemeral = true
-}
-
-resource "orbit_bitbucket_cloud_integration" "bench" {
-  name                 = "bench"
-  is_default           = true
-  email                = "` + e2e.SandboxEmail + `"
-  api_token_wo         = var.cloud_api_token
-  api_token_wo_version = 1
-}
-
+	return integrationConfig("bench", `is_default           = true`) + `
 locals {
   repos = [for i in range(` + strconv.Itoa(n) + `) : format("repo-%04d", i)]
 }
@@ -153,7 +167,8 @@ func (b *bench) bindingsTable(sizes, patterns string, slowMax int) (benchfmt.Tab
 	table.Notes = []string{
 		"count: orbit_stack and orbit_stack_vcs_binding with count, stack_id = orbit_stack.stack[count.index].id;",
 		"for_each: the same keyed by repository; module: a module instance per repository of the",
-		"orbit_bitbucket_repositories data source (examples/bind-many-repositories), one stack and its binding each.",
+		"orbit_bitbucket_repositories data source (examples/bind-many-repositories), one stack and its binding each;",
+		"sharded: the module pattern in states of 100 repositories each, applied one after the other (figures summed).",
 		"core: the terraform process (its rusage less its providers'); provider: its processes' user+sys",
 		"CPU and largest peak resident set. plan: the no-change plan after the apply.",
 		"Load average (1/5/15 min) before: " + load + "; after: " + loadAverage() + " (2 cores, shared).",
@@ -171,7 +186,7 @@ func (b *bench) bindingsRun(n int, pattern string) (apply, plan usage, err error
 	if err := os.WriteFile(filepath.Join(e.dir, "main.tf"), []byte(bindingsConfig(n, pattern)), 0o644); err != nil {
 		return apply, plan, err
 	}
-	if pattern == "module" {
+	if pattern == "module" || pattern == "sharded" {
 		module, err := repositoryStackModule()
 		if err != nil {
 			return apply, plan, err
@@ -183,9 +198,40 @@ func (b *bench) bindingsRun(n int, pattern string) (apply, plan usage, err error
 		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(module), 0o644); err != nil {
 			return apply, plan, err
 		}
+	}
+	if pattern == "sharded" {
+		return b.shardedRun(e, n)
+	}
+	if pattern == "module" {
 		if _, out, code, err := b.terraform(e, "get", "-no-color"); err != nil || code != 0 {
 			return apply, plan, fmt.Errorf("terraform get (exit %d): %v\n%s", code, err, tail(out))
 		}
 	}
 	return b.applyThenPlan(e)
+}
+
+// shardedRun applies the repositories in states of shardSize each (a directory, so a
+// state, per shard), one after the other, and sums their usage.
+func (b *bench) shardedRun(e *env, n int) (apply, plan usage, err error) {
+	for shard := 0; shard*shardSize < n; shard++ {
+		dir := filepath.Join(e.dir, fmt.Sprintf("shard-%d", shard))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return apply, plan, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(shardConfig(shard, shard*shardSize, min(n, (shard+1)*shardSize))), 0o644); err != nil {
+			return apply, plan, err
+		}
+		se := *e
+		se.dir = dir
+		if _, out, code, err := b.terraform(&se, "get", "-no-color"); err != nil || code != 0 {
+			return apply, plan, fmt.Errorf("terraform get (exit %d): %v\n%s", code, err, tail(out))
+		}
+		a, p, err := b.applyThenPlan(&se)
+		if err != nil {
+			return apply, plan, fmt.Errorf("shard %d: %w", shard, err)
+		}
+		apply.add(a)
+		plan.add(p)
+	}
+	return apply, plan, nil
 }

@@ -202,11 +202,10 @@ func (e *env) close() {
 
 func repoSlug(i int) string { return fmt.Sprintf("repo-%04d", i) }
 
-// config is the Terraform configuration: one Cloud integration, n webhooks and,
-// with stacks, n stacks each bound to its repository.
-func config(n int, stacks bool) string {
-	var b strings.Builder
-	b.WriteString(`terraform {
+// integrationConfig is the start of every bench configuration: the provider, the
+// token variable and one Cloud integration named name, placed by placement.
+func integrationConfig(name, placement string) string {
+	return `terraform {
   required_providers {
     orbit = { source = "orbit-iac/orbit" }
   }
@@ -221,13 +220,20 @@ variable "cloud_api_token" {
 }
 
 resource "orbit_bitbucket_cloud_integration" "bench" {
-  name                 = "bench"
-  is_default           = true
+  name                 = "` + name + `"
+  ` + placement + `
   email                = "` + e2e.SandboxEmail + `"
   api_token_wo         = var.cloud_api_token
   api_token_wo_version = 1
 }
+`
+}
 
+// config is the Terraform configuration: one Cloud integration, n webhooks and,
+// with stacks, n stacks each bound to its repository.
+func config(n int, stacks bool) string {
+	var b strings.Builder
+	b.WriteString(integrationConfig("bench", `is_default           = true`) + `
 locals {
   repos = [for i in range(` + strconv.Itoa(n) + `) : format("repo-%04d", i)]
 }
@@ -240,22 +246,7 @@ resource "orbit_bitbucket_repository_webhook" "hook" {
 }
 `)
 	if stacks {
-		b.WriteString(`
-resource "orbit_stack" "stack" {
-  count    = length(local.repos)
-  name     = "stack-${local.repos[count.index]}"
-  space_id = "root"
-}
-
-resource "orbit_stack_vcs_binding" "binding" {
-  count          = length(local.repos)
-  stack_id       = orbit_stack.stack[count.index].id
-  integration_id = orbit_bitbucket_cloud_integration.bench.id
-  namespace      = "scale"
-  repository     = local.repos[count.index]
-  branch         = "main"
-}
-`)
+		b.WriteString(bindingPatterns["count"])
 	}
 	return b.String()
 }

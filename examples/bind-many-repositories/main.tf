@@ -1,12 +1,19 @@
-# Bind every repository of a workspace to a stack of its own, at any scale.
+# Bind every repository of one Bitbucket project to a stack of its own.
 #
-# Write it as a module instance per repository (for_each over the repositories data
-# source), each holding one orbit_stack and its orbit_stack_vcs_binding, rather than
-# as two resources with count or for_each where the binding refers to
-# orbit_stack.stack[count.index].id: to evaluate that reference Terraform builds the
-# value of every instance of orbit_stack.stack (hashicorp/terraform#26355), so each
-# binding costs O(N) and the apply O(N²) in Terraform core. Measured on 2 cores
-# (bench/provider -mode bindings): see the orbit_stack_vcs_binding documentation.
+# A module instance per repository (for_each over the repositories data source)
+# holds one orbit_stack and its orbit_stack_vcs_binding. Two resources with count or
+# for_each, where each binding refers to orbit_stack.stack[count.index].id, make
+# Terraform build the value of every stack for each binding (hashicorp/terraform#26355).
+#
+# One state per project: Terraform writes the whole state after each resource it
+# applies (hashicorp/terraform#34296), so one state of N repositories costs N² in
+# Terraform itself. States of a bounded size keep the total linear, for example a
+# workspace per project:
+#
+#   terraform workspace select -or-create PLAT
+#   terraform apply -var project_key=PLAT
+#
+# Measured figures: see the orbit_stack_vcs_binding documentation.
 
 terraform {
   required_providers {
@@ -17,9 +24,15 @@ terraform {
 }
 
 variable "workspace" {
-  description = "Bitbucket Cloud workspace whose repositories get a stack each."
+  description = "Bitbucket Cloud workspace."
   type        = string
   default     = "acme"
+}
+
+variable "project_key" {
+  description = "Project whose repositories get a stack each (and this state)."
+  type        = string
+  default     = "PLAT"
 }
 
 variable "bitbucket_api_token" {
@@ -29,12 +42,12 @@ variable "bitbucket_api_token" {
 }
 
 resource "orbit_space" "services" {
-  name            = "services"
+  name            = lower(var.project_key)
   parent_space_id = "root"
 }
 
 resource "orbit_bitbucket_cloud_integration" "services" {
-  name                 = "services"
+  name                 = lower(var.project_key)
   space_id             = orbit_space.services.id
   email                = "ci-bot@example.com"
   api_token_wo         = var.bitbucket_api_token
@@ -42,7 +55,8 @@ resource "orbit_bitbucket_cloud_integration" "services" {
 }
 
 data "orbit_bitbucket_repositories" "services" {
-  workspace = var.workspace
+  workspace   = var.workspace
+  project_key = var.project_key
 }
 
 module "repository_stack" {
