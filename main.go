@@ -24,7 +24,6 @@ func main() {
 	if err := provider.QuietLogsUnlessAsked(); err != nil {
 		log.Fatal(err)
 	}
-	provider.TuneGC()
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address:         "registry.terraform.io/orbit-iac/orbit",
 		Debug:           debug,
