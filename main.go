@@ -24,6 +24,11 @@ func main() {
 		return
 	}
 
+	// Before Serve, which makes the loggers: nothing is logged that Terraform
+	// would discard, unless a TF_LOG* variable asks for it.
+	if err := provider.QuietLogsUnlessAsked(); err != nil {
+		log.Fatal(err)
+	}
 	err := providerserver.Serve(context.Background(), provider.New(version.Get()), providerserver.ServeOpts{
 		Address:         "registry.terraform.io/orbit-iac/orbit",
 		Debug:           debug,
