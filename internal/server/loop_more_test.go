@@ -245,7 +245,7 @@ func TestLoopStatusFailures(t *testing.T) {
 	refused := l.bind("refused", readOnly, "acme")
 	retried := l.bind("retried", l.dc, "PLAT")
 	unreachable := newStack(t, l.c, "unreachable", "root")
-	l.c.must(http.MethodPut, bindingPath(unreachable), bindingBody(private, "PLAT", "infra"), http.StatusCreated)
+	l.c.must(http.MethodPost, bindingPath(unreachable), bindingBody(private, "PLAT", "infra"), http.StatusCreated)
 
 	// Cloud with a read-only token: 403 on the status, recorded, not retried.
 	head := hash(60)
