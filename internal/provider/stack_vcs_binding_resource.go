@@ -64,7 +64,12 @@ func stackVCSBindingSchema() schema.Schema {
 			"and the next plan shows an in-place update that re-attaches it to the configured integration.\n\n" +
 			"Creating a binding never takes over one: a stack already bound (by another configuration, or by hand) fails the apply on `stack_id` " +
 			"with the `import` block and the `terraform import` command (by the stack id) that adopt the existing binding. " +
-			"Updates and deletes name the binding's version this state last read, so they act on no binding made since by someone else.",
+			"Updates and deletes name the binding's version this state last read, so they act on no binding made since by someone else.\n\n" +
+			"**Runs.** A push to `branch` starts a tracked run (a push that deletes the branch, or pushes a tag, starts nothing); " +
+			"a pull request opened, or whose source moves, starts a proposed run when `pull_request_runs` is true. " +
+			"A run is `queued` until its result is reported (`succeeded`, `failed`, `canceled`), and its commit status follows (INPROGRESS, then SUCCESSFUL, FAILED or stopped). " +
+			"A pull request merged, declined or deleted ends its proposed runs still queued as `canceled` and sets their statuses to stopped " +
+			"(Cloud `STOPPED`, Data Center `CANCELLED`): the repository's hook must send the declined and deleted events, which `orbit_bitbucket_repository_webhook` does by default.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "The stack id (a stack has at most one binding).",

@@ -91,7 +91,7 @@ var cloudEventKeys = []string{
 var dcEventKeys = []string{
 	"repo:refs_changed", "pr:opened", "pr:from_ref_updated", "pr:modified",
 	"pr:reviewer:approved", "pr:reviewer:unapproved", "pr:merged", "pr:declined",
-	"pr:comment:added", "diagnostics:ping",
+	"pr:deleted", "pr:comment:added", "diagnostics:ping",
 }
 
 // target is one hook an event goes to, copied out of the state under the lock.

@@ -278,6 +278,9 @@ func (s *Worker) handleDeliveryJobs(ctx context.Context, jobs []store.Job) {
 	runs := 0
 	for i, c := range done {
 		runs += len(inserted[i])
+		if c.Result.Closes != nil {
+			runs++ // its canceled runs have status jobs
+		}
 		s.logger.Info("delivery dispatched", "delivery_id", c.Result.DeliveryID, "event", events[i],
 			"runs", len(inserted[i]), "outcome", c.Result.Outcome)
 	}
