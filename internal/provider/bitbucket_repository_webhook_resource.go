@@ -120,11 +120,13 @@ func (r *repositoryWebhookResource) Schema(_ context.Context, _ resource.SchemaR
 				Validators:          []validator.String{stringvalidator.LengthBetween(1, 255)},
 			},
 			"events": schema.SetAttribute{
-				MarkdownDescription: "Event keys the hook sends. Defaults to the triggers Orbit needs for the integration's product: on Bitbucket Cloud `repo:push`, `pullrequest:created`, `pullrequest:updated`, `pullrequest:approved`, `pullrequest:unapproved`, `pullrequest:fulfilled`, `pullrequest:comment_created`; on Data Center `repo:refs_changed`, `pr:opened`, `pr:from_ref_updated`, `pr:modified`, `pr:reviewer:approved`, `pr:reviewer:unapproved`, `pr:merged`, `pr:comment:added`. A key the product does not have is an error at plan time.",
-				ElementType:         types.StringType,
-				Optional:            true,
-				Computed:            true,
-				Validators:          []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
+				MarkdownDescription: "Event keys the hook sends. Defaults to the triggers Orbit needs for the integration's product: on Bitbucket Cloud `repo:push`, `pullrequest:created`, `pullrequest:updated`, `pullrequest:approved`, `pullrequest:unapproved`, `pullrequest:fulfilled`, `pullrequest:rejected`, `pullrequest:comment_created`; on Data Center `repo:refs_changed`, `pr:opened`, `pr:from_ref_updated`, `pr:modified`, `pr:reviewer:approved`, `pr:reviewer:unapproved`, `pr:merged`, `pr:declined`, `pr:deleted`, `pr:comment:added`. " +
+					"This is deliberately more than a person usually ticks for a CI hook in Bitbucket's UI: the declined (`pullrequest:rejected`, `pr:declined`) and deleted (`pr:deleted`) events let orbit-server end the proposed runs of a closed pull request and set their commit statuses to stopped (Cloud `STOPPED`, Data Center `CANCELLED`) instead of leaving them in progress for ever. " +
+					"A key the product does not have is an error at plan time.",
+				ElementType: types.StringType,
+				Optional:    true,
+				Computed:    true,
+				Validators:  []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
 			},
 			"active": schema.BoolAttribute{
 				MarkdownDescription: "Whether Bitbucket delivers events to the hook. Defaults to `true`.",
