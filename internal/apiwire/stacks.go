@@ -19,9 +19,9 @@ type Stack struct {
 	UpdatedAt   Time     `json:"updated_at"`
 }
 
-// StackVCSBindingRequest is the body of PUT /stacks/{id}/vcs-binding (a full
-// replacement; it also re-attaches a detached binding). PullRequestRuns absent
-// means true.
+// StackVCSBindingRequest is the body of POST and PUT /stacks/{id}/vcs-binding (a
+// full binding; a replace also re-attaches a detached binding). Absent branch and
+// pull_request_runs take their defaults (main, true).
 type StackVCSBindingRequest struct {
 	IntegrationID   string `json:"integration_id"`
 	Namespace       string `json:"namespace"`
@@ -45,8 +45,11 @@ type StackVCSBinding struct {
 	Status          string `json:"status"`
 	DetachedReason  string `json:"detached_reason"`
 	RepositoryURL   string `json:"repository_url"`
-	CreatedAt       Time   `json:"created_at"`
-	UpdatedAt       Time   `json:"updated_at"`
+	// Version is new at every create or replace (the ETag): an update or delete
+	// acts only on the version it is given.
+	Version   string `json:"version"`
+	CreatedAt Time   `json:"created_at"`
+	UpdatedAt Time   `json:"updated_at"`
 }
 
 // Run is one run of a stack.

@@ -174,13 +174,25 @@ func TestContract(t *testing.T) {
 	cov.call("Integrations.Webhook", err)
 	_, err = c.Integrations.Validate(ctx, dc.ID)
 	cov.call("Integrations.Validate", err)
-	_, err = c.Stacks.PutBinding(ctx, stack.ID, orbitapi.StackVCSBindingRequest{
+	bindingReq := orbitapi.StackVCSBindingRequest{
 		IntegrationID: dc.ID, Namespace: "PLAT", Repository: "infra", Branch: "main", PullRequestRuns: new(true),
-	})
-	cov.call("Stacks.PutBinding", err)
+	}
+	bound, err := c.Stacks.CreateBinding(ctx, stack.ID, bindingReq)
+	cov.call("Stacks.CreateBinding", err)
 	_, err = c.Stacks.GetBinding(ctx, stack.ID)
 	cov.call("Stacks.GetBinding", err)
-	cov.call("Stacks.DeleteBinding", c.Stacks.DeleteBinding(ctx, stack.ID))
+	bindingReq.Branch = "release"
+	var updated *orbitapi.StackVCSBinding
+	if bound != nil {
+		updated, err = c.Stacks.UpdateBinding(ctx, stack.ID, bound.Version, bindingReq)
+		cov.call("Stacks.UpdateBinding", err)
+		if _, err := c.Stacks.UpdateBinding(ctx, stack.ID, bound.Version, bindingReq); !orbitapi.IsPreconditionFailed(err) {
+			t.Fatalf("update with a replaced version: %v, want a 412", err)
+		}
+	}
+	if updated != nil {
+		cov.call("Stacks.DeleteBinding", c.Stacks.DeleteBinding(ctx, stack.ID, updated.Version))
+	}
 
 	// Error answers are part of the contract too.
 	_, err = c.Spaces.Get(ctx, "no-such-space")

@@ -78,16 +78,30 @@ func (s *StacksService) GetBinding(ctx context.Context, stackID string) (*StackV
 	return &out, nil
 }
 
-// PutBinding creates or replaces the VCS binding of a stack. PUT is idempotent, so a
-// retried create is harmless.
-func (s *StacksService) PutBinding(ctx context.Context, stackID string, in StackVCSBindingRequest) (*StackVCSBinding, error) {
+// CreateBinding binds a stack that has no binding. It never replaces one: a stack
+// that has a binding is a 409 (APIError.Field "stack_id", ExistingID the stack id).
+// Retried with one Idempotency-Key, a create whose answer was lost answers the first.
+func (s *StacksService) CreateBinding(ctx context.Context, stackID string, in StackVCSBindingRequest) (*StackVCSBinding, error) {
 	var out StackVCSBinding
-	if err := s.client.do(ctx, request{method: "PUT", path: "/stacks/" + pathEscape(stackID) + "/vcs-binding", body: in}, &out); err != nil {
+	if err := s.client.do(ctx, request{method: "POST", path: "/stacks/" + pathEscape(stackID) + "/vcs-binding", body: in}, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
-func (s *StacksService) DeleteBinding(ctx context.Context, stackID string) error {
-	return s.client.do(ctx, request{method: "DELETE", path: "/stacks/" + pathEscape(stackID) + "/vcs-binding"}, nil)
+// UpdateBinding replaces the binding of version (its Version as read; "*" for
+// whatever binding the stack has). Another version is a 412 (IsPreconditionFailed):
+// the binding was replaced, or deleted and made again, since it was read.
+func (s *StacksService) UpdateBinding(ctx context.Context, stackID, version string, in StackVCSBindingRequest) (*StackVCSBinding, error) {
+	var out StackVCSBinding
+	if err := s.client.do(ctx, request{method: "PUT", path: "/stacks/" + pathEscape(stackID) + "/vcs-binding", body: in, ifMatch: version}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteBinding removes the binding of version ("*" for whatever binding the stack
+// has); another version is a 412 and nothing is deleted.
+func (s *StacksService) DeleteBinding(ctx context.Context, stackID, version string) error {
+	return s.client.do(ctx, request{method: "DELETE", path: "/stacks/" + pathEscape(stackID) + "/vcs-binding", ifMatch: version}, nil)
 }

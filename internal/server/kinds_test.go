@@ -186,7 +186,7 @@ func TestThirdKindGoesThroughTheRegistry(t *testing.T) {
 	}
 
 	stack := c.must(http.MethodPost, "/api/v1/stacks", map[string]any{"name": "fake-stack", "space_id": "root"}, http.StatusCreated)
-	binding := c.must(http.MethodPut, "/api/v1/stacks/"+str(stack, "id")+"/vcs-binding",
+	binding := c.must(http.MethodPost, "/api/v1/stacks/"+str(stack, "id")+"/vcs-binding",
 		map[string]any{"integration_id": str(in, "id"), "namespace": "team", "repository": "app"}, http.StatusCreated)
 	if !fake.wasCalled("CheckNamespace") || str(binding, "repository_url") != "https://fake.example/team/app" {
 		t.Errorf("binding did not go through the kind: %v", binding)

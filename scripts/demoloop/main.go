@@ -108,7 +108,7 @@ func (d *demo) run(ctx context.Context) error {
 		}
 		d.stacks = append(d.stacks, stack.ID)
 		binding := apiwire.StackVCSBindingRequest{IntegrationID: p.integration, Namespace: p.namespace, Repository: "infra", Branch: "main", PullRequestRuns: new(true)}
-		if err := d.call(ctx, d.orbit, http.MethodPut, "/api/v1/stacks/"+stack.ID+"/vcs-binding", binding, http.StatusCreated, nil); err != nil {
+		if err := d.call(ctx, d.orbit, http.MethodPost, "/api/v1/stacks/"+stack.ID+"/vcs-binding", binding, http.StatusCreated, nil); err != nil {
 			return err
 		}
 		fmt.Printf("stack %s bound to %s/infra (branch main) through the %s integration (vcs_checks %s)\n",

@@ -107,6 +107,20 @@ type DeliveryResult struct {
 	DeliveryID string
 	Outcome    string
 	Runs       []Run // ID may be empty (the store fills it)
+	// Closes, when set, ends the proposed runs of a pull request that was merged,
+	// declined or deleted.
+	Closes *PullRequestClose
+}
+
+// PullRequestClose names a closed pull request: its proposed runs not yet finished
+// finish canceled with Message, each with its status job (the product's stopped
+// state), in the transaction that completes the delivery.
+type PullRequestClose struct {
+	IntegrationID string
+	Namespace     string
+	Repository    string
+	PullRequest   int64
+	Message       string
 }
 
 // DeliveryCompletion is a dispatched delivery job: the job and what the
@@ -159,7 +173,8 @@ type QueueStore interface {
 
 	// CompleteDeliveries, in one transaction for the whole batch, for each
 	// completion: inserts Result.Runs (skipping any this delivery already produced
-	// for the same stack and kind) with a JobStatus for each, marks the delivery
+	// for the same stack and kind) with a JobStatus for each, finishes the runs
+	// Result.Closes names (canceled, with a JobStatus each), marks the delivery
 	// processed with Result.Outcome, and deletes the job. It returns the runs it
 	// inserted, per completion. An error stores nothing. Runs are stamped in the
 	// order of cs (each completion later than the one before), so the newest run

@@ -18,7 +18,9 @@ import (
 //     attached stack with pull_request_runs bound to the repository. Cloud's
 //     pullrequest:updated does not say what changed: the source moved for a stack
 //     when its last proposed run of that pull request was on another commit;
-//   - anything else (merge, decline, approval, comment, DC pr:modified): recorded only.
+//   - a pull request merged, declined or deleted: its proposed runs not yet finished
+//     end canceled (lifecycle.go), and their statuses go to the stopped state;
+//   - anything else (approval, comment, DC pr:modified): recorded only.
 //
 // Detached bindings are never listed, so detached stacks get nothing.
 //
@@ -44,6 +46,11 @@ func (s *Worker) dispatch(ctx context.Context, d store.Delivery, cache *dispatch
 		return result, nil //nolint:nilerr // the outcome records the error; there is nothing to retry
 	}
 	describe := describeEvent(ev)
+	if ev.Kind.ClosesPullRequest() && ev.PullRequest != nil {
+		result.Closes = closing(in.ID, ev)
+		result.Outcome = describe + ": " + result.Closes.Message
+		return result, nil
+	}
 	starts := ev.Kind == bitbucket.EventPush && len(ev.Pushes) > 0
 	switch ev.Kind {
 	case bitbucket.EventPullRequestOpened, bitbucket.EventPullRequestUpdated, bitbucket.EventPullRequestSourceMoved:

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,23 +186,18 @@ func (q *queue) spawn(ctx context.Context, kind store.JobKind, batch int) {
 	}()
 }
 
-// retryAfter is the backoff before attempt n+1: exponential from 1 s, capped, with
-// jitter so that jobs failing together do not come back together.
-func retryAfter(attempts int) time.Duration {
-	backoff := time.Second << min(attempts, 20)
-	if backoff > maxRetryBackoff || backoff <= 0 {
-		backoff = maxRetryBackoff
-	}
-	return backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))
+// retryJob puts a job back for later (retryAfter); errors here only delay it (the
+// lease expires).
+func (s *Worker) retryJob(ctx context.Context, job store.Job, cause error) {
+	s.rescheduleJob(ctx, job, cause, retryAfter(job.Attempts))
 }
 
-// retryJob puts a job back for later; errors here only delay it (the lease expires).
-func (s *Worker) retryJob(ctx context.Context, job store.Job, cause error) {
+func (s *Worker) rescheduleJob(ctx context.Context, job store.Job, cause error, wait time.Duration) {
 	msg := cause.Error()
 	if len(msg) > 1000 {
 		msg = msg[:1000]
 	}
-	if err := s.store.RetryJob(ctx, job.ID, time.Now().Add(retryAfter(job.Attempts)), msg); err != nil && !errors.Is(err, context.Canceled) {
+	if err := s.store.RetryJob(ctx, job.ID, time.Now().Add(wait), msg); err != nil && !errors.Is(err, context.Canceled) {
 		s.logger.Error("queue: reschedule job", "job_id", job.ID, "error", err.Error())
 	}
 }
@@ -293,6 +287,9 @@ func (s *Worker) handleDeliveryJobs(ctx context.Context, jobs []store.Job) {
 	runs := 0
 	for i, c := range done {
 		runs += len(inserted[i])
+		if c.Result.Closes != nil {
+			runs++ // its canceled runs have status jobs
+		}
 		s.logger.Info("delivery dispatched", "delivery_id", c.Result.DeliveryID, "event", events[i],
 			"runs", len(inserted[i]), "outcome", c.Result.Outcome)
 	}

@@ -36,7 +36,9 @@ const (
 
 // statusOnlyRetries: the queue retries a failed post with backoff; the client itself
 // retries only its idempotent half (the PUT of Cloud's update-or-create) briefly.
-var statusRetryPolicy = bitbucket.RetryPolicy{MaxRetries: 1, MinBackoff: 200 * time.Millisecond, MaxBackoff: time.Second, MaxRetryAfter: 2 * time.Second}
+// A Retry-After longer than statusClientRetryAfter ends the post, and the queue
+// reschedules the job for it (schedule.go).
+var statusRetryPolicy = bitbucket.RetryPolicy{MaxRetries: 1, MinBackoff: 200 * time.Millisecond, MaxBackoff: time.Second, MaxRetryAfter: statusClientRetryAfter}
 
 // individualStatusKey is the stable key of a stack's own status, at most 40 characters.
 func individualStatusKey(stackID string) string {
@@ -247,7 +249,7 @@ func (s *Worker) handleStatusJob(ctx context.Context, job store.Job, integration
 		return giveUp(fmt.Sprintf("the commit status was not posted after %d attempts: %v", job.Attempts, err))
 	}
 	s.logger.Info("commit status post failed; retrying", "run_id", run.ID, "attempt", job.Attempts, "error", err.Error())
-	s.retryJob(ctx, job, err)
+	s.retryStatusJob(ctx, job, err)
 	return false
 }
 

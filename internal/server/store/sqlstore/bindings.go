@@ -12,7 +12,7 @@ import (
 // A binding's host is the integration's user-facing host while attached and the
 // snapshot taken at detach time otherwise; the stack's space comes along for checks.
 const bindingSelect = `SELECT b.stack_id, b.integration_id, b.provider, b.namespace, b.repository, b.branch,
-	b.project_root, b.pull_request_runs, b.status, b.detached_reason,
+	b.project_root, b.pull_request_runs, b.status, b.detached_reason, b.version,
 	CASE WHEN b.status = 'attached' THEN COALESCE(i.user_facing_host, '') ELSE b.detached_host END,
 	st.space_id, b.created_at, b.updated_at
 	FROM stack_vcs_bindings b
@@ -33,7 +33,7 @@ func queryBindings(ctx context.Context, q queryer, where string, args ...any) ([
 			createdAt, updatedAt string
 		)
 		if err := rows.Scan(&b.StackID, &b.IntegrationID, &provider, &b.Namespace, &b.Repository, &b.Branch,
-			&b.ProjectRoot, &b.PullRequestRuns, &b.Status, &b.DetachedReason, &b.Host,
+			&b.ProjectRoot, &b.PullRequestRuns, &b.Status, &b.DetachedReason, &b.Version, &b.Host,
 			&b.StackSpaceID, &createdAt, &updatedAt); err != nil {
 			return nil, err
 		}
@@ -60,7 +60,7 @@ func getBinding(ctx context.Context, q queryer, stackID string) (store.StackBind
 	return items[0], nil
 }
 
-func (s *Store) SetStackBinding(ctx context.Context, b store.StackBinding) (store.StackBinding, bool, error) {
+func (s *Store) SetStackBinding(ctx context.Context, b store.StackBinding, ifVersion string) (store.StackBinding, bool, error) {
 	var (
 		out     store.StackBinding
 		created bool
@@ -84,29 +84,34 @@ func (s *Store) SetStackBinding(ctx context.Context, b store.StackBinding) (stor
 			return noRows(err, "integration", b.IntegrationID)
 		}
 		now := formatTime(s.nowUTC())
-		var one int
-		err = tx.QueryRowContext(ctx, `SELECT 1 FROM stack_vcs_bindings WHERE stack_id = $1`, b.StackID).Scan(&one)
+		version := store.RandomToken()
+		var current string
+		err = tx.QueryRowContext(ctx, `SELECT version FROM stack_vcs_bindings WHERE stack_id = $1`, b.StackID).Scan(&current)
 		switch {
+		case errors.Is(err, sql.ErrNoRows) && ifVersion != store.BindingCreateOnly:
+			return notFound("binding", b.StackID)
 		case errors.Is(err, sql.ErrNoRows):
 			created = true
 			_, err = tx.ExecContext(ctx, `INSERT INTO stack_vcs_bindings (stack_id, integration_id, provider, namespace, repository,
-				branch, project_root, pull_request_runs, status, detached_reason, detached_host, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'attached', '', '', $9, $10)`,
-				b.StackID, b.IntegrationID, provider, b.Namespace, b.Repository, b.Branch, b.ProjectRoot, b.PullRequestRuns, now, now)
+				branch, project_root, pull_request_runs, status, detached_reason, detached_host, version, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'attached', '', '', $9, $10, $11)`,
+				b.StackID, b.IntegrationID, provider, b.Namespace, b.Repository, b.Branch, b.ProjectRoot, b.PullRequestRuns, version, now, now)
 			if err != nil {
 				return s.constraintError(err,
-					func() error {
-						return &store.ConflictError{Field: "stack_id", Reason: "the stack was bound concurrently"}
-					},
+					func() error { return bindingTaken(b.StackID) },
 					func() error { return notFound("stack", b.StackID) })
 			}
 		case err != nil:
 			return err
+		case ifVersion == store.BindingCreateOnly:
+			return bindingTaken(b.StackID)
+		case ifVersion != store.BindingAnyVersion && ifVersion != current:
+			return store.ErrVersionMismatch
 		default:
 			_, err = tx.ExecContext(ctx, `UPDATE stack_vcs_bindings SET integration_id = $1, provider = $2, namespace = $3,
 				repository = $4, branch = $5, project_root = $6, pull_request_runs = $7, status = 'attached',
-				detached_reason = '', detached_host = '', updated_at = $8 WHERE stack_id = $9`,
-				b.IntegrationID, provider, b.Namespace, b.Repository, b.Branch, b.ProjectRoot, b.PullRequestRuns, now, b.StackID)
+				detached_reason = '', detached_host = '', version = $8, updated_at = $9 WHERE stack_id = $10`,
+				b.IntegrationID, provider, b.Namespace, b.Repository, b.Branch, b.ProjectRoot, b.PullRequestRuns, version, now, b.StackID)
 			if err != nil {
 				return err
 			}
@@ -120,6 +125,11 @@ func (s *Store) SetStackBinding(ctx context.Context, b store.StackBinding) (stor
 	return out, created, nil
 }
 
+// bindingTaken: a create for a stack that already has a binding never replaces it.
+func bindingTaken(stackID string) error {
+	return &store.ConflictError{Field: "stack_id", Reason: fmt.Sprintf("stack %q already has a VCS binding", stackID)}
+}
+
 func (s *Store) GetStackBinding(ctx context.Context, stackID string) (store.StackBinding, error) {
 	var b store.StackBinding
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
@@ -130,9 +140,17 @@ func (s *Store) GetStackBinding(ctx context.Context, stackID string) (store.Stac
 	return b, err
 }
 
-func (s *Store) DeleteStackBinding(ctx context.Context, stackID string) error {
+func (s *Store) DeleteStackBinding(ctx context.Context, stackID, ifVersion string) error {
 	return s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM stack_vcs_bindings WHERE stack_id = $1`, stackID)
+		var current string
+		err := tx.QueryRowContext(ctx, `SELECT version FROM stack_vcs_bindings WHERE stack_id = $1`, stackID).Scan(&current)
+		if err != nil {
+			return noRows(err, "binding", stackID)
+		}
+		if ifVersion != store.BindingAnyVersion && ifVersion != current {
+			return store.ErrVersionMismatch
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM stack_vcs_bindings WHERE stack_id = $1 AND version = $2`, stackID, current)
 		if err != nil {
 			return err
 		}

@@ -229,6 +229,11 @@ func (s *Store) CompleteDeliveries(ctx context.Context, cs []store.DeliveryCompl
 					inserted[i] = append(inserted[i], run)
 				}
 			}
+			if r.Closes != nil {
+				if _, err := closePullRequestRuns(ctx, tx, *r.Closes, now); err != nil {
+					return err
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET processed_at = $1, outcome = $2 WHERE id = $3`,
 				formatTime(now), r.Outcome, r.DeliveryID); err != nil {
 				return err

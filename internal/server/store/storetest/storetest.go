@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BindingDetachAndReattach", testBindingDetachAndReattach},
 		{"BindingsForRepository", testBindingsForRepository},
 		{"BindingGoesWithStack", testBindingGoesWithStack},
+		{"BindingConditions", testBindingConditions},
 		{"NotFound", testNotFound},
 		{"PresetIDs", testPresetIDs},
 		{"ListFilters", testListFilters},
