@@ -281,6 +281,7 @@ type Store interface {
 	DeleteIntegration(ctx context.Context, id string) error
 
 	QueueStore
+	RetentionStore
 	KeyStore
 	// SetStackBinding creates or replaces the binding of b.StackID and attaches it to
 	// b.IntegrationID (re-attaching a detached binding). Provider is taken from the

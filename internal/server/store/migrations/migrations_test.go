@@ -27,13 +27,18 @@ func TestKindsAreData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		last := all[len(all)-1]
+		// The last migration that mentions the provider column (0006, which drops
+		// the CHECKs; later ones are about other things) leaves none behind.
+		var last migrations.Migration
+		for _, m := range all {
+			if strings.Contains(m.SQL, "provider") {
+				last = m
+			}
+		}
 		if strings.Contains(last.SQL, "CHECK (provider IN") {
 			t.Errorf("%s: %s still checks provider names", dialect, last.Name)
 		}
-		if !strings.Contains(last.SQL, "provider") {
-			t.Errorf("%s: the last migration %s is expected to drop the provider CHECKs", dialect, last.Name)
-		}
+
 	}
 }
 
