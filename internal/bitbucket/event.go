@@ -24,17 +24,31 @@ const (
 	// EventPullRequestModified: DC pr:modified (title, description or target; never
 	// the source commit).
 	EventPullRequestModified   EventKind = "pull_request_modified"
-	EventPullRequestMerged     EventKind = "pull_request_merged"
-	EventPullRequestDeclined   EventKind = "pull_request_declined"
 	EventPullRequestApproved   EventKind = "pull_request_approved"
 	EventPullRequestUnapproved EventKind = "pull_request_unapproved"
 	EventPullRequestComment    EventKind = "pull_request_comment"
+	// EventPullRequestMerged: Cloud pullrequest:fulfilled, DC pr:merged.
+	EventPullRequestMerged EventKind = "pull_request_merged"
+	// EventPullRequestDeclined: Cloud pullrequest:rejected, DC pr:declined.
+	EventPullRequestDeclined EventKind = "pull_request_declined"
+	// EventPullRequestDeleted: DC pr:deleted (Cloud pull requests cannot be deleted).
+	EventPullRequestDeleted EventKind = "pull_request_deleted"
+	// EventRepositoryUpdated: Cloud repo:updated, DC repo:modified. Rename is set when
+	// the repository's full name changed.
+	EventRepositoryUpdated EventKind = "repository_updated"
 	// EventPing: DC diagnostics:ping, the unsigned "test connection" request.
 	EventPing EventKind = "ping"
-	// EventOther: an event key orbit does not act on; the body still had the
-	// product's shape (a repository).
-	EventOther EventKind = "other"
+	// EventIgnored: a well-formed delivery orbit does not act on (an issue, a fork, a
+	// commit comment, a review request, an event key it does not know, ...); Reason
+	// says why. Namespace and Repository are filled when the payload names one.
+	EventIgnored EventKind = "ignored"
 )
+
+// ClosesPullRequest reports the kinds after which a pull request takes no more
+// commits: merged, declined and deleted.
+func (k EventKind) ClosesPullRequest() bool {
+	return k == EventPullRequestMerged || k == EventPullRequestDeclined || k == EventPullRequestDeleted
+}
 
 // WebhookEvent is what orbit reads from one delivery.
 type WebhookEvent struct {
@@ -51,8 +65,20 @@ type WebhookEvent struct {
 	// Skipped describes the ref changes of a push that start nothing (tags, deleted
 	// branches), for the delivery record.
 	Skipped []string
-	// PullRequest is set for pull request events.
+	// PullRequest is set for pull request events orbit acts on or records, and for
+	// ignored pull request events whose pull request is well-formed.
 	PullRequest *PullRequestRef
+	// Rename is set for EventRepositoryUpdated when the repository's namespace or slug
+	// changed; Namespace and Repository then name the new one.
+	Rename *RepositoryRename
+	// Reason says why an EventIgnored delivery starts nothing, for the delivery record.
+	Reason string
+}
+
+// RepositoryRename is a repository's name before and after a rename or move.
+type RepositoryRename struct {
+	OldNamespace, OldRepository string
+	NewNamespace, NewRepository string
 }
 
 // BranchPush is one branch moved to Commit (the full hash).
@@ -104,6 +130,21 @@ func ValidRefName(s string) bool {
 		return false
 	}
 	return !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// PayloadFields is a webhook body's top-level object, each field still raw, so that
+// a parser decodes only the fields its event needs: a field of an unexpected shape
+// fails the events that read it and no other.
+type PayloadFields map[string]json.RawMessage
+
+// Decode decodes the field name into dst; a missing field leaves dst untouched and
+// is no error.
+func (f PayloadFields) Decode(name string, dst any) error {
+	raw, ok := f[name]
+	if !ok {
+		return nil
+	}
+	return json.Unmarshal(raw, dst)
 }
 
 // DecodeWebhook is the envelope check both products' parsers share: an event key is

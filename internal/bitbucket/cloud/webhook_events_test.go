@@ -39,7 +39,8 @@ func TestParseWebhookRealPayloads(t *testing.T) {
 			Namespace: "rutvijmehta-harness", Repository: "spring-cloud-alibaba",
 			PullRequest: &bitbucket.PullRequestRef{ID: 1, SourceBranch: "tiwhitepaper-rutvij", SourceCommit: "b9437f32dddd", DestinationBranch: "2021.x"}}},
 		// The same push body under a key orbit does not act on is only recorded.
-		{"push.json", "repo:commit_status_created", bitbucket.WebhookEvent{Kind: bitbucket.EventOther, Namespace: "brydzewski", Repository: "foo"}},
+		{"push.json", "repo:commit_status_created", bitbucket.WebhookEvent{Kind: bitbucket.EventIgnored, Namespace: "brydzewski", Repository: "foo",
+			Reason: "commit statuses (orbit's own among them) start no run"}},
 	}
 	for _, tc := range cases {
 		got, err := cloud.ParseWebhook(tc.event, readPayload(t, tc.file))
@@ -83,6 +84,11 @@ func TestParseWebhookRejectsShapelessBodies(t *testing.T) {
 		{"pullrequest:created", `{"repository":{"full_name":"acme/infra"},"pullrequest":{"id":0}}`},
 		{"pullrequest:created", `{"repository":{"full_name":"acme/infra"},"pullrequest":{"id":3,"source":{"branch":{"name":"f"}},"destination":{"branch":{"name":"main"}}}}`},
 		{"", `{"repository":{"full_name":"acme/infra"}}`},
+		{"repo:updated", `{"repository":{"full_name":"acme/infra"},"changes":{"full_name":{"old":"acme","new":"acme/infra"}}}`},
+		{"repo:updated", `{"changes":{}}`},
+		// Malformed JSON is refused whatever the key.
+		{"issue:created", `{"repository":`},
+		{"project:updated", `[{"project":{}}]`},
 	} {
 		if _, err := cloud.ParseWebhook(tc.event, []byte(tc.body)); err == nil {
 			t.Errorf("%s %s: no error", tc.event, tc.body)
@@ -90,14 +96,18 @@ func TestParseWebhookRejectsShapelessBodies(t *testing.T) {
 	}
 }
 
-// FuzzParseWebhook: any body either parses into an event naming a repository, with
-// well-formed pushes and pull request, or is refused with a PayloadError; never a panic.
+// FuzzParseWebhook: any body either parses into an event naming a repository (an
+// ignored one: a reason, and a repository only when it names one), with well-formed
+// pushes, pull request and rename, or is refused with a PayloadError; never a panic.
 func FuzzParseWebhook(f *testing.F) {
 	for _, name := range []string{"push.json", "pr_created.json", "pr_fulfilled.json", "pr_comment_created.json"} {
 		f.Add("repo:push", readPayload(f, name))
 		f.Add("pullrequest:updated", readPayload(f, name))
 	}
 	f.Add("repo:push", []byte(`{"repository":{"full_name":"a/b"},"push":{"changes":[]}}`))
+	f.Add("repo:updated", []byte(`{"repository":{"full_name":"a/c"},"changes":{"full_name":{"old":"a/b","new":"a/c"}}}`))
+	f.Add("issue:created", []byte(`{"repository":{"full_name":"a/b"},"issue":{"id":1}}`))
+	f.Add("project:updated", []byte(`{"project":{"key":"P"}}`))
 	f.Fuzz(func(t *testing.T, event string, body []byte) {
 		ev, err := cloud.ParseWebhook(event, body)
 		if err != nil {
@@ -106,9 +116,7 @@ func FuzzParseWebhook(f *testing.F) {
 			}
 			return
 		}
-		if ev.Namespace == "" || ev.Repository == "" {
-			t.Fatal("parsed without a repository")
-		}
+		checkParsed(t, ev)
 		for _, p := range ev.Pushes {
 			if !bitbucket.ValidRefName(p.Branch) || !bitbucket.IsCommitHash(p.Commit) {
 				t.Fatalf("bad push %+v", p)
@@ -118,4 +126,22 @@ func FuzzParseWebhook(f *testing.F) {
 			t.Fatalf("bad pull request %+v", pr)
 		}
 	})
+}
+
+// checkParsed holds a parsed event to what ParseWebhook promises.
+func checkParsed(t *testing.T, ev bitbucket.WebhookEvent) {
+	t.Helper()
+	if ev.Kind == bitbucket.EventIgnored {
+		if ev.Reason == "" {
+			t.Fatal("ignored without a reason")
+		}
+		if (ev.Namespace == "") != (ev.Repository == "") {
+			t.Fatalf("half a repository: %q/%q", ev.Namespace, ev.Repository)
+		}
+	} else if ev.Namespace == "" || ev.Repository == "" || ev.Reason != "" {
+		t.Fatalf("%s parsed without a repository or with a reason: %+v", ev.Kind, ev)
+	}
+	if r := ev.Rename; r != nil && (r.OldNamespace == "" || r.OldRepository == "" || r.NewNamespace == "" || r.NewRepository == "") {
+		t.Fatalf("bad rename %+v", r)
+	}
 }

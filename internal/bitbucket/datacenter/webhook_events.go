@@ -10,6 +10,7 @@ import (
 // Webhook event keys orbit acts on or records (Bitbucket Data Center's X-Event-Key).
 const (
 	EventRefsChanged         = "repo:refs_changed"
+	EventRepoModified        = "repo:modified"
 	EventPROpened            = "pr:opened"
 	EventPRFromRefUpdated    = "pr:from_ref_updated"
 	EventPRModified          = "pr:modified"
@@ -17,30 +18,61 @@ const (
 	EventPRReviewerUnapprove = "pr:reviewer:unapproved"
 	EventPRMerged            = "pr:merged"
 	EventPRDeclined          = "pr:declined"
+	EventPRDeleted           = "pr:deleted"
 	EventPRCommentAdded      = "pr:comment:added"
 	// EventPing is the unsigned "Test connection" request, body {"test": true}.
 	EventPing = "diagnostics:ping"
+	// EventProjectModified is sent by project webhooks only; its old and new are
+	// projects.
+	EventProjectModified = "project:modified"
 )
 
-var pullRequestKinds = map[string]bitbucket.EventKind{
-	EventPROpened:            bitbucket.EventPullRequestOpened,
-	EventPRFromRefUpdated:    bitbucket.EventPullRequestSourceMoved,
-	EventPRModified:          bitbucket.EventPullRequestModified,
-	EventPRReviewerApproved:  bitbucket.EventPullRequestApproved,
-	EventPRReviewerUnapprove: bitbucket.EventPullRequestUnapproved,
-	EventPRMerged:            bitbucket.EventPullRequestMerged,
-	EventPRDeclined:          bitbucket.EventPullRequestDeclined,
-	EventPRCommentAdded:      bitbucket.EventPullRequestComment,
+// Why the documented events orbit does not act on start nothing (the delivery record
+// says so).
+const (
+	reasonReview    = "a review of a pull request starts no run"
+	reasonPRComment = "comment activity on a pull request starts no run"
+	reasonComment   = "a commit comment starts no run"
+	reasonUnknown   = "the event key is not one Bitbucket Data Center documents"
+)
+
+// webhookEvents maps every documented event key (WebhookEvents, the test ping and
+// project:modified) to the kind orbit reads it as; an empty kind is an ignored event
+// and the text says why.
+var webhookEvents = map[string]struct {
+	kind   bitbucket.EventKind
+	reason string
+}{
+	EventRefsChanged:         {kind: bitbucket.EventPush},
+	EventRepoModified:        {kind: bitbucket.EventRepositoryUpdated},
+	EventPROpened:            {kind: bitbucket.EventPullRequestOpened},
+	EventPRFromRefUpdated:    {kind: bitbucket.EventPullRequestSourceMoved},
+	EventPRModified:          {kind: bitbucket.EventPullRequestModified},
+	EventPRReviewerApproved:  {kind: bitbucket.EventPullRequestApproved},
+	EventPRReviewerUnapprove: {kind: bitbucket.EventPullRequestUnapproved},
+	EventPRMerged:            {kind: bitbucket.EventPullRequestMerged},
+	EventPRDeclined:          {kind: bitbucket.EventPullRequestDeclined},
+	EventPRDeleted:           {kind: bitbucket.EventPullRequestDeleted},
+	EventPRCommentAdded:      {kind: bitbucket.EventPullRequestComment},
+	EventPing:                {kind: bitbucket.EventPing},
+
+	"pr:to_ref_updated":             {reason: "the target branch moved, not the source commit: no new run"},
+	"pr:reviewer:updated":           {reason: reasonReview},
+	"pr:reviewer:needs_work":        {reason: reasonReview},
+	"pr:reviewer:changes_requested": {reason: reasonReview},
+	"pr:comment:edited":             {reason: reasonPRComment},
+	"pr:comment:deleted":            {reason: reasonPRComment},
+	"repo:forked":                   {reason: "a fork starts no run: runs follow the bound repository's own pushes"},
+	"repo:comment:added":            {reason: reasonComment},
+	"repo:comment:edited":           {reason: reasonComment},
+	"repo:comment:deleted":          {reason: reasonComment},
+	"mirror:repo_synchronized":      {reason: "a mirror's synchronisation starts no run: the primary's repo:refs_changed does"},
+	"repo:secret_detected":          {reason: "secret scanning findings start no run"},
+	"build:status_updated":          {reason: "build statuses (orbit's own among them) start no run"},
+	EventProjectModified:            {reason: "project events name no repository and start no run"},
 }
 
 // The wire shapes below hold only what orbit reads; everything else is ignored.
-type webhookPayload struct {
-	Repository       *payloadRepository  `json:"repository"`
-	Changes          []payloadChange     `json:"changes"`
-	PullRequest      *payloadPullRequest `json:"pullRequest"`
-	PreviousFromHash string              `json:"previousFromHash"`
-}
-
 type payloadRepository struct {
 	Slug    string `json:"slug"`
 	Project *struct {
@@ -87,94 +119,196 @@ func (r *payloadRef) branch() string {
 	return r.DisplayID
 }
 
-// ParseWebhook reads a Bitbucket Data Center delivery body sent with X-Event-Key
-// eventKey. diagnostics:ping needs only a JSON object. Pushes must name their
-// repository and list their changes; pull request events carry the pull request with
-// both refs and the destination repository. An error is a *bitbucket.PayloadError.
-func ParseWebhook(eventKey string, body []byte) (bitbucket.WebhookEvent, error) {
-	ev := bitbucket.WebhookEvent{Product: bitbucket.ProductDataCenter, Key: eventKey, Kind: bitbucket.EventOther}
-	bad := func(reason string) (bitbucket.WebhookEvent, error) {
-		return bitbucket.WebhookEvent{}, &bitbucket.PayloadError{Product: bitbucket.ProductDataCenter, Event: eventKey, Reason: reason}
-	}
-	var p webhookPayload
-	if err := bitbucket.DecodeWebhook(bitbucket.ProductDataCenter, eventKey, body, &p); err != nil {
-		return bitbucket.WebhookEvent{}, err
-	}
-	if eventKey == EventPing {
-		ev.Kind = bitbucket.EventPing
-		return ev, nil
-	}
-
-	kind, isPR := pullRequestKinds[eventKey]
-	if !isPR {
-		project, slug, ok := p.Repository.names()
-		if !ok {
-			return bad("repository with slug and project.key is missing")
-		}
-		ev.Namespace, ev.Repository = project, slug
-		if eventKey != EventRefsChanged {
-			return ev, nil
-		}
-		ev.Kind = bitbucket.EventPush
-		if p.Changes == nil {
-			return bad("changes is missing")
-		}
-		for i, c := range p.Changes {
-			refID := c.RefID
-			refType := ""
-			if c.Ref != nil {
-				refType = c.Ref.Type
-				if refID == "" {
-					refID = c.Ref.ID
-				}
-			}
-			if !bitbucket.ValidRefName(refID) {
-				return bad("changes[" + strconv.Itoa(i) + "] must have a ref id")
-			}
-			branch, isBranch := strings.CutPrefix(refID, "refs/heads/")
-			switch {
-			case c.Type == "DELETE":
-				ev.Skipped = append(ev.Skipped, refID+" deleted")
-			case !isBranch || (refType != "" && refType != "BRANCH"):
-				ev.Skipped = append(ev.Skipped, refID)
-			case !bitbucket.ValidRefName(branch):
-				return bad("changes[" + strconv.Itoa(i) + "].refId must name a branch after refs/heads/")
-			case !bitbucket.IsCommitHash(c.ToHash):
-				return bad("changes[" + strconv.Itoa(i) + "].toHash must be a commit hash")
-			default:
-				ev.Pushes = append(ev.Pushes, bitbucket.BranchPush{Branch: branch, Commit: c.ToHash})
-			}
-		}
-		return ev, nil
-	}
-
-	ev.Kind = kind
-	pr := p.PullRequest
-	if pr == nil {
-		return bad("pullRequest is missing")
-	}
-	if pr.ID <= 0 {
-		return bad("pullRequest.id must be a positive number")
-	}
-	if pr.FromRef == nil || !bitbucket.ValidRefName(pr.FromRef.branch()) || !bitbucket.IsCommitHash(pr.FromRef.LatestCommit) {
-		return bad("pullRequest.fromRef must have an id and a latestCommit hash")
-	}
-	if pr.ToRef == nil || !bitbucket.ValidRefName(pr.ToRef.branch()) {
-		return bad("pullRequest.toRef must have an id")
+// ref checks what runs and statuses need of a pull request and names its
+// destination repository; reason says what is missing.
+func (pr *payloadPullRequest) ref() (ref *bitbucket.PullRequestRef, project, slug, reason string) {
+	switch {
+	case pr == nil:
+		return nil, "", "", "pullRequest is missing"
+	case pr.ID <= 0:
+		return nil, "", "", "pullRequest.id must be a positive number"
+	case pr.FromRef == nil || !bitbucket.ValidRefName(pr.FromRef.branch()) || !bitbucket.IsCommitHash(pr.FromRef.LatestCommit):
+		return nil, "", "", "pullRequest.fromRef must have an id and a latestCommit hash"
+	case pr.ToRef == nil || !bitbucket.ValidRefName(pr.ToRef.branch()):
+		return nil, "", "", "pullRequest.toRef must have an id"
 	}
 	project, slug, ok := pr.ToRef.Repository.names()
 	if !ok {
-		return bad("pullRequest.toRef.repository with slug and project.key is missing")
+		return nil, "", "", "pullRequest.toRef.repository with slug and project.key is missing"
 	}
-	ev.Namespace, ev.Repository = project, slug
-	ev.PullRequest = &bitbucket.PullRequestRef{
+	return &bitbucket.PullRequestRef{
 		ID:                pr.ID,
 		SourceBranch:      pr.FromRef.branch(),
 		SourceCommit:      pr.FromRef.LatestCommit,
 		DestinationBranch: pr.ToRef.branch(),
+	}, project, slug, ""
+}
+
+// repositoryOf finds the repository an ignored event is about, wherever its payload
+// keeps it: repository (pushes, forks, commit comments, mirror synchronisation),
+// pullRequest.toRef.repository (pull request events), new (repo:modified),
+// secretLocations[].repository (repo:secret_detected). It never fails: a field of
+// another shape is passed over.
+func repositoryOf(fields bitbucket.PayloadFields) (project, slug string, ok bool) {
+	var repo *payloadRepository
+	if fields.Decode("repository", &repo) == nil {
+		if project, slug, ok = repo.names(); ok {
+			return project, slug, true
+		}
 	}
-	if kind == bitbucket.EventPullRequestSourceMoved && bitbucket.IsCommitHash(p.PreviousFromHash) {
-		ev.PullRequest.PreviousSourceCommit = p.PreviousFromHash
+	var pr struct {
+		ToRef *payloadRef `json:"toRef"`
+	}
+	if fields.Decode("pullRequest", &pr) == nil && pr.ToRef != nil {
+		if project, slug, ok = pr.ToRef.Repository.names(); ok {
+			return project, slug, true
+		}
+	}
+	var after *payloadRepository
+	if fields.Decode("new", &after) == nil {
+		if project, slug, ok = after.names(); ok {
+			return project, slug, true
+		}
+	}
+	var secrets []struct {
+		Repository *payloadRepository `json:"repository"`
+	}
+	if fields.Decode("secretLocations", &secrets) == nil {
+		for _, s := range secrets {
+			if project, slug, ok = s.Repository.names(); ok {
+				return project, slug, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// ParseWebhook reads a Bitbucket Data Center delivery body sent with X-Event-Key
+// eventKey.
+//
+// Every well-formed delivery parses: the body is one JSON object and the key is set
+// (diagnostics:ping needs nothing more). Events orbit acts on must carry what it
+// reads: pushes their repository and changes; repo:modified the repository before
+// (old) and after (new); pull request events the pull request with both refs and the
+// destination repository (pullRequest.toRef.repository: they have no top-level
+// repository). Every other key, documented or not, is an EventIgnored event with its
+// reason and whatever repository and pull request it names. An error is a
+// *bitbucket.PayloadError.
+func ParseWebhook(eventKey string, body []byte) (bitbucket.WebhookEvent, error) {
+	ev := bitbucket.WebhookEvent{Product: bitbucket.ProductDataCenter, Key: eventKey}
+	bad := func(reason string) (bitbucket.WebhookEvent, error) {
+		return bitbucket.WebhookEvent{}, &bitbucket.PayloadError{Product: bitbucket.ProductDataCenter, Event: eventKey, Reason: reason}
+	}
+	var fields bitbucket.PayloadFields
+	if err := bitbucket.DecodeWebhook(bitbucket.ProductDataCenter, eventKey, body, &fields); err != nil {
+		return bitbucket.WebhookEvent{}, err
+	}
+	event, known := webhookEvents[eventKey]
+	if !known {
+		event.reason = reasonUnknown
+	}
+	ev.Kind = event.kind
+	switch ev.Kind {
+	case "":
+		ev.Kind, ev.Reason = bitbucket.EventIgnored, event.reason
+		if eventKey == EventProjectModified {
+			var project struct {
+				Key string `json:"key"`
+			}
+			if fields.Decode("new", &project) == nil && project.Key != "" && !strings.Contains(project.Key, "/") {
+				ev.Namespace = project.Key
+			}
+			return ev, nil
+		}
+		ev.Namespace, ev.Repository, _ = repositoryOf(fields)
+		var pr *payloadPullRequest
+		if fields.Decode("pullRequest", &pr) == nil {
+			ev.PullRequest, _, _, _ = pr.ref()
+		}
+		return ev, nil
+	case bitbucket.EventPing:
+		return ev, nil
+	case bitbucket.EventPush:
+		return parseRefsChanged(ev, fields)
+	case bitbucket.EventRepositoryUpdated:
+		var before, after *payloadRepository
+		errOld, errNew := fields.Decode("old", &before), fields.Decode("new", &after)
+		oldProject, oldSlug, okOld := before.names()
+		newProject, newSlug, okNew := after.names()
+		if errOld != nil || errNew != nil || !okOld || !okNew {
+			return bad("old and new must be repositories with slug and project.key")
+		}
+		ev.Namespace, ev.Repository = newProject, newSlug
+		if oldProject != newProject || oldSlug != newSlug {
+			ev.Rename = &bitbucket.RepositoryRename{OldNamespace: oldProject, OldRepository: oldSlug,
+				NewNamespace: newProject, NewRepository: newSlug}
+		}
+		return ev, nil
+	}
+
+	// A pull request event.
+	var pr *payloadPullRequest
+	if err := fields.Decode("pullRequest", &pr); err != nil {
+		return bad("pullRequest must be an object")
+	}
+	ref, project, slug, reason := pr.ref()
+	if ref == nil {
+		return bad(reason)
+	}
+	ev.Namespace, ev.Repository, ev.PullRequest = project, slug, ref
+	if ev.Kind == bitbucket.EventPullRequestSourceMoved {
+		var previous string
+		if fields.Decode("previousFromHash", &previous) == nil && bitbucket.IsCommitHash(previous) {
+			ev.PullRequest.PreviousSourceCommit = previous
+		}
+	}
+	return ev, nil
+}
+
+// parseRefsChanged reads repo:refs_changed: the branches moved, and what else the
+// push changed (tags, deleted branches) for the record.
+func parseRefsChanged(ev bitbucket.WebhookEvent, fields bitbucket.PayloadFields) (bitbucket.WebhookEvent, error) {
+	bad := func(reason string) (bitbucket.WebhookEvent, error) {
+		return bitbucket.WebhookEvent{}, &bitbucket.PayloadError{Product: bitbucket.ProductDataCenter, Event: ev.Key, Reason: reason}
+	}
+	var repo *payloadRepository
+	if err := fields.Decode("repository", &repo); err != nil {
+		return bad("repository must be an object")
+	}
+	project, slug, ok := repo.names()
+	if !ok {
+		return bad("repository with slug and project.key is missing")
+	}
+	ev.Namespace, ev.Repository = project, slug
+	var changes []payloadChange
+	if err := fields.Decode("changes", &changes); err != nil || changes == nil {
+		return bad("changes is missing")
+	}
+	for i, c := range changes {
+		refID := c.RefID
+		refType := ""
+		if c.Ref != nil {
+			refType = c.Ref.Type
+			if refID == "" {
+				refID = c.Ref.ID
+			}
+		}
+		if !bitbucket.ValidRefName(refID) {
+			return bad("changes[" + strconv.Itoa(i) + "] must have a ref id")
+		}
+		branch, isBranch := strings.CutPrefix(refID, "refs/heads/")
+		switch {
+		case c.Type == "DELETE":
+			ev.Skipped = append(ev.Skipped, refID+" deleted")
+		case !isBranch || (refType != "" && refType != "BRANCH"):
+			ev.Skipped = append(ev.Skipped, refID)
+		case !bitbucket.ValidRefName(branch):
+			return bad("changes[" + strconv.Itoa(i) + "].refId must name a branch after refs/heads/")
+		case !bitbucket.IsCommitHash(c.ToHash):
+			return bad("changes[" + strconv.Itoa(i) + "].toHash must be a commit hash")
+		default:
+			ev.Pushes = append(ev.Pushes, bitbucket.BranchPush{Branch: branch, Commit: c.ToHash})
+		}
 	}
 	return ev, nil
 }

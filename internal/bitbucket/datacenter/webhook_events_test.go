@@ -92,6 +92,12 @@ func TestParseWebhookRejectsShapelessBodies(t *testing.T) {
 		{"pr:opened", `{"pullRequest":{"id":1}}`},
 		{"pr:opened", `{"pullRequest":{"id":1,"fromRef":{"id":"refs/heads/f","latestCommit":"dddddddddddddddddddddddddddddddddddddddd"},"toRef":{"id":"refs/heads/main"}}}`},
 		{"diagnostics:ping", `"test"`},
+		{"pr:deleted", `{"actor":{"name":"admin"}}`},
+		{"repo:modified", `{"old":{"slug":"infra","project":{"key":"PLAT"}}}`},
+		{"repo:modified", `{"old":{"slug":"infra","project":{"key":"PLAT"}},"new":"infra-live"}`},
+		// Malformed JSON is refused whatever the key.
+		{"pr:reviewer:updated", `{"pullRequest":`},
+		{"", `{"test":true}`},
 	} {
 		if _, err := datacenter.ParseWebhook(tc.event, []byte(tc.body)); err == nil {
 			t.Errorf("%s %s: no error", tc.event, tc.body)
@@ -100,13 +106,17 @@ func TestParseWebhookRejectsShapelessBodies(t *testing.T) {
 }
 
 // FuzzParseWebhook: any body either parses into an event naming a repository (or a
-// ping), with well-formed pushes and pull request, or is refused with a PayloadError.
+// ping, or an ignored event with its reason), with well-formed pushes, pull request
+// and rename, or is refused with a PayloadError.
 func FuzzParseWebhook(f *testing.F) {
 	for _, name := range []string{"push.json", "pr_open.json", "pr_merged.json", "pr_modified_meta.json"} {
 		f.Add("repo:refs_changed", readPayload(f, name))
 		f.Add("pr:from_ref_updated", readPayload(f, name))
 	}
 	f.Add("diagnostics:ping", []byte(`{"test":true}`))
+	f.Add("repo:modified", []byte(`{"old":{"slug":"a","project":{"key":"P"}},"new":{"slug":"b","project":{"key":"P"}}}`))
+	f.Add("repo:secret_detected", []byte(`{"secretLocations":[{"repository":{"slug":"a","project":{"key":"P"}}}]}`))
+	f.Add("pr:reviewer:updated", readPayload(f, "pr_merged.json"))
 	f.Fuzz(func(t *testing.T, event string, body []byte) {
 		ev, err := datacenter.ParseWebhook(event, body)
 		if err != nil {
@@ -115,9 +125,7 @@ func FuzzParseWebhook(f *testing.F) {
 			}
 			return
 		}
-		if ev.Kind != bitbucket.EventPing && (ev.Namespace == "" || ev.Repository == "") {
-			t.Fatal("parsed without a repository")
-		}
+		checkParsed(t, ev)
 		for _, p := range ev.Pushes {
 			if !bitbucket.ValidRefName(p.Branch) || !bitbucket.IsCommitHash(p.Commit) {
 				t.Fatalf("bad push %+v", p)
@@ -127,4 +135,26 @@ func FuzzParseWebhook(f *testing.F) {
 			t.Fatalf("bad pull request %+v", pr)
 		}
 	})
+}
+
+// checkParsed holds a parsed event to what ParseWebhook promises.
+func checkParsed(t *testing.T, ev bitbucket.WebhookEvent) {
+	t.Helper()
+	switch ev.Kind {
+	case bitbucket.EventIgnored:
+		if ev.Reason == "" {
+			t.Fatal("ignored without a reason")
+		}
+		if ev.Repository != "" && ev.Namespace == "" {
+			t.Fatalf("a repository without its project: %+v", ev)
+		}
+	case bitbucket.EventPing:
+	default:
+		if ev.Namespace == "" || ev.Repository == "" || ev.Reason != "" {
+			t.Fatalf("%s parsed without a repository or with a reason: %+v", ev.Kind, ev)
+		}
+	}
+	if r := ev.Rename; r != nil && (r.OldNamespace == "" || r.OldRepository == "" || r.NewNamespace == "" || r.NewRepository == "") {
+		t.Fatalf("bad rename %+v", r)
+	}
 }
