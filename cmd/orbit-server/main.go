@@ -2,6 +2,8 @@
 //
 //	orbit-server rekey [--db ...]   re-seals every secret with a new key (see rekey.go)
 //	orbit-server migrate [--check] [--db ...]   brings the schema up to date (see migrate.go)
+//	orbit-server backup --to FILE   online copy of a SQLite database and its key file (backup.go)
+//	orbit-server healthcheck        exits 0 when /healthz answers 200 (see healthcheck.go)
 //
 //	orbit-server [--listen 127.0.0.1:8700] [--db orbit.db|postgres://...] [--public-url URL]
 //	             [--bitbucket-cloud-api-url https://api.bitbucket.org] [--check-credentials=true]
@@ -9,8 +11,14 @@
 //	             [--max-spaces 10000] [--max-space-depth 16] [--max-labels 50]
 //	             [--bitbucket-allowed-hosts bitbucket.example.com,10.0.0.0/8]
 //	             [--trusted-proxies 10.0.0.0/24,2001:db8::7]
+//	             [--log-level info] [--log-format json] [--db-file /run/secrets/orbit-db]
+//	orbit-server --version
 //
-// Environment:
+// Environment: every flag but --version is also read from ORBIT_<FLAG> (--db is
+// ORBIT_DB, --log-level ORBIT_LOG_LEVEL); a flag on the command line wins. The table
+// of all of them is in OPERATIONS.md (generated; see config.go). A PostgreSQL
+// password belongs in ORBIT_DB, a --db-file or the standard PGPASSWORD/PGPASSFILE,
+// never in argv. Besides the flags:
 //
 //	ORBIT_SECRET_KEY     32-byte key sealing credentials at rest (base64 or hex). When
 //	                     unset, a key file next to the database is used, created on
@@ -26,13 +34,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +50,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/egress"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/retention"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/version"
 )
 
 func main() {
@@ -58,11 +68,21 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "migrate" {
 		os.Exit(migrate(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "backup" {
+		os.Exit(backup(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		os.Exit(healthcheck(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	}
 	cfg, err := configFromArgs(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if errors.Is(err, errVersionPrinted) || errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "orbit-server:", err)
 		os.Exit(2)
 	}
+	cfg.Logger.Info("orbit-server starting", "version", version.Get(), "commit", version.Commit, "go", runtime.Version())
 	if err := server.Run(ctx, cfg); err != nil {
 		cfg.Logger.Error("orbit-server stopped", "error", err.Error())
 		os.Exit(1)
@@ -82,9 +102,8 @@ func watchSignals(sigs <-chan os.Signal, cancel, exitNow func()) {
 // configFromArgs turns flags and environment into a server.Config; it does nothing
 // else, so tests can build the same Config the binary runs with.
 func configFromArgs(args []string, getenv func(string) string, stdout, stderr io.Writer) (server.Config, error) {
-	fs := flag.NewFlagSet("orbit-server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:8700", "TCP address to listen on")
+	fs, common := newFlagSet(stderr)
+	listen := fs.String("listen", defaultListen, "TCP address to listen on")
 	db := fs.String("db", "orbit.db", "SQLite database file, or a postgres:// URL (several replicas may share one PostgreSQL database)")
 	publicURL := fs.String("public-url", "", "externally reachable base URL, used in webhook URLs (default http://<listen>)")
 	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials and post commit statuses (a sandbox URL in tests and demos)")
@@ -103,7 +122,7 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	runRetention := fs.Duration("run-retention", retention.DefaultRuns, "how long a finished run is kept after its last change, once its commit status is posted (0 = for ever)")
 	retentionInterval := fs.Duration("retention-interval", retention.DefaultInterval, "how often retention prunes, in batches of 500 rows that leave the database to ingest in between")
 	migrateOnStart := fs.Bool("migrate-on-start", true, "apply pending schema migrations on start (the default, for one server on SQLite); false refuses a schema that is behind: run `orbit-server migrate` first. A schema newer than this build is refused either way")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, common, args, getenv, stdout); err != nil {
 		return server.Config{}, err
 	}
 	if fs.NArg() > 0 {
@@ -137,6 +156,10 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	delay := *shutdownDelay
 	if delay == 0 {
 		delay = -1 // Config: 0 is the default, negative is none
+	}
+	logger, err := newLogger(common.logLevel, common.logFormat, stderr)
+	if err != nil {
+		return server.Config{}, err
 	}
 	if *publicURL == "" {
 		*publicURL = "http://" + *listen
@@ -173,7 +196,7 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		ShutdownDelay:         delay,
 		DrainTimeout:          *drainTimeout,
 		BootstrapKey:          getenv("ORBIT_BOOTSTRAP_KEY"),
-		Logger:                slog.New(slog.NewJSONHandler(stderr, nil)),
+		Logger:                logger,
 		BootstrapOut:          stdout,
 		MaxSpaces:             *maxSpaces,
 		MaxSpaceDepth:         *maxSpaceDepth,

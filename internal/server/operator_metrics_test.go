@@ -15,7 +15,7 @@ import (
 )
 
 // TestOperatorMetrics scrapes /metrics through what an on-call person watches (the
-// table in README's "Metrics"): the build, the queue's depth and oldest job by kind,
+// table in OPERATIONS.md#metrics): the build, the queue's depth and oldest job by kind,
 // deliveries by outcome, a lease taken over from a worker that died, status posts by
 // product and outcome (a 503 retried, then posted), and the rows retention pruned.
 func TestOperatorMetrics(t *testing.T) {

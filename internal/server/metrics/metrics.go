@@ -2,7 +2,7 @@
 // latencies, webhook delivery outcomes, the queue (depth, oldest job, lease
 // takeovers), commit status posts, retention, the build, Go and process
 // collectors. It may import only store (for the kind's type), version and the
-// Prometheus client. README's "Metrics" table lists every orbit_* series.
+// Prometheus client. The metrics table of OPERATIONS.md lists every orbit_* series.
 package metrics
 
 import (
