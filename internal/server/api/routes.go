@@ -8,6 +8,7 @@ import (
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/auth"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/version"
 )
 
 // handlerFunc is an API handler: p is the authenticated caller (nil on public routes).
@@ -145,7 +146,7 @@ func (s *API) wrap(rt route) http.Handler {
 }
 
 func (s *API) healthz(w http.ResponseWriter, r *http.Request, _ *principal) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": version.Get()})
 	return nil
 }
 

@@ -56,6 +56,9 @@ type Job struct {
 	// Attempts counts claims, this one included.
 	Attempts  int
 	LastError string
+	// TakenOver: an earlier claim's lease ran out while the job was neither
+	// finished nor handed back (its worker or replica stopped, or overran).
+	TakenOver bool
 }
 
 type RunKind string

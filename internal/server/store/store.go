@@ -293,6 +293,7 @@ type Store interface {
 	DeleteIntegration(ctx context.Context, id string) error
 
 	QueueStore
+	RetentionStore
 	KeyStore
 	// SetStackBinding writes the binding of b.StackID and attaches it to
 	// b.IntegrationID (re-attaching a detached binding). Provider is taken from the

@@ -125,19 +125,22 @@ func (s *Store) ClaimJobs(ctx context.Context, kind store.JobKind, limit int, le
 	var jobs []store.Job
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
 		now := s.nowUTC()
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM jobs WHERE kind = $1 AND run_after <= $2 AND locked_until < $2
+		rows, err := tx.QueryContext(ctx, `SELECT id, locked_until FROM jobs WHERE kind = $1 AND run_after <= $2 AND locked_until < $2
 			ORDER BY run_after, id LIMIT $3`+s.dialect.SkipLocked, string(kind), formatTime(now), limit)
 		if err != nil {
 			return err
 		}
 		var ids []string
+		// A lease left behind ('' once finished work hands a job back or retries it).
+		expired := map[string]bool{}
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+			var id, lockedUntil string
+			if err := rows.Scan(&id, &lockedUntil); err != nil {
 				rows.Close()
 				return err
 			}
 			ids = append(ids, id)
+			expired[id] = lockedUntil != ""
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil || len(ids) == 0 {
@@ -158,6 +161,7 @@ func (s *Store) ClaimJobs(ctx context.Context, kind store.JobKind, limit int, le
 				return err
 			}
 			j.Kind = store.JobKind(k)
+			j.TakenOver = expired[j.ID]
 			jobs = append(jobs, j)
 		}
 		if err := rows.Err(); err != nil {
