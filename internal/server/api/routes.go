@@ -63,6 +63,9 @@ func (s *API) routeTable() []route {
 		{Method: "GET", Path: apiPrefix + "/runs", Resource: "run", handle: s.listRuns},
 		{Method: "GET", Path: apiPrefix + "/runs/{id}", Resource: "run", handle: s.getRun},
 		{Method: "POST", Path: apiPrefix + "/runs/{id}/result", Resource: "run", handle: s.reportRunResult},
+		{Method: "GET", Path: apiPrefix + "/runs/{id}/page", Resource: "run", handle: s.getRunPage},
+		{Method: "POST", Path: apiPrefix + "/runs/{id}/page-link", Resource: "run", handle: s.reissueRunPageLink},
+		{Method: "DELETE", Path: apiPrefix + "/runs/{id}/page-link", Resource: "run", handle: s.revokeRunPageLink},
 
 		{Method: "GET", Path: apiPrefix + "/integrations", Resource: "integration", handle: s.listIntegrations},
 		{Method: "POST", Path: apiPrefix + "/integrations", Resource: "integration", handle: s.createIntegration},

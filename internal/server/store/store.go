@@ -282,6 +282,8 @@ type Store interface {
 
 	QueueStore
 	KeyStore
+	DeliveryLogStore
+	RunPageStore
 	// SetStackBinding creates or replaces the binding of b.StackID and attaches it to
 	// b.IntegrationID (re-attaching a detached binding). Provider is taken from the
 	// integration. A missing stack or integration is a *NotFoundError of that kind.

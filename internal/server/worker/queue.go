@@ -50,6 +50,9 @@ type Config struct {
 	// Busy reports deliveries waiting for their commit (the receiver's); while it
 	// does, the worker yields (see ingestYieldFactor).
 	Busy func() bool
+	// RunLink is the link a run's commit status carries (the run page's; see
+	// package runpage); nil links to the run in the API.
+	RunLink func(ctx context.Context, run store.Run) (string, error)
 }
 
 // Worker runs the queue's workers.
@@ -60,12 +63,14 @@ type Worker struct {
 	publicURL string
 	env       vcs.StatusEnv
 	busy      func() bool
+	runLink   func(ctx context.Context, run store.Run) (string, error)
 	queue     *queue
 }
 
 // New builds the worker; Start runs it.
 func New(st store.Store, box *secrets.Box, cfg Config) *Worker {
-	s := &Worker{store: st, box: box, logger: cfg.Logger, publicURL: cfg.PublicURL, env: cfg.Status, busy: cfg.Busy}
+	s := &Worker{store: st, box: box, logger: cfg.Logger, publicURL: cfg.PublicURL, env: cfg.Status, busy: cfg.Busy,
+		runLink: cfg.RunLink}
 	s.env.Options = append(s.env.Options, bitbucket.WithRetryPolicy(statusRetryPolicy), bitbucket.WithLogger(cfg.Logger))
 	s.queue = newQueue(s, cfg.Lease, cfg.Poll)
 	return s
