@@ -76,6 +76,9 @@ func (s *API) routeTable() []route {
 		{Method: "GET", Path: apiPrefix + "/integrations/{id}/webhook", Resource: "integration", handle: s.getIntegrationWebhook},
 		{Method: "POST", Path: apiPrefix + "/integrations/{id}/validate", Resource: "integration", handle: s.validateIntegration},
 		{Method: "GET", Path: apiPrefix + "/integrations/{id}/bindings", Resource: "integration", handle: s.listIntegrationBindings},
+		{Method: "GET", Path: apiPrefix + "/integrations/{id}/deliveries", Resource: "integration", handle: s.listDeliveries},
+		{Method: "GET", Path: apiPrefix + "/integrations/{id}/deliveries/{delivery_id}", Resource: "delivery", handle: s.getDelivery},
+		{Method: "POST", Path: apiPrefix + "/integrations/{id}/deliveries/{delivery_id}/redeliver", Resource: "delivery", handle: s.redeliverDelivery},
 	}
 	// The routes of other components (the receiver's webhooks) are public.
 	for _, rt := range s.publicRoutes {
