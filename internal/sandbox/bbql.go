@@ -2,9 +2,12 @@ package sandbox
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -12,8 +15,10 @@ import (
 // evaluated over the JSON object a list endpoint renders. Bitbucket's description
 // documents both parameters on GET /2.0/repositories/{workspace} and points to its
 // "filtering and sorting" guide: comparisons `field op value` with = != ~ !~ > >= < <=
-// (~ is a case-insensitive "contains"), values that are double-quoted strings,
-// numbers, true, false or null, combined with AND, OR and parentheses; fields are dot
+// (~ is a case-insensitive "contains") and `field IN (v, …)` / `field NOT IN (v, …)`,
+// values that are double-quoted strings, numbers, true, false, null or unquoted
+// ISO-8601 datetimes (2015-03-04, 2015-03-04T14:08:59, 2015-03-04T14:08:59.123+02:00;
+// UTC unless an offset is given), combined with AND, OR and parentheses; fields are dot
 // paths into the object (project.key, mainbranch.name). A query that does not parse
 // or names a field the object does not have is a 400, as on Bitbucket.
 
@@ -26,7 +31,7 @@ type bbqlOr struct{ left, right bbqlExpr }
 type bbqlCmp struct {
 	field string
 	op    string
-	value any // string, float64, bool or nil
+	value any // string, float64, bool, time.Time, nil, or a list of them for IN
 }
 
 func (e bbqlAnd) eval(o map[string]any) bool { return e.left.eval(o) && e.right.eval(o) }
@@ -35,6 +40,10 @@ func (e bbqlOr) eval(o map[string]any) bool  { return e.left.eval(o) || e.right.
 func (e bbqlCmp) eval(o map[string]any) bool {
 	got := lookupField(o, e.field)
 	switch e.op {
+	case "IN", "NOT IN":
+		list, _ := e.value.([]any)
+		in := slices.ContainsFunc(list, func(v any) bool { return bbqlEqual(got, v) })
+		return in == (e.op == "IN")
 	case "=":
 		return bbqlEqual(got, e.value)
 	case "!=":
@@ -69,12 +78,26 @@ func bbqlEqual(got, want any) bool {
 	case float64:
 		g, ok := toFloat(got)
 		return ok && g == w
+	case time.Time:
+		c, ok := bbqlCompare(got, w)
+		return ok && c == 0
 	default:
 		return got == want
 	}
 }
 
 func bbqlCompare(got, want any) (int, bool) {
+	if w, ok := want.(time.Time); ok {
+		text, ok := got.(string)
+		if !ok {
+			return 0, false
+		}
+		g, err := parseBBQLTime(text)
+		if err != nil {
+			return 0, false
+		}
+		return g.Compare(w), true
+	}
 	if w, ok := want.(float64); ok {
 		g, ok := toFloat(got)
 		if !ok {
@@ -147,7 +170,29 @@ const (
 	tokOp
 	tokLParen
 	tokRParen
+	tokComma
+	tokTime
 )
+
+// bbqlTimeLayouts are the datetime forms the guide allows: the time, its
+// milliseconds and the offset are each optional.
+var bbqlTimeLayouts = []string{
+	"2006-01-02T15:04:05.999999999Z07:00", "2006-01-02T15:04:05Z07:00",
+	"2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02",
+}
+
+// parseBBQLTime reads a datetime literal or a field's rendered date; no offset means UTC.
+func parseBBQLTime(text string) (time.Time, error) {
+	for _, layout := range bbqlTimeLayouts {
+		if t, err := time.Parse(layout, text); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("invalid datetime %q", text)
+}
+
+// bbqlTimeLiteral matches an unquoted datetime at the start of s.
+var bbqlTimeLiteral = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?`)
 
 type bbqlToken struct {
 	kind tokKind
@@ -180,6 +225,13 @@ func (p *bbqlParser) next() {
 	case c == ')':
 		p.pos++
 		p.tok = bbqlToken{kind: tokRParen, text: ")", pos: start}
+	case c == ',':
+		p.pos++
+		p.tok = bbqlToken{kind: tokComma, text: ",", pos: start}
+	case bbqlTimeLiteral.MatchString(p.src[p.pos:]):
+		text := bbqlTimeLiteral.FindString(p.src[p.pos:])
+		p.pos += len(text)
+		p.tok = bbqlToken{kind: tokTime, text: text, pos: start}
 	case c == '"':
 		var b strings.Builder
 		p.pos++
@@ -284,6 +336,9 @@ func (p *bbqlParser) parseTerm() (bbqlExpr, error) {
 		return nil, fmt.Errorf("%q is not a valid field name", field)
 	}
 	p.next()
+	if p.keyword("IN") || p.keyword("NOT") {
+		return p.parseIn(field)
+	}
 	if p.tok.kind != tokOp {
 		return nil, fmt.Errorf("expected an operator after %q", field)
 	}
@@ -292,10 +347,63 @@ func (p *bbqlParser) parseTerm() (bbqlExpr, error) {
 	if p.err != nil {
 		return nil, p.err
 	}
+	if (op == "~" || op == "!~") && p.tok.kind != tokString {
+		return nil, fmt.Errorf("%s takes a string", op)
+	}
+	value, err := p.parseValue(field + " " + op)
+	if err != nil {
+		return nil, err
+	}
+	return bbqlCmp{field: field, op: op, value: value}, nil
+}
+
+// parseIn reads `IN (v, …)` or `NOT IN (v, …)` after field.
+func (p *bbqlParser) parseIn(field string) (bbqlExpr, error) {
+	op := "IN"
+	if p.keyword("NOT") {
+		op = "NOT IN"
+		p.next()
+		if !p.keyword("IN") {
+			return nil, fmt.Errorf("expected IN after %s NOT", field)
+		}
+	}
+	p.next()
+	if p.tok.kind != tokLParen {
+		return nil, fmt.Errorf("%s %s takes a list in parentheses", field, op)
+	}
+	p.next()
+	list := []any{}
+	for {
+		v, err := p.parseValue(field + " " + op)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, v)
+		if p.tok.kind == tokRParen {
+			p.next()
+			return bbqlCmp{field: field, op: op, value: list}, nil
+		}
+		if p.tok.kind != tokComma {
+			return nil, fmt.Errorf("expected , or ) in the list after %s %s", field, op)
+		}
+		p.next()
+	}
+}
+
+// parseValue reads one value and moves past it; what names the place for errors.
+func (p *bbqlParser) parseValue(what string) (any, error) {
 	var value any
 	switch {
+	case p.err != nil:
+		return nil, p.err
 	case p.tok.kind == tokString:
 		value = p.tok.text
+	case p.tok.kind == tokTime:
+		t, err := parseBBQLTime(p.tok.text)
+		if err != nil {
+			return nil, err
+		}
+		value = t
 	case p.tok.kind == tokNumber:
 		n, err := strconv.ParseFloat(p.tok.text, 64)
 		if err != nil {
@@ -307,13 +415,10 @@ func (p *bbqlParser) parseTerm() (bbqlExpr, error) {
 	case p.keyword("null"):
 		value = nil
 	default:
-		return nil, fmt.Errorf("expected a value after %s %s (strings take double quotes)", field, op)
-	}
-	if (op == "~" || op == "!~") && p.tok.kind != tokString {
-		return nil, fmt.Errorf("%s takes a string", op)
+		return nil, fmt.Errorf("expected a value after %s (strings take double quotes)", what)
 	}
 	p.next()
-	return bbqlCmp{field: field, op: op, value: value}, nil
+	return value, nil
 }
 
 // sortObjects orders objs by a field ("-field" descending), stably. Objects missing

@@ -1,19 +1,16 @@
 package sandbox
 
+// Bitbucket Cloud REST 2.0 subset under /2.0.
+
 import (
 	"crypto/subtle"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// Bitbucket Cloud REST 2.0 subset under /2.0.
 
 const (
 	cloudDefaultPagelen = 10
@@ -40,9 +37,18 @@ var cloudStatusStates = []string{"INPROGRESS", "SUCCESSFUL", "FAILED", "STOPPED"
 
 func (s *Server) registerCloud(mux *http.ServeMux) {
 	mux.HandleFunc("GET /2.0/user", s.cloudAuth(levelRead, s.cloudGetUser))
+	mux.HandleFunc("GET /2.0/user/emails", s.cloudAuth(levelRead, s.cloudListEmails))
+	mux.HandleFunc("GET /2.0/user/workspaces", s.cloudAuth(levelRead, s.cloudListWorkspaceAccess))
+	mux.HandleFunc("GET /2.0/user/permissions/workspaces", s.cloudAuth(levelRead, s.cloudListMemberships))
+	mux.HandleFunc("GET /2.0/workspaces", s.cloudAuth(levelRead, s.cloudListWorkspaces))
 	mux.HandleFunc("GET /2.0/workspaces/{workspace}", s.cloudAuth(levelRead, s.cloudGetWorkspace))
 	mux.HandleFunc("GET /2.0/repositories/{workspace}", s.cloudAuth(levelRead, s.cloudListRepos))
 	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}", s.cloudAuth(levelRead, s.cloudGetRepo))
+	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/refs/branches", s.cloudAuth(levelRead, s.cloudListBranches))
+	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/refs/branches/{name...}", s.cloudAuth(levelRead, s.cloudGetBranch))
+	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/branching-model", s.cloudAuth(levelRead, s.cloudGetBranchingModel))
+	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/diffstat/{spec}", s.cloudAuth(levelRead, s.cloudDiffstat))
+	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/pullrequests/{pull_request_id}/diffstat", s.cloudAuth(levelRead, s.cloudPullRequestDiffstat))
 	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/hooks", s.cloudAuth(levelRead, s.cloudListHooks))
 	mux.HandleFunc("POST /2.0/repositories/{workspace}/{repo_slug}/hooks", s.cloudAuth(levelAdmin, s.cloudCreateHook))
 	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/hooks/{uid}", s.cloudAuth(levelRead, s.cloudGetHook))
@@ -163,15 +169,20 @@ func (c cloudCaller) canSeeWorkspace(ws string) bool {
 
 // cloudPage slices items per pagelen/page and writes the paginated envelope.
 func (s *Server) cloudPage(w http.ResponseWriter, r *http.Request, items []any) {
+	s.cloudPageSized(w, r, items, cloudDefaultPagelen, cloudMaxPagelen)
+}
+
+// cloudPageSized is cloudPage for collections with their own page sizes (diffstat).
+func (s *Server) cloudPageSized(w http.ResponseWriter, r *http.Request, items []any, defaultLen, maxLen int) {
 	q := r.URL.Query()
-	pagelen := cloudDefaultPagelen
+	pagelen := defaultLen
 	if v := q.Get("pagelen"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			cloudError(w, http.StatusBadRequest, "Invalid pagelen", "pagelen must be a positive integer.")
 			return
 		}
-		pagelen = min(n, cloudMaxPagelen)
+		pagelen = min(n, maxLen)
 	}
 	page := 1
 	if v := q.Get("page"); v != "" {
@@ -340,15 +351,6 @@ func (s *Server) cloudGetWorkspace(w http.ResponseWriter, r *http.Request, c clo
 // bbql.go); a bad expression or field is a 400.
 func (s *Server) cloudListRepos(w http.ResponseWriter, r *http.Request, c cloudCaller) {
 	slug := r.PathValue("workspace")
-	query := r.URL.Query()
-	var filter bbqlExpr
-	if q := query.Get("q"); q != "" {
-		var err error
-		if filter, err = parseBBQL(q, cloudRepoFields); err != nil {
-			cloudError(w, http.StatusBadRequest, "Invalid query: "+err.Error(), "")
-			return
-		}
-	}
 	s.mu.Lock()
 	if s.state.workspaces[slug] == nil {
 		s.mu.Unlock()
@@ -359,22 +361,34 @@ func (s *Server) cloudListRepos(w http.ResponseWriter, r *http.Request, c cloudC
 	if c.canSeeWorkspace(slug) {
 		base := s.baseURL(r)
 		for _, repo := range s.state.sortedCloudRepos(slug) {
-			obj := s.cloudRepoJSON(base, repo)
-			if filter == nil || filter.eval(obj) {
-				repos = append(repos, obj)
-			}
+			repos = append(repos, s.cloudRepoJSON(base, repo))
 		}
 	}
 	s.mu.Unlock()
+	s.cloudQueryPage(w, r, repos, cloudRepoFields)
+}
+
+// cloudQueryPage filters objs by q, orders them by sort (both over fields) and writes
+// the page; a bad expression or field is a 400, as on Bitbucket.
+func (s *Server) cloudQueryPage(w http.ResponseWriter, r *http.Request, objs []map[string]any, fields map[string]bool) {
+	query := r.URL.Query()
+	if q := query.Get("q"); q != "" {
+		filter, err := parseBBQL(q, fields)
+		if err != nil {
+			cloudError(w, http.StatusBadRequest, "Invalid query: "+err.Error(), "")
+			return
+		}
+		objs = slices.DeleteFunc(objs, func(o map[string]any) bool { return !filter.eval(o) })
+	}
 	if spec := query.Get("sort"); spec != "" {
-		if err := sortObjects(repos, spec, cloudRepoFields); err != nil {
+		if err := sortObjects(objs, spec, fields); err != nil {
 			cloudError(w, http.StatusBadRequest, "Invalid sort: "+err.Error(), "")
 			return
 		}
 	}
-	items := make([]any, 0, len(repos))
-	for _, repo := range repos {
-		items = append(items, repo)
+	items := make([]any, 0, len(objs))
+	for _, o := range objs {
+		items = append(items, o)
 	}
 	s.cloudPage(w, r, items)
 }
@@ -388,415 +402,4 @@ func (s *Server) cloudGetRepo(w http.ResponseWriter, r *http.Request, c cloudCal
 	body := s.cloudRepoJSON(s.baseURL(r), repo)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, body)
-}
-
-// ---- hooks ----
-
-func (s *Server) cloudHookJSON(base string, repo *cloudRepo, h *cloudHook) map[string]any {
-	full := repo.Workspace + "/" + repo.Slug
-	api := base + "/2.0/repositories/" + full
-	events := append([]string{}, h.Events...)
-	sort.Strings(events)
-	return map[string]any{
-		"type":                   "webhook_subscription",
-		"uuid":                   h.UUID,
-		"url":                    h.URL,
-		"description":            h.Description,
-		"subject_type":           "repository",
-		"subject":                map[string]any{"type": "repository", "full_name": full, "name": repo.Name, "uuid": repo.UUID, "links": map[string]any{"self": link(api), "html": link(base + "/" + full)}},
-		"active":                 h.Active,
-		"created_at":             rfc3339(h.CreatedAt),
-		"events":                 events,
-		"secret_set":             h.Secret != "",
-		"skip_cert_verification": h.SkipCertVerification,
-		"links":                  map[string]any{"self": link(api + "/hooks/" + url.PathEscape(h.UUID))},
-	}
-}
-
-func (s *Server) cloudListHooks(w http.ResponseWriter, r *http.Request, c cloudCaller) {
-	repo := s.cloudRepoFor(w, r, c)
-	if repo == nil {
-		return
-	}
-	s.mu.Lock()
-	base := s.baseURL(r)
-	items := make([]any, 0, len(repo.hooks))
-	for _, h := range repo.hooks {
-		items = append(items, s.cloudHookJSON(base, repo, h))
-	}
-	s.mu.Unlock()
-	s.cloudPage(w, r, items)
-}
-
-// hookFields is a decoded hook body that remembers which fields were present and
-// whether `secret` was null, because update semantics depend on it.
-type hookFields struct {
-	raw map[string]json.RawMessage
-}
-
-func decodeFields(r *http.Request) (hookFields, error) {
-	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
-	if err := dec.Decode(&raw); err != nil {
-		return hookFields{}, fmt.Errorf("request body is not a JSON object: %v", err)
-	}
-	return hookFields{raw: raw}, nil
-}
-
-func (f hookFields) has(name string) bool { _, ok := f.raw[name]; return ok }
-
-func (f hookFields) isNull(name string) bool {
-	v, ok := f.raw[name]
-	return ok && strings.TrimSpace(string(v)) == "null"
-}
-
-func (f hookFields) decode(name string, into any) error {
-	if err := json.Unmarshal(f.raw[name], into); err != nil {
-		return fmt.Errorf("%s: %v", name, err)
-	}
-	return nil
-}
-
-// cloudRepoAndBody resolves the repository of a write and decodes its JSON object body;
-// when either fails it has answered and ok is false.
-func (s *Server) cloudRepoAndBody(w http.ResponseWriter, r *http.Request, c cloudCaller) (repo *cloudRepo, f hookFields, ok bool) {
-	repo = s.cloudRepoFor(w, r, c)
-	if repo == nil {
-		return nil, hookFields{}, false
-	}
-	f, err := decodeFields(r)
-	if err != nil {
-		cloudError(w, http.StatusBadRequest, "Bad request", err.Error())
-		return nil, hookFields{}, false
-	}
-	return repo, f, true
-}
-
-// applyCloudHook validates and applies fields to h; create requires url and events.
-func applyCloudHook(h *cloudHook, f hookFields, create bool) error {
-	if create || f.has("url") {
-		var u string
-		if err := f.decode("url", &u); err != nil || u == "" {
-			return fmt.Errorf("url: a URL is required")
-		}
-		parsed, err := url.Parse(u)
-		if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
-			return fmt.Errorf("url: %q is not a valid http(s) URL", u)
-		}
-		h.URL = u
-	}
-	if create || f.has("events") {
-		var events []string
-		if err := f.decode("events", &events); err != nil || len(events) == 0 {
-			return fmt.Errorf("events: at least one event is required")
-		}
-		seen := map[string]bool{}
-		for _, e := range events {
-			if !slices.Contains(cloudHookEvents, e) {
-				return fmt.Errorf("events: %q is not a valid event", e)
-			}
-			if seen[e] {
-				return fmt.Errorf("events: %q is listed twice", e)
-			}
-			seen[e] = true
-		}
-		h.Events = events
-	}
-	if f.has("description") && !f.isNull("description") {
-		if err := f.decode("description", &h.Description); err != nil {
-			return err
-		}
-	}
-	if f.has("active") && !f.isNull("active") {
-		if err := f.decode("active", &h.Active); err != nil {
-			return err
-		}
-	}
-	if f.has("skip_cert_verification") && !f.isNull("skip_cert_verification") {
-		if err := f.decode("skip_cert_verification", &h.SkipCertVerification); err != nil {
-			return err
-		}
-	}
-	// secret: omitted keeps it, null or "" removes it.
-	if f.has("secret") {
-		if f.isNull("secret") {
-			h.Secret = ""
-		} else {
-			var secret string
-			if err := f.decode("secret", &secret); err != nil {
-				return err
-			}
-			if len(secret) > 128 {
-				return fmt.Errorf("secret: at most 128 characters")
-			}
-			h.Secret = secret
-		}
-	}
-	return nil
-}
-
-func (s *Server) cloudCreateHook(w http.ResponseWriter, r *http.Request, c cloudCaller) {
-	repo, f, ok := s.cloudRepoAndBody(w, r, c)
-	if !ok {
-		return
-	}
-	h := &cloudHook{UUID: braced(newUUID()), Active: true, CreatedAt: time.Now().UTC()}
-	if err := applyCloudHook(h, f, true); err != nil {
-		cloudError(w, http.StatusBadRequest, "Bad request", err.Error())
-		return
-	}
-	s.mu.Lock()
-	repo.hooks = append(repo.hooks, h)
-	body := s.cloudHookJSON(s.baseURL(r), repo, h)
-	s.mu.Unlock()
-	w.Header().Set("Location", s.baseURL(r)+"/2.0/repositories/"+repo.Workspace+"/"+repo.Slug+"/hooks/"+url.PathEscape(h.UUID))
-	writeJSON(w, http.StatusCreated, body)
-}
-
-func findCloudHook(repo *cloudRepo, uid string) (int, *cloudHook) {
-	for i, h := range repo.hooks {
-		if strings.EqualFold(h.UUID, braced(uid)) {
-			return i, h
-		}
-	}
-	return -1, nil
-}
-
-func (s *Server) cloudGetHook(w http.ResponseWriter, r *http.Request, c cloudCaller) {
-	repo := s.cloudRepoFor(w, r, c)
-	if repo == nil {
-		return
-	}
-	s.mu.Lock()
-	_, h := findCloudHook(repo, r.PathValue("uid"))
-	var body map[string]any
-	if h != nil {
-		body = s.cloudHookJSON(s.baseURL(r), repo, h)
-	}
-	s.mu.Unlock()
-	if h == nil {
-		cloudError(w, http.StatusNotFound, "Webhook not found", "")
-		return
-	}
-	writeJSON(w, http.StatusOK, body)
-}
-
-func (s *Server) cloudUpdateHook(w http.ResponseWriter, r *http.Request, c cloudCaller) {
-	repo, f, ok := s.cloudRepoAndBody(w, r, c)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, h := findCloudHook(repo, r.PathValue("uid"))
-	if h == nil {
-		cloudError(w, http.StatusNotFound, "Webhook not found", "")
-		return
-	}
-	updated := *h
-	updated.Events = append([]string(nil), h.Events...)
-	if err := applyCloudHook(&updated, f, false); err != nil {
-		cloudError(w, http.StatusBadRequest, "Bad request", err.Error())
-		return
-	}
-	*h = updated
-	writeJSON(w, http.StatusOK, s.cloudHookJSON(s.baseURL(r), repo, h))
-}
-
-func (s *Server) cloudDeleteHook(w http.ResponseWriter, r *http.Request, c cloudCaller) {
-	repo := s.cloudRepoFor(w, r, c)
-	if repo == nil {
-		return
-	}
-	s.mu.Lock()
-	i, h := findCloudHook(repo, r.PathValue("uid"))
-	if h != nil {
-		repo.hooks = slices.Delete(repo.hooks, i, i+1)
-	}
-	s.mu.Unlock()
-	if h == nil {
-		cloudError(w, http.StatusNotFound, "Webhook not found", "")
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// ---- build statuses ----
-
-func (s *Server) cloudStatusJSON(base string, repo *cloudRepo, commit string, st *cloudStatus) map[string]any {
-	api := base + "/2.0/repositories/" + repo.Workspace + "/" + repo.Slug
-	out := map[string]any{
-		"type":        "build",
-		"uuid":        st.UUID,
-		"key":         st.Key,
-		"state":       st.State,
-		"name":        st.Name,
-		"description": st.Description,
-		"url":         st.URL,
-		"created_on":  rfc3339(st.CreatedOn),
-		"updated_on":  rfc3339(st.UpdatedOn),
-		"repository":  map[string]any{"type": "repository", "full_name": repo.Workspace + "/" + repo.Slug, "name": repo.Name, "uuid": repo.UUID},
-		"commit":      map[string]any{"type": "commit", "hash": commit, "links": map[string]any{"self": link(api + "/commit/" + commit)}},
-		"links": map[string]any{
-			"self":   link(api + "/commit/" + commit + "/statuses/build/" + url.PathEscape(st.Key)),
-			"commit": link(api + "/commit/" + commit),
-		},
-	}
-	if st.Refname != "" {
-		out["refname"] = st.Refname
-	}
-	return out
-}
-
-// upsertCloudStatus validates the body and stores it under key (the body's key when empty).
-func upsertCloudStatus(repo *cloudRepo, commit, pathKey string, f hookFields) (*cloudStatus, error) {
-	str := func(name string) (string, error) {
-		if !f.has(name) || f.isNull(name) {
-			return "", nil
-		}
-		var v string
-		err := f.decode(name, &v)
-		return v, err
-	}
-	key, err := str("key")
-	if err != nil {
-		return nil, err
-	}
-	if pathKey != "" {
-		key = pathKey
-	}
-	if key == "" {
-		return nil, fmt.Errorf("key: required")
-	}
-	if len(key) > cloudMaxStatusKey {
-		return nil, fmt.Errorf("key: at most %d characters", cloudMaxStatusKey)
-	}
-	var existing *cloudStatus
-	for _, st := range repo.statuses[commit] {
-		if st.Key == key {
-			existing = st
-		}
-	}
-	state, err := str("state")
-	if err != nil {
-		return nil, err
-	}
-	if state == "" && existing != nil {
-		state = existing.State
-	}
-	if !slices.Contains(cloudStatusStates, state) {
-		return nil, fmt.Errorf("state: must be one of INPROGRESS, SUCCESSFUL, FAILED, STOPPED")
-	}
-	link, err := str("url")
-	if err != nil {
-		return nil, err
-	}
-	if link == "" && existing != nil {
-		link = existing.URL
-	}
-	if link == "" {
-		return nil, fmt.Errorf("url: required")
-	}
-	name, err := str("name")
-	if err != nil {
-		return nil, err
-	}
-	description, err := str("description")
-	if err != nil {
-		return nil, err
-	}
-	refname, err := str("refname")
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now().UTC()
-	if existing == nil {
-		existing = &cloudStatus{UUID: braced(newUUID()), Key: key, CreatedOn: now}
-		repo.statuses[commit] = append(repo.statuses[commit], existing)
-	}
-	existing.State, existing.URL, existing.UpdatedOn = state, link, now
-	if name != "" || existing.Name == "" {
-		existing.Name = name
-	}
-	if description != "" || f.has("description") {
-		existing.Description = description
-	}
-	if refname != "" || f.has("refname") {
-		existing.Refname = refname
-	}
-	return existing, nil
-}
-
-func (s *Server) cloudPostStatus(w http.ResponseWriter, r *http.Request, c cloudCaller) {
-	s.cloudWriteStatus(w, r, c, "", http.StatusCreated)
-}
-
-func (s *Server) cloudPutStatus(w http.ResponseWriter, r *http.Request, c cloudCaller) {
-	s.cloudWriteStatus(w, r, c, r.PathValue("key"), http.StatusOK)
-}
-
-func (s *Server) cloudWriteStatus(w http.ResponseWriter, r *http.Request, c cloudCaller, pathKey string, code int) {
-	repo, f, ok := s.cloudRepoAndBody(w, r, c)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	commit := repo.resolveCommit(r.PathValue("commit"))
-	if pathKey != "" && !hasCloudStatus(repo, commit, pathKey) {
-		cloudError(w, http.StatusNotFound, "Commit status not found", "")
-		return
-	}
-	st, err := upsertCloudStatus(repo, commit, pathKey, f)
-	if err != nil {
-		cloudError(w, http.StatusBadRequest, "Bad request", err.Error())
-		return
-	}
-	writeJSON(w, code, s.cloudStatusJSON(s.baseURL(r), repo, commit, st))
-}
-
-func hasCloudStatus(repo *cloudRepo, commit, key string) bool {
-	for _, st := range repo.statuses[commit] {
-		if st.Key == key {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Server) cloudGetStatus(w http.ResponseWriter, r *http.Request, c cloudCaller) {
-	repo := s.cloudRepoFor(w, r, c)
-	if repo == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	commit, key := repo.resolveCommit(r.PathValue("commit")), r.PathValue("key")
-	for _, st := range repo.statuses[commit] {
-		if st.Key == key {
-			writeJSON(w, http.StatusOK, s.cloudStatusJSON(s.baseURL(r), repo, commit, st))
-			return
-		}
-	}
-	cloudError(w, http.StatusNotFound, "Commit status not found", "")
-}
-
-func (s *Server) cloudListStatuses(w http.ResponseWriter, r *http.Request, c cloudCaller) {
-	repo := s.cloudRepoFor(w, r, c)
-	if repo == nil {
-		return
-	}
-	refname := r.URL.Query().Get("refname")
-	s.mu.Lock()
-	commit := repo.resolveCommit(r.PathValue("commit"))
-	base := s.baseURL(r)
-	items := []any{}
-	for _, st := range repo.statuses[commit] {
-		if refname != "" && st.Refname != "" && st.Refname != refname {
-			continue
-		}
-		items = append(items, s.cloudStatusJSON(base, repo, commit, st))
-	}
-	s.mu.Unlock()
-	s.cloudPage(w, r, items)
 }

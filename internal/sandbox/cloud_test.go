@@ -360,12 +360,21 @@ func TestCloudRepositoryQueryAndSort(t *testing.T) {
 		{`sort=-slug`, "notes,infra,billing-web,billing-api"},
 		{`sort=name&q=` + url.QueryEscape(`project.key="PAY"`), "billing-api,billing-web"},
 		{``, "billing-api,billing-web,infra,notes"},
+		// IN / NOT IN and unquoted datetimes, as the guide in the Cloud description shows.
+		{`q=` + url.QueryEscape(`slug IN ("infra", "notes")`), "infra,notes"},
+		{`q=` + url.QueryEscape(`project.key NOT IN ("PAY", null)`), "infra"},
+		{`q=` + url.QueryEscape(`project.key IN (null)`), "notes"},
+		{`q=` + url.QueryEscape(`created_on > 2020-01-01 AND slug IN ("infra")`), "infra"},
+		{`q=` + url.QueryEscape(`created_on >= 2020-01-01T00:00:00.000+02:00`), "billing-api,billing-web,infra,notes"},
+		{`q=` + url.QueryEscape(`created_on < 2020-01-01T10:00`), ""},
+		{`q=` + url.QueryEscape(`updated_on <= 2999-03-04T14:08:59 AND name ~ "web"`), "billing-web"},
 	} {
 		if got := strings.Join(slugs(tc.query), ","); got != tc.want {
 			t.Errorf("%s: got %s, want %s", tc.query, got, tc.want)
 		}
 	}
-	for _, bad := range []string{`q=` + url.QueryEscape(`nosuchfield = "x"`), `q=` + url.QueryEscape(`name = `), `q=` + url.QueryEscape(`name = "x`), `sort=nosuchfield`} {
+	for _, bad := range []string{`q=` + url.QueryEscape(`nosuchfield = "x"`), `q=` + url.QueryEscape(`name = `), `q=` + url.QueryEscape(`name = "x`), `sort=nosuchfield`,
+		`q=` + url.QueryEscape(`slug IN "infra"`), `q=` + url.QueryEscape(`slug IN ("infra"`), `q=` + url.QueryEscape(`slug NOT ("infra")`), `q=` + url.QueryEscape(`created_on > 2020-13-45`)} {
 		cloudErrorMessage(t, c.expect("GET", "/2.0/repositories/q?"+bad, cloudAdmin(), nil, 400))
 	}
 }
