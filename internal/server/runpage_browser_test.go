@@ -21,10 +21,11 @@ import (
 // test fails (it never skips silently); under -short it may skip, saying so.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
+	names := []string{"chromium", "chromium-browser"}
 	if p := os.Getenv("ORBIT_CHROMIUM"); p != "" {
-		return p
+		names = []string{p} // LookPath checks that a path is an executable
 	}
-	for _, name := range []string{"chromium", "chromium-browser"} {
+	for _, name := range names {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
