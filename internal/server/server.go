@@ -30,6 +30,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/metrics"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/receiver"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/retention"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/runpage"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secrets"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
@@ -239,14 +240,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	m := metrics.New()
-	s.worker = worker.New(st, box, worker.Config{Lease: cfg.QueueLease, Poll: cfg.QueuePollInterval,
-		PublicURL: publicURL, Status: statusEnv(cfg), Logger: logger, Metrics: m})
-	s.receiver = receiver.New(st, box, m, grace, func() { s.worker.Wake(store.JobDelivery) })
-	s.worker.SetBusy(s.receiver.Busy)
 	var trusted []netip.Prefix
 	for _, p := range cfg.TrustedProxies {
 		trusted = append(trusted, httpx.NormalizeProxyPrefix(p))
 	}
+	pages := runpage.New(runpage.Config{Store: st, Box: box, PublicURL: publicURL, TrustedProxies: trusted, Logger: logger})
+	s.worker = worker.New(st, box, worker.Config{Lease: cfg.QueueLease, Poll: cfg.QueuePollInterval,
+		PublicURL: publicURL, Status: statusEnv(cfg), Logger: logger, Metrics: m, RunLink: pages.StatusURL})
+	s.receiver = receiver.New(st, box, m, grace, func() { s.worker.Wake(store.JobDelivery) })
+	s.worker.SetBusy(s.receiver.Busy)
 	var checker vcs.CredentialChecker
 	if cfg.CredentialChecker != nil {
 		checker = cfg.CredentialChecker
@@ -256,7 +258,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		MaxLabels:      orDefault(cfg.MaxLabels, DefaultMaxLabels),
 		AuthLimit:      auth.NewLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval),
 		TrustedProxies: trusted, Inflight: &s.inflight, Draining: &s.draining,
-		Targets: s.receiver, Queue: s.worker, PublicRoutes: s.receiver.Routes(),
+		Targets: s.receiver, Queue: s.worker, RunPages: pages,
+		PublicRoutes: append(s.receiver.Routes(), pages.Routes()...),
 	})
 	s.handler = s.api.Handler()
 	m.SetQueueStats(st.QueueStats)

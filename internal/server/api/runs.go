@@ -26,6 +26,10 @@ type runResponse struct {
 	Namespace     string  `json:"namespace"`
 	Repository    string  `json:"repository"`
 	StatusError   string  `json:"status_error,omitempty"`
+	// PageURL and PublicPageURL are set in the answer about one run: its page for
+	// API-key holders, and the capability link (null when revoked).
+	PageURL       string  `json:"page_url,omitempty"`
+	PublicPageURL *string `json:"public_page_url,omitempty"`
 	CreatedAt     string  `json:"created_at"`
 	UpdatedAt     string  `json:"updated_at"`
 }
@@ -89,7 +93,11 @@ func (s *API) getRun(w http.ResponseWriter, r *http.Request, p *principal) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toRunResponse(run))
+	resp := toRunResponse(run)
+	if err := s.withPageURLs(r.Context(), run, &resp); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
 

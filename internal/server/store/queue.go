@@ -20,6 +20,15 @@ type Delivery struct {
 	ReceivedAt  time.Time
 	ProcessedAt time.Time // zero until dispatched
 	Outcome     string    // what dispatch did, for a person
+	// Decision is Outcome as a code (DecisionRunsStarted, ...; "" until
+	// dispatched); Namespace and Repository are what the event named.
+	Decision   string
+	Namespace  string
+	Repository string
+	// RedeliveryOf is the original delivery of a redelivery ("" otherwise), and
+	// RequestedBy the API key that asked for it.
+	RedeliveryOf string
+	RequestedBy  string
 }
 
 const (
@@ -109,6 +118,10 @@ type Run struct {
 type DeliveryResult struct {
 	DeliveryID string
 	Outcome    string
+	// Decision, Namespace, Repository: see Delivery.
+	Decision   string
+	Namespace  string
+	Repository string
 	Runs       []Run // ID may be empty (the store fills it)
 	// Closes, when set, ends the proposed runs of a pull request that was merged,
 	// declined or deleted.

@@ -295,6 +295,8 @@ type Store interface {
 	QueueStore
 	RetentionStore
 	KeyStore
+	DeliveryLogStore
+	RunPageStore
 	// SetStackBinding writes the binding of b.StackID and attaches it to
 	// b.IntegrationID (re-attaching a detached binding). Provider is taken from the
 	// integration. A missing stack or integration is a *NotFoundError of that kind.

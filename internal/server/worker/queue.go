@@ -52,6 +52,9 @@ type Config struct {
 	Busy func() bool
 	// Metrics counts lease takeovers and status posts (nil: not counted).
 	Metrics *metrics.Metrics
+	// RunLink is the link a run's commit status carries (the run page's; see
+	// package runpage); nil links to the run in the API.
+	RunLink func(ctx context.Context, run store.Run) (string, error)
 }
 
 // Worker runs the queue's workers.
@@ -63,12 +66,14 @@ type Worker struct {
 	env       vcs.StatusEnv
 	busy      func() bool
 	metrics   *metrics.Metrics
+	runLink   func(ctx context.Context, run store.Run) (string, error)
 	queue     *queue
 }
 
 // New builds the worker; Start runs it.
 func New(st store.Store, box *secrets.Box, cfg Config) *Worker {
-	s := &Worker{store: st, box: box, logger: cfg.Logger, publicURL: cfg.PublicURL, env: cfg.Status, busy: cfg.Busy, metrics: cfg.Metrics}
+	s := &Worker{store: st, box: box, logger: cfg.Logger, publicURL: cfg.PublicURL, env: cfg.Status, busy: cfg.Busy,
+		metrics: cfg.Metrics, runLink: cfg.RunLink}
 	s.env.Options = append(s.env.Options, bitbucket.WithRetryPolicy(statusRetryPolicy), bitbucket.WithLogger(cfg.Logger))
 	s.queue = newQueue(s, cfg.Lease, cfg.Poll)
 	return s

@@ -81,6 +81,13 @@ func summarize(runs []store.Run) string {
 func (s *Worker) statusesFor(ctx context.Context, in store.Integration, run store.Run) ([]vcs.CommitStatus, error) {
 	var out []vcs.CommitStatus
 	runURL := s.publicURL + "/api/v1/runs/" + run.ID
+	if s.runLink != nil {
+		link, err := s.runLink(ctx, run)
+		if err != nil {
+			return nil, err
+		}
+		runURL = link
+	}
 	if in.VCSChecks == "individual" || in.VCSChecks == "all" || in.VCSChecks == "" {
 		st, err := s.store.GetStack(ctx, run.StackID)
 		if err != nil {

@@ -100,22 +100,35 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (store.Delivery, err
 		d                         store.Delivery
 		body, received, processed string
 	)
-	err := s.reader.QueryRowContext(ctx, `SELECT id, integration_id, request_id, event_key, secret, attempt, body,
-		received_at, processed_at, outcome FROM webhook_deliveries WHERE id = $1`, id).
-		Scan(&d.ID, &d.IntegrationID, &d.RequestID, &d.EventKey, &d.Secret, &d.Attempt, &body, &received, &processed, &d.Outcome)
+	err := s.reader.QueryRowContext(ctx, `SELECT `+deliveryColumns+`, COALESCE(body, '') FROM webhook_deliveries WHERE id = $1`, id).
+		Scan(append(deliveryFields(&d, &received, &processed), &body)...)
 	if err != nil {
 		return d, noRows(err, "delivery", id)
 	}
-	d.Body = []byte(body)
+	if body != "" {
+		d.Body = []byte(body)
+	}
+	return d, deliveryTimes(&d, received, processed)
+}
+
+// deliveryColumns are the columns of a delivery but its body, in the order
+// deliveryFields scans them.
+const deliveryColumns = `id, integration_id, request_id, event_key, secret, attempt, received_at, processed_at, outcome,
+	decision, namespace, repository, redelivery_of, requested_by`
+
+func deliveryFields(d *store.Delivery, received, processed *string) []any {
+	return []any{&d.ID, &d.IntegrationID, &d.RequestID, &d.EventKey, &d.Secret, &d.Attempt, received, processed, &d.Outcome,
+		&d.Decision, &d.Namespace, &d.Repository, &d.RedeliveryOf, &d.RequestedBy}
+}
+
+func deliveryTimes(d *store.Delivery, received, processed string) (err error) {
 	if d.ReceivedAt, err = parseTime(received); err != nil {
-		return d, err
+		return err
 	}
 	if processed != "" {
-		if d.ProcessedAt, err = parseTime(processed); err != nil {
-			return d, err
-		}
+		d.ProcessedAt, err = parseTime(processed)
 	}
-	return d, nil
+	return err
 }
 
 func (s *Store) ClaimJobs(ctx context.Context, kind store.JobKind, limit int, lease time.Duration) ([]store.Job, error) {
@@ -238,8 +251,9 @@ func (s *Store) CompleteDeliveries(ctx context.Context, cs []store.DeliveryCompl
 					return err
 				}
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET processed_at = $1, outcome = $2 WHERE id = $3`,
-				formatTime(now), r.Outcome, r.DeliveryID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET processed_at = $1, outcome = $2,
+				decision = $3, namespace = $4, repository = $5 WHERE id = $6`,
+				formatTime(now), r.Outcome, r.Decision, r.Namespace, r.Repository, r.DeliveryID); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id = $1`, c.JobID); err != nil {

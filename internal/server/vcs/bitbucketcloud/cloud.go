@@ -213,3 +213,18 @@ func (Kind) NewStatusPoster(env vcs.StatusEnv, in store.Integration, secret stri
 		return err
 	}, nil
 }
+
+// BranchURL implements vcs.LinkBuilder: the branch's source view on bitbucket.org.
+func (k Kind) BranchURL(b store.StackBinding, branch string) string {
+	return k.RepositoryURL(b) + "/branch/" + url.PathEscape(branch)
+}
+
+// CommitURL implements vcs.LinkBuilder.
+func (k Kind) CommitURL(b store.StackBinding, commit string) string {
+	return k.RepositoryURL(b) + "/commits/" + url.PathEscape(commit)
+}
+
+// PullRequestURL implements vcs.LinkBuilder.
+func (k Kind) PullRequestURL(b store.StackBinding, id int64) string {
+	return k.RepositoryURL(b) + "/pull-requests/" + strconv.FormatInt(id, 10)
+}

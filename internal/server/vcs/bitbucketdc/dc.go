@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
@@ -258,4 +259,20 @@ func (Kind) NewStatusPoster(env vcs.StatusEnv, in store.Integration, secret stri
 		return client.SetBuildStatus(ctx, run.Namespace, run.Repository, run.Commit, datacenter.BuildStatusRequest{
 			Key: st.Key, State: state, Name: st.Name, Description: st.Description, URL: st.URL, Ref: "refs/heads/" + run.Branch})
 	}, nil
+}
+
+// BranchURL implements vcs.LinkBuilder: the repository browsed at the branch, on
+// the user-facing host.
+func (k Kind) BranchURL(b store.StackBinding, branch string) string {
+	return k.RepositoryURL(b) + "/browse?at=" + url.QueryEscape("refs/heads/"+branch)
+}
+
+// CommitURL implements vcs.LinkBuilder.
+func (k Kind) CommitURL(b store.StackBinding, commit string) string {
+	return k.RepositoryURL(b) + "/commits/" + url.PathEscape(commit)
+}
+
+// PullRequestURL implements vcs.LinkBuilder.
+func (k Kind) PullRequestURL(b store.StackBinding, id int64) string {
+	return k.RepositoryURL(b) + "/pull-requests/" + strconv.FormatInt(id, 10)
 }
