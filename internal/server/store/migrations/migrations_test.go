@@ -27,12 +27,19 @@ func TestKindsAreData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		last := all[len(all)-1]
+		// The last migration that names the provider column must not check its
+		// values (later migrations that leave the column alone need not mention it).
+		var last migrations.Migration
+		for _, m := range all {
+			if strings.Contains(m.SQL, "provider") {
+				last = m
+			}
+		}
 		if strings.Contains(last.SQL, "CHECK (provider IN") {
 			t.Errorf("%s: %s still checks provider names", dialect, last.Name)
 		}
-		if !strings.Contains(last.SQL, "provider") {
-			t.Errorf("%s: the last migration %s is expected to drop the provider CHECKs", dialect, last.Name)
+		if last.Version < 6 {
+			t.Errorf("%s: the provider CHECKs are expected to be dropped by a migration after %s", dialect, last.Name)
 		}
 	}
 }
