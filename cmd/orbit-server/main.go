@@ -1,6 +1,8 @@
 // Command orbit-server runs the Orbit platform API (see internal/server/API.md).
 //
 //	orbit-server rekey [--db ...]   re-seals every secret with a new key (see rekey.go)
+//	orbit-server backup --to FILE   online copy of a SQLite database and its key file (backup.go)
+//	orbit-server healthcheck        exits 0 when /healthz answers 200 (see healthcheck.go)
 //
 //	orbit-server [--listen 127.0.0.1:8700] [--db orbit.db|postgres://...] [--public-url URL]
 //	             [--bitbucket-cloud-api-url https://api.bitbucket.org] [--check-credentials=true]
@@ -8,8 +10,14 @@
 //	             [--max-spaces 10000] [--max-space-depth 16] [--max-labels 50]
 //	             [--bitbucket-allowed-hosts bitbucket.example.com,10.0.0.0/8]
 //	             [--trusted-proxies 10.0.0.0/24,2001:db8::7]
+//	             [--log-level info] [--log-format json] [--db-file /run/secrets/orbit-db]
+//	orbit-server --version
 //
-// Environment:
+// Environment: every flag but --version is also read from ORBIT_<FLAG> (--db is
+// ORBIT_DB, --log-level ORBIT_LOG_LEVEL); a flag on the command line wins. The table
+// of all of them is in OPERATIONS.md (generated; see config.go). A PostgreSQL
+// password belongs in ORBIT_DB, a --db-file or the standard PGPASSWORD/PGPASSFILE,
+// never in argv. Besides the flags:
 //
 //	ORBIT_SECRET_KEY     32-byte key sealing credentials at rest (base64 or hex). When
 //	                     unset, a key file next to the database is used, created on
@@ -25,13 +33,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -39,6 +48,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/egress"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/version"
 )
 
 func main() {
@@ -53,11 +63,21 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "rekey" {
 		os.Exit(rekey(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "backup" {
+		os.Exit(backup(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		os.Exit(healthcheck(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	}
 	cfg, err := configFromArgs(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if errors.Is(err, errVersionPrinted) || errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "orbit-server:", err)
 		os.Exit(2)
 	}
+	cfg.Logger.Info("orbit-server starting", "version", version.Get(), "commit", version.Commit, "go", runtime.Version())
 	if err := server.Run(ctx, cfg); err != nil {
 		cfg.Logger.Error("orbit-server stopped", "error", err.Error())
 		os.Exit(1)
@@ -77,9 +97,8 @@ func watchSignals(sigs <-chan os.Signal, cancel, exitNow func()) {
 // configFromArgs turns flags and environment into a server.Config; it does nothing
 // else, so tests can build the same Config the binary runs with.
 func configFromArgs(args []string, getenv func(string) string, stdout, stderr io.Writer) (server.Config, error) {
-	fs := flag.NewFlagSet("orbit-server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:8700", "TCP address to listen on")
+	fs, common := newFlagSet(stderr)
+	listen := fs.String("listen", defaultListen, "TCP address to listen on")
 	db := fs.String("db", "orbit.db", "SQLite database file, or a postgres:// URL (several replicas may share one PostgreSQL database)")
 	publicURL := fs.String("public-url", "", "externally reachable base URL, used in webhook URLs (default http://<listen>)")
 	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials and post commit statuses (a sandbox URL in tests and demos)")
@@ -93,7 +112,7 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	queueLease := fs.Duration("queue-lease", server.DefaultQueueLease, "how long a claimed job (a delivery to dispatch, a status to post) stays with its worker; after a crash, another replica or the restarted server takes it once this has passed. A worker starts a claimed status job only while a third of this is left and gives its Bitbucket calls at most a third (and at most 20s), so a live worker's job is never taken twice")
 	trustedProxies := fs.String("trusted-proxies", "", "comma-separated IP addresses or CIDRs of the load balancers and reverse proxies in front of orbit-server. A request from one of them counts as coming from the client its X-Forwarded-For names: the rightmost entry that is not itself a trusted proxy (the proxy's own address when an entry on the way is not an IP address or all are trusted). That address is limited on failed authentications and written to the access log. Empty: every request comes from the connection's peer and X-Forwarded-For is ignored, so clients cannot choose their address")
 	maxLabels := fs.Int("max-labels", server.DefaultMaxLabels, "most labels on one object, and label filters on one list (more is a 400)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, common, args, getenv, stdout); err != nil {
 		return server.Config{}, err
 	}
 	if fs.NArg() > 0 {
@@ -120,6 +139,10 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	delay := *shutdownDelay
 	if delay == 0 {
 		delay = -1 // Config: 0 is the default, negative is none
+	}
+	logger, err := newLogger(common.logLevel, common.logFormat, stderr)
+	if err != nil {
+		return server.Config{}, err
 	}
 	if *publicURL == "" {
 		*publicURL = "http://" + *listen
@@ -156,7 +179,7 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		ShutdownDelay:        delay,
 		DrainTimeout:         *drainTimeout,
 		BootstrapKey:         getenv("ORBIT_BOOTSTRAP_KEY"),
-		Logger:               slog.New(slog.NewJSONHandler(stderr, nil)),
+		Logger:               logger,
 		BootstrapOut:         stdout,
 		MaxSpaces:            *maxSpaces,
 		MaxSpaceDepth:        *maxSpaceDepth,

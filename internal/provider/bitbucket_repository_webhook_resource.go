@@ -194,8 +194,8 @@ func (r *repositoryWebhookResource) ModifyPlan(ctx context.Context, req resource
 		return
 	}
 	var plan, config repositoryWebhookModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	resp.Diagnostics.Append(getModel(req.Plan.Raw, &plan)...)
+	resp.Diagnostics.Append(getModel(req.Config.Raw, &config)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -206,7 +206,7 @@ func (r *repositoryWebhookResource) ModifyPlan(ctx context.Context, req resource
 		if config.Events.IsNull() {
 			plan.Events = types.SetUnknown(types.StringType)
 		}
-		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		resp.Diagnostics.Append(setModel(&resp.Plan.Raw, &plan)...)
 		return
 	}
 	in, err := r.integration(ctx, plan.IntegrationID.ValueString())
@@ -243,7 +243,7 @@ func (r *repositoryWebhookResource) ModifyPlan(ctx context.Context, req resource
 	plan.URL = types.StringValue(in.WebhookURL)
 	plan.ProviderType = types.StringValue(in.Provider)
 	plan.SecretFingerprint = types.StringValue(in.WebhookSecretFingerprint)
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setModel(&resp.Plan.Raw, &plan)...)
 }
 
 func productName(providerType string) string {
@@ -308,7 +308,7 @@ func (r *repositoryWebhookResource) Create(ctx context.Context, req resource.Cre
 		return
 	}
 	var plan repositoryWebhookModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(getModel(req.Plan.Raw, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -369,7 +369,7 @@ func (r *repositoryWebhookResource) Create(ctx context.Context, req resource.Cre
 	}
 	plan.fromHook(hook)
 	plan.installed(in)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setModel(&resp.State.Raw, &plan)...)
 }
 
 func (r *repositoryWebhookResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -377,7 +377,7 @@ func (r *repositoryWebhookResource) Read(ctx context.Context, req resource.ReadR
 		return
 	}
 	var state repositoryWebhookModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -433,7 +433,7 @@ func (r *repositoryWebhookResource) Read(ctx context.Context, req resource.ReadR
 		// is taken to have the integration's current secret.
 		state.SecretFingerprint = types.StringValue(in.WebhookSecretFingerprint)
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(setModel(&resp.State.Raw, &state)...)
 }
 
 func (r *repositoryWebhookResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -441,8 +441,8 @@ func (r *repositoryWebhookResource) Update(ctx context.Context, req resource.Upd
 		return
 	}
 	var plan, state repositoryWebhookModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(req.Plan.Raw, &plan)...)
+	resp.Diagnostics.Append(getModel(req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -463,7 +463,7 @@ func (r *repositoryWebhookResource) Update(ctx context.Context, req resource.Upd
 	}
 	plan.fromHook(hook)
 	plan.installed(in)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setModel(&resp.State.Raw, &plan)...)
 }
 
 func (r *repositoryWebhookResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -471,7 +471,7 @@ func (r *repositoryWebhookResource) Delete(ctx context.Context, req resource.Del
 		return
 	}
 	var state repositoryWebhookModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

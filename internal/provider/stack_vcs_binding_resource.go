@@ -172,7 +172,7 @@ func (r *stackVCSBindingResource) Create(ctx context.Context, req resource.Creat
 func (r *stackVCSBindingResource) put(ctx context.Context, planned tfsdk.Plan, state *tfsdk.State, private privateSetter, diags *diag.Diagnostics, failure string) {
 	client := requireClient(r.data, diags)
 	var plan stackVCSBindingModel
-	diags.Append(planned.Get(ctx, &plan)...)
+	diags.Append(getModel(planned.Raw, &plan)...)
 	if diags.HasError() || client == nil {
 		return
 	}
@@ -182,14 +182,14 @@ func (r *stackVCSBindingResource) put(ctx context.Context, planned tfsdk.Plan, s
 		return
 	}
 	plan.fromAPI(bound)
-	diags.Append(state.Set(ctx, &plan)...)
+	diags.Append(setModel(&state.Raw, &plan)...)
 	rememberStackSpace(ctx, private, bound, diags)
 }
 
 func (r *stackVCSBindingResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	client := requireClient(r.data, &resp.Diagnostics)
 	var state stackVCSBindingModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() || client == nil {
 		return
 	}
@@ -202,7 +202,7 @@ func (r *stackVCSBindingResource) Read(ctx context.Context, req resource.ReadReq
 		tflog.Warn(ctx, fmt.Sprintf("The VCS binding of stack %q is detached: %s", current.StackID, current.DetachedReason))
 	}
 	state.fromAPI(current)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(setModel(&resp.State.Raw, &state)...)
 	rememberStackSpace(ctx, resp.Private, current, &resp.Diagnostics)
 }
 
@@ -213,7 +213,7 @@ func (r *stackVCSBindingResource) Update(ctx context.Context, req resource.Updat
 func (r *stackVCSBindingResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	client := requireClient(r.data, &resp.Diagnostics)
 	var state stackVCSBindingModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() || client == nil {
 		return
 	}
