@@ -88,14 +88,14 @@ func diffstatPaths(ctx context.Context, c *Client, path string) ([]string, error
 		if err != nil {
 			return nil, err
 		}
-		var old, new string
+		var before, after string
 		if d.Old != nil {
-			old = d.Old.Path
+			before = d.Old.Path
 		}
 		if d.New != nil {
-			new = d.New.Path
+			after = d.New.Path
 		}
-		if err := set.Add(old, new); err != nil {
+		if err := set.Add(before, after); err != nil {
 			return nil, err
 		}
 	}
