@@ -38,7 +38,7 @@ func TestAccStackVCSBindingProjectGlobs(t *testing.T) {
 		for _, w := range want {
 			values = append(values, knownvalue.StringExact(w))
 		}
-		return statecheck.ExpectKnownValue(addr, tfjsonpath.New("additional_project_globs"), knownvalue.ListExact(values))
+		return statecheck.ExpectKnownValue(addr, tfjsonpath.New("additional_project_globs"), knownvalue.SetExact(values))
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: env.factories(),
@@ -97,10 +97,9 @@ resource "orbit_stack_vcs_binding" "x" {
 	}
 	var steps []resource.TestStep
 	for _, tc := range []struct{ globs, want string }{
-		{`["modules/["]`, `(?s)additional_project_globs\[0\].*must be a glob relative to the repository root`},
-		{`["modules/**", "/abs/**"]`, `(?s)additional_project_globs\[1\].*must be a glob relative to the repository root`},
-		{`["../up/*.tf"]`, `(?s)additional_project_globs\[0\].*no \. or \.\. segments`},
-		{`["a/**", "a/**"]`, `(?s)additional_project_globs.*duplicate values`},
+		{`["modules/["]`, `(?s)additional_project_globs.*"modules/\[".*must be a glob relative to the repository root`},
+		{`["modules/**", "/abs/**"]`, `(?s)additional_project_globs.*"/abs/\*\*".*must be a glob relative to the repository root`},
+		{`["../up/*.tf"]`, `(?s)additional_project_globs.*no \. or \.\. segments`},
 	} {
 		steps = append(steps, resource.TestStep{Config: binding(tc.globs), PlanOnly: true, ExpectError: regexp.MustCompile(tc.want)})
 	}

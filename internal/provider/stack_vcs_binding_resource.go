@@ -42,7 +42,7 @@ type stackVCSBindingModel struct {
 	Repository      types.String `tfsdk:"repository"`
 	Branch          types.String `tfsdk:"branch"`
 	ProjectRoot     types.String `tfsdk:"project_root"`
-	ProjectGlobs    types.List   `tfsdk:"additional_project_globs"`
+	ProjectGlobs    types.Set    `tfsdk:"additional_project_globs"`
 	PullRequestRuns types.Bool   `tfsdk:"pull_request_runs"`
 	ProviderType    types.String `tfsdk:"provider_type"`
 	Status          types.String `tfsdk:"status"`
