@@ -96,6 +96,19 @@ var deliveryDecisions = []string{
 	"head_unchanged", "event_ignored", "duplicate", "not_dispatched",
 }
 
+// decisionDescriptions describe each count of recent_deliveries.
+var decisionDescriptions = map[string]string{
+	"pending":            "Deliveries the worker has not decided on yet.",
+	"runs_started":       "Deliveries that started runs.",
+	"runs_ended":         "Closed (merged, declined, deleted) pull requests that ended their unfinished runs.",
+	"no_binding":         "Deliveries for a repository no attached stack is bound to through this integration.",
+	"branch_not_tracked": "Deliveries for branches (or pull requests) the bound stacks do not run.",
+	"head_unchanged":     "Pull request updates whose source commit did not move.",
+	"event_ignored":      "Events that start nothing (tags, deleted branches, comments, approvals, ...).",
+	"duplicate":          "Redeliveries whose runs were already started.",
+	"not_dispatched":     "Stored deliveries that could no longer be read (unknown kind, unreadable body).",
+}
+
 // failedDecisions are the decisions recent_deliveries.failed adds up: a delivery
 // reached Orbit but nothing could act on it because the setup or the delivery is
 // broken (no binding for the repository through this integration, or a stored
@@ -125,7 +138,7 @@ func recentDeliveriesAttribute() schema.SingleNestedAttribute {
 			"the sum of `no_binding` and `not_dispatched`. Ignored events, untracked branches and duplicates are normal and not counted."),
 	}
 	for _, d := range deliveryDecisions {
-		attrs[d] = count("Deliveries whose decision is `" + d + "` (see the delivery log in the API reference).")
+		attrs[d] = count(decisionDescriptions[d])
 	}
 	return schema.SingleNestedAttribute{
 		MarkdownDescription: "Counts of the integration's delivery log over the last 24 hours, by decision: a cheap health signal " +

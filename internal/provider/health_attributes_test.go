@@ -74,6 +74,14 @@ data "orbit_bitbucket_cloud_integration" "main" {
   id         = orbit_bitbucket_cloud_integration.main.id
   depends_on = [orbit_bitbucket_repository_webhook.infra]
 }
+
+# The condition of examples/data-sources/orbit_bitbucket_cloud_integration/check.tf.
+output "deliveries_healthy" {
+  value = (
+    data.orbit_bitbucket_cloud_integration.main.recent_deliveries.total == 0 ||
+    data.orbit_bitbucket_cloud_integration.main.recent_deliveries.failed < data.orbit_bitbucket_cloud_integration.main.recent_deliveries.total
+  )
+}
 `)
 }
 
@@ -126,6 +134,7 @@ func TestAccHealthAttributes(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("data.orbit_stack.infra", tfjsonpath.New("latest_run"), knownvalue.Null()),
 					recentIs(map[string]int64{}),
+					statecheck.ExpectKnownOutputValue("deliveries_healthy", knownvalue.Bool(true)),
 				},
 			},
 			{
@@ -135,6 +144,7 @@ func TestAccHealthAttributes(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("data.orbit_stack.infra", tfjsonpath.New("latest_run"), knownvalue.Null()),
 					recentIs(map[string]int64{"total": 1, "no_binding": 1, "failed": 1}),
+					statecheck.ExpectKnownOutputValue("deliveries_healthy", knownvalue.Bool(false)),
 				},
 			},
 			{
@@ -169,12 +179,13 @@ func TestAccHealthAttributes(t *testing.T) {
 						}),
 					})),
 					recentIs(map[string]int64{"total": 2, "no_binding": 1, "runs_started": 1, "failed": 1}),
+					statecheck.ExpectKnownOutputValue("deliveries_healthy", knownvalue.Bool(true)),
 				},
 			},
 			{
 				// A reported result shows on the next read.
 				PreConfig: func() { e.reportResult(t, runID, "succeeded") },
-				Config: healthConfig(e, true),
+				Config:    healthConfig(e, true),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("data.orbit_stack.infra", tfjsonpath.New("latest_run").AtMapKey("state"), knownvalue.StringExact("finished")),
 					statecheck.ExpectKnownValue("data.orbit_stack.infra", tfjsonpath.New("latest_run").AtMapKey("result"), knownvalue.StringExact("succeeded")),
@@ -218,5 +229,13 @@ func (e *accEnv) reportResult(t *testing.T, runID, result string) {
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		t.Fatalf("report result: %d", resp.StatusCode)
+	}
+}
+
+func TestDecisionDescriptions(t *testing.T) {
+	for _, d := range deliveryDecisions {
+		if decisionDescriptions[d] == "" {
+			t.Errorf("decision %q has no description", d)
+		}
 	}
 }
