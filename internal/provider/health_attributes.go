@@ -93,7 +93,7 @@ const recentDeliveriesWindow = 24 * time.Hour
 // to the server's (store.Decisions plus pending).
 var deliveryDecisions = []string{
 	"pending", "runs_started", "runs_ended", "no_binding", "branch_not_tracked",
-	"head_unchanged", "event_ignored", "duplicate", "not_dispatched",
+	"head_unchanged", "paths_not_touched", "event_ignored", "duplicate", "not_dispatched",
 }
 
 // decisionDescriptions describe each count of recent_deliveries.
@@ -104,6 +104,7 @@ var decisionDescriptions = map[string]string{
 	"no_binding":         "Deliveries for a repository no attached stack is bound to through this integration.",
 	"branch_not_tracked": "Deliveries for branches (or pull requests) the bound stacks do not run.",
 	"head_unchanged":     "Pull request updates whose source commit did not move.",
+	"paths_not_touched":  "Changes that touched no bound stack's project_root or additional_project_globs.",
 	"event_ignored":      "Events that start nothing (tags, deleted branches, comments, approvals, ...).",
 	"duplicate":          "Redeliveries whose runs were already started.",
 	"not_dispatched":     "Stored deliveries that could no longer be read (unknown kind, unreadable body).",
