@@ -1,6 +1,7 @@
 // Command orbit-server runs the Orbit platform API (see internal/server/API.md).
 //
 //	orbit-server rekey [--db ...]   re-seals every secret with a new key (see rekey.go)
+//	orbit-server migrate [--check] [--db ...]   brings the schema up to date (see migrate.go)
 //	orbit-server backup --to FILE   online copy of a SQLite database and its key file (backup.go)
 //	orbit-server healthcheck        exits 0 when /healthz answers 200 (see healthcheck.go)
 //
@@ -48,6 +49,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/egress"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/retention"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/version"
 )
 
@@ -62,6 +64,9 @@ func main() {
 	})
 	if len(os.Args) > 1 && os.Args[1] == "rekey" {
 		os.Exit(rekey(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "migrate" {
+		os.Exit(migrate(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
 	}
 	if len(os.Args) > 1 && os.Args[1] == "backup" {
 		os.Exit(backup(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
@@ -112,6 +117,11 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	queueLease := fs.Duration("queue-lease", server.DefaultQueueLease, "how long a claimed job (a delivery to dispatch, a status to post) stays with its worker; after a crash, another replica or the restarted server takes it once this has passed. A worker starts a claimed status job only while a third of this is left and gives its Bitbucket calls at most a third (and at most 20s), so a live worker's job is never taken twice")
 	trustedProxies := fs.String("trusted-proxies", "", "comma-separated IP addresses or CIDRs of the load balancers and reverse proxies in front of orbit-server. A request from one of them counts as coming from the client its X-Forwarded-For names: the rightmost entry that is not itself a trusted proxy (the proxy's own address when an entry on the way is not an IP address or all are trusted). That address is limited on failed authentications and written to the access log. Empty: every request comes from the connection's peer and X-Forwarded-For is ignored, so clients cannot choose their address")
 	maxLabels := fs.Int("max-labels", server.DefaultMaxLabels, "most labels on one object, and label filters on one list (more is a 400)")
+	bodyRetention := fs.Duration("delivery-body-retention", retention.DefaultBodies, "how long a dispatched webhook delivery keeps its body (which names committers); after it only the record stays: time, event, outcome, request id and body hash (0 = as long as the record)")
+	deliveryRetention := fs.Duration("delivery-retention", retention.DefaultDeliveries, "how long the record of a dispatched delivery is kept; it is also the replay window: within it a repeated request id or signed body starts nothing. At least 1m and at least --delivery-body-retention (0 = for ever)")
+	runRetention := fs.Duration("run-retention", retention.DefaultRuns, "how long a finished run is kept after its last change, once its commit status is posted (0 = for ever)")
+	retentionInterval := fs.Duration("retention-interval", retention.DefaultInterval, "how often retention prunes, in batches of 500 rows that leave the database to ingest in between")
+	migrateOnStart := fs.Bool("migrate-on-start", true, "apply pending schema migrations on start (the default, for one server on SQLite); false refuses a schema that is behind: run `orbit-server migrate` first. A schema newer than this build is refused either way")
 	if err := parseFlags(fs, common, args, getenv, stdout); err != nil {
 		return server.Config{}, err
 	}
@@ -135,6 +145,13 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	}
 	if *shutdownDelay < 0 || *drainTimeout <= 0 {
 		return server.Config{}, fmt.Errorf("--shutdown-delay must not be negative and --drain-timeout must be positive")
+	}
+	keep := retention.Config{Bodies: *bodyRetention, Deliveries: *deliveryRetention, Runs: *runRetention, Interval: *retentionInterval}
+	if *retentionInterval <= 0 {
+		return server.Config{}, fmt.Errorf("--retention-interval must be positive")
+	}
+	if err := keep.Validate(); err != nil {
+		return server.Config{}, fmt.Errorf("--delivery-body-retention, --delivery-retention, --run-retention: %w", err)
 	}
 	delay := *shutdownDelay
 	if delay == 0 {
@@ -167,24 +184,38 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		checker = &server.BitbucketChecker{CloudBaseURL: *cloudAPIURL, Egress: policy}
 	}
 	return server.Config{
-		CredentialChecker:    checker,
-		WebhookSecretGrace:   grace,
-		BitbucketCloudAPIURL: *cloudAPIURL,
-		Egress:               policy,
-		Listen:               *listen,
-		DB:                   *db,
-		PublicURL:            *publicURL,
-		SecretKey:            secretKey,
-		SecretKeyFile:        secretKeyFile,
-		ShutdownDelay:        delay,
-		DrainTimeout:         *drainTimeout,
-		BootstrapKey:         getenv("ORBIT_BOOTSTRAP_KEY"),
-		Logger:               logger,
-		BootstrapOut:         stdout,
-		MaxSpaces:            *maxSpaces,
-		MaxSpaceDepth:        *maxSpaceDepth,
-		MaxLabels:            *maxLabels,
-		QueueLease:           *queueLease,
-		TrustedProxies:       proxies,
+		CredentialChecker:     checker,
+		WebhookSecretGrace:    grace,
+		BitbucketCloudAPIURL:  *cloudAPIURL,
+		Egress:                policy,
+		Listen:                *listen,
+		DB:                    *db,
+		PublicURL:             *publicURL,
+		SecretKey:             secretKey,
+		SecretKeyFile:         secretKeyFile,
+		ShutdownDelay:         delay,
+		DrainTimeout:          *drainTimeout,
+		BootstrapKey:          getenv("ORBIT_BOOTSTRAP_KEY"),
+		Logger:                logger,
+		BootstrapOut:          stdout,
+		MaxSpaces:             *maxSpaces,
+		MaxSpaceDepth:         *maxSpaceDepth,
+		MaxLabels:             *maxLabels,
+		QueueLease:            *queueLease,
+		TrustedProxies:        proxies,
+		DeliveryBodyRetention: forEver(*bodyRetention),
+		DeliveryRetention:     forEver(*deliveryRetention),
+		RunRetention:          forEver(*runRetention),
+		RetentionInterval:     *retentionInterval,
+		SkipMigrations:        !*migrateOnStart,
 	}, nil
+}
+
+// forEver maps a retention flag (0 = keep for ever) to its server.Config field
+// (0 = the default, negative = for ever).
+func forEver(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

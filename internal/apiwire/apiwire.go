@@ -46,9 +46,15 @@ type Page[T any] struct {
 	NextPageToken string `json:"next_page_token,omitempty"`
 }
 
-// Status is the body of /healthz and /readyz.
+// Status is the body of /readyz.
 type Status struct {
 	Status string `json:"status"`
+}
+
+// Health is the body of /healthz: the status and the server's build.
+type Health struct {
+	Status  string `json:"status"`
+	Version string `json:"version"`
 }
 
 // Error is the body of every non-2xx answer of the API.

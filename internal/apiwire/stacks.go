@@ -23,28 +23,32 @@ type Stack struct {
 // full binding; a replace also re-attaches a detached binding). Absent branch and
 // pull_request_runs take their defaults (main, true).
 type StackVCSBindingRequest struct {
-	IntegrationID   string `json:"integration_id"`
-	Namespace       string `json:"namespace"`
-	Repository      string `json:"repository"`
-	Branch          string `json:"branch"`
-	ProjectRoot     string `json:"project_root"`
-	PullRequestRuns *bool  `json:"pull_request_runs,omitempty"`
+	IntegrationID string `json:"integration_id"`
+	Namespace     string `json:"namespace"`
+	Repository    string `json:"repository"`
+	Branch        string `json:"branch"`
+	ProjectRoot   string `json:"project_root"`
+	// AdditionalProjectGlobs: absent, null or empty for none (PUT replaces the binding).
+	AdditionalProjectGlobs []string `json:"additional_project_globs,omitempty"`
+	PullRequestRuns        *bool    `json:"pull_request_runs,omitempty"`
 }
 
 // StackVCSBinding ties a stack to one repository and branch through one integration.
 type StackVCSBinding struct {
-	StackID         string `json:"stack_id"`
-	StackSpaceID    string `json:"stack_space_id"`
-	IntegrationID   string `json:"integration_id"`
-	ProviderType    string `json:"provider_type"`
-	Namespace       string `json:"namespace"`
-	Repository      string `json:"repository"`
-	Branch          string `json:"branch"`
-	ProjectRoot     string `json:"project_root"`
-	PullRequestRuns bool   `json:"pull_request_runs"`
-	Status          string `json:"status"`
-	DetachedReason  string `json:"detached_reason"`
-	RepositoryURL   string `json:"repository_url"`
+	StackID       string `json:"stack_id"`
+	StackSpaceID  string `json:"stack_space_id"`
+	IntegrationID string `json:"integration_id"`
+	ProviderType  string `json:"provider_type"`
+	Namespace     string `json:"namespace"`
+	Repository    string `json:"repository"`
+	Branch        string `json:"branch"`
+	ProjectRoot   string `json:"project_root"`
+	// AdditionalProjectGlobs is always an array ([] for none).
+	AdditionalProjectGlobs []string `json:"additional_project_globs"`
+	PullRequestRuns        bool     `json:"pull_request_runs"`
+	Status                 string   `json:"status"`
+	DetachedReason         string   `json:"detached_reason"`
+	RepositoryURL          string   `json:"repository_url"`
 	// Version is new at every create or replace (the ETag): an update or delete
 	// acts only on the version it is given.
 	Version   string `json:"version"`
@@ -68,6 +72,11 @@ type Run struct {
 	Namespace     string  `json:"namespace"`
 	Repository    string  `json:"repository"`
 	StatusError   string  `json:"status_error,omitempty"`
+	TriggerReason string  `json:"trigger_reason,omitempty"`
+	// PageURL and PublicPageURL are set in the answer about one run: its page for
+	// API-key holders, and the capability link (left out when revoked).
+	PageURL       string  `json:"page_url,omitempty"`
+	PublicPageURL *string `json:"public_page_url,omitempty"`
 	CreatedAt     Time    `json:"created_at"`
 	UpdatedAt     Time    `json:"updated_at"`
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -121,6 +122,11 @@ func (f *fakeKind) ParseEvent(eventKey string, body []byte) (bitbucket.WebhookEv
 	}
 	return bitbucket.WebhookEvent{Key: eventKey, Kind: bitbucket.EventPush, Namespace: p.Namespace, Repository: p.Repository,
 		Pushes: []bitbucket.BranchPush{{Branch: p.Branch, Commit: p.Commit}}}, nil
+}
+
+func (f *fakeKind) ChangedPaths(context.Context, vcs.StatusEnv, store.Integration, string, vcs.Change) ([]string, error) {
+	f.called("ChangedPaths")
+	return nil, errors.New("the fake kind lists no changed paths")
 }
 
 func (f *fakeKind) NewStatusPoster(_ vcs.StatusEnv, _ store.Integration, credential string, _ store.Run) (vcs.StatusPoster, error) {

@@ -21,6 +21,7 @@ var wireSchemas = []struct {
 	input  bool
 }{
 	{"Status", apiwire.Status{}, false},
+	{"Health", apiwire.Health{}, false},
 	{"Error", apiwire.Error{}, false},
 	{"WebhookAnswer", apiwire.WebhookAnswer{}, false},
 	{"SpaceInput", apiwire.SpaceRequest{}, true},
@@ -45,6 +46,10 @@ var wireSchemas = []struct {
 	{"Run", apiwire.Run{}, false},
 	{"RunList", apiwire.Page[apiwire.Run]{}, false},
 	{"RunResultInput", apiwire.RunResultRequest{}, true},
+	{"RunPageLink", apiwire.RunPageLink{}, false},
+	{"Delivery", apiwire.Delivery{}, false},
+	{"DeliveryWithBody", apiwire.DeliveryWithBody{}, false},
+	{"DeliveryList", apiwire.Page[apiwire.Delivery]{}, false},
 }
 
 // TestWireTypesMatchOpenAPI holds the Go wire types (one definition, used by the
@@ -84,6 +89,10 @@ func wireFields(t reflect.Type) []wireField {
 	var out []wireField
 	for f := range t.Fields() {
 		tag := f.Tag.Get("json")
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			out = append(out, wireFields(f.Type)...) // encoding/json flattens it
+			continue
+		}
 		if !f.IsExported() || tag == "-" {
 			continue
 		}

@@ -26,21 +26,22 @@ type (
 
 func toBindingResponse(b store.StackBinding) bindingResponse {
 	return bindingResponse{
-		StackID:         b.StackID,
-		StackSpaceID:    b.StackSpaceID,
-		IntegrationID:   b.IntegrationID,
-		ProviderType:    string(b.Provider),
-		Namespace:       b.Namespace,
-		Repository:      b.Repository,
-		Branch:          b.Branch,
-		ProjectRoot:     b.ProjectRoot,
-		PullRequestRuns: b.PullRequestRuns,
-		Status:          b.Status,
-		DetachedReason:  b.DetachedReason,
-		RepositoryURL:   repositoryURL(b),
-		Version:         b.Version,
-		CreatedAt:       wireTime(b.CreatedAt),
-		UpdatedAt:       wireTime(b.UpdatedAt),
+		StackID:                b.StackID,
+		StackSpaceID:           b.StackSpaceID,
+		IntegrationID:          b.IntegrationID,
+		ProviderType:           string(b.Provider),
+		Namespace:              b.Namespace,
+		Repository:             b.Repository,
+		Branch:                 b.Branch,
+		ProjectRoot:            b.ProjectRoot,
+		AdditionalProjectGlobs: append([]string{}, b.AdditionalProjectGlobs...),
+		PullRequestRuns:        b.PullRequestRuns,
+		Status:                 b.Status,
+		DetachedReason:         b.DetachedReason,
+		RepositoryURL:          repositoryURL(b),
+		Version:                b.Version,
+		CreatedAt:              wireTime(b.CreatedAt),
+		UpdatedAt:              wireTime(b.UpdatedAt),
 	}
 }
 
@@ -123,19 +124,23 @@ func (s *API) bindingFor(r *http.Request, p *principal, st store.Stack, req *bin
 	if err := vcsname.CheckProjectRoot(req.ProjectRoot); err != nil {
 		return store.StackBinding{}, invalidArg("project_root", "project_root %s", err)
 	}
+	if err := vcsname.CheckProjectGlobs(req.AdditionalProjectGlobs); err != nil {
+		return store.StackBinding{}, invalidArg("additional_project_globs", "additional_project_globs%s", globProblem(err))
+	}
 	prRuns := true
 	if req.PullRequestRuns != nil {
 		prRuns = *req.PullRequestRuns
 	}
 	return store.StackBinding{
-		StackID:         st.ID,
-		IntegrationID:   in.ID,
-		Provider:        in.Provider,
-		Namespace:       req.Namespace,
-		Repository:      req.Repository,
-		Branch:          branch,
-		ProjectRoot:     req.ProjectRoot,
-		PullRequestRuns: prRuns,
+		StackID:                st.ID,
+		IntegrationID:          in.ID,
+		Provider:               in.Provider,
+		Namespace:              req.Namespace,
+		Repository:             req.Repository,
+		Branch:                 branch,
+		ProjectRoot:            req.ProjectRoot,
+		AdditionalProjectGlobs: req.AdditionalProjectGlobs,
+		PullRequestRuns:        prRuns,
 	}, nil
 }
 
@@ -350,4 +355,14 @@ func (s *API) bindingsStayVisible(r *http.Request, p *principal, moved store.Int
 		}
 	}
 	return nil
+}
+
+// globProblem puts a glob list's problem after the field name: "[2] must be ..." or
+// " must have at most ...".
+func globProblem(err error) string {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "[") {
+		return msg
+	}
+	return " " + msg
 }

@@ -23,7 +23,7 @@ func toRunResponse(r store.Run) runResponse {
 	resp := runResponse{
 		ID: r.ID, StackID: r.StackID, Kind: string(r.Kind), Commit: r.Commit, Branch: r.Branch,
 		State: string(r.State), Message: r.Message, IntegrationID: r.IntegrationID,
-		Namespace: r.Namespace, Repository: r.Repository, StatusError: r.StatusError,
+		Namespace: r.Namespace, Repository: r.Repository, StatusError: r.StatusError, TriggerReason: r.TriggerReason,
 		CreatedAt: wireTime(r.CreatedAt), UpdatedAt: wireTime(r.UpdatedAt),
 	}
 	if r.PullRequest > 0 {
@@ -73,7 +73,11 @@ func (s *API) getRun(w http.ResponseWriter, r *http.Request, p *principal) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toRunResponse(run))
+	resp := toRunResponse(run)
+	if err := s.withPageURLs(r.Context(), run, &resp); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
 

@@ -20,6 +20,15 @@ type Delivery struct {
 	ReceivedAt  time.Time
 	ProcessedAt time.Time // zero until dispatched
 	Outcome     string    // what dispatch did, for a person
+	// Decision is Outcome as a code (DecisionRunsStarted, ...; "" until
+	// dispatched); Namespace and Repository are what the event named.
+	Decision   string
+	Namespace  string
+	Repository string
+	// RedeliveryOf is the original delivery of a redelivery ("" otherwise), and
+	// RequestedBy the API key that asked for it.
+	RedeliveryOf string
+	RequestedBy  string
 }
 
 const (
@@ -56,6 +65,9 @@ type Job struct {
 	// Attempts counts claims, this one included.
 	Attempts  int
 	LastError string
+	// TakenOver: an earlier claim's lease ran out while the job was neither
+	// finished nor handed back (its worker or replica stopped, or overran).
+	TakenOver bool
 }
 
 type RunKind string
@@ -98,6 +110,9 @@ type Run struct {
 	Message       string
 	DeliveryID    string // "" for a manual trigger
 	StatusError   string // why the commit status could not be posted
+	// TriggerReason says why a run of a delivery started: the changed paths that
+	// concern its stack (a few, with a count), or why they could not be listed.
+	TriggerReason string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
@@ -106,6 +121,10 @@ type Run struct {
 type DeliveryResult struct {
 	DeliveryID string
 	Outcome    string
+	// Decision, Namespace, Repository: see Delivery.
+	Decision   string
+	Namespace  string
+	Repository string
 	Runs       []Run // ID may be empty (the store fills it)
 	// Closes, when set, ends the proposed runs of a pull request that was merged,
 	// declined or deleted.

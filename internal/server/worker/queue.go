@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/metrics"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secrets"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
@@ -50,6 +51,11 @@ type Config struct {
 	// Busy reports deliveries waiting for their commit (the receiver's); while it
 	// does, the worker yields (see ingestYieldFactor).
 	Busy func() bool
+	// Metrics counts lease takeovers and status posts (nil: not counted).
+	Metrics *metrics.Metrics
+	// RunLink is the link a run's commit status carries (the run page's; see
+	// package runpage); nil links to the run in the API.
+	RunLink func(ctx context.Context, run store.Run) (string, error)
 }
 
 // Worker runs the queue's workers.
@@ -60,12 +66,15 @@ type Worker struct {
 	publicURL string
 	env       vcs.StatusEnv
 	busy      func() bool
+	metrics   *metrics.Metrics
+	runLink   func(ctx context.Context, run store.Run) (string, error)
 	queue     *queue
 }
 
 // New builds the worker; Start runs it.
 func New(st store.Store, box *secrets.Box, cfg Config) *Worker {
-	s := &Worker{store: st, box: box, logger: cfg.Logger, publicURL: cfg.PublicURL, env: cfg.Status, busy: cfg.Busy}
+	s := &Worker{store: st, box: box, logger: cfg.Logger, publicURL: cfg.PublicURL, env: cfg.Status, busy: cfg.Busy,
+		metrics: cfg.Metrics, runLink: cfg.RunLink}
 	s.env.Options = append(s.env.Options, bitbucket.WithRetryPolicy(statusRetryPolicy), bitbucket.WithLogger(cfg.Logger))
 	s.queue = newQueue(s, cfg.Lease, cfg.Poll)
 	return s
@@ -155,6 +164,7 @@ func (q *queue) spawn(ctx context.Context, kind store.JobKind, batch int) {
 				q.s.logger.Error("queue: claim jobs", "kind", string(kind), "error", err.Error())
 			}
 			if len(jobs) > 0 {
+				q.s.metrics.LeaseTakeovers(kind, takenOver(jobs))
 				began := time.Now()
 				// On shutdown the handler stops between jobs and hands the rest back,
 				// for another replica or the next start.
@@ -184,6 +194,17 @@ func (q *queue) spawn(ctx context.Context, kind store.JobKind, batch int) {
 			}
 		}
 	}()
+}
+
+// takenOver counts the jobs claimed after another claim's lease ran out.
+func takenOver(jobs []store.Job) int {
+	n := 0
+	for _, j := range jobs {
+		if j.TakenOver {
+			n++
+		}
+	}
+	return n
 }
 
 // retryJob puts a job back for later (retryAfter); errors here only delay it (the
