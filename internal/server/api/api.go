@@ -15,7 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/orbit-iac/terraform-provider-orbit/internal/server/auth"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/httpguard"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/metrics"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secrets"
@@ -44,7 +44,7 @@ type Config struct {
 	Checker   vcs.CredentialChecker
 	Metrics   *metrics.Metrics
 	MaxLabels int
-	AuthLimit *auth.Limiter
+	AuthLimit *httpguard.FailureLimiter
 	// TrustedProxies: see server.Config.TrustedProxies (normalized).
 	TrustedProxies []netip.Prefix
 	Inflight       *httpx.Inflight
@@ -65,7 +65,7 @@ type API struct {
 	checker        vcs.CredentialChecker
 	metrics        *metrics.Metrics
 	limits         limits
-	authLimit      *auth.Limiter
+	authLimit      *httpguard.FailureLimiter
 	trustedProxies []netip.Prefix
 	inflight       *httpx.Inflight
 	draining       *atomic.Bool
