@@ -73,6 +73,11 @@ type API struct {
 	webhookTargets WebhookTargets
 	queue          Waker
 	publicRoutes   []httpx.Route
+	// bodyLimits are the routes (patterns) whose body cap is not httpx.MaxBodyBytes.
+	bodyLimits map[string]int64
+	// refusedLog writes the access-log lines of requests refused before anyone was
+	// authenticated, a few per second (refusedLogSample).
+	refusedLog *slog.Logger
 	// beforeIntegrationUpdate, when set (tests only), runs in PUT /integrations/{id}
 	// between loading the integration and writing it.
 	beforeIntegrationUpdate atomic.Pointer[func()]
@@ -80,16 +85,30 @@ type API struct {
 	idempotencyHashKey []byte
 }
 
+// refusedLogSample is how many access-log lines of refused unauthenticated requests
+// are written per second; the others are counted (orbit_log_lines_dropped_total).
+var refusedLogSample = httpguard.Sample{PerInterval: 20, Interval: time.Second}
+
 // New builds the API.
 func New(cfg Config) *API {
-	return &API{
+	s := &API{
 		store: cfg.Store, box: cfg.Box, publicURL: cfg.PublicURL, logger: cfg.Logger, checker: cfg.Checker,
 		metrics: cfg.Metrics, limits: limits{maxLabels: cfg.MaxLabels}, authLimit: cfg.AuthLimit,
 		trustedProxies: cfg.TrustedProxies, inflight: cfg.Inflight, draining: cfg.Draining,
 		ready:          writeProbe{interval: readyProbeInterval, now: time.Now},
 		webhookTargets: cfg.Targets, queue: cfg.Queue, publicRoutes: cfg.PublicRoutes,
 		idempotencyHashKey: cfg.Box.DeriveKey("orbit idempotency request hash"),
+		bodyLimits:         map[string]int64{},
 	}
+	for _, rt := range cfg.PublicRoutes {
+		if rt.MaxBodyBytes > 0 {
+			s.bodyLimits[rt.Method+" "+rt.Path] = rt.MaxBodyBytes
+		}
+	}
+	sampled := httpguard.NewSampledHandler(cfg.Logger.Handler(), refusedLogSample)
+	s.refusedLog = slog.New(sampled)
+	cfg.Metrics.DroppedLogLines(func() float64 { return float64(sampled.Dropped()) })
+	return s
 }
 
 // SetBeforeIntegrationUpdate installs f (nil: none) to run in PUT /integrations/{id}

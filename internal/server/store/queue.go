@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 )
 
@@ -16,10 +18,21 @@ type Delivery struct {
 	// Secret says which webhook secret verified it: SecretCurrent or SecretPrevious.
 	Secret      string
 	Attempt     int // Cloud's X-Attempt-Number of the stored attempt (1 for DC)
-	Body        []byte
+	Body []byte
+	// BodySHA256 is BodySHA256(Body), filled by the store: the replay key, unique
+	// per integration ("" on rows stored before it was kept).
+	BodySHA256  string
 	ReceivedAt  time.Time
 	ProcessedAt time.Time // zero until dispatched
-	Outcome     string    // what dispatch did, for a person
+	// Outcome is what dispatch did, for a person. Set when recorded, the delivery
+	// was decided on receipt (an ignored event): it is stored processed, no job.
+	Outcome string
+}
+
+// BodySHA256 is the replay key of a delivery body: its SHA-256, hex.
+func BodySHA256(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
 }
 
 const (
@@ -30,8 +43,9 @@ const (
 // DeliveryReceipt is RecordDeliveries' answer for one delivery.
 type DeliveryReceipt struct {
 	ID string // the new delivery's id; "" for a duplicate
-	// Duplicate: a delivery with the same (integration, request id) was already
-	// stored (Bitbucket retried, or a replica got it first); nothing was added.
+	// Duplicate: a delivery with the same (integration, request id) or the same
+	// (integration, body) was already stored (Bitbucket retried, a replica got it
+	// first, or someone replays a signed body); nothing was added.
 	Duplicate bool
 	// Err is set when this delivery could not be stored (e.g. its integration was
 	// deleted meanwhile); the others of the batch are unaffected.
@@ -137,10 +151,12 @@ type RunFilter struct {
 // PostgreSQL claims with FOR UPDATE SKIP LOCKED so that replicas take different
 // jobs (Dialect.SkipLocked).
 type QueueStore interface {
-	// RecordDeliveries stores each delivery and a JobDelivery for it, all in one
+	// RecordDeliveries stores each delivery and a JobDelivery for it (none for a
+	// delivery recorded with its Outcome: it is stored processed), all in one
 	// transaction (group commit); receipts are in input order. A delivery whose
-	// (IntegrationID, RequestID) exists, in the store or earlier in the batch, is a
-	// Duplicate and adds nothing.
+	// (IntegrationID, RequestID) or (IntegrationID, BodySHA256(Body)) exists, in the
+	// store or earlier in the batch, is a Duplicate and adds nothing; the check is
+	// the insert's, so concurrent receivers store a body once.
 	RecordDeliveries(ctx context.Context, ds []Delivery) ([]DeliveryReceipt, error)
 	GetDelivery(ctx context.Context, id string) (Delivery, error)
 

@@ -13,7 +13,11 @@ import (
 )
 
 // RecordDeliveries inserts the whole batch in one transaction: one commit (one
-// fsync) acknowledges every delivery that arrived together.
+// fsync) acknowledges every delivery that arrived together. A delivery whose
+// request id or body (its SHA-256) the integration already has is a duplicate:
+// both unique indexes answer in the insert itself, so two replicas storing the
+// same body at once store it once. A delivery with an Outcome was decided on
+// receipt: it is stored processed, without a job.
 func (s *Store) RecordDeliveries(ctx context.Context, ds []store.Delivery) ([]store.DeliveryReceipt, error) {
 	receipts := make([]store.DeliveryReceipt, len(ds))
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
@@ -32,10 +36,15 @@ func (s *Store) RecordDeliveries(ctx context.Context, ds []store.Delivery) ([]st
 			if attempt <= 0 {
 				attempt = 1
 			}
+			processed := ""
+			if d.Outcome != "" {
+				processed = formatTime(received)
+			}
 			res, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries
-				(id, integration_id, request_id, event_key, secret, attempt, body, received_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (integration_id, request_id) DO NOTHING`,
-				id, d.IntegrationID, d.RequestID, d.EventKey, d.Secret, attempt, string(d.Body), formatTime(received))
+				(id, integration_id, request_id, event_key, secret, attempt, body, body_sha256, received_at, processed_at, outcome)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+				id, d.IntegrationID, d.RequestID, d.EventKey, d.Secret, attempt, string(d.Body), store.BodySHA256(d.Body),
+				formatTime(received), processed, d.Outcome)
 			if err != nil {
 				if s.dialect.IsForeignKeyViolation != nil && s.dialect.IsForeignKeyViolation(err) {
 					return &batchItemError{index: i, err: notFound("integration", d.IntegrationID)}
@@ -48,10 +57,13 @@ func (s *Store) RecordDeliveries(ctx context.Context, ds []store.Delivery) ([]st
 				receipts[i].Duplicate = true
 				continue
 			}
+			receipts[i].ID = id
+			if d.Outcome != "" {
+				continue
+			}
 			if err := insertJob(ctx, tx, store.JobDelivery, id, now); err != nil {
 				return err
 			}
-			receipts[i].ID = id
 		}
 		return nil
 	})
@@ -101,8 +113,9 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (store.Delivery, err
 		body, received, processed string
 	)
 	err := s.reader.QueryRowContext(ctx, `SELECT id, integration_id, request_id, event_key, secret, attempt, body,
-		received_at, processed_at, outcome FROM webhook_deliveries WHERE id = $1`, id).
-		Scan(&d.ID, &d.IntegrationID, &d.RequestID, &d.EventKey, &d.Secret, &d.Attempt, &body, &received, &processed, &d.Outcome)
+		body_sha256, received_at, processed_at, outcome FROM webhook_deliveries WHERE id = $1`, id).
+		Scan(&d.ID, &d.IntegrationID, &d.RequestID, &d.EventKey, &d.Secret, &d.Attempt, &body, &d.BodySHA256,
+			&received, &processed, &d.Outcome)
 	if err != nil {
 		return d, noRows(err, "delivery", id)
 	}

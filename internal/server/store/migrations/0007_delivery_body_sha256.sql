@@ -1,0 +1,8 @@
+-- Replay protection (issue 19). Bitbucket signs the body only, with no timestamp,
+-- so a signed delivery seen once can be sent again with any request id: the body
+-- itself is the key. body_sha256 is the hex SHA-256 of the raw body; a second
+-- delivery of the same body to the same integration finds the first one's row
+-- (for as long as the row is kept) and adds nothing. Rows stored before this
+-- migration have '' and take no part.
+ALTER TABLE webhook_deliveries ADD COLUMN body_sha256 TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX webhook_deliveries_body ON webhook_deliveries (integration_id, body_sha256) WHERE body_sha256 <> '';
