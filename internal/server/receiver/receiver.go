@@ -189,7 +189,7 @@ func (rc *Receiver) receiveWebhook(provider store.Provider) httpx.HandlerFunc {
 			httpx.WriteJSON(w, http.StatusOK, webhookAnswer{Status: "pong"})
 			return nil
 		}
-		if r.Header.Get(bitbucket.SignatureHeader) == "" {
+		if meta.Unsigned {
 			rc.failures.Failed(client)
 			outcome = "bad_signature"
 			return httpx.Unauthenticated("the delivery is not signed: set the integration's webhook secret on the repository's webhook")

@@ -16,11 +16,11 @@ type Delivery struct {
 	RequestID string
 	EventKey  string
 	// Secret says which webhook secret verified it: SecretCurrent or SecretPrevious.
-	Secret      string
-	Attempt     int // Cloud's X-Attempt-Number of the stored attempt (1 for DC)
-	Body []byte
+	Secret  string
+	Attempt int // Cloud's X-Attempt-Number of the stored attempt (1 for DC)
+	Body    []byte
 	// BodySHA256 is BodySHA256(Body), filled by the store: the replay key, unique
-	// per integration ("" on rows stored before it was kept).
+	// per integration and event key ("" on rows stored before it was kept).
 	BodySHA256  string
 	ReceivedAt  time.Time
 	ProcessedAt time.Time // zero until dispatched
@@ -44,7 +44,7 @@ const (
 type DeliveryReceipt struct {
 	ID string // the new delivery's id; "" for a duplicate
 	// Duplicate: a delivery with the same (integration, request id) or the same
-	// (integration, body) was already stored (Bitbucket retried, a replica got it
+	// (integration, event key, body) was already stored (Bitbucket retried, a replica got it
 	// first, or someone replays a signed body); nothing was added.
 	Duplicate bool
 	// Err is set when this delivery could not be stored (e.g. its integration was
@@ -154,7 +154,7 @@ type QueueStore interface {
 	// RecordDeliveries stores each delivery and a JobDelivery for it (none for a
 	// delivery recorded with its Outcome: it is stored processed), all in one
 	// transaction (group commit); receipts are in input order. A delivery whose
-	// (IntegrationID, RequestID) or (IntegrationID, BodySHA256(Body)) exists, in the
+	// (IntegrationID, RequestID) or (IntegrationID, EventKey, BodySHA256(Body)) exists, in the
 	// store or earlier in the batch, is a Duplicate and adds nothing; the check is
 	// the insert's, so concurrent receivers store a body once.
 	RecordDeliveries(ctx context.Context, ds []Delivery) ([]DeliveryReceipt, error)

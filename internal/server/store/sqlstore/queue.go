@@ -14,9 +14,9 @@ import (
 
 // RecordDeliveries inserts the whole batch in one transaction: one commit (one
 // fsync) acknowledges every delivery that arrived together. A delivery whose
-// request id or body (its SHA-256) the integration already has is a duplicate:
-// both unique indexes answer in the insert itself, so two replicas storing the
-// same body at once store it once. A delivery with an Outcome was decided on
+// request id, or body (its SHA-256) under the same event key, the integration
+// already has is a duplicate: both unique indexes answer in the insert itself, so
+// two replicas storing the same body at once store it once. A delivery with an Outcome was decided on
 // receipt: it is stored processed, without a job.
 func (s *Store) RecordDeliveries(ctx context.Context, ds []store.Delivery) ([]store.DeliveryReceipt, error) {
 	receipts := make([]store.DeliveryReceipt, len(ds))

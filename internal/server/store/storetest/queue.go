@@ -438,9 +438,9 @@ func testConcurrentDuplicateDeliveries(t *testing.T, s store.Store) {
 	}
 }
 
-// A body the integration already has is a duplicate whatever its request id (a
-// replay of a signed delivery), in the same batch or a later one; the same body to
-// another integration is another delivery.
+// A body the integration already has under the same event key is a duplicate
+// whatever its request id (a replay of a signed delivery), in the same batch or a
+// later one; the same body to another integration is another delivery.
 func testDeliveriesReplayedBody(t *testing.T, s store.Store) {
 	in := must(s.CreateIntegration(ctx(t), cloudIntegration("replays", store.RootSpaceID)))(t)
 	other := must(s.CreateIntegration(ctx(t), cloudIntegration("replays-2", store.RootSpaceID)))(t)
@@ -449,9 +449,16 @@ func testDeliveriesReplayedBody(t *testing.T, s store.Store) {
 		d.Body = pushBody("the same push")
 		return d
 	}
-	receipts := must(s.RecordDeliveries(ctx(t), []store.Delivery{replay(in.ID, "r-1"), replay(in.ID, "r-2"), replay(other.ID, "r-1")}))(t)
+	otherKey := replay(in.ID, "r-4")
+	otherKey.EventKey = "repo:deleted"
+	receipts := must(s.RecordDeliveries(ctx(t), []store.Delivery{replay(in.ID, "r-1"), replay(in.ID, "r-2"), replay(other.ID, "r-1"), otherKey}))(t)
 	if receipts[0].ID == "" || !receipts[1].Duplicate || receipts[1].ID != "" || receipts[2].ID == "" {
 		t.Fatalf("same body, new request id, same batch: %+v", receipts)
+	}
+	// Bitbucket sends some events with identical bodies (Cloud repo:created and
+	// repo:deleted): the event key is part of the key.
+	if receipts[3].ID == "" {
+		t.Fatalf("same body under another event key: %+v", receipts[3])
 	}
 	if again := must(s.RecordDeliveries(ctx(t), []store.Delivery{replay(in.ID, "r-3")}))(t); !again[0].Duplicate {
 		t.Fatalf("same body, new request id, later batch: %+v", again[0])
@@ -460,8 +467,8 @@ func testDeliveriesReplayedBody(t *testing.T, s store.Store) {
 	if got.BodySHA256 != store.BodySHA256(pushBody("the same push")) || len(got.BodySHA256) != 64 {
 		t.Fatalf("body_sha256 %q", got.BodySHA256)
 	}
-	if jobs := must(s.ClaimJobs(ctx(t), store.JobDelivery, 10, time.Hour))(t); len(jobs) != 2 {
-		t.Fatalf("claimed %d delivery jobs, want 2 (one per integration)", len(jobs))
+	if jobs := must(s.ClaimJobs(ctx(t), store.JobDelivery, 10, time.Hour))(t); len(jobs) != 3 {
+		t.Fatalf("claimed %d delivery jobs, want 3", len(jobs))
 	}
 }
 
