@@ -79,7 +79,9 @@ func TestWebhookRefusesBeforeReading(t *testing.T) {
 	// One slot: a delivery whose body is being read holds it; the next is 503, unread.
 	held := &watchedBody{r: strings.NewReader(payload), block: make(chan struct{}), began: make(chan struct{})}
 	done := make(chan *httptest.ResponseRecorder)
-	go func() { done <- serveWebhook(handler, path, held, int64(len(payload)), headers("sha256="+strings.Repeat("0", 64))) }()
+	go func() {
+		done <- serveWebhook(handler, path, held, int64(len(payload)), headers("sha256="+strings.Repeat("0", 64)))
+	}()
 	<-held.began
 	busy := &watchedBody{r: strings.NewReader(payload)}
 	w := serveWebhook(handler, path, busy, int64(len(payload)), headers("sha256="+strings.Repeat("0", 64)))
