@@ -12,6 +12,7 @@ import (
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/receiver"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
 )
 
@@ -46,8 +47,8 @@ func serveWebhook(h http.Handler, url string, body io.Reader, size int64, header
 
 // TestWebhookRefusesBeforeReading: an unsigned delivery is 401 and a client over
 // its failed-signature allowance 429 with Retry-After, neither with a byte of the
-// body read; a DC ping is still answered; beyond the read slots a delivery is 503
-// with Retry-After, unread.
+// body read; a DC ping is still answered; beyond the read slots a large delivery
+// is 503 with Retry-After, unread, while small ones still have slots.
 func TestWebhookRefusesBeforeReading(t *testing.T) {
 	t.Parallel()
 	inst := servertest.Start(t, servertest.WithConfig(func(c *server.Config) {
@@ -58,7 +59,7 @@ func TestWebhookRefusesBeforeReading(t *testing.T) {
 	dc := newHookTarget(t, c, dcBody("guarded-dc", "root", "tok"))
 	handler := inst.Server.Handler()
 	path := strings.TrimPrefix(h.url, inst.PublicURL)
-	payload := strings.Repeat("x", 4096)
+	payload := strings.Repeat("x", receiver.SmallBody+1) // read under the --webhook-read-slots gate
 	headers := func(signature string) map[string]string {
 		m := map[string]string{"X-Event-Key": "repo:push", "X-Request-UUID": "r"}
 		if signature != "" {
@@ -87,6 +88,13 @@ func TestWebhookRefusesBeforeReading(t *testing.T) {
 	w := serveWebhook(handler, path, busy, int64(len(payload)), headers("sha256="+strings.Repeat("0", 64)))
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || busy.reads.Load() != 0 {
 		t.Fatalf("beyond the read slots: %d %s, Retry-After %q, %d reads", w.Code, w.Body, w.Header().Get("Retry-After"), busy.reads.Load())
+	}
+	// A small delivery (nearly every real one) has slots of its own.
+	small := h.push("small-while-busy")
+	hs := headers(bitbucket.Sign(bitbucket.Secret(h.secret), []byte(small.body)))
+	hs["X-Request-UUID"] = small.requestID
+	if w := serveWebhook(handler, path, strings.NewReader(small.body), int64(len(small.body)), hs); w.Code != http.StatusAccepted {
+		t.Fatalf("small delivery while the large slots are taken: %d %s", w.Code, w.Body)
 	}
 	close(held.block)
 	if w := <-done; w.Code != http.StatusUnauthorized {

@@ -68,10 +68,11 @@ type Config struct {
 	// WebhookMaxBody bounds a webhook delivery's body; 0 means
 	// DefaultWebhookMaxBody (4 MiB: a signed Data Center push of 3,001 refs fits).
 	WebhookMaxBody int64
-	// WebhookReadSlots bounds how many webhook bodies are read at once, before
-	// their signature is known (beyond it, 503 with Retry-After); 0 means 4 per CPU,
-	// at least 8. Memory spent on unauthenticated bodies is at most
-	// WebhookReadSlots × WebhookMaxBody.
+	// WebhookReadSlots bounds how many webhook bodies over 64 KiB (or of
+	// undeclared length) are read at once, before their signature is known (beyond
+	// it, 503 with Retry-After); 0 means 4 per CPU, at least 8. Up to 256 smaller
+	// ones are read besides. Memory spent on unauthenticated bodies is at most
+	// WebhookReadSlots × WebhookMaxBody + 16 MiB.
 	WebhookReadSlots int
 	// WebhookFailureBurst unsigned or wrongly signed deliveries (or ones to an
 	// unknown integration) from one client address are answered 401/404; beyond

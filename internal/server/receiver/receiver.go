@@ -5,8 +5,9 @@
 // deliveries arriving meanwhile) and acknowledges it. Before a request is
 // authenticated it costs a bounded amount: an unsigned one is refused without its
 // body being read, a client that keeps failing signatures is refused before it
-// is read, and at most ReadSlots bodies are read at once (beyond them 503, never a
-// queue). Nothing else: turning a delivery into runs is the worker's. It may
+// is read, and bodies are read under two gates (beyond them 503, never a queue):
+// SmallReadSlots for those declaring at most SmallBody bytes (nearly every
+// delivery), ReadSlots for larger or undeclared ones. Nothing else: turning a delivery into runs is the worker's. It may
 // import store, secrets, metrics, httpx, vcs, internal/httpguard and
 // internal/textcap; the API reaches it only through the interface
 // api.WebhookTargets, the worker through a func (Busy).
@@ -47,6 +48,10 @@ const (
 	integrationCacheTTL = 2 * time.Second
 	// busyRetryAfter is the Retry-After of a 503 when every read slot is taken.
 	busyRetryAfter = time.Second
+	// SmallBody is the most a delivery may declare (Content-Length) to be read under
+	// the small gate; SmallReadSlots its slots: 16 MiB of bodies at most.
+	SmallBody      = 64 << 10
+	SmallReadSlots = 256
 )
 
 // Defaults of Config.
@@ -67,9 +72,10 @@ type Config struct {
 	Grace time.Duration
 	// MaxBody bounds a delivery's body (DefaultMaxBody).
 	MaxBody int64
-	// ReadSlots bounds how many bodies are read (and verified) at once
-	// (httpguard.DefaultGateSlots). Memory spent on unauthenticated bodies is at
-	// most ReadSlots × MaxBody.
+	// ReadSlots bounds how many bodies larger than SmallBody (or of undeclared
+	// length) are read (and verified) at once (httpguard.DefaultGateSlots); at most
+	// SmallReadSlots smaller ones are besides. Memory spent on unauthenticated bodies
+	// is at most ReadSlots × MaxBody + SmallReadSlots × SmallBody.
 	ReadSlots int
 	// FailureBurst and FailureInterval limit failed signatures per client address
 	// (DefaultFailureBurst, DefaultFailureInterval).
@@ -86,7 +92,8 @@ type Receiver struct {
 	metrics  *metrics.Metrics
 	grace    time.Duration
 	maxBody  int64
-	reads    *httpguard.Gate
+	reads    *httpguard.Gate // bodies over SmallBody or of undeclared length
+	small    *httpguard.Gate // bodies declaring at most SmallBody
 	failures *httpguard.FailureLimiter
 	trusted  []netip.Prefix
 	targets  *webhookTargetCache
@@ -110,11 +117,13 @@ func New(st store.Store, box *secrets.Box, m *metrics.Metrics, cfg Config, commi
 	}
 	rc := &Receiver{store: st, box: box, metrics: m, grace: cfg.Grace, maxBody: cfg.MaxBody,
 		reads:    httpguard.NewGate(cfg.ReadSlots),
+		small:    httpguard.NewGate(SmallReadSlots),
 		failures: httpguard.NewFailureLimiter(httpguard.FailureLimit{Burst: cfg.FailureBurst, Interval: cfg.FailureInterval}),
 		trusted:  cfg.TrustedProxies}
 	rc.targets = &webhookTargetCache{rc: rc}
 	rc.commits = newDeliveryCommitter(st, committed)
-	m.WebhookGuard(func() float64 { return float64(rc.reads.Refused()) }, func() float64 { return float64(rc.failures.Tracked()) })
+	m.WebhookGuard(func() float64 { return float64(rc.reads.Refused() + rc.small.Refused()) },
+		func() float64 { return float64(rc.failures.Tracked()) })
 	return rc
 }
 
@@ -194,14 +203,19 @@ func (rc *Receiver) receiveWebhook(provider store.Provider) httpx.HandlerFunc {
 			outcome = "bad_signature"
 			return httpx.Unauthenticated("the delivery is not signed: set the integration's webhook secret on the repository's webhook")
 		}
-		release, ok := rc.reads.TryAcquire()
+		gate, limit := rc.reads, rc.maxBody
+		if r.ContentLength >= 0 && r.ContentLength <= min(SmallBody, rc.maxBody) {
+			// net/http reads no more than the declared length.
+			gate, limit = rc.small, max(r.ContentLength, 1)
+		}
+		release, ok := gate.TryAcquire()
 		if !ok {
 			outcome = "busy"
 			httpguard.SetRetryAfter(w, busyRetryAfter)
 			return &httpx.Error{Status: http.StatusServiceUnavailable, Code: httpx.CodeRateLimited,
 				Message: "orbit-server is reading as many deliveries as it reads at once; retry shortly"}
 		}
-		body, matched, err := rc.readVerified(r, kind, provider, name, &target)
+		body, matched, err := rc.readVerified(r, kind, provider, name, limit, &target)
 		// Past the signature check the body is a signed delivery: the slot bounds
 		// only what unauthenticated requests hold.
 		release()
@@ -298,12 +312,12 @@ func unknownIntegration(provider store.Provider, name string) *httpx.Error {
 		Message: fmt.Sprintf("no %s integration is named %q", provider, name)}
 }
 
-// readVerified reads the body (at most maxBody, 413 beyond) and checks its
+// readVerified reads the body (at most limit, 413 beyond) and checks its
 // signature against target's secrets, reading the integration once more when the
 // cached secrets may be stale (*target is then the fresh one). matched is
 // VerifyDelivery's answer; a wrong signature is a 401.
-func (rc *Receiver) readVerified(r *http.Request, kind vcs.Kind, provider store.Provider, name string, target **webhookTarget) (body []byte, matched int, err error) {
-	body, err = httpguard.ReadBody(r.Body, r.ContentLength, rc.maxBody)
+func (rc *Receiver) readVerified(r *http.Request, kind vcs.Kind, provider store.Provider, name string, limit int64, target **webhookTarget) (body []byte, matched int, err error) {
+	body, err = httpguard.ReadBody(r.Body, r.ContentLength, limit)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.Is(err, httpguard.ErrBodyTooLarge) || errors.As(err, &tooLarge) {
