@@ -4,22 +4,32 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log"
+	"os"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/provider"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/version"
 )
 
-// version is set by goreleaser (-ldflags "-X main.version=...").
-var version = "dev"
-
 func main() {
-	var debug bool
+	var debug, showVersion bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
+	flag.BoolVar(&showVersion, "version", false, "print the version and exit")
 	flag.Parse()
+	if showVersion {
+		fmt.Fprintln(os.Stdout, version.String("terraform-provider-orbit"))
+		return
+	}
 
-	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
+	// Before Serve, which makes the loggers: nothing is logged that Terraform
+	// would discard, unless a TF_LOG* variable asks for it.
+	if err := provider.QuietLogsUnlessAsked(); err != nil {
+		log.Fatal(err)
+	}
+	err := providerserver.Serve(context.Background(), provider.New(version.Get()), providerserver.ServeOpts{
 		Address:         "registry.terraform.io/orbit-iac/orbit",
 		Debug:           debug,
 		ProtocolVersion: 6,

@@ -6,7 +6,14 @@
 # to the server's receiver and show the runs and the commit statuses that came back,
 # prove a second plan is empty, then destroy and stop.
 # Unattended: no prompts, nothing read from stdin, everything in one temp directory
-# that is removed on any exit.
+# that is removed on any exit. Works with Terraform or OpenTofu (whichever
+# scripts/find-terraform.sh finds, e.g. TF_ACC_TERRAFORM_PATH="$(make -s tofu)").
+#
+# Release check (scripts/test-release-install.sh): with DEMO_PROVIDER_ZIP set to a
+# released provider zip, the provider is not built but installed by `terraform
+# init` from a filesystem mirror made of that zip, with a CLI config that has no
+# dev_overrides (and no direct installation: nothing is downloaded); with
+# DEMO_ORBIT_SERVER set to a released orbit-server binary, that one runs.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -92,10 +99,21 @@ free_port() {
   return 1
 }
 
-step "building terraform-provider-orbit, orbit-server and bitbucket-sandbox into $work_dir/bin"
 mkdir -p "$work_dir/bin"
-go build -o "$work_dir/bin/terraform-provider-orbit" .
-go build -o "$work_dir/bin/orbit-server" ./cmd/orbit-server
+if [[ -n "${DEMO_PROVIDER_ZIP:-}" ]]; then
+  step "installing terraform-provider-orbit from a filesystem mirror of $(basename "$DEMO_PROVIDER_ZIP")"
+else
+  step "building terraform-provider-orbit into $work_dir/bin"
+  go build -o "$work_dir/bin/terraform-provider-orbit" .
+fi
+if [[ -n "${DEMO_ORBIT_SERVER:-}" ]]; then
+  step "using orbit-server $DEMO_ORBIT_SERVER ($("$DEMO_ORBIT_SERVER" --version))"
+  cp "$DEMO_ORBIT_SERVER" "$work_dir/bin/orbit-server"
+else
+  step "building orbit-server into $work_dir/bin"
+  go build -o "$work_dir/bin/orbit-server" ./cmd/orbit-server
+fi
+step "building bitbucket-sandbox"
 go build -o "$work_dir/sandbox-bin/bitbucket-sandbox" ./cmd/bitbucket-sandbox
 
 step "starting the Bitbucket sandbox on loopback (demo data: workspace acme, project PLAT)"
@@ -170,19 +188,75 @@ if [[ -z "$endpoint" ]]; then
 fi
 echo "orbit-server is ready at $endpoint"
 
-step "writing a Terraform CLI config with dev_overrides for registry.terraform.io/orbit-iac/orbit"
-cat >"$work_dir/terraformrc" <<CFG
+cp -R examples/quickstart "$work_dir/quickstart"
+
+# Terraform resolves source = "orbit-iac/orbit" to registry.terraform.io/orbit-iac/orbit,
+# OpenTofu to registry.opentofu.org/orbit-iac/orbit: the CLI config names both.
+if [[ -n "${DEMO_PROVIDER_ZIP:-}" ]]; then
+  zip_name="$(basename "$DEMO_PROVIDER_ZIP")"
+  provider_version="${zip_name#terraform-provider-orbit_}"
+  provider_version="${provider_version%_*_*.zip}"
+  step "writing a filesystem mirror (packed layout) and a CLI config without dev_overrides (provider $provider_version)"
+  for host in registry.terraform.io registry.opentofu.org; do
+    mkdir -p "$work_dir/mirror/$host/orbit-iac/orbit"
+    cp "$DEMO_PROVIDER_ZIP" "$work_dir/mirror/$host/orbit-iac/orbit/"
+  done
+  cat >"$work_dir/terraformrc" <<CFG
+provider_installation {
+  filesystem_mirror {
+    path    = "$work_dir/mirror"
+    include = ["registry.terraform.io/orbit-iac/orbit", "registry.opentofu.org/orbit-iac/orbit"]
+  }
+}
+CFG
+  # A snapshot is a prerelease, which a constraint selects only when it names it
+  # exactly; a tagged release would need no pin.
+  cat >"$work_dir/quickstart/release_pin_override.tf" <<TF
+terraform {
+  required_providers {
+    orbit = {
+      source  = "orbit-iac/orbit"
+      version = "= $provider_version"
+    }
+  }
+}
+TF
+else
+  step "writing a Terraform CLI config with dev_overrides for registry.terraform.io and registry.opentofu.org"
+  cat >"$work_dir/terraformrc" <<CFG
 provider_installation {
   dev_overrides {
-    "registry.terraform.io/orbit-iac/orbit" = "$work_dir/bin"
+    "registry.terraform.io/orbit-iac/orbit"  = "$work_dir/bin"
+    "registry.opentofu.org/orbit-iac/orbit" = "$work_dir/bin"
   }
   direct {}
 }
 CFG
+fi
 export TF_CLI_CONFIG_FILE="$work_dir/terraformrc"
 
-cp -R examples/quickstart "$work_dir/quickstart"
 cd "$work_dir/quickstart"
+
+if [[ -n "${DEMO_PROVIDER_ZIP:-}" ]]; then
+  step "terraform init (from the filesystem mirror only)"
+  "$terraform_bin" init -input=false "${color_flag[@]}" </dev/null
+  if ! grep -q "\"$provider_version\"" .terraform.lock.hcl; then
+    echo "error: .terraform.lock.hcl does not record provider $provider_version" >&2
+    exit 1
+  fi
+  # What init unpacked: the one binary of the zip, reporting the release version.
+  installed=(.terraform/providers/*/orbit-iac/orbit/"$provider_version"/*/terraform-provider-orbit_v"$provider_version")
+  if (( ${#installed[@]} != 1 )) || [[ ! -x "${installed[0]}" ]]; then
+    echo "error: terraform init did not install terraform-provider-orbit_v$provider_version" >&2
+    find .terraform/providers >&2 || true
+    exit 1
+  fi
+  "${installed[0]}" --version
+  if [[ "$("${installed[0]}" --version)" != "terraform-provider-orbit $provider_version "* ]]; then
+    echo "error: the installed provider does not report version $provider_version" >&2
+    exit 1
+  fi
+fi
 
 export ORBIT_ENDPOINT="$endpoint"
 export ORBIT_API_KEY="$admin_key"

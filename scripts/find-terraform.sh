@@ -7,12 +7,29 @@ set -euo pipefail
 # `terraform version` otherwise asks checkpoint-api.hashicorp.com about upgrades.
 export CHECKPOINT_DISABLE=1
 
-require_version() { # write-only attributes need 1.11 in both Terraform and OpenTofu
-  local bin="$1" version major minor
-  version="$("$bin" version 2>/dev/null | head -n1 | grep -Eo '[0-9]+\.[0-9]+\.[0-9]+' | head -n1 || true)"
-  IFS=. read -r major minor _ <<<"${version:-0.0.0}"
+# require_version BIN: Terraform or OpenTofu 1.11.0 or later (write-only attributes
+# need 1.11 in both). A prerelease comes before its release, as in the acceptance
+# tests' pin (internal/provider acceptableTerraform; a Go test holds the two
+# together): "OpenTofu v1.11.0-dev", what an OpenTofu built without
+# -X .../version.dev=no reports, is refused by both.
+require_version() {
+  local bin="$1" version core pre major minor patch
+  version="$("$bin" version 2>/dev/null | grep -E -m1 '^(Terraform|OpenTofu) v' | grep -Eo 'v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?' | head -n1 || true)"
+  version="${version#v}"
+  core="${version%%-*}"
+  pre=""
+  if [[ "$version" == *-* ]]; then
+    pre="${version#*-}"
+  fi
+  IFS=. read -r major minor patch <<<"${core:-0.0.0}"
+  local too_old=0
   if (( major < 1 || (major == 1 && minor < 11) )); then
-    echo "error: $bin is version ${version:-unknown}; Terraform >= 1.11 (or OpenTofu >= 1.11) is required" >&2
+    too_old=1
+  elif (( major == 1 && minor == 11 && patch == 0 )) && [[ -n "$pre" ]]; then
+    too_old=1
+  fi
+  if (( too_old )); then
+    echo "error: $bin is version ${version:-unknown}; Terraform >= 1.11 (or OpenTofu >= 1.11, e.g. from make tofu) is required" >&2
     exit 1
   fi
 }

@@ -1,19 +1,25 @@
 // Command provider measures the Terraform provider against orbit-server and the
 // Bitbucket sandbox on loopback, with the real terraform binary:
 //
-//   - scale: N repository webhooks (and, when the provider has them, N stacks with
-//     VCS bindings): wall time of apply and of a no-change plan, the HTTP
-//     requests per resource the refresh makes to the sandbox and to orbit-server,
-//     and the provider process's peak memory;
+//   - scale: N repository webhooks (and N stacks with VCS bindings): apply and the
+//     no-change plan after it, each with wall time, CPU and peak memory of
+//     Terraform core and of the provider apart (usage.go), and the requests per
+//     resource to the sandbox and to orbit-server (scale.go);
+//
+//   - compare: the provider of a base commit (built in a temporary git worktree)
+//     and the one under test, paired runs of apply + no-change plan of N hooks
+//     (compare.go);
+//
+//   - bindings: N stacks + N bindings written with count, for_each or a module
+//     instance per repository, N = 100..1,000 (bindings.go);
 //
 //   - faults: apply of 300 webhooks while 30% of the sandbox's API answers are
 //     429 (half with Retry-After, half without) or 503, against a fault-free run.
 //
-//     go run ./bench/provider -mode scale|faults   (make bench builds and runs it)
+//     go run ./bench/provider -mode scale|compare|bindings|faults   (make bench builds and runs it)
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -41,13 +47,20 @@ func main() {
 	if len(os.Args) > 2 && os.Args[1] == "rss-wrap" {
 		os.Exit(rssWrap(os.Args[2], os.Args[3:]))
 	}
-	mode := flag.String("mode", "scale", "scale or faults")
+	mode := flag.String("mode", "scale", "scale, compare, bindings or faults")
 	serverBin := flag.String("server", "bin/orbit-server", "orbit-server binary")
 	providerBin := flag.String("provider", "bin/terraform-provider-orbit", "provider binary")
 	sizes := flag.String("n", "100,500", "scale: numbers of repositories")
 	faultN := flag.Int("faults-n", 300, "faults: number of webhooks")
 	stacks := flag.Bool("stacks", true, "scale: also N stacks with VCS bindings")
 	results := flag.String("results", "bench/results", "directory of the result files")
+	base := flag.String("base", "6c722c6", "compare: commit whose provider is the base (built in a temporary git worktree)")
+	baseProvider := flag.String("base-provider", "", "compare: base provider binary (instead of building -base)")
+	compareN := flag.Int("compare-n", 500, "compare: number of webhooks")
+	reps := flag.Int("reps", 5, "compare: paired repetitions")
+	bindingSizes := flag.String("bindings-n", "100,250,500,1000", "bindings: numbers of stacks (and bindings)")
+	patterns := flag.String("patterns", "count,module", "bindings: configurations to measure (count, for_each, module)")
+	slowMax := flag.Int("bindings-slow-max", 1000, "bindings: largest N for the quadratic patterns (count, for_each)")
 	flag.Parse()
 
 	tf, err := findTerraform()
@@ -56,25 +69,24 @@ func main() {
 	cmd := "make bench: " + strings.Join(os.Args, " ")
 	switch *mode {
 	case "scale":
-		table := benchfmt.Table{
-			Title: "Provider at scale: N repository webhooks" + map[bool]string{true: " + N stacks with VCS bindings", false: ""}[*stacks],
-			Header: []string{"N", "resources", "apply s", "plan s", "Bitbucket GETs/hook", "orbit GETs/resource",
-				"plan requests (sandbox/orbit)", "provider peak MiB"},
-		}
-		for _, s := range strings.Split(*sizes, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(s))
-			e2e.MustEnv(err)
-			row, err := b.scale(n, *stacks)
-			e2e.MustEnv(err)
-			table.Rows = append(table.Rows, row)
-		}
-		table.Notes = []string{
-			"apply: terraform apply from empty state; plan: terraform plan right after (no changes,",
-			"refresh included). Requests are counted by the sandbox and by orbit-server during that",
-			"plan. Peak memory is the largest resident set of a provider process during the apply.",
-			"Terraform's default -parallelism=10.",
-		}
+		table, err := b.scaleTable(*sizes, *stacks)
+		e2e.MustEnv(err)
 		e2e.MustEnv(benchfmt.Write(os.Stdout, *results, "provider-scale", cmd, table))
+	case "compare":
+		baseBin, label := *baseProvider, *baseProvider
+		if baseBin == "" {
+			bin, cleanup, err := buildProviderAt(*base)
+			e2e.MustEnv(err)
+			defer cleanup()
+			baseBin, label = bin, gitDescribe(*base)
+		}
+		tables, err := b.compareTables(abs(baseBin), label, *compareN, *reps)
+		e2e.MustEnv(err)
+		e2e.MustEnv(benchfmt.Write(os.Stdout, *results, "provider-compare", cmd, tables...))
+	case "bindings":
+		table, err := b.bindingsTable(*bindingSizes, *patterns, *slowMax)
+		e2e.MustEnv(err)
+		e2e.MustEnv(benchfmt.Write(os.Stdout, *results, "provider-bindings", cmd, table))
 	case "faults":
 		table := benchfmt.Table{
 			Title: fmt.Sprintf("Faults: apply of %d repository webhooks", *faultN),
@@ -199,11 +211,10 @@ func (e *env) close() {
 
 func repoSlug(i int) string { return fmt.Sprintf("repo-%04d", i) }
 
-// config is the Terraform configuration: one Cloud integration, n webhooks and,
-// with stacks, n stacks each bound to its repository.
-func config(n int, stacks bool) string {
-	var b strings.Builder
-	b.WriteString(`terraform {
+// integrationConfig is the start of every bench configuration: the provider, the
+// token variable and one Cloud integration named name, placed by placement.
+func integrationConfig(name, placement string) string {
+	return `terraform {
   required_providers {
     orbit = { source = "orbit-iac/orbit" }
   }
@@ -218,13 +229,20 @@ variable "cloud_api_token" {
 }
 
 resource "orbit_bitbucket_cloud_integration" "bench" {
-  name                 = "bench"
-  is_default           = true
+  name                 = "` + name + `"
+  ` + placement + `
   email                = "` + e2e.SandboxEmail + `"
   api_token_wo         = var.cloud_api_token
   api_token_wo_version = 1
 }
+`
+}
 
+// config is the Terraform configuration: one Cloud integration, n webhooks and,
+// with stacks, n stacks each bound to its repository.
+func config(n int, stacks bool) string {
+	var b strings.Builder
+	b.WriteString(integrationConfig("bench", `is_default           = true`) + `
 locals {
   repos = [for i in range(` + strconv.Itoa(n) + `) : format("repo-%04d", i)]
 }
@@ -237,22 +255,7 @@ resource "orbit_bitbucket_repository_webhook" "hook" {
 }
 `)
 	if stacks {
-		b.WriteString(`
-resource "orbit_stack" "stack" {
-  count    = length(local.repos)
-  name     = "stack-${local.repos[count.index]}"
-  space_id = "root"
-}
-
-resource "orbit_stack_vcs_binding" "binding" {
-  count          = length(local.repos)
-  stack_id       = orbit_stack.stack[count.index].id
-  integration_id = orbit_bitbucket_cloud_integration.bench.id
-  namespace      = "scale"
-  repository     = local.repos[count.index]
-  branch         = "main"
-}
-`)
+		b.WriteString(bindingPatterns["count"])
 	}
 	return b.String()
 }
@@ -273,68 +276,6 @@ func (b *bench) terraform(e *env, args ...string) (time.Duration, string, int, e
 		code, err = exit.ExitCode(), nil
 	}
 	return took, string(out), code, err
-}
-
-// peakRSSMiB is the largest provider peak recorded since the last command began.
-func (e *env) peakRSSMiB() float64 {
-	data, err := os.ReadFile(e.rssFile)
-	if err != nil {
-		return 0
-	}
-	var peak int64
-	for _, l := range strings.Fields(string(data)) {
-		if v, err := strconv.ParseInt(l, 10, 64); err == nil && v > peak {
-			peak = v
-		}
-	}
-	return float64(peak) / 1024
-}
-
-func (b *bench) scale(n int, stacks bool) ([]string, error) {
-	fmt.Fprintf(os.Stderr, "provider scale: N=%d...\n", n)
-	e, err := b.newEnv(n)
-	if err != nil {
-		return nil, err
-	}
-	defer e.close()
-	if err := os.WriteFile(filepath.Join(e.dir, "main.tf"), []byte(config(n, stacks)), 0o644); err != nil {
-		return nil, err
-	}
-	applyTook, out, code, err := b.terraform(e, "apply", "-auto-approve", "-input=false", "-no-color")
-	if err != nil || code != 0 {
-		return nil, fmt.Errorf("apply (exit %d): %v\n%s", code, err, tail(out))
-	}
-	peak := e.peakRSSMiB()
-
-	sbBefore := countSandbox(e.sb)
-	orbitBefore, err := orbitRequests(e.srv.URL)
-	if err != nil {
-		return nil, err
-	}
-	planTook, out, code, err := b.terraform(e, "plan", "-detailed-exitcode", "-input=false", "-no-color")
-	if err != nil || code != 0 {
-		return nil, fmt.Errorf("plan after apply (exit %d, 2 = changes): %v\n%s", code, err, tail(out))
-	}
-	sbAfter := countSandbox(e.sb)
-	orbitAfter, err := orbitRequests(e.srv.URL)
-	if err != nil {
-		return nil, err
-	}
-	resources := 1 + n
-	orbitResources := 1 + n // the integration; every webhook reads its integration (shared per process)
-	if stacks {
-		resources += 2 * n
-		orbitResources += 2 * n
-	}
-	bbGets := sbAfter.gets - sbBefore.gets
-	orbitGets := orbitAfter - orbitBefore
-	peak = max(peak, e.peakRSSMiB())
-	return []string{fmt.Sprint(n), fmt.Sprint(resources),
-		fmt.Sprintf("%.1f", applyTook.Seconds()), fmt.Sprintf("%.1f", planTook.Seconds()),
-		fmt.Sprintf("%.2f", float64(bbGets)/float64(n)),
-		fmt.Sprintf("%.2f", orbitGets/float64(orbitResources)),
-		fmt.Sprintf("%d/%.0f", sbAfter.all-sbBefore.all, orbitGets),
-		fmt.Sprintf("%.0f", peak)}, nil
 }
 
 // The faulty run's shares of the sandbox's Bitbucket API answers, and the
@@ -437,30 +378,6 @@ func countSandbox(sb *e2e.Sandbox) sandboxCount {
 	return c
 }
 
-// orbitRequests sums orbit_http_requests_total of GET API routes from /metrics.
-func orbitRequests(base string) (float64, error) {
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var total float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "orbit_http_requests_total{") || !strings.Contains(line, `route="GET /api/`) {
-			continue
-		}
-		fields := strings.Fields(line)
-		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
-		if err == nil {
-			total += v
-		}
-	}
-	return total, sc.Err()
-}
-
 func tail(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	if len(lines) > 40 {
@@ -487,10 +404,7 @@ func rssWrap(bin string, args []string) int {
 	}()
 	err := cmd.Wait()
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		if f, ferr := os.OpenFile(os.Getenv(rssFileEnv), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); ferr == nil {
-			fmt.Fprintln(f, ru.Maxrss) // KiB on Linux
-			f.Close()
-		}
+		recordUsage(ru)
 	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {

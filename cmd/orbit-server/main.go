@@ -1,6 +1,9 @@
 // Command orbit-server runs the Orbit platform API (see internal/server/API.md).
 //
 //	orbit-server rekey [--db ...]   re-seals every secret with a new key (see rekey.go)
+//	orbit-server migrate [--check] [--db ...]   brings the schema up to date (see migrate.go)
+//	orbit-server backup --to FILE   online copy of a SQLite database and its key file (backup.go)
+//	orbit-server healthcheck        exits 0 when /healthz answers 200 (see healthcheck.go)
 //
 //	orbit-server [--listen 127.0.0.1:8700] [--db orbit.db|postgres://...] [--public-url URL]
 //	             [--bitbucket-cloud-api-url https://api.bitbucket.org] [--check-credentials=true]
@@ -9,8 +12,14 @@
 //	             [--bitbucket-allowed-hosts bitbucket.example.com,10.0.0.0/8]
 //	             [--trusted-proxies 10.0.0.0/24,2001:db8::7]
 //	             [--webhook-max-body 4194304] [--webhook-read-slots 8]
+//	             [--log-level info] [--log-format json] [--db-file /run/secrets/orbit-db]
+//	orbit-server --version
 //
-// Environment:
+// Environment: every flag but --version is also read from ORBIT_<FLAG> (--db is
+// ORBIT_DB, --log-level ORBIT_LOG_LEVEL); a flag on the command line wins. The table
+// of all of them is in OPERATIONS.md (generated; see config.go). A PostgreSQL
+// password belongs in ORBIT_DB, a --db-file or the standard PGPASSWORD/PGPASSFILE,
+// never in argv. Besides the flags:
 //
 //	ORBIT_SECRET_KEY     32-byte key sealing credentials at rest (base64 or hex). When
 //	                     unset, a key file next to the database is used, created on
@@ -26,13 +35,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +51,8 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/egress"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/httpguard"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/retention"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/version"
 )
 
 func main() {
@@ -55,11 +67,24 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "rekey" {
 		os.Exit(rekey(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "migrate" {
+		os.Exit(migrate(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "backup" {
+		os.Exit(backup(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		os.Exit(healthcheck(ctx, os.Args[2:], os.Getenv, os.Stdout, os.Stderr))
+	}
 	cfg, err := configFromArgs(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if errors.Is(err, errVersionPrinted) || errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "orbit-server:", err)
 		os.Exit(2)
 	}
+	cfg.Logger.Info("orbit-server starting", "version", version.Get(), "commit", version.Commit, "go", runtime.Version())
 	if err := server.Run(ctx, cfg); err != nil {
 		cfg.Logger.Error("orbit-server stopped", "error", err.Error())
 		os.Exit(1)
@@ -79,9 +104,8 @@ func watchSignals(sigs <-chan os.Signal, cancel, exitNow func()) {
 // configFromArgs turns flags and environment into a server.Config; it does nothing
 // else, so tests can build the same Config the binary runs with.
 func configFromArgs(args []string, getenv func(string) string, stdout, stderr io.Writer) (server.Config, error) {
-	fs := flag.NewFlagSet("orbit-server", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:8700", "TCP address to listen on")
+	fs, common := newFlagSet(stderr)
+	listen := fs.String("listen", defaultListen, "TCP address to listen on")
 	db := fs.String("db", "orbit.db", "SQLite database file, or a postgres:// URL (several replicas may share one PostgreSQL database)")
 	publicURL := fs.String("public-url", "", "externally reachable base URL, used in webhook URLs (default http://<listen>)")
 	cloudAPIURL := fs.String("bitbucket-cloud-api-url", bitbucket.DefaultCloudBaseURL, "Bitbucket Cloud API origin used to check credentials and post commit statuses (a sandbox URL in tests and demos)")
@@ -97,7 +121,12 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	webhookMaxBody := fs.Int64("webhook-max-body", server.DefaultWebhookMaxBody, "largest webhook delivery body in bytes (more is a 413, which Bitbucket does not retry); the default takes a signed Data Center push of 3,001 refs")
 	webhookReadSlots := fs.Int("webhook-read-slots", httpguard.DefaultGateSlots(), "how many webhook bodies over 64 KiB (or of undeclared length) are read at once before their signature is checked; beyond it such a delivery is answered 503 with Retry-After (never queued). Up to 256 smaller ones are read besides, so unauthenticated bodies hold at most this many times --webhook-max-body, plus 16 MiB, of memory")
 	maxLabels := fs.Int("max-labels", server.DefaultMaxLabels, "most labels on one object, and label filters on one list (more is a 400)")
-	if err := fs.Parse(args); err != nil {
+	bodyRetention := fs.Duration("delivery-body-retention", retention.DefaultBodies, "how long a dispatched webhook delivery keeps its body (which names committers); after it only the record stays: time, event, outcome, request id and body hash (0 = as long as the record)")
+	deliveryRetention := fs.Duration("delivery-retention", retention.DefaultDeliveries, "how long the record of a dispatched delivery is kept; it is also the replay window: within it a repeated request id or signed body starts nothing. At least 1m and at least --delivery-body-retention (0 = for ever)")
+	runRetention := fs.Duration("run-retention", retention.DefaultRuns, "how long a finished run is kept after its last change, once its commit status is posted (0 = for ever)")
+	retentionInterval := fs.Duration("retention-interval", retention.DefaultInterval, "how often retention prunes, in batches of 500 rows that leave the database to ingest in between")
+	migrateOnStart := fs.Bool("migrate-on-start", true, "apply pending schema migrations on start (the default, for one server on SQLite); false refuses a schema that is behind: run `orbit-server migrate` first. A schema newer than this build is refused either way")
+	if err := parseFlags(fs, common, args, getenv, stdout); err != nil {
 		return server.Config{}, err
 	}
 	if fs.NArg() > 0 {
@@ -124,9 +153,20 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	if *shutdownDelay < 0 || *drainTimeout <= 0 {
 		return server.Config{}, fmt.Errorf("--shutdown-delay must not be negative and --drain-timeout must be positive")
 	}
+	keep := retention.Config{Bodies: *bodyRetention, Deliveries: *deliveryRetention, Runs: *runRetention, Interval: *retentionInterval}
+	if *retentionInterval <= 0 {
+		return server.Config{}, fmt.Errorf("--retention-interval must be positive")
+	}
+	if err := keep.Validate(); err != nil {
+		return server.Config{}, fmt.Errorf("--delivery-body-retention, --delivery-retention, --run-retention: %w", err)
+	}
 	delay := *shutdownDelay
 	if delay == 0 {
 		delay = -1 // Config: 0 is the default, negative is none
+	}
+	logger, err := newLogger(common.logLevel, common.logFormat, stderr)
+	if err != nil {
+		return server.Config{}, err
 	}
 	if *publicURL == "" {
 		*publicURL = "http://" + *listen
@@ -151,26 +191,40 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		checker = &server.BitbucketChecker{CloudBaseURL: *cloudAPIURL, Egress: policy}
 	}
 	return server.Config{
-		CredentialChecker:    checker,
-		WebhookSecretGrace:   grace,
-		BitbucketCloudAPIURL: *cloudAPIURL,
-		Egress:               policy,
-		Listen:               *listen,
-		DB:                   *db,
-		PublicURL:            *publicURL,
-		SecretKey:            secretKey,
-		SecretKeyFile:        secretKeyFile,
-		ShutdownDelay:        delay,
-		DrainTimeout:         *drainTimeout,
-		BootstrapKey:         getenv("ORBIT_BOOTSTRAP_KEY"),
-		Logger:               slog.New(slog.NewJSONHandler(stderr, nil)),
-		BootstrapOut:         stdout,
-		MaxSpaces:            *maxSpaces,
-		MaxSpaceDepth:        *maxSpaceDepth,
-		MaxLabels:            *maxLabels,
-		QueueLease:           *queueLease,
-		TrustedProxies:       proxies,
-		WebhookMaxBody:       *webhookMaxBody,
-		WebhookReadSlots:     *webhookReadSlots,
+		CredentialChecker:     checker,
+		WebhookSecretGrace:    grace,
+		BitbucketCloudAPIURL:  *cloudAPIURL,
+		Egress:                policy,
+		Listen:                *listen,
+		DB:                    *db,
+		PublicURL:             *publicURL,
+		SecretKey:             secretKey,
+		SecretKeyFile:         secretKeyFile,
+		ShutdownDelay:         delay,
+		DrainTimeout:          *drainTimeout,
+		BootstrapKey:          getenv("ORBIT_BOOTSTRAP_KEY"),
+		Logger:                logger,
+		BootstrapOut:          stdout,
+		MaxSpaces:             *maxSpaces,
+		MaxSpaceDepth:         *maxSpaceDepth,
+		MaxLabels:             *maxLabels,
+		QueueLease:            *queueLease,
+		TrustedProxies:        proxies,
+		DeliveryBodyRetention: forEver(*bodyRetention),
+		DeliveryRetention:     forEver(*deliveryRetention),
+		RunRetention:          forEver(*runRetention),
+		RetentionInterval:     *retentionInterval,
+		SkipMigrations:        !*migrateOnStart,
+		WebhookMaxBody:        *webhookMaxBody,
+		WebhookReadSlots:      *webhookReadSlots,
 	}, nil
+}
+
+// forEver maps a retention flag (0 = keep for ever) to its server.Config field
+// (0 = the default, negative = for ever).
+func forEver(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

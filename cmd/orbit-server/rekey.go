@@ -18,7 +18,7 @@ import (
 // the environment.
 const newKeyEnvVar = "ORBIT_NEW_SECRET_KEY"
 
-const rekeyUsage = `usage: orbit-server rekey [--db orbit.db|postgres://...]
+const rekeyUsage = `usage: orbit-server rekey [--db orbit.db|postgres://...]   (or ORBIT_DB)
 
 Re-seals every secret in the database with a new key, in one transaction. Stop every
 orbit-server on the database first: a running one would go on sealing with the old key.
@@ -36,6 +36,10 @@ func rekey(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.Usage = func() { fmt.Fprint(stderr, rekeyUsage) }
 	db := fs.String("db", "orbit.db", "SQLite database file, or a postgres:// URL")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := applyEnv(fs, getenv); err != nil { // ORBIT_DB, as for the server
+		fmt.Fprintln(stderr, "orbit-server rekey:", err)
 		return 2
 	}
 	if fs.NArg() > 0 {

@@ -68,7 +68,8 @@ func TestRekeyWithKeyFile(t *testing.T) {
 	before, _ := os.ReadFile(keyFile)
 
 	var stdout, stderr bytes.Buffer
-	if code := rekey(context.Background(), []string{"--db", filepath.Join(dir, "orbit.db")}, env(nil), &stdout, &stderr); code != 0 {
+	// The database named by ORBIT_DB, as the server reads it (--db in the other tests).
+	if code := rekey(context.Background(), nil, env(map[string]string{"ORBIT_DB": filepath.Join(dir, "orbit.db")}), &stdout, &stderr); code != 0 {
 		t.Fatalf("rekey exit %d: %s", code, stderr.String())
 	}
 	after, _ := os.ReadFile(keyFile)

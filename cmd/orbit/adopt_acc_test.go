@@ -99,7 +99,7 @@ func newAdoptWorld(t *testing.T) *adoptWorld {
 		if repo == "" {
 			return
 		}
-		if _, err := w.api.Stacks.PutBinding(ctx, st.ID, orbitapi.StackVCSBindingRequest{IntegrationID: integrationID, Namespace: namespace,
+		if _, err := w.api.Stacks.CreateBinding(ctx, st.ID, orbitapi.StackVCSBindingRequest{IntegrationID: integrationID, Namespace: namespace,
 			Repository: repo, Branch: branch, ProjectRoot: root, PullRequestRuns: true}); err != nil {
 			t.Fatal(err)
 		}

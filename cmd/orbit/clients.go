@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/version"
 	"strings"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
@@ -14,7 +15,7 @@ import (
 )
 
 // userAgent names the CLI in requests (the clients' own default names the provider).
-func userAgent() string { return "orbit-cli/" + version }
+func userAgent() string { return "orbit-cli/" + version.Get() }
 
 func orbitClient(cfg orbitenv.Config) (*orbitapi.Client, error) {
 	switch {
@@ -23,7 +24,7 @@ func orbitClient(cfg orbitenv.Config) (*orbitapi.Client, error) {
 	case cfg.APIKey == "":
 		return nil, errors.New("set " + orbitenv.APIKey + " to an Orbit API key")
 	}
-	client, err := orbitapi.NewClient(cfg.Endpoint, cfg.APIKey, orbitapi.WithVersion(version))
+	client, err := orbitapi.NewClient(cfg.Endpoint, cfg.APIKey, orbitapi.WithVersion(version.Get()))
 	if err != nil {
 		return nil, fmt.Errorf("%w (check %s)", err, orbitenv.Endpoint)
 	}

@@ -14,14 +14,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/version"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
 )
-
-// version is set at build time (-ldflags "-X main.version=...").
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -69,7 +67,7 @@ func run(ctx context.Context, args []string, e env) int {
 	var err error
 	switch args[0] {
 	case "version", "--version", "-v":
-		fmt.Fprintf(e.stdout, "orbit %s\n", version)
+		fmt.Fprintln(e.stdout, version.String("orbit"))
 		return exitOK
 	case "whoami":
 		err = whoami(ctx, args[1:], e)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/version"
 	"strings"
 	"testing"
 )
@@ -14,7 +15,7 @@ func runCLI(args []string, environment map[string]string) (string, string, int) 
 
 func TestVersion(t *testing.T) {
 	out, _, code := runCLI([]string{"version"}, nil)
-	if code != 0 || out != "orbit "+version+"\n" {
+	if code != 0 || out != version.String("orbit")+"\n" {
 		t.Errorf("orbit version = %q, %d", out, code)
 	}
 }

@@ -88,7 +88,7 @@ func (a API) Stack(ctx context.Context, name string) (string, error) {
 
 // Bind binds a stack to namespace/repository at branch through the integration.
 func (a API) Bind(ctx context.Context, stackID, integrationID, namespace, repository, branch string) error {
-	return a.Do(ctx, http.MethodPut, "/stacks/"+stackID+"/vcs-binding", map[string]any{
+	return a.Do(ctx, http.MethodPost, "/stacks/"+stackID+"/vcs-binding", map[string]any{
 		"integration_id": integrationID, "namespace": namespace, "repository": repository, "branch": branch,
 	}, nil)
 }

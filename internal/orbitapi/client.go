@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -218,6 +219,9 @@ type request struct {
 	path   string // below /api/v1, already escaped
 	query  url.Values
 	body   any
+	// ifMatch, when set, is sent as If-Match (quoted unless it is *): the write acts
+	// only on that version of the object.
+	ifMatch string
 	// secrets are values of the body that must never appear in a log line or an error
 	// (credentials); the API key is always treated as one.
 	secrets []string
@@ -257,6 +261,9 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 	}
 	for k, v := range header {
 		httpReq.Header[k] = v
+	}
+	if req.ifMatch != "" {
+		httpReq.Header.Set("If-Match", entityTag(req.ifMatch))
 	}
 	httpReq.Header.Set("Authorization", "Bearer "+c.apiKey)
 	httpReq.Header.Set("Accept", "application/json")
@@ -301,6 +308,14 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 		return fmt.Errorf("%s %s: %w: %w", req.method, logPath, errUndecodable, err)
 	}
 	return nil
+}
+
+// entityTag quotes a version for If-Match; * stays as is.
+func entityTag(version string) string {
+	if version == "*" {
+		return version
+	}
+	return strconv.Quote(version)
 }
 
 // errUndecodable is wrapped when a 2xx answer is not the JSON expected.

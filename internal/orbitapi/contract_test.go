@@ -10,6 +10,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
@@ -174,13 +176,66 @@ func TestContract(t *testing.T) {
 	cov.call("Integrations.Webhook", err)
 	_, err = c.Integrations.Validate(ctx, dc.ID)
 	cov.call("Integrations.Validate", err)
-	_, err = c.Stacks.PutBinding(ctx, stack.ID, orbitapi.StackVCSBindingRequest{
+	// The delivery log: one signed delivery (Bitbucket Cloud's real push payload),
+	// listed, read with its body, and redelivered.
+	hook, err := c.Integrations.Webhook(ctx, in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := os.ReadFile("../../testdata/bitbucket/payloads/cloud/push.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post, err := http.NewRequestWithContext(ctx, http.MethodPost, hook.WebhookURL, bytes.NewReader(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	post.Header.Set("Content-Type", "application/json")
+	post.Header.Set("X-Event-Key", "repo:push")
+	post.Header.Set("X-Request-UUID", "5a1c3b2e-0000-4000-8000-000000000001")
+	post.Header.Set("X-Hub-Signature", bitbucket.Sign(bitbucket.Secret(hook.WebhookSecret), payload))
+	resp, err := http.DefaultClient.Do(post)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("signed delivery: %d", resp.StatusCode)
+	}
+	deliveries, _, err := c.Integrations.Deliveries(ctx, in.ID, orbitapi.DeliveryListOptions{Event: "repo:push", PageSize: 10})
+	cov.call("Integrations.Deliveries", err)
+	if len(deliveries) != 1 {
+		t.Fatalf("delivery log: %+v", deliveries)
+	}
+	delivery, err := c.Integrations.Delivery(ctx, in.ID, deliveries[0].ID)
+	cov.call("Integrations.Delivery", err)
+	if delivery.Body == nil || *delivery.Body != string(payload) {
+		t.Errorf("the delivery's body is not the one sent")
+	}
+	again, err := c.Integrations.Redeliver(ctx, in.ID, deliveries[0].ID)
+	cov.call("Integrations.Redeliver", err)
+	if again.RedeliveryOf == nil || *again.RedeliveryOf != deliveries[0].ID {
+		t.Errorf("redelivery points to %v", again.RedeliveryOf)
+	}
+	bindingReq := orbitapi.StackVCSBindingRequest{
 		IntegrationID: dc.ID, Namespace: "PLAT", Repository: "infra", Branch: "main", PullRequestRuns: true,
-	})
-	cov.call("Stacks.PutBinding", err)
+	}
+	bound, err := c.Stacks.CreateBinding(ctx, stack.ID, bindingReq)
+	cov.call("Stacks.CreateBinding", err)
 	_, err = c.Stacks.GetBinding(ctx, stack.ID)
 	cov.call("Stacks.GetBinding", err)
-	cov.call("Stacks.DeleteBinding", c.Stacks.DeleteBinding(ctx, stack.ID))
+	bindingReq.Branch = "release"
+	var updated *orbitapi.StackVCSBinding
+	if bound != nil {
+		updated, err = c.Stacks.UpdateBinding(ctx, stack.ID, bound.Version, bindingReq)
+		cov.call("Stacks.UpdateBinding", err)
+		if _, err := c.Stacks.UpdateBinding(ctx, stack.ID, bound.Version, bindingReq); !orbitapi.IsPreconditionFailed(err) {
+			t.Fatalf("update with a replaced version: %v, want a 412", err)
+		}
+	}
+	if updated != nil {
+		cov.call("Stacks.DeleteBinding", c.Stacks.DeleteBinding(ctx, stack.ID, updated.Version))
+	}
 
 	// Error answers are part of the contract too.
 	_, err = c.Spaces.Get(ctx, "no-such-space")

@@ -60,7 +60,12 @@ const (
 	CodePermissionDenied     = "permission_denied"
 	CodeUnauthenticated      = "unauthenticated"
 	CodeIdempotencyKeyReused = "idempotency_key_reused"
+	CodePreconditionFailed   = "precondition_failed"
 )
+
+// IsPreconditionFailed reports whether err is orbit-server's 412: the If-Match of a
+// write named another version than the stored one.
+func IsPreconditionFailed(err error) bool { return hasStatus(err, http.StatusPreconditionFailed) }
 
 // IsConflict reports whether err is an *APIError with status 409.
 func IsConflict(err error) bool { return hasStatus(err, http.StatusConflict) }

@@ -75,31 +75,38 @@ const (
 
 // StackVCSBinding ties a stack to one repository and branch through one integration.
 type StackVCSBinding struct {
-	StackID         string    `json:"stack_id"`
-	StackSpaceID    string    `json:"stack_space_id"`
-	IntegrationID   string    `json:"integration_id"`
-	ProviderType    string    `json:"provider_type"`
-	Namespace       string    `json:"namespace"`
-	Repository      string    `json:"repository"`
-	Branch          string    `json:"branch"`
-	ProjectRoot     string    `json:"project_root"`
-	PullRequestRuns bool      `json:"pull_request_runs"`
-	Status          string    `json:"status"`
-	DetachedReason  string    `json:"detached_reason"`
-	RepositoryURL   string    `json:"repository_url"`
-	CreatedAt       time.Time `json:"created_at"`
-	UpdatedAt       time.Time `json:"updated_at"`
+	StackID       string `json:"stack_id"`
+	StackSpaceID  string `json:"stack_space_id"`
+	IntegrationID string `json:"integration_id"`
+	ProviderType  string `json:"provider_type"`
+	Namespace     string `json:"namespace"`
+	Repository    string `json:"repository"`
+	Branch        string `json:"branch"`
+	ProjectRoot   string `json:"project_root"`
+	// AdditionalProjectGlobs: [] for none.
+	AdditionalProjectGlobs []string `json:"additional_project_globs"`
+	PullRequestRuns        bool     `json:"pull_request_runs"`
+	Status                 string   `json:"status"`
+	DetachedReason         string   `json:"detached_reason"`
+	RepositoryURL          string   `json:"repository_url"`
+	// Version is new at every create or replace (the ETag): UpdateBinding and
+	// DeleteBinding act only on the version they are given.
+	Version   string    `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// StackVCSBindingRequest is the body of PUT /stacks/{id}/vcs-binding (a full
-// replacement; it also re-attaches a detached binding).
+// StackVCSBindingRequest is the body of POST and PUT /stacks/{id}/vcs-binding (a
+// full binding; a replace also re-attaches a detached binding).
 type StackVCSBindingRequest struct {
-	IntegrationID   string `json:"integration_id"`
-	Namespace       string `json:"namespace"`
-	Repository      string `json:"repository"`
-	Branch          string `json:"branch"`
-	ProjectRoot     string `json:"project_root"`
-	PullRequestRuns bool   `json:"pull_request_runs"`
+	IntegrationID string `json:"integration_id"`
+	Namespace     string `json:"namespace"`
+	Repository    string `json:"repository"`
+	Branch        string `json:"branch"`
+	ProjectRoot   string `json:"project_root"`
+	// AdditionalProjectGlobs: nil or empty for none.
+	AdditionalProjectGlobs []string `json:"additional_project_globs,omitempty"`
+	PullRequestRuns        bool     `json:"pull_request_runs"`
 }
 
 // GetBinding reads the VCS binding of a stack; a 404 means the stack has none (or does
@@ -112,16 +119,30 @@ func (s *StacksService) GetBinding(ctx context.Context, stackID string) (*StackV
 	return &out, nil
 }
 
-// PutBinding creates or replaces the VCS binding of a stack. PUT is idempotent, so a
-// retried create is harmless.
-func (s *StacksService) PutBinding(ctx context.Context, stackID string, in StackVCSBindingRequest) (*StackVCSBinding, error) {
+// CreateBinding binds a stack that has no binding. It never replaces one: a stack
+// that has a binding is a 409 (APIError.Field "stack_id", ExistingID the stack id).
+// Retried with one Idempotency-Key, a create whose answer was lost answers the first.
+func (s *StacksService) CreateBinding(ctx context.Context, stackID string, in StackVCSBindingRequest) (*StackVCSBinding, error) {
 	var out StackVCSBinding
-	if err := s.client.do(ctx, request{method: "PUT", path: "/stacks/" + pathEscape(stackID) + "/vcs-binding", body: in}, &out); err != nil {
+	if err := s.client.do(ctx, request{method: "POST", path: "/stacks/" + pathEscape(stackID) + "/vcs-binding", body: in}, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
-func (s *StacksService) DeleteBinding(ctx context.Context, stackID string) error {
-	return s.client.do(ctx, request{method: "DELETE", path: "/stacks/" + pathEscape(stackID) + "/vcs-binding"}, nil)
+// UpdateBinding replaces the binding of version (its Version as read; "*" for
+// whatever binding the stack has). Another version is a 412 (IsPreconditionFailed):
+// the binding was replaced, or deleted and made again, since it was read.
+func (s *StacksService) UpdateBinding(ctx context.Context, stackID, version string, in StackVCSBindingRequest) (*StackVCSBinding, error) {
+	var out StackVCSBinding
+	if err := s.client.do(ctx, request{method: "PUT", path: "/stacks/" + pathEscape(stackID) + "/vcs-binding", body: in, ifMatch: version}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteBinding removes the binding of version ("*" for whatever binding the stack
+// has); another version is a 412 and nothing is deleted.
+func (s *StacksService) DeleteBinding(ctx context.Context, stackID, version string) error {
+	return s.client.do(ctx, request{method: "DELETE", path: "/stacks/" + pathEscape(stackID) + "/vcs-binding", ifMatch: version}, nil)
 }

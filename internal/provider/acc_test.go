@@ -47,7 +47,7 @@ func TestMain(m *testing.M) {
 }
 
 func pinTerraform() error {
-	const advice = "install Terraform >= 1.11 or set TF_ACC_TERRAFORM_PATH to its binary"
+	const advice = "install Terraform >= 1.11 (or OpenTofu >= 1.11: make tofu) or set TF_ACC_TERRAFORM_PATH to its binary"
 	binary := os.Getenv("TF_ACC_TERRAFORM_PATH")
 	if binary == "" {
 		found, err := exec.LookPath("terraform")
@@ -66,9 +66,16 @@ func pinTerraform() error {
 	if err := json.Unmarshal(out, &v); err != nil {
 		return fmt.Errorf("reading %s version: %v: %s", binary, err, advice)
 	}
-	have, err := goversion.NewVersion(v.Version)
-	if err != nil || have.LessThan(minTerraform) {
+	if !acceptableTerraform(v.Version) {
 		return fmt.Errorf("%s is Terraform %s: %s", binary, v.Version, advice)
+	}
+	if accOpenTofu, err = isOpenTofu(binary); err != nil {
+		return err
+	}
+	if accOpenTofu {
+		if err := useOpenTofuAddresses(); err != nil {
+			return err
+		}
 	}
 	// Never let the test framework fetch a binary of its own.
 	if err := os.Setenv("TF_ACC_TERRAFORM_PATH", binary); err != nil {

@@ -120,11 +120,13 @@ func (r *repositoryWebhookResource) Schema(_ context.Context, _ resource.SchemaR
 				Validators:          []validator.String{stringvalidator.LengthBetween(1, 255)},
 			},
 			"events": schema.SetAttribute{
-				MarkdownDescription: "Event keys the hook sends. Defaults to the triggers Orbit needs for the integration's product: on Bitbucket Cloud `repo:push`, `pullrequest:created`, `pullrequest:updated`, `pullrequest:approved`, `pullrequest:unapproved`, `pullrequest:fulfilled`, `pullrequest:comment_created`; on Data Center `repo:refs_changed`, `pr:opened`, `pr:from_ref_updated`, `pr:modified`, `pr:reviewer:approved`, `pr:reviewer:unapproved`, `pr:merged`, `pr:comment:added`. A key the product does not have is an error at plan time.",
-				ElementType:         types.StringType,
-				Optional:            true,
-				Computed:            true,
-				Validators:          []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
+				MarkdownDescription: "Event keys the hook sends. Defaults to the triggers Orbit needs for the integration's product: on Bitbucket Cloud `repo:push`, `pullrequest:created`, `pullrequest:updated`, `pullrequest:approved`, `pullrequest:unapproved`, `pullrequest:fulfilled`, `pullrequest:rejected`, `pullrequest:comment_created`; on Data Center `repo:refs_changed`, `pr:opened`, `pr:from_ref_updated`, `pr:modified`, `pr:reviewer:approved`, `pr:reviewer:unapproved`, `pr:merged`, `pr:declined`, `pr:deleted`, `pr:comment:added`. " +
+					"This is deliberately more than a person usually ticks for a CI hook in Bitbucket's UI: the declined (`pullrequest:rejected`, `pr:declined`) and deleted (`pr:deleted`) events let orbit-server end the proposed runs of a closed pull request and set their commit statuses to stopped (Cloud `STOPPED`, Data Center `CANCELLED`) instead of leaving them in progress for ever. " +
+					"A key the product does not have is an error at plan time.",
+				ElementType: types.StringType,
+				Optional:    true,
+				Computed:    true,
+				Validators:  []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
 			},
 			"active": schema.BoolAttribute{
 				MarkdownDescription: "Whether Bitbucket delivers events to the hook. Defaults to `true`.",
@@ -194,8 +196,8 @@ func (r *repositoryWebhookResource) ModifyPlan(ctx context.Context, req resource
 		return
 	}
 	var plan, config repositoryWebhookModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	resp.Diagnostics.Append(getModel(req.Plan.Raw, &plan)...)
+	resp.Diagnostics.Append(getModel(req.Config.Raw, &config)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -206,7 +208,7 @@ func (r *repositoryWebhookResource) ModifyPlan(ctx context.Context, req resource
 		if config.Events.IsNull() {
 			plan.Events = types.SetUnknown(types.StringType)
 		}
-		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		resp.Diagnostics.Append(setModel(&resp.Plan.Raw, &plan)...)
 		return
 	}
 	in, err := r.integration(ctx, plan.IntegrationID.ValueString())
@@ -243,7 +245,7 @@ func (r *repositoryWebhookResource) ModifyPlan(ctx context.Context, req resource
 	plan.URL = types.StringValue(in.WebhookURL)
 	plan.ProviderType = types.StringValue(in.Provider)
 	plan.SecretFingerprint = types.StringValue(in.WebhookSecretFingerprint)
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setModel(&resp.Plan.Raw, &plan)...)
 }
 
 func productName(providerType string) string {
@@ -308,7 +310,7 @@ func (r *repositoryWebhookResource) Create(ctx context.Context, req resource.Cre
 		return
 	}
 	var plan repositoryWebhookModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(getModel(req.Plan.Raw, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -369,7 +371,7 @@ func (r *repositoryWebhookResource) Create(ctx context.Context, req resource.Cre
 	}
 	plan.fromHook(hook)
 	plan.installed(in)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setModel(&resp.State.Raw, &plan)...)
 }
 
 func (r *repositoryWebhookResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -377,7 +379,7 @@ func (r *repositoryWebhookResource) Read(ctx context.Context, req resource.ReadR
 		return
 	}
 	var state repositoryWebhookModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -433,7 +435,7 @@ func (r *repositoryWebhookResource) Read(ctx context.Context, req resource.ReadR
 		// is taken to have the integration's current secret.
 		state.SecretFingerprint = types.StringValue(in.WebhookSecretFingerprint)
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(setModel(&resp.State.Raw, &state)...)
 }
 
 func (r *repositoryWebhookResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -441,8 +443,8 @@ func (r *repositoryWebhookResource) Update(ctx context.Context, req resource.Upd
 		return
 	}
 	var plan, state repositoryWebhookModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(req.Plan.Raw, &plan)...)
+	resp.Diagnostics.Append(getModel(req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -463,7 +465,7 @@ func (r *repositoryWebhookResource) Update(ctx context.Context, req resource.Upd
 	}
 	plan.fromHook(hook)
 	plan.installed(in)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setModel(&resp.State.Raw, &plan)...)
 }
 
 func (r *repositoryWebhookResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -471,7 +473,7 @@ func (r *repositoryWebhookResource) Delete(ctx context.Context, req resource.Del
 		return
 	}
 	var state repositoryWebhookModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

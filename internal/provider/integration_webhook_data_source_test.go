@@ -19,11 +19,11 @@ import (
 var (
 	cloudRequiredEvents = []string{
 		"repo:push", "pullrequest:created", "pullrequest:updated", "pullrequest:approved",
-		"pullrequest:unapproved", "pullrequest:fulfilled", "pullrequest:comment_created",
+		"pullrequest:unapproved", "pullrequest:fulfilled", "pullrequest:rejected", "pullrequest:comment_created",
 	}
 	dataCenterRequiredEvents = []string{
 		"repo:refs_changed", "pr:opened", "pr:from_ref_updated", "pr:modified",
-		"pr:reviewer:approved", "pr:reviewer:unapproved", "pr:merged", "pr:comment:added",
+		"pr:reviewer:approved", "pr:reviewer:unapproved", "pr:merged", "pr:declined", "pr:deleted", "pr:comment:added",
 	}
 )
 

@@ -16,7 +16,8 @@ import (
 )
 
 // Ephemeral resources need Terraform 1.10; the test fails (not skips) on older ones.
-var ephemeralResourcesSupported = []tfversion.TerraformVersionCheck{tfversion.RequireAbove(tfversion.Version1_10_0)}
+// Under OpenTofu before 1.12 the tests are skipped, with the reason (acc_opentofu_test.go).
+var ephemeralResourcesSupported = []tfversion.TerraformVersionCheck{tfversion.RequireAbove(tfversion.Version1_10_0), skipOnOpenTofuEphemeralPlanBug{}}
 
 // TestAccIntegrationWebhookEphemeralResourceValues reads the ephemeral values back
 // through terraform-plugin-testing's echo provider, the only way to observe them: the

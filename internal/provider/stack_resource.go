@@ -92,7 +92,7 @@ func (m stackModel) request(ctx context.Context, diags *diag.Diagnostics) orbita
 func (r *stackResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	client := requireClient(r.data, &resp.Diagnostics)
 	var plan stackModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(getModel(req.Plan.Raw, &plan)...)
 	if resp.Diagnostics.HasError() || client == nil {
 		return
 	}
@@ -102,13 +102,13 @@ func (r *stackResource) Create(ctx context.Context, req resource.CreateRequest, 
 		return
 	}
 	plan.fromAPI(created)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setModel(&resp.State.Raw, &plan)...)
 }
 
 func (r *stackResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	client := requireClient(r.data, &resp.Diagnostics)
 	var state stackModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() || client == nil {
 		return
 	}
@@ -118,14 +118,14 @@ func (r *stackResource) Read(ctx context.Context, req resource.ReadRequest, resp
 		return
 	}
 	state.fromAPI(current)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(setModel(&resp.State.Raw, &state)...)
 }
 
 func (r *stackResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	client := requireClient(r.data, &resp.Diagnostics)
 	var plan, state stackModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(req.Plan.Raw, &plan)...)
+	resp.Diagnostics.Append(getModel(req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() || client == nil {
 		return
 	}
@@ -135,13 +135,13 @@ func (r *stackResource) Update(ctx context.Context, req resource.UpdateRequest, 
 		return
 	}
 	plan.fromAPI(updated)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setModel(&resp.State.Raw, &plan)...)
 }
 
 func (r *stackResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	client := requireClient(r.data, &resp.Diagnostics)
 	var state stackModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() || client == nil {
 		return
 	}

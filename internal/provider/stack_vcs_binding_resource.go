@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -42,6 +43,7 @@ type stackVCSBindingModel struct {
 	Repository      types.String `tfsdk:"repository"`
 	Branch          types.String `tfsdk:"branch"`
 	ProjectRoot     types.String `tfsdk:"project_root"`
+	ProjectGlobs    types.Set    `tfsdk:"additional_project_globs"`
 	PullRequestRuns types.Bool   `tfsdk:"pull_request_runs"`
 	ProviderType    types.String `tfsdk:"provider_type"`
 	Status          types.String `tfsdk:"status"`
@@ -60,7 +62,15 @@ func stackVCSBindingSchema() schema.Schema {
 	return schema.Schema{
 		MarkdownDescription: "Binds a stack to one Bitbucket repository and branch through one integration (one binding per stack). " +
 			"Deleting the integration detaches the binding: the stack and the binding stay, the stack takes no webhooks and refuses manual triggers, " +
-			"and the next plan shows an in-place update that re-attaches it to the configured integration.",
+			"and the next plan shows an in-place update that re-attaches it to the configured integration.\n\n" +
+			"Creating a binding never takes over one: a stack already bound (by another configuration, or by hand) fails the apply on `stack_id` " +
+			"with the `import` block and the `terraform import` command (by the stack id) that adopt the existing binding. " +
+			"Updates and deletes name the binding's version this state last read, so they act on no binding made since by someone else.\n\n" +
+			"**Runs.** A push to `branch` starts a tracked run (a push that deletes the branch, or pushes a tag, starts nothing); " +
+			"a pull request opened, or whose source moves, starts a proposed run when `pull_request_runs` is true. " +
+			"A run is `queued` until its result is reported (`succeeded`, `failed`, `canceled`), and its commit status follows (INPROGRESS, then SUCCESSFUL, FAILED or stopped). " +
+			"A pull request merged, declined or deleted ends its proposed runs still queued as `canceled` and sets their statuses to stopped " +
+			"(Cloud `STOPPED`, Data Center `CANCELLED`): the repository's hook must send the declined and deleted events, which `orbit_bitbucket_repository_webhook` does by default.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "The stack id (a stack has at most one binding).",
@@ -96,12 +106,15 @@ func stackVCSBindingSchema() schema.Schema {
 				Validators:          branchValidators(),
 			},
 			"project_root": schema.StringAttribute{
-				MarkdownDescription: "Directory of the stack inside the repository, relative (no leading `/`, no `..`). Defaults to `\"\"`, the repository root.",
-				Optional:            true,
-				Computed:            true,
-				Default:             stringdefault.StaticString(""),
-				Validators:          projectRootValidators(),
+				MarkdownDescription: "Directory of the stack inside the repository, relative (no leading `/`, no `..`). " +
+					"A push to `branch` or a pull request runs the stack only when it changes a path under it or matching `additional_project_globs`; " +
+					"with the default `\"\"`, the repository root, every change runs it.",
+				Optional:   true,
+				Computed:   true,
+				Default:    stringdefault.StaticString(""),
+				Validators: projectRootValidators(),
 			},
+			"additional_project_globs": projectGlobsAttribute(),
 			"pull_request_runs": schema.BoolAttribute{
 				MarkdownDescription: "Whether pull requests against the repository start proposed runs. Defaults to `true`.",
 				Optional:            true,
@@ -140,50 +153,85 @@ func (m *stackVCSBindingModel) fromAPI(b *orbitapi.StackVCSBinding) {
 	m.Repository = types.StringValue(b.Repository)
 	m.Branch = types.StringValue(b.Branch)
 	m.ProjectRoot = types.StringValue(b.ProjectRoot)
+	m.ProjectGlobs = projectGlobsValue(b.AdditionalProjectGlobs)
 	m.PullRequestRuns = types.BoolValue(b.PullRequestRuns)
 	m.ProviderType = types.StringValue(b.ProviderType)
 	m.Status = types.StringValue(b.Status)
 	m.RepositoryURL = types.StringValue(b.RepositoryURL)
 }
 
-func (m stackVCSBindingModel) request() orbitapi.StackVCSBindingRequest {
+func (m stackVCSBindingModel) request(ctx context.Context) orbitapi.StackVCSBindingRequest {
 	return orbitapi.StackVCSBindingRequest{
-		IntegrationID:   m.IntegrationID.ValueString(),
-		Namespace:       m.Namespace.ValueString(),
-		Repository:      m.Repository.ValueString(),
-		Branch:          m.Branch.ValueString(),
-		ProjectRoot:     m.ProjectRoot.ValueString(),
-		PullRequestRuns: m.PullRequestRuns.ValueBool(),
+		AdditionalProjectGlobs: projectGlobsOf(ctx, m.ProjectGlobs),
+		IntegrationID:          m.IntegrationID.ValueString(),
+		Namespace:              m.Namespace.ValueString(),
+		Repository:             m.Repository.ValueString(),
+		Branch:                 m.Branch.ValueString(),
+		ProjectRoot:            m.ProjectRoot.ValueString(),
+		PullRequestRuns:        m.PullRequestRuns.ValueBool(),
 	}
 }
 
+// Create binds a stack that has no binding. It never takes one over: a stack bound
+// by another configuration (or by hand) is an error that says how to import it.
 func (r *stackVCSBindingResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	r.put(ctx, req.Plan, &resp.State, resp.Private, &resp.Diagnostics, "Could not bind stack")
+	r.write(ctx, req.Plan, &resp.State, resp.Private, &resp.Diagnostics, "Could not bind stack",
+		func(client *orbitapi.Client, stackID string, in orbitapi.StackVCSBindingRequest) (*orbitapi.StackVCSBinding, error) {
+			return client.Stacks.CreateBinding(ctx, stackID, in)
+		})
 }
 
-// put writes the planned binding and stores the answer: create and update are the
-// same PUT on the stack's binding.
-func (r *stackVCSBindingResource) put(ctx context.Context, planned tfsdk.Plan, state *tfsdk.State, private privateSetter, diags *diag.Diagnostics, failure string) {
+// write sends the planned binding with send and stores the answer.
+func (r *stackVCSBindingResource) write(ctx context.Context, planned tfsdk.Plan, state *tfsdk.State, private privateSetter, diags *diag.Diagnostics, failure string,
+	send func(*orbitapi.Client, string, orbitapi.StackVCSBindingRequest) (*orbitapi.StackVCSBinding, error)) {
 	client := requireClient(r.data, diags)
 	var plan stackVCSBindingModel
-	diags.Append(planned.Get(ctx, &plan)...)
+	diags.Append(getModel(planned.Raw, &plan)...)
 	if diags.HasError() || client == nil {
 		return
 	}
-	bound, err := client.Stacks.PutBinding(ctx, plan.StackID.ValueString(), plan.request())
+	bound, err := send(client, plan.StackID.ValueString(), plan.request(ctx))
 	if err != nil {
-		addAPIError(diags, failure, err, stackVCSBindingSchema().Attributes)
+		addBindingError(diags, failure, plan.StackID.ValueString(), err)
 		return
 	}
 	plan.fromAPI(bound)
-	diags.Append(state.Set(ctx, &plan)...)
-	rememberStackSpace(ctx, private, bound, diags)
+	diags.Append(setModel(&state.Raw, &plan)...)
+	rememberBinding(ctx, private, bound, diags)
 }
+
+// addBindingError adds the diagnostic of a failed binding write: for a stack bound
+// elsewhere, how to import that binding; for a binding changed since this state read
+// it, that nothing was written.
+func addBindingError(diags *diag.Diagnostics, summary, stackID string, err error) {
+	var apiErr *orbitapi.APIError
+	switch {
+	case orbitapi.IsConflict(err) && errors.As(err, &apiErr) && apiErr.Field == "stack_id":
+		diags.AddAttributeError(path.Root("stack_id"), summary, err.Error()+importBindingAdvice(stackID))
+	case orbitapi.IsPreconditionFailed(err):
+		diags.AddError(summary, err.Error()+bindingChangedAdvice)
+	default:
+		addAPIError(diags, summary, err, stackVCSBindingSchema().Attributes)
+	}
+}
+
+// importBindingAdvice: a create never takes over another configuration's binding.
+func importBindingAdvice(stackID string) string {
+	return fmt.Sprintf("\n\nThe stack is already bound, by another configuration or by hand; creating a binding never replaces it "+
+		"(and destroying either configuration would then delete the binding the other one relies on). "+
+		"If this configuration should manage that binding, import it by the stack id: add\n\n"+
+		"  import {\n    to = <address of this orbit_stack_vcs_binding>\n    id = %q\n  }\n\n"+
+		"or run terraform import <address of this orbit_stack_vcs_binding> %s, and remove it from the other configuration's state "+
+		"(terraform state rm there). Otherwise remove this resource.", stackID, stackID)
+}
+
+const bindingChangedAdvice = "\n\nThe binding was replaced, or deleted and made again, since this state last read it, " +
+	"so this apply changed nothing rather than act on a binding it does not describe. Run terraform plan again to see the binding as it is now."
 
 func (r *stackVCSBindingResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	client := requireClient(r.data, &resp.Diagnostics)
 	var state stackVCSBindingModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() || client == nil {
 		return
 	}
@@ -196,23 +244,32 @@ func (r *stackVCSBindingResource) Read(ctx context.Context, req resource.ReadReq
 		tflog.Warn(ctx, fmt.Sprintf("The VCS binding of stack %q is detached: %s", current.StackID, current.DetachedReason))
 	}
 	state.fromAPI(current)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
-	rememberStackSpace(ctx, resp.Private, current, &resp.Diagnostics)
+	resp.Diagnostics.Append(setModel(&resp.State.Raw, &state)...)
+	rememberBinding(ctx, resp.Private, current, &resp.Diagnostics)
 }
 
+// Update replaces the binding this state read (If-Match its version), and no other.
 func (r *stackVCSBindingResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	r.put(ctx, req.Plan, &resp.State, resp.Private, &resp.Diagnostics, "Could not update VCS binding")
+	version := bindingVersion(ctx, req.Private, &resp.Diagnostics)
+	r.write(ctx, req.Plan, &resp.State, resp.Private, &resp.Diagnostics, "Could not update VCS binding",
+		func(client *orbitapi.Client, stackID string, in orbitapi.StackVCSBindingRequest) (*orbitapi.StackVCSBinding, error) {
+			return client.Stacks.UpdateBinding(ctx, stackID, version, in)
+		})
 }
 
 func (r *stackVCSBindingResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	client := requireClient(r.data, &resp.Diagnostics)
 	var state stackVCSBindingModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(getModel(req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() || client == nil {
 		return
 	}
-	r.data.handleDeleteError(ctx, resp, client.Stacks.DeleteBinding(ctx, state.StackID.ValueString()),
-		bindingRef(ctx, state.StackID.ValueString(), req.Private, &resp.Diagnostics), "")
+	err := client.Stacks.DeleteBinding(ctx, state.StackID.ValueString(), bindingVersion(ctx, req.Private, &resp.Diagnostics))
+	if orbitapi.IsPreconditionFailed(err) {
+		resp.Diagnostics.AddError("Could not delete VCS binding of stack", err.Error()+bindingChangedAdvice)
+		return
+	}
+	r.data.handleDeleteError(ctx, resp, err, bindingRef(ctx, state.StackID.ValueString(), req.Private, &resp.Diagnostics), "")
 }
 
 // ImportState takes the stack id.
@@ -223,8 +280,13 @@ func (r *stackVCSBindingResource) ImportState(ctx context.Context, req resource.
 
 // A binding has no space of its own: it goes with its stack. The stack's space is kept
 // in private state, so that read_semantics.go can tell whether a not_found means the
-// binding is gone (the key can read that space) or only hidden from the key.
-const privateStackSpace = "stack_space_id"
+// binding is gone (the key can read that space) or only hidden from the key. The
+// binding's version (its ETag) is kept there too: updates and deletes name it, so they
+// act only on the binding this state read.
+const (
+	privateStackSpace     = "stack_space_id"
+	privateBindingVersion = "binding_version"
+)
 
 type privateState interface {
 	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
@@ -234,13 +296,28 @@ type privateSetter interface {
 	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
 }
 
-func rememberStackSpace(ctx context.Context, private privateSetter, b *orbitapi.StackVCSBinding, diags *diag.Diagnostics) {
-	raw, err := json.Marshal(b.StackSpaceID)
-	if err != nil {
-		diags.AddError("Could not record the stack's space", err.Error())
-		return
+func rememberBinding(ctx context.Context, private privateSetter, b *orbitapi.StackVCSBinding, diags *diag.Diagnostics) {
+	for key, value := range map[string]string{privateStackSpace: b.StackSpaceID, privateBindingVersion: b.Version} {
+		raw, err := json.Marshal(value)
+		if err != nil {
+			diags.AddError("Could not record the binding in private state", err.Error())
+			return
+		}
+		diags.Append(private.SetKey(ctx, key, raw)...)
 	}
-	diags.Append(private.SetKey(ctx, privateStackSpace, raw)...)
+}
+
+// bindingVersion is the version this state last read. A state written before
+// versions existed has none until its next refresh; it acts on whatever binding the
+// stack has ("*"), as it always did.
+func bindingVersion(ctx context.Context, private privateState, diags *diag.Diagnostics) string {
+	raw, d := private.GetKey(ctx, privateBindingVersion)
+	diags.Append(d...)
+	var version string
+	if len(raw) == 0 || json.Unmarshal(raw, &version) != nil || version == "" {
+		return "*"
+	}
+	return version
 }
 
 // bindingRef names the binding for read_semantics.go; SpaceID is "" after an import,

@@ -180,7 +180,7 @@ func TestAccStackVCSBinding(t *testing.T) {
 			{
 				// Removed behind Terraform's back: the plan binds the stack again.
 				PreConfig: func() {
-					if err := env.api.Stacks.DeleteBinding(context.Background(), appStackID); err != nil {
+					if err := env.api.Stacks.DeleteBinding(context.Background(), appStackID, "*"); err != nil {
 						t.Fatal(err)
 					}
 				},

@@ -30,7 +30,7 @@ func TestBindingLifecycle(t *testing.T) {
 	stack := newStack(t, c, "network", "root")
 
 	c.wantError(http.MethodGet, bindingPath(stack), nil, http.StatusNotFound, "not_found", "")
-	got := c.must(http.MethodPut, bindingPath(stack), bindingBody(dc, "PLAT", "infra"), http.StatusCreated)
+	got := c.must(http.MethodPost, bindingPath(stack), bindingBody(dc, "PLAT", "infra"), http.StatusCreated)
 	want := map[string]any{
 		"stack_id": stack, "integration_id": dc, "provider_type": "bitbucket_datacenter", "namespace": "PLAT",
 		"repository": "infra", "branch": "main", "project_root": "", "pull_request_runs": true,
@@ -41,18 +41,13 @@ func TestBindingLifecycle(t *testing.T) {
 			t.Errorf("created binding %s = %v, want %v", k, got[k], v)
 		}
 	}
-	// A retried PUT is harmless: 200, same binding.
-	again := c.must(http.MethodPut, bindingPath(stack), bindingBody(dc, "PLAT", "infra"), http.StatusOK)
-	if again["created_at"] != got["created_at"] || again["status"] != "attached" {
-		t.Fatalf("retried PUT = %v", again)
-	}
-
-	// Moved in place to another branch, then to a Cloud integration.
-	moved := c.must(http.MethodPut, bindingPath(stack), with(bindingBody(dc, "PLAT", "infra"), "branch", "release/1.x", "project_root", "envs/prod", "pull_request_runs", false), http.StatusOK)
+	// Moved in place (If-Match: the version read) to another branch, then to a Cloud
+	// integration.
+	moved := c.ifMatch(str(got, "version")).must(http.MethodPut, bindingPath(stack), with(bindingBody(dc, "PLAT", "infra"), "branch", "release/1.x", "project_root", "envs/prod", "pull_request_runs", false), http.StatusOK)
 	if moved["branch"] != "release/1.x" || moved["project_root"] != "envs/prod" || moved["pull_request_runs"] != false {
 		t.Fatalf("moved binding = %v", moved)
 	}
-	moved = c.must(http.MethodPut, bindingPath(stack), bindingBody(cloud, "acme", "infra"), http.StatusOK)
+	moved = c.ifMatch("*").must(http.MethodPut, bindingPath(stack), bindingBody(cloud, "acme", "infra"), http.StatusOK)
 	if moved["provider_type"] != "bitbucket_cloud" || moved["repository_url"] != "https://bitbucket.org/acme/infra" || moved["branch"] != "main" || moved["pull_request_runs"] != true {
 		t.Fatalf("binding moved to Cloud = %v", moved)
 	}
@@ -67,7 +62,8 @@ func TestBindingLifecycle(t *testing.T) {
 	c.wantError(http.MethodGet, bindingPath(stack), nil, http.StatusNotFound, "not_found", "")
 	c.wantError(http.MethodDelete, bindingPath(stack), nil, http.StatusNotFound, "not_found", "")
 	c.must(http.MethodGet, "/api/v1/stacks/"+stack, nil, http.StatusOK)
-	c.wantError(http.MethodPut, bindingPath("missing"), bindingBody(dc, "PLAT", "infra"), http.StatusNotFound, "not_found", "")
+	c.wantError(http.MethodPost, bindingPath("missing"), bindingBody(dc, "PLAT", "infra"), http.StatusNotFound, "not_found", "")
+	c.ifMatch("*").wantError(http.MethodPut, bindingPath(stack), bindingBody(dc, "PLAT", "infra"), http.StatusNotFound, "not_found", "")
 }
 
 func TestBindingValidation(t *testing.T) {
@@ -94,7 +90,7 @@ func TestBindingValidation(t *testing.T) {
 		{with(bindingBody(cloud, "acme", "infra"), "provider_type", "bitbucket_cloud"), "provider_type"},
 		{with(bindingBody(cloud, "acme", "infra"), "pull_request_runs", "yes"), "pull_request_runs"},
 	} {
-		c.wantError(http.MethodPut, bindingPath(stack), tc.body, http.StatusBadRequest, "invalid_argument", tc.field)
+		c.wantError(http.MethodPost, bindingPath(stack), tc.body, http.StatusBadRequest, "invalid_argument", tc.field)
 	}
 	c.wantError(http.MethodGet, bindingPath(stack), nil, http.StatusNotFound, "not_found", "")
 }
@@ -128,10 +124,10 @@ func TestBindingVisibility(t *testing.T) {
 	} {
 		stack := newStack(t, c, "s", tc.space)
 		if tc.visible {
-			c.must(http.MethodPut, bindingPath(stack), bindingBody(tc.integration, "acme", "infra"), http.StatusCreated)
+			c.must(http.MethodPost, bindingPath(stack), bindingBody(tc.integration, "acme", "infra"), http.StatusCreated)
 			continue
 		}
-		msg := c.wantError(http.MethodPut, bindingPath(stack), bindingBody(tc.integration, "acme", "infra"), http.StatusBadRequest, "invalid_argument", "integration_id")
+		msg := c.wantError(http.MethodPost, bindingPath(stack), bindingBody(tc.integration, "acme", "infra"), http.StatusBadRequest, "invalid_argument", "integration_id")
 		if !strings.Contains(msg, "not visible") {
 			t.Errorf("integration in platform from %s: message %q", tc.space, msg)
 		}
@@ -140,7 +136,7 @@ func TestBindingVisibility(t *testing.T) {
 	// A stack bound to a space integration cannot move where the integration is not
 	// visible; it can move where it is.
 	stack := newStack(t, c, "mover", inheriting)
-	c.must(http.MethodPut, bindingPath(stack), bindingBody(space, "acme", "infra"), http.StatusCreated)
+	c.must(http.MethodPost, bindingPath(stack), bindingBody(space, "acme", "infra"), http.StatusCreated)
 	c.wantError(http.MethodPut, "/api/v1/stacks/"+stack, map[string]any{"name": "mover", "space_id": isolated}, http.StatusBadRequest, "invalid_argument", "space_id")
 	c.must(http.MethodPut, "/api/v1/stacks/"+stack, map[string]any{"name": "mover", "space_id": grandchild}, http.StatusOK)
 
@@ -168,8 +164,8 @@ func TestBindingDetachTriggerReattach(t *testing.T) {
 	in := str(created, "id")
 	a, b := newStack(t, c, "a", "root"), newStack(t, c, "b", "root")
 	unbound := newStack(t, c, "unbound", "root")
-	c.must(http.MethodPut, bindingPath(a), bindingBody(in, "acme", "infra"), http.StatusCreated)
-	c.must(http.MethodPut, bindingPath(b), bindingBody(in, "acme", "app"), http.StatusCreated)
+	c.must(http.MethodPost, bindingPath(a), bindingBody(in, "acme", "infra"), http.StatusCreated)
+	c.must(http.MethodPost, bindingPath(b), bindingBody(in, "acme", "app"), http.StatusCreated)
 	if items := c.must(http.MethodGet, "/api/v1/integrations/"+in+"/bindings", nil, http.StatusOK)["items"].([]any); len(items) != 2 {
 		t.Fatalf("bindings before delete: %v", items)
 	}
@@ -209,9 +205,9 @@ func TestBindingDetachTriggerReattach(t *testing.T) {
 		t.Fatalf("recreating the integration re-attached %v", got)
 	}
 	// Pointing at the deleted id is refused, naming integration_id.
-	c.wantError(http.MethodPut, bindingPath(a), bindingBody(in, "acme", "infra"), http.StatusBadRequest, "invalid_argument", "integration_id")
+	c.ifMatch("*").wantError(http.MethodPut, bindingPath(a), bindingBody(in, "acme", "infra"), http.StatusBadRequest, "invalid_argument", "integration_id")
 
-	re := c.must(http.MethodPut, bindingPath(a), bindingBody(str(recreated, "id"), "acme", "infra"), http.StatusOK)
+	re := c.ifMatch("*").must(http.MethodPut, bindingPath(a), bindingBody(str(recreated, "id"), "acme", "infra"), http.StatusOK)
 	if re["status"] != "attached" || re["detached_reason"] != "" || re["integration_id"] != str(recreated, "id") {
 		t.Fatalf("re-attached binding = %v", re)
 	}
@@ -240,16 +236,17 @@ func TestBindingRoles(t *testing.T) {
 	writeApps := admin.as(inst.NewKey(t, "write-apps", servertest.Write(apps)))
 	outsider := admin.as(inst.NewKey(t, "outsider", servertest.Admin(inst.NewSpace(t, "elsewhere", "root", false))))
 
-	outsider.wantError(http.MethodPut, bindingPath(stack), body, http.StatusNotFound, "not_found", "")
-	readInfra.wantError(http.MethodPut, bindingPath(stack), body, http.StatusForbidden, "permission_denied", "")
+	outsider.wantError(http.MethodPost, bindingPath(stack), body, http.StatusNotFound, "not_found", "")
+	readInfra.wantError(http.MethodPost, bindingPath(stack), body, http.StatusForbidden, "permission_denied", "")
 	// write on infra, but no read on apps where the integration lives.
-	writeInfra.wantError(http.MethodPut, bindingPath(stack), body, http.StatusBadRequest, "invalid_argument", "integration_id")
+	writeInfra.wantError(http.MethodPost, bindingPath(stack), body, http.StatusBadRequest, "invalid_argument", "integration_id")
 	// write on apps is write on infra (it inherits) and read on apps.
-	writeApps.must(http.MethodPut, bindingPath(stack), body, http.StatusCreated)
+	writeApps.must(http.MethodPost, bindingPath(stack), body, http.StatusCreated)
 
 	readInfra.must(http.MethodGet, bindingPath(stack), nil, http.StatusOK)
 	outsider.wantError(http.MethodGet, bindingPath(stack), nil, http.StatusNotFound, "not_found", "")
 	readInfra.wantError(http.MethodDelete, bindingPath(stack), nil, http.StatusForbidden, "permission_denied", "")
+	readInfra.ifMatch("*").wantError(http.MethodPut, bindingPath(stack), body, http.StatusForbidden, "permission_denied", "")
 	readInfra.wantError(http.MethodPost, "/api/v1/stacks/"+stack+"/trigger", nil, http.StatusForbidden, "permission_denied", "")
 	// The integration's bindings: its readers see them; a stack they cannot read is left out.
 	if items := writeApps.must(http.MethodGet, "/api/v1/integrations/"+in+"/bindings", nil, http.StatusOK)["items"].([]any); len(items) != 1 {

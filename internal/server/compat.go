@@ -62,7 +62,7 @@ type RekeyResult = secrets.RekeyResult
 // Rekey re-seals every secret in the database db with newKey (see secrets.Rekey).
 // No server may be running on db.
 func Rekey(ctx context.Context, db string, oldKey, newKey []byte) (RekeyResult, error) {
-	st, err := openStore(ctx, db)
+	st, err := openStore(ctx, db, true)
 	if err != nil {
 		return RekeyResult{}, err
 	}

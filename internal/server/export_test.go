@@ -6,12 +6,13 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/api"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/receiver"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/runpage"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 
 // RoutePatterns exposes the route table to the external tests ("METHOD /path").
 func RoutePatterns() []string {
-	return api.RoutePatterns((&receiver.Receiver{}).Routes())
+	return api.RoutePatterns(append((&receiver.Receiver{}).Routes(), (&runpage.Pages{}).Routes()...))
 }
 
 // Store exposes the server's store to the external tests (to look at deliveries and

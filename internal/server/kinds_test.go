@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -123,6 +124,11 @@ func (f *fakeKind) ParseEvent(eventKey string, body []byte) (bitbucket.WebhookEv
 		Pushes: []bitbucket.BranchPush{{Branch: p.Branch, Commit: p.Commit}}}, nil
 }
 
+func (f *fakeKind) ChangedPaths(context.Context, vcs.StatusEnv, store.Integration, string, vcs.Change) ([]string, error) {
+	f.called("ChangedPaths")
+	return nil, errors.New("the fake kind lists no changed paths")
+}
+
 func (f *fakeKind) NewStatusPoster(_ vcs.StatusEnv, _ store.Integration, credential string, _ store.Run) (vcs.StatusPoster, error) {
 	f.called("NewStatusPoster")
 	if credential != "fake-token" {
@@ -186,7 +192,7 @@ func TestThirdKindGoesThroughTheRegistry(t *testing.T) {
 	}
 
 	stack := c.must(http.MethodPost, "/api/v1/stacks", map[string]any{"name": "fake-stack", "space_id": "root"}, http.StatusCreated)
-	binding := c.must(http.MethodPut, "/api/v1/stacks/"+str(stack, "id")+"/vcs-binding",
+	binding := c.must(http.MethodPost, "/api/v1/stacks/"+str(stack, "id")+"/vcs-binding",
 		map[string]any{"integration_id": str(in, "id"), "namespace": "team", "repository": "app"}, http.StatusCreated)
 	if !fake.wasCalled("CheckNamespace") || str(binding, "repository_url") != "https://fake.example/team/app" {
 		t.Errorf("binding did not go through the kind: %v", binding)

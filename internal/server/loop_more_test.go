@@ -58,8 +58,18 @@ func mustBody(c *client, path string) []byte {
 }
 
 // TestLoopEventsThatStartNothing: pull request edits that do not move the source,
-// merges, declines, approvals and comments are recorded without a run; a Cloud update
-// that moves the source, and DC's from_ref_updated, start proposed runs.
+// merges, declines, approvals and comments start no run (merges and declines end the
+// pull request's queued runs instead: TestLoopClosedPullRequestEndsItsRuns); a Cloud
+// update that moves the source, and DC's from_ref_updated, start proposed runs.
+// startsNothing is what the outcome of an event that starts no run says.
+func startsNothing(event string) string {
+	switch event {
+	case "pullrequest:fulfilled", "pullrequest:rejected", "pr:merged", "pr:declined", "pr:deleted":
+		return "its proposed runs not finished are canceled"
+	}
+	return "recorded, no run"
+}
+
 func TestLoopEventsThatStartNothing(t *testing.T) {
 	t.Parallel()
 	l := newLoop(t, "individual")
@@ -91,8 +101,8 @@ func TestLoopEventsThatStartNothing(t *testing.T) {
 	l.waitRuns(moved[:12], 1)
 	for _, event := range []string{"pullrequest:approved", "pullrequest:unapproved", "pullrequest:comment_created", "pullrequest:fulfilled", "pullrequest:rejected"} {
 		ev := cloudEv(event, pr(9, moved))
-		ev.Hook = l.hookID("cloud") // a decline is not among the required triggers: sent to the hook directly
-		if out := l.deliveryOutcome(l.fire(ev)[0]); !strings.Contains(out, "recorded, no run") || !strings.Contains(out, event) {
+		ev.Hook = l.hookID("cloud")
+		if out := l.deliveryOutcome(l.fire(ev)[0]); !strings.Contains(out, startsNothing(event)) || !strings.Contains(out, event) {
 			t.Errorf("%s: outcome %q", event, out)
 		}
 	}
@@ -106,7 +116,7 @@ func TestLoopEventsThatStartNothing(t *testing.T) {
 	for _, event := range []string{"pr:modified", "pr:reviewer:approved", "pr:reviewer:unapproved", "pr:comment:added", "pr:merged", "pr:declined"} {
 		ev := dcEv(event, pr(4, dcFirst))
 		ev.Hook = l.hookID("datacenter")
-		if out := l.deliveryOutcome(l.fire(ev)[0]); !strings.Contains(out, "recorded, no run") {
+		if out := l.deliveryOutcome(l.fire(ev)[0]); !strings.Contains(out, startsNothing(event)) {
 			t.Errorf("%s: outcome %q", event, out)
 		}
 	}
@@ -245,7 +255,7 @@ func TestLoopStatusFailures(t *testing.T) {
 	refused := l.bind("refused", readOnly, "acme")
 	retried := l.bind("retried", l.dc, "PLAT")
 	unreachable := newStack(t, l.c, "unreachable", "root")
-	l.c.must(http.MethodPut, bindingPath(unreachable), bindingBody(private, "PLAT", "infra"), http.StatusCreated)
+	l.c.must(http.MethodPost, bindingPath(unreachable), bindingBody(private, "PLAT", "infra"), http.StatusCreated)
 
 	// Cloud with a read-only token: 403 on the status, recorded, not retried.
 	head := hash(60)

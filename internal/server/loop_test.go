@@ -78,7 +78,7 @@ func (l *loop) integration(body map[string]any) string {
 func (l *loop) bind(name, integrationID, namespace string, extra ...any) string {
 	l.t.Helper()
 	id := newStack(l.t, l.c, name, "root")
-	l.c.must(http.MethodPut, bindingPath(id), with(bindingBody(integrationID, namespace, "infra"), extra...), http.StatusCreated)
+	l.c.must(http.MethodPost, bindingPath(id), with(bindingBody(integrationID, namespace, "infra"), extra...), http.StatusCreated)
 	l.stacks[name] = id
 	return id
 }

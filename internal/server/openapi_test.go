@@ -21,6 +21,8 @@ import (
 )
 
 var loadOpenAPI = sync.OnceValues(func() (*openapi3.T, error) {
+	// The run pages answer HTML: validated as a string, like text/plain.
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 	doc, err := openapi3.NewLoader().LoadFromData(server.OpenAPIDocument())
 	if err != nil {
 		return nil, err

@@ -29,11 +29,11 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/metrics"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/receiver"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/retention"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/runpage"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secretbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secrets"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
-	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/postgres"
-	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/sqlite"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
 	_ "github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs/bitbucketcloud" // registers the kind
 	_ "github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs/bitbucketdc"    // registers the kind
@@ -124,6 +124,38 @@ type Config struct {
 	// closed; those still running then are dropped and logged. 0 means
 	// DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// DeliveryBodyRetention, DeliveryRetention and RunRetention are how long a
+	// dispatched delivery keeps its body, how long its row is kept (the replay
+	// window), and how long a finished run is kept; 0 means the default
+	// (retention.DefaultBodies, DefaultDeliveries, DefaultRuns), a negative value
+	// for ever. RetentionInterval is the pause between pruning rounds (0: a minute).
+	DeliveryBodyRetention time.Duration
+	DeliveryRetention     time.Duration
+	RunRetention          time.Duration
+	RetentionInterval     time.Duration
+	// SkipMigrations, when set, makes New refuse a database whose schema is behind
+	// instead of migrating it (`orbit-server migrate` does it). A schema newer than
+	// this build is refused either way.
+	SkipMigrations bool
+}
+
+// retentionConfig is the Config's retention with its defaults applied.
+func (cfg Config) retentionConfig() retention.Config {
+	window := func(v, def time.Duration) time.Duration {
+		switch {
+		case v == 0:
+			return def
+		case v < 0:
+			return 0 // for ever
+		}
+		return v
+	}
+	return retention.Config{
+		Bodies:     window(cfg.DeliveryBodyRetention, retention.DefaultBodies),
+		Deliveries: window(cfg.DeliveryRetention, retention.DefaultDeliveries),
+		Runs:       window(cfg.RunRetention, retention.DefaultRuns),
+		Interval:   cfg.RetentionInterval,
+	}
 }
 
 // orDefault is v, or def when v is 0.
@@ -151,6 +183,7 @@ type Server struct {
 	api       *api.API
 	receiver  *receiver.Receiver
 	worker    *worker.Worker
+	pruner    *retention.Pruner
 	closeOnce sync.Once
 }
 
@@ -180,7 +213,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("%s must not be negative", q.name)
 		}
 	}
-	st, err := openStore(ctx, cfg.DB)
+	keep := cfg.retentionConfig()
+	if err := keep.Validate(); err != nil {
+		return nil, err
+	}
+	st, err := openStore(ctx, cfg.DB, !cfg.SkipMigrations)
 	if err != nil {
 		return nil, err
 	}
@@ -223,8 +260,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	for _, p := range cfg.TrustedProxies {
 		trusted = append(trusted, httpx.NormalizeProxyPrefix(p))
 	}
+	pages := runpage.New(runpage.Config{Store: st, Box: box, PublicURL: publicURL, TrustedProxies: trusted, Logger: logger})
 	s.worker = worker.New(st, box, worker.Config{Lease: cfg.QueueLease, Poll: cfg.QueuePollInterval,
-		PublicURL: publicURL, Status: statusEnv(cfg), Logger: logger})
+		PublicURL: publicURL, Status: statusEnv(cfg), Logger: logger, Metrics: m, RunLink: pages.StatusURL})
 	s.receiver = receiver.New(st, box, m, receiver.Config{Grace: grace, MaxBody: cfg.WebhookMaxBody,
 		ReadSlots: cfg.WebhookReadSlots, FailureBurst: cfg.WebhookFailureBurst,
 		FailureInterval: cfg.WebhookFailureInterval, TrustedProxies: trusted},
@@ -239,11 +277,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		MaxLabels:      orDefault(cfg.MaxLabels, DefaultMaxLabels),
 		AuthLimit:      auth.NewLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval),
 		TrustedProxies: trusted, Inflight: &s.inflight, Draining: &s.draining,
-		Targets: s.receiver, Queue: s.worker, PublicRoutes: s.receiver.Routes(),
+		Targets: s.receiver, Queue: s.worker, RunPages: pages,
+		PublicRoutes: append(s.receiver.Routes(), pages.Routes()...),
 	})
 	s.handler = s.api.Handler()
+	m.SetQueueStats(st.QueueStats)
+	keep.Logger, keep.Metrics = logger, m
+	s.pruner = retention.New(st, keep)
 	if !cfg.PauseQueue {
 		s.worker.Start()
+		s.pruner.Start()
 	}
 	return s, nil
 }
@@ -268,24 +311,6 @@ func statusEnv(cfg Config) vcs.StatusEnv {
 	return env
 }
 
-func openStore(ctx context.Context, db string) (store.Store, error) {
-	switch {
-	case db == "":
-		return nil, errors.New("database: no path given")
-	case postgres.IsDSN(db):
-		st, err := postgres.Open(ctx, db)
-		if err != nil {
-			return nil, fmt.Errorf("database: %w", err)
-		}
-		return st, nil
-	}
-	st, err := sqlite.Open(ctx, db)
-	if err != nil {
-		return nil, fmt.Errorf("database: %w", err)
-	}
-	return st, nil
-}
-
 func normalizePublicURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
@@ -305,6 +330,7 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.receiver.Close()
 		s.worker.Stop()
+		s.pruner.Stop()
 		err = s.store.Close()
 	})
 	return err

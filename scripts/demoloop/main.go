@@ -124,7 +124,7 @@ func (d *demo) run(ctx context.Context) error {
 		}
 		d.stacks = append(d.stacks, stack.ID)
 		binding := map[string]any{"integration_id": p.integration, "namespace": p.namespace, "repository": "infra", "branch": "main", "pull_request_runs": true}
-		if err := d.call(ctx, d.orbit, http.MethodPut, "/api/v1/stacks/"+stack.ID+"/vcs-binding", binding, http.StatusCreated, nil); err != nil {
+		if err := d.call(ctx, d.orbit, http.MethodPost, "/api/v1/stacks/"+stack.ID+"/vcs-binding", binding, http.StatusCreated, nil); err != nil {
 			return err
 		}
 		fmt.Printf("stack %s bound to %s/infra (branch main) through the %s integration (vcs_checks %s)\n",

@@ -15,10 +15,13 @@ var HookEvents = []string{
 }
 
 // RequiredEvents are the triggers Orbit needs from a Cloud repository (API.md, "Required events"):
-// pushes, pull request life cycle, approvals and comments.
+// pushes, pull request life cycle, approvals and comments. pullrequest:rejected (a
+// declined pull request) is among them on purpose, although a person setting up a
+// CI hook in the UI rarely ticks it: without it, the proposed runs of a declined pull
+// request stay queued and their statuses INPROGRESS for ever.
 func RequiredEvents() []string {
 	return []string{
 		"repo:push", "pullrequest:created", "pullrequest:updated", "pullrequest:approved",
-		"pullrequest:unapproved", "pullrequest:fulfilled", "pullrequest:comment_created",
+		"pullrequest:unapproved", "pullrequest:fulfilled", "pullrequest:rejected", "pullrequest:comment_created",
 	}
 }

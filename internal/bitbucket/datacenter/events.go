@@ -15,10 +15,13 @@ var WebhookEvents = []string{
 
 // RequiredEvents are the triggers Orbit needs from a Data Center repository (API.md, "Required events").
 // pr:reviewer:changes_requested and pr:to_ref_updated are left out on purpose: some
-// server versions reject them and fail the whole create.
+// server versions reject them and fail the whole create. pr:declined and pr:deleted
+// are in on purpose, although a person setting up a CI hook in the UI rarely ticks
+// them: without them, the proposed runs of a declined or deleted pull request stay
+// queued and their statuses INPROGRESS for ever.
 func RequiredEvents() []string {
 	return []string{
 		"repo:refs_changed", "pr:opened", "pr:from_ref_updated", "pr:modified",
-		"pr:reviewer:approved", "pr:reviewer:unapproved", "pr:merged", "pr:comment:added",
+		"pr:reviewer:approved", "pr:reviewer:unapproved", "pr:merged", "pr:declined", "pr:deleted", "pr:comment:added",
 	}
 }

@@ -52,6 +52,8 @@ type Config struct {
 	Draining *atomic.Bool
 	Targets  WebhookTargets
 	Queue    Waker
+	// RunPages serves the runs' HTML pages and their links.
+	RunPages RunPages
 	// PublicRoutes are the routes of other components (the receiver's).
 	PublicRoutes []httpx.Route
 }
@@ -72,6 +74,7 @@ type API struct {
 	ready          writeProbe
 	webhookTargets WebhookTargets
 	queue          Waker
+	runPages       RunPages
 	publicRoutes   []httpx.Route
 	// bodyLimits are the routes (patterns) whose body cap is not httpx.MaxBodyBytes.
 	bodyLimits map[string]int64
@@ -96,7 +99,7 @@ func New(cfg Config) *API {
 		metrics: cfg.Metrics, limits: limits{maxLabels: cfg.MaxLabels}, authLimit: cfg.AuthLimit,
 		trustedProxies: cfg.TrustedProxies, inflight: cfg.Inflight, draining: cfg.Draining,
 		ready:          writeProbe{interval: readyProbeInterval, now: time.Now},
-		webhookTargets: cfg.Targets, queue: cfg.Queue, publicRoutes: cfg.PublicRoutes,
+		webhookTargets: cfg.Targets, queue: cfg.Queue, runPages: cfg.RunPages, publicRoutes: cfg.PublicRoutes,
 		idempotencyHashKey: cfg.Box.DeriveKey("orbit idempotency request hash"),
 		bodyLimits:         map[string]int64{},
 	}

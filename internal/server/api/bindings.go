@@ -1,9 +1,14 @@
 package api
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/vcsname"
@@ -11,50 +16,57 @@ import (
 
 const defaultBranch = "main"
 
-// bindingRequest is the body of PUT /stacks/{id}/vcs-binding. Absent branch and
+// bindingRequest is the body of POST and PUT /stacks/{id}/vcs-binding. Absent branch and
 // pull_request_runs take their defaults.
 type bindingRequest struct {
-	IntegrationID   string `json:"integration_id"`
-	Namespace       string `json:"namespace"`
-	Repository      string `json:"repository"`
-	Branch          string `json:"branch"`
-	ProjectRoot     string `json:"project_root"`
-	PullRequestRuns *bool  `json:"pull_request_runs"`
+	IntegrationID string `json:"integration_id"`
+	Namespace     string `json:"namespace"`
+	Repository    string `json:"repository"`
+	Branch        string `json:"branch"`
+	ProjectRoot   string `json:"project_root"`
+	// AdditionalProjectGlobs: absent or null is none (PUT replaces the binding).
+	AdditionalProjectGlobs []string `json:"additional_project_globs"`
+	PullRequestRuns        *bool    `json:"pull_request_runs"`
 }
 
 type bindingResponse struct {
-	StackID         string `json:"stack_id"`
-	StackSpaceID    string `json:"stack_space_id"`
-	IntegrationID   string `json:"integration_id"`
-	ProviderType    string `json:"provider_type"`
-	Namespace       string `json:"namespace"`
-	Repository      string `json:"repository"`
-	Branch          string `json:"branch"`
-	ProjectRoot     string `json:"project_root"`
-	PullRequestRuns bool   `json:"pull_request_runs"`
-	Status          string `json:"status"`
-	DetachedReason  string `json:"detached_reason"`
-	RepositoryURL   string `json:"repository_url"`
-	CreatedAt       string `json:"created_at"`
-	UpdatedAt       string `json:"updated_at"`
+	StackID       string `json:"stack_id"`
+	StackSpaceID  string `json:"stack_space_id"`
+	IntegrationID string `json:"integration_id"`
+	ProviderType  string `json:"provider_type"`
+	Namespace     string `json:"namespace"`
+	Repository    string `json:"repository"`
+	Branch        string `json:"branch"`
+	ProjectRoot   string `json:"project_root"`
+	// AdditionalProjectGlobs is always an array ([] for none).
+	AdditionalProjectGlobs []string `json:"additional_project_globs"`
+	PullRequestRuns        bool     `json:"pull_request_runs"`
+	Status                 string   `json:"status"`
+	DetachedReason         string   `json:"detached_reason"`
+	RepositoryURL          string   `json:"repository_url"`
+	Version                string   `json:"version"`
+	CreatedAt              string   `json:"created_at"`
+	UpdatedAt              string   `json:"updated_at"`
 }
 
 func toBindingResponse(b store.StackBinding) bindingResponse {
 	return bindingResponse{
-		StackID:         b.StackID,
-		StackSpaceID:    b.StackSpaceID,
-		IntegrationID:   b.IntegrationID,
-		ProviderType:    string(b.Provider),
-		Namespace:       b.Namespace,
-		Repository:      b.Repository,
-		Branch:          b.Branch,
-		ProjectRoot:     b.ProjectRoot,
-		PullRequestRuns: b.PullRequestRuns,
-		Status:          b.Status,
-		DetachedReason:  b.DetachedReason,
-		RepositoryURL:   repositoryURL(b),
-		CreatedAt:       rfc3339(b.CreatedAt),
-		UpdatedAt:       rfc3339(b.UpdatedAt),
+		StackID:                b.StackID,
+		StackSpaceID:           b.StackSpaceID,
+		IntegrationID:          b.IntegrationID,
+		ProviderType:           string(b.Provider),
+		Namespace:              b.Namespace,
+		Repository:             b.Repository,
+		Branch:                 b.Branch,
+		ProjectRoot:            b.ProjectRoot,
+		AdditionalProjectGlobs: append([]string{}, b.AdditionalProjectGlobs...),
+		PullRequestRuns:        b.PullRequestRuns,
+		Status:                 b.Status,
+		DetachedReason:         b.DetachedReason,
+		RepositoryURL:          repositoryURL(b),
+		Version:                b.Version,
+		CreatedAt:              rfc3339(b.CreatedAt),
+		UpdatedAt:              rfc3339(b.UpdatedAt),
 	}
 }
 
@@ -137,19 +149,23 @@ func (s *API) bindingFor(r *http.Request, p *principal, st store.Stack, req *bin
 	if err := vcsname.CheckProjectRoot(req.ProjectRoot); err != nil {
 		return store.StackBinding{}, invalidArg("project_root", "project_root %s", err)
 	}
+	if err := vcsname.CheckProjectGlobs(req.AdditionalProjectGlobs); err != nil {
+		return store.StackBinding{}, invalidArg("additional_project_globs", "additional_project_globs%s", globProblem(err))
+	}
 	prRuns := true
 	if req.PullRequestRuns != nil {
 		prRuns = *req.PullRequestRuns
 	}
 	return store.StackBinding{
-		StackID:         st.ID,
-		IntegrationID:   in.ID,
-		Provider:        in.Provider,
-		Namespace:       req.Namespace,
-		Repository:      req.Repository,
-		Branch:          branch,
-		ProjectRoot:     req.ProjectRoot,
-		PullRequestRuns: prRuns,
+		StackID:                st.ID,
+		IntegrationID:          in.ID,
+		Provider:               in.Provider,
+		Namespace:              req.Namespace,
+		Repository:             req.Repository,
+		Branch:                 branch,
+		ProjectRoot:            req.ProjectRoot,
+		AdditionalProjectGlobs: req.AdditionalProjectGlobs,
+		PullRequestRuns:        prRuns,
 	}, nil
 }
 
@@ -172,13 +188,20 @@ func (s *API) getStackBinding(w http.ResponseWriter, r *http.Request, p *princip
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toBindingResponse(b))
+	writeBinding(w, http.StatusOK, b)
 	return nil
 }
 
-// putStackBinding creates or replaces the binding; pointing a detached binding at an
-// integration re-attaches it. PUT is idempotent, so a retried create is harmless.
-func (s *API) putStackBinding(w http.ResponseWriter, r *http.Request, p *principal) error {
+// writeBinding answers with the binding and its version as the ETag.
+func writeBinding(w http.ResponseWriter, status int, b store.StackBinding) {
+	w.Header().Set("ETag", strconv.Quote(b.Version))
+	writeJSON(w, status, toBindingResponse(b))
+}
+
+// createStackBinding is POST: it binds a stack that has no binding, and never
+// replaces one (409 naming it, so that a second configuration imports it instead of
+// taking it over). An Idempotency-Key makes a retried create answer the first one.
+func (s *API) createStackBinding(w http.ResponseWriter, r *http.Request, p *principal) error {
 	st, err := s.writableStack(r, p)
 	if err != nil {
 		return err
@@ -191,36 +214,127 @@ func (s *API) putStackBinding(w http.ResponseWriter, r *http.Request, p *princip
 	if err != nil {
 		return err
 	}
-	out, created, err := s.store.SetStackBinding(r.Context(), b)
-	var nf *store.NotFoundError
-	if errors.As(err, &nf) && nf.Kind == "integration" {
-		// Deleted between the check and the write.
-		return invalidArg("integration_id", "integration %q does not exist; choose an existing integration", req.IntegrationID)
+	err = s.respondCreated(w, r, http.StatusCreated, func(ctx context.Context) (any, error) {
+		out, _, err := s.store.SetStackBinding(ctx, b, store.BindingCreateOnly)
+		if err != nil {
+			return nil, err
+		}
+		w.Header().Set("ETag", strconv.Quote(out.Version))
+		return toBindingResponse(out), nil
+	})
+	var ce *store.ConflictError
+	if errors.As(err, &ce) && ce.Field == "stack_id" {
+		return s.bindingTaken(r, st)
 	}
+	return bindingWriteError(err, req.IntegrationID)
+}
+
+// bindingTaken is the 409 of a create for a stack that has a binding: it names the
+// binding in the way (the caller can read it: it may write the stack).
+func (s *API) bindingTaken(r *http.Request, st store.Stack) error {
+	existing, err := s.store.GetStackBinding(r.Context(), st.ID)
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
+	ae := errConflict("stack_id", fmt.Sprintf(
+		"stack %q (%s) already has a VCS binding: %s/%s, branch %q, through integration %q, version %q. A create never replaces it: adopt it (import the binding by the stack id %s) or change it with PUT and If-Match",
+		st.Name, st.ID, existing.Namespace, existing.Repository, existing.Branch, existing.IntegrationID, existing.Version, st.ID))
+	ae.ExistingID = st.ID
+	return ae
+}
+
+// replaceStackBinding is PUT: it replaces the binding the caller read, named by
+// If-Match (its version, or * for whatever binding the stack has); pointing a
+// detached binding at an integration re-attaches it.
+func (s *API) replaceStackBinding(w http.ResponseWriter, r *http.Request, p *principal) error {
+	st, err := s.writableStack(r, p)
+	if err != nil {
+		return err
 	}
-	writeJSON(w, status, toBindingResponse(out))
+	version, ok, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &apiError{Status: http.StatusPreconditionRequired, Code: httpx.CodePreconditionRequired, Field: "If-Match",
+			Message: "replacing a VCS binding needs If-Match with the version read from it (its ETag; * for whatever binding the stack has); create one with POST"}
+	}
+	var req bindingRequest
+	if err := decodeBody(r, &req); err != nil {
+		return err
+	}
+	b, err := s.bindingFor(r, p, st, &req)
+	if err != nil {
+		return err
+	}
+	out, _, err := s.store.SetStackBinding(r.Context(), b, version)
+	if err != nil {
+		return bindingWriteError(err, req.IntegrationID)
+	}
+	writeBinding(w, http.StatusOK, out)
 	return nil
 }
 
+// bindingWriteError names the field a failed binding write is about.
+func bindingWriteError(err error, integrationID string) error {
+	var nf *store.NotFoundError
+	switch {
+	case errors.As(err, &nf) && nf.Kind == "integration":
+		// Deleted between the check and the write.
+		return invalidArg("integration_id", "integration %q does not exist; choose an existing integration", integrationID)
+	case errors.As(err, &nf) && nf.Kind == "binding":
+		return errNotFound("VCS binding")
+	case errors.Is(err, store.ErrVersionMismatch):
+		return bindingChanged()
+	}
+	return err
+}
+
+func bindingChanged() error {
+	return &apiError{Status: http.StatusPreconditionFailed, Code: httpx.CodePreconditionFailed, Field: "If-Match",
+		Message: "the VCS binding is not the version named in If-Match: it was replaced, or deleted and made again, since that version was read; read it again"}
+}
+
+// deleteStackBinding deletes the binding; with If-Match only the version named.
 func (s *API) deleteStackBinding(w http.ResponseWriter, r *http.Request, p *principal) error {
 	st, err := s.writableStack(r, p)
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteStackBinding(r.Context(), st.ID); err != nil {
+	version, ok, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		version = store.BindingAnyVersion
+	}
+	if err := s.store.DeleteStackBinding(r.Context(), st.ID, version); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return errNotFound("VCS binding")
 		}
-		return err
+		return bindingWriteError(err, "")
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// ifMatch reads the one entity tag of If-Match: a quoted version (a weak W/ prefix
+// is accepted, versions are opaque strings either way) or * (store.BindingAnyVersion).
+// ok is false when the header is absent.
+func ifMatch(r *http.Request) (version string, ok bool, err error) {
+	values := r.Header.Values("If-Match")
+	if len(values) == 0 {
+		return "", false, nil
+	}
+	raw := strings.TrimSpace(strings.Join(values, ","))
+	if raw == "*" {
+		return store.BindingAnyVersion, true, nil
+	}
+	tag := strings.TrimPrefix(raw, "W/")
+	if len(tag) < 3 || tag[0] != '"' || tag[len(tag)-1] != '"' || strings.ContainsAny(tag[1:len(tag)-1], "\",\\") {
+		return "", false, invalidArg("If-Match", "If-Match must be one quoted version as served in the binding's ETag (or *)")
+	}
+	return tag[1 : len(tag)-1], true, nil
 }
 
 // listIntegrationBindings shows what uses an integration (what deleting it would
@@ -266,4 +380,14 @@ func (s *API) bindingsStayVisible(r *http.Request, p *principal, moved store.Int
 		}
 	}
 	return nil
+}
+
+// globProblem puts a glob list's problem after the field name: "[2] must be ..." or
+// " must have at most ...".
+func globProblem(err error) string {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "[") {
+		return msg
+	}
+	return " " + msg
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/auth"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/version"
 )
 
 // handlerFunc is an API handler: p is the authenticated caller (nil on public routes).
@@ -56,13 +57,17 @@ func (s *API) routeTable() []route {
 		{Method: "PUT", Path: apiPrefix + "/stacks/{id}", Resource: "stack", handle: s.updateStack},
 		{Method: "DELETE", Path: apiPrefix + "/stacks/{id}", Resource: "stack", handle: s.deleteStack},
 		{Method: "GET", Path: apiPrefix + "/stacks/{id}/vcs-binding", Resource: "stack", handle: s.getStackBinding},
-		{Method: "PUT", Path: apiPrefix + "/stacks/{id}/vcs-binding", Resource: "stack", handle: s.putStackBinding},
+		{Method: "POST", Path: apiPrefix + "/stacks/{id}/vcs-binding", Resource: "stack", handle: s.createStackBinding},
+		{Method: "PUT", Path: apiPrefix + "/stacks/{id}/vcs-binding", Resource: "stack", handle: s.replaceStackBinding},
 		{Method: "DELETE", Path: apiPrefix + "/stacks/{id}/vcs-binding", Resource: "stack", handle: s.deleteStackBinding},
 		{Method: "POST", Path: apiPrefix + "/stacks/{id}/trigger", Resource: "stack", handle: s.triggerStack},
 		{Method: "GET", Path: apiPrefix + "/stacks/{id}/runs", Resource: "stack", handle: s.listStackRuns},
 		{Method: "GET", Path: apiPrefix + "/runs", Resource: "run", handle: s.listRuns},
 		{Method: "GET", Path: apiPrefix + "/runs/{id}", Resource: "run", handle: s.getRun},
 		{Method: "POST", Path: apiPrefix + "/runs/{id}/result", Resource: "run", handle: s.reportRunResult},
+		{Method: "GET", Path: apiPrefix + "/runs/{id}/page", Resource: "run", handle: s.getRunPage},
+		{Method: "POST", Path: apiPrefix + "/runs/{id}/page-link", Resource: "run", handle: s.reissueRunPageLink},
+		{Method: "DELETE", Path: apiPrefix + "/runs/{id}/page-link", Resource: "run", handle: s.revokeRunPageLink},
 
 		{Method: "GET", Path: apiPrefix + "/integrations", Resource: "integration", handle: s.listIntegrations},
 		{Method: "POST", Path: apiPrefix + "/integrations", Resource: "integration", handle: s.createIntegration},
@@ -73,6 +78,9 @@ func (s *API) routeTable() []route {
 		{Method: "GET", Path: apiPrefix + "/integrations/{id}/webhook", Resource: "integration", handle: s.getIntegrationWebhook},
 		{Method: "POST", Path: apiPrefix + "/integrations/{id}/validate", Resource: "integration", handle: s.validateIntegration},
 		{Method: "GET", Path: apiPrefix + "/integrations/{id}/bindings", Resource: "integration", handle: s.listIntegrationBindings},
+		{Method: "GET", Path: apiPrefix + "/integrations/{id}/deliveries", Resource: "integration", handle: s.listDeliveries},
+		{Method: "GET", Path: apiPrefix + "/integrations/{id}/deliveries/{delivery_id}", Resource: "delivery", handle: s.getDelivery},
+		{Method: "POST", Path: apiPrefix + "/integrations/{id}/deliveries/{delivery_id}/redeliver", Resource: "delivery", handle: s.redeliverDelivery},
 	}
 	// The routes of other components (the receiver's webhooks) are public.
 	for _, rt := range s.publicRoutes {
@@ -144,7 +152,7 @@ func (s *API) wrap(rt route) http.Handler {
 }
 
 func (s *API) healthz(w http.ResponseWriter, r *http.Request, _ *principal) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": version.Get()})
 	return nil
 }
 

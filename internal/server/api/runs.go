@@ -26,6 +26,11 @@ type runResponse struct {
 	Namespace     string  `json:"namespace"`
 	Repository    string  `json:"repository"`
 	StatusError   string  `json:"status_error,omitempty"`
+	TriggerReason string  `json:"trigger_reason,omitempty"`
+	// PageURL and PublicPageURL are set in the answer about one run: its page for
+	// API-key holders, and the capability link (null when revoked).
+	PageURL       string  `json:"page_url,omitempty"`
+	PublicPageURL *string `json:"public_page_url,omitempty"`
 	CreatedAt     string  `json:"created_at"`
 	UpdatedAt     string  `json:"updated_at"`
 }
@@ -34,7 +39,7 @@ func toRunResponse(r store.Run) runResponse {
 	resp := runResponse{
 		ID: r.ID, StackID: r.StackID, Kind: string(r.Kind), Commit: r.Commit, Branch: r.Branch,
 		State: string(r.State), Message: r.Message, IntegrationID: r.IntegrationID,
-		Namespace: r.Namespace, Repository: r.Repository, StatusError: r.StatusError,
+		Namespace: r.Namespace, Repository: r.Repository, StatusError: r.StatusError, TriggerReason: r.TriggerReason,
 		CreatedAt: rfc3339(r.CreatedAt), UpdatedAt: rfc3339(r.UpdatedAt),
 	}
 	if r.PullRequest > 0 {
@@ -89,7 +94,11 @@ func (s *API) getRun(w http.ResponseWriter, r *http.Request, p *principal) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toRunResponse(run))
+	resp := toRunResponse(run)
+	if err := s.withPageURLs(r.Context(), run, &resp); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
 

@@ -18,12 +18,12 @@ func (s *API) triggerStack(w http.ResponseWriter, r *http.Request, p *principal)
 	b, err := s.store.GetStackBinding(r.Context(), st.ID)
 	if err != nil {
 		if isNotFound(err) {
-			return errConflict("", fmt.Sprintf("stack %q has no VCS binding: bind it to a repository (PUT /api/v1/stacks/%s/vcs-binding) before triggering it", st.Name, st.ID))
+			return errConflict("", fmt.Sprintf("stack %q has no VCS binding: bind it to a repository (POST /api/v1/stacks/%s/vcs-binding) before triggering it", st.Name, st.ID))
 		}
 		return err
 	}
 	if b.Status != store.BindingAttached {
-		return errConflict("", fmt.Sprintf("stack %q is detached: %s. Choose a new integration for its VCS binding (PUT /api/v1/stacks/%s/vcs-binding with another integration_id) to re-attach it, then trigger again",
+		return errConflict("", fmt.Sprintf("stack %q is detached: %s. Choose a new integration for its VCS binding (PUT /api/v1/stacks/%s/vcs-binding with another integration_id and If-Match) to re-attach it, then trigger again",
 			st.Name, b.DetachedReason, st.ID))
 	}
 	return s.startManualRun(w, r, p, st, b)

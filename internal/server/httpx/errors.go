@@ -24,6 +24,10 @@ const (
 	CodeConflict         = "conflict"
 	CodeInternal         = "internal"
 	CodeRateLimited      = "rate_limited"
+	// A conditional write whose If-Match names another version than the stored one.
+	CodePreconditionFailed = "precondition_failed"
+	// A write that must be conditional and came without If-Match.
+	CodePreconditionRequired = "precondition_required"
 )
 
 // Error is an error meant for the caller; its message must never carry a secret.
@@ -100,6 +104,9 @@ func ToError(err error, notFoundWhat string) *Error {
 		return Conflict(ce.Field, ce.Reason)
 	case errors.Is(err, store.ErrConflict):
 		return Conflict("", "conflict")
+	case errors.Is(err, store.ErrVersionMismatch):
+		return &Error{Status: http.StatusPreconditionFailed, Code: CodePreconditionFailed,
+			Message: "the " + notFoundWhat + " changed since the version named in If-Match was read (it was replaced, or deleted and made again); read it again and decide"}
 	case errors.Is(err, store.ErrBadPageToken):
 		return InvalidArg("page_token", "page_token was not issued by this server or is corrupt")
 	case errors.Is(err, store.ErrNotFound):

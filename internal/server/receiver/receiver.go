@@ -271,7 +271,8 @@ func (rc *Receiver) receiveWebhook(provider store.Provider) httpx.HandlerFunc {
 		}
 		if ev.Kind == bitbucket.EventIgnored {
 			// Decided on receipt: recorded with why, nothing to dispatch.
-			d.Outcome = IgnoredOutcome(ev)
+			d.Outcome, d.Decision = IgnoredOutcome(ev), store.DecisionEventIgnored
+			d.Namespace, d.Repository = ev.Namespace, ev.Repository
 		}
 		receipt, err := rc.commits.record(r.Context(), d)
 		if err != nil {

@@ -25,8 +25,18 @@ type Delivery struct {
 	ReceivedAt  time.Time
 	ProcessedAt time.Time // zero until dispatched
 	// Outcome is what dispatch did, for a person. Set when recorded, the delivery
-	// was decided on receipt (an ignored event): it is stored processed, no job.
+	// was decided on receipt (an ignored event): it is stored processed, no job,
+	// with Decision, Namespace and Repository as given.
 	Outcome string
+	// Decision is Outcome as a code (DecisionRunsStarted, ...; "" until
+	// dispatched); Namespace and Repository are what the event named.
+	Decision   string
+	Namespace  string
+	Repository string
+	// RedeliveryOf is the original delivery of a redelivery ("" otherwise), and
+	// RequestedBy the API key that asked for it.
+	RedeliveryOf string
+	RequestedBy  string
 }
 
 // BodySHA256 is the replay key of a delivery body: its SHA-256, hex.
@@ -70,6 +80,9 @@ type Job struct {
 	// Attempts counts claims, this one included.
 	Attempts  int
 	LastError string
+	// TakenOver: an earlier claim's lease ran out while the job was neither
+	// finished nor handed back (its worker or replica stopped, or overran).
+	TakenOver bool
 }
 
 type RunKind string
@@ -112,6 +125,9 @@ type Run struct {
 	Message       string
 	DeliveryID    string // "" for a manual trigger
 	StatusError   string // why the commit status could not be posted
+	// TriggerReason says why a run of a delivery started: the changed paths that
+	// concern its stack (a few, with a count), or why they could not be listed.
+	TriggerReason string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
@@ -120,7 +136,25 @@ type Run struct {
 type DeliveryResult struct {
 	DeliveryID string
 	Outcome    string
+	// Decision, Namespace, Repository: see Delivery.
+	Decision   string
+	Namespace  string
+	Repository string
 	Runs       []Run // ID may be empty (the store fills it)
+	// Closes, when set, ends the proposed runs of a pull request that was merged,
+	// declined or deleted.
+	Closes *PullRequestClose
+}
+
+// PullRequestClose names a closed pull request: its proposed runs not yet finished
+// finish canceled with Message, each with its status job (the product's stopped
+// state), in the transaction that completes the delivery.
+type PullRequestClose struct {
+	IntegrationID string
+	Namespace     string
+	Repository    string
+	PullRequest   int64
+	Message       string
 }
 
 // DeliveryCompletion is a dispatched delivery job: the job and what the
@@ -175,7 +209,8 @@ type QueueStore interface {
 
 	// CompleteDeliveries, in one transaction for the whole batch, for each
 	// completion: inserts Result.Runs (skipping any this delivery already produced
-	// for the same stack and kind) with a JobStatus for each, marks the delivery
+	// for the same stack and kind) with a JobStatus for each, finishes the runs
+	// Result.Closes names (canceled, with a JobStatus each), marks the delivery
 	// processed with Result.Outcome, and deletes the job. It returns the runs it
 	// inserted, per completion. An error stores nothing. Runs are stamped in the
 	// order of cs (each completion later than the one before), so the newest run

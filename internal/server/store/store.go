@@ -25,6 +25,9 @@ var (
 	// ErrQuota is returned when a write would exceed a Quotas limit. Implementations
 	// wrap it in *QuotaError.
 	ErrQuota = errors.New("quota exceeded")
+	// ErrVersionMismatch is returned by a conditional write whose expected version is
+	// not the stored one (the object was changed or re-created since it was read).
+	ErrVersionMismatch = errors.New("version mismatch")
 )
 
 // Quotas bound what one database may hold; a zero field is no limit. The store
@@ -175,21 +178,33 @@ const (
 	BindingDetached = "detached"
 )
 
+// The conditions of SetStackBinding and DeleteStackBinding besides a version.
+const (
+	BindingCreateOnly = ""
+	BindingAnyVersion = "*"
+)
+
 // StackBinding ties a stack to one repository and branch through one integration.
 // There is at most one per stack.
 type StackBinding struct {
-	StackID         string
-	IntegrationID   string // when detached: the integration that was deleted
-	Provider        Provider
-	Namespace       string // Cloud workspace slug or Data Center project key
-	Repository      string // repository slug
-	Branch          string
-	ProjectRoot     string
-	PullRequestRuns bool
+	StackID       string
+	IntegrationID string // when detached: the integration that was deleted
+	Provider      Provider
+	Namespace     string // Cloud workspace slug or Data Center project key
+	Repository    string // repository slug
+	Branch        string
+	ProjectRoot   string
+	// AdditionalProjectGlobs are doublestar globs relative to the repository root: a
+	// change to a matching path concerns the stack too (nil or empty: none).
+	AdditionalProjectGlobs []string
+	PullRequestRuns        bool
 
 	// Set by the store, ignored on write.
 	Status         string // BindingAttached or BindingDetached
 	DetachedReason string
+	// Version is opaque and new at every SetStackBinding (the API's ETag): a
+	// conditional write names the one it read. Detaching keeps it.
+	Version string
 	// Host is the integration's user-facing host (Data Center; "" for Cloud): the
 	// current one while attached, the last one known when detached.
 	Host         string
@@ -281,15 +296,26 @@ type Store interface {
 	DeleteIntegration(ctx context.Context, id string) error
 
 	QueueStore
+	RetentionStore
 	KeyStore
-	// SetStackBinding creates or replaces the binding of b.StackID and attaches it to
+	DeliveryLogStore
+	RunPageStore
+	// SetStackBinding writes the binding of b.StackID and attaches it to
 	// b.IntegrationID (re-attaching a detached binding). Provider is taken from the
 	// integration. A missing stack or integration is a *NotFoundError of that kind.
+	// ifVersion says what it may overwrite: BindingCreateOnly creates, and a stack
+	// that already has a binding is a *ConflictError{Field: "stack_id"} (never a
+	// takeover); BindingAnyVersion replaces the binding whatever its version;
+	// any other value replaces only the binding of that Version (ErrVersionMismatch
+	// otherwise). Replacing when the stack has no binding is a
+	// *NotFoundError{Kind: "binding"}. Every write gives the binding a new Version.
 	// created is true when the stack had no binding.
-	SetStackBinding(ctx context.Context, b StackBinding) (out StackBinding, created bool, err error)
+	SetStackBinding(ctx context.Context, b StackBinding, ifVersion string) (out StackBinding, created bool, err error)
 	// GetStackBinding: *NotFoundError{Kind: "binding"} when the stack has none.
 	GetStackBinding(ctx context.Context, stackID string) (StackBinding, error)
-	DeleteStackBinding(ctx context.Context, stackID string) error
+	// DeleteStackBinding deletes the binding of a stack when its Version is ifVersion
+	// (ErrVersionMismatch otherwise), or whatever its version with BindingAnyVersion.
+	DeleteStackBinding(ctx context.Context, stackID, ifVersion string) error
 	// ListIntegrationBindings lists the bindings pointing at an integration, ordered
 	// by stack id.
 	ListIntegrationBindings(ctx context.Context, integrationID string) ([]StackBinding, error)

@@ -18,7 +18,9 @@ import (
 //     attached stack with pull_request_runs bound to the repository. Cloud's
 //     pullrequest:updated does not say what changed: the source moved for a stack
 //     when its last proposed run of that pull request was on another commit;
-//   - anything else (merge, decline, approval, comment, DC pr:modified): recorded only.
+//   - a pull request merged, declined or deleted: its proposed runs not yet finished
+//     end canceled (lifecycle.go), and their statuses go to the stopped state;
+//   - anything else (approval, comment, DC pr:modified): recorded only.
 //
 // Detached bindings are never listed, so detached stacks get nothing.
 //
@@ -34,23 +36,29 @@ func (s *Worker) dispatch(ctx context.Context, d store.Delivery, cache *dispatch
 	kind, err := vcs.Lookup(in.Provider)
 	if err != nil {
 		// A kind this server no longer knows: recorded, not retried, no fallback.
-		result.Outcome = "not dispatched: " + err.Error()
+		result.Outcome, result.Decision = "not dispatched: "+err.Error(), store.DecisionNotDispatched
 		return result, nil //nolint:nilerr // the outcome records the error; there is nothing to retry
 	}
 	ev, err := kind.ParseEvent(d.EventKey, d.Body)
 	if err != nil {
 		// Checked on receipt; a stored body that no longer parses is recorded, not retried.
-		result.Outcome = "unreadable payload: " + err.Error()
+		result.Outcome, result.Decision = "unreadable payload: "+err.Error(), store.DecisionNotDispatched
 		return result, nil //nolint:nilerr // the outcome records the error; there is nothing to retry
 	}
 	describe := describeEvent(ev)
+	result.Namespace, result.Repository = ev.Namespace, ev.Repository
+	if ev.Kind.ClosesPullRequest() && ev.PullRequest != nil {
+		result.Closes = closing(in.ID, ev)
+		result.Outcome, result.Decision = describe+": "+result.Closes.Message, store.DecisionRunsEnded
+		return result, nil
+	}
 	starts := ev.Kind == bitbucket.EventPush && len(ev.Pushes) > 0
 	switch ev.Kind {
 	case bitbucket.EventPullRequestOpened, bitbucket.EventPullRequestUpdated, bitbucket.EventPullRequestSourceMoved:
 		starts = true
 	}
 	if !starts {
-		result.Outcome = describe + ": recorded, no run"
+		result.Outcome, result.Decision = describe+": recorded, no run", store.DecisionEventIgnored
 		if ev.Reason != "" {
 			result.Outcome = describe + ": ignored, " + ev.Reason
 		}
@@ -64,12 +72,32 @@ func (s *Worker) dispatch(ctx context.Context, d store.Delivery, cache *dispatch
 		return store.Run{StackID: b.StackID, IntegrationID: in.ID, Namespace: ev.Namespace, Repository: ev.Repository,
 			Kind: kind, Commit: commit, Branch: branch, PullRequest: pr}
 	}
-	var unchanged int
+	var unchanged, untouched int
+	// decide adds b's run unless the change (a push's range or a pull request) did
+	// not touch b's project (monorepos, changes.go).
+	decide := func(b store.StackBinding, ch vcs.Change, run store.Run) error {
+		if needsListing(b) {
+			l, err := s.changedPaths(ctx, cache, in, kind, ch)
+			if err != nil {
+				return err
+			}
+			var runs bool
+			if runs, run.TriggerReason = concerns(b, l); !runs {
+				untouched++
+				return nil
+			}
+		}
+		result.Runs = append(result.Runs, run)
+		return nil
+	}
 	for _, b := range bindings {
 		if ev.Kind == bitbucket.EventPush {
 			for _, push := range ev.Pushes {
 				if push.Branch == b.Branch {
-					result.Runs = append(result.Runs, newRun(b, store.RunTracked, push.Commit, push.Branch, 0))
+					ch := vcs.Change{Namespace: ev.Namespace, Repository: ev.Repository, Commit: push.Commit, Old: push.Old}
+					if err := decide(b, ch, newRun(b, store.RunTracked, push.Commit, push.Branch, 0)); err != nil {
+						return result, err
+					}
 				}
 			}
 			continue
@@ -88,7 +116,16 @@ func (s *Worker) dispatch(ctx context.Context, d store.Delivery, cache *dispatch
 				continue // a title, description or reviewer change: the source did not move
 			}
 		}
-		result.Runs = append(result.Runs, newRun(b, store.RunProposed, pr.SourceCommit, pr.SourceBranch, pr.ID))
+		ch := vcs.Change{Namespace: ev.Namespace, Repository: ev.Repository, Commit: pr.SourceCommit, PullRequest: pr.ID}
+		if err := decide(b, ch, newRun(b, store.RunProposed, pr.SourceCommit, pr.SourceBranch, pr.ID)); err != nil {
+			return result, err
+		}
+	}
+	duplicates := 0
+	if d.RedeliveryOf != "" && len(result.Runs) > 0 {
+		if result.Runs, duplicates, err = s.withoutChainRuns(ctx, d.RedeliveryOf, result.Runs); err != nil {
+			return result, err
+		}
 	}
 	// Only now that the delivery is decided: one that fails half-way is retried
 	// and must leave nothing for the batch's later deliveries to go by.
@@ -97,17 +134,52 @@ func (s *Worker) dispatch(ctx context.Context, d store.Delivery, cache *dispatch
 			cache.proposed(run.StackID, run.Namespace, run.Repository, run.PullRequest, run.Commit)
 		}
 	}
+	skipped := ""
+	if untouched > 0 {
+		skipped = fmt.Sprintf(", %d bound stack(s) not touched by the change", untouched)
+	}
 	switch {
 	case len(result.Runs) > 0:
-		result.Outcome = fmt.Sprintf("%s: %d run(s)", describe, len(result.Runs))
+		result.Outcome, result.Decision = fmt.Sprintf("%s: %d run(s)%s", describe, len(result.Runs), skipped), store.DecisionRunsStarted
+	case duplicates > 0:
+		result.Outcome, result.Decision = describe+": the original delivery or an earlier redelivery already started these runs, no run", store.DecisionDuplicate
+	case untouched > 0:
+		result.Outcome, result.Decision = describe+": no run, the change touches no bound stack's project_root or globs"+skipped, store.DecisionPathsNotTouched
 	case unchanged > 0:
-		result.Outcome = describe + ": source commit unchanged, no run"
+		result.Outcome, result.Decision = describe+": source commit unchanged, no run", store.DecisionHeadUnchanged
 	case len(bindings) == 0:
-		result.Outcome = describe + ": no attached stack is bound to this repository"
+		result.Outcome, result.Decision = describe+": no attached stack is bound to this repository", store.DecisionNoBinding
 	default:
-		result.Outcome = describe + ": no bound stack concerned"
+		result.Outcome, result.Decision = describe+": no bound stack concerned", store.DecisionBranchNotTracked
 	}
 	return result, nil
+}
+
+// withoutChainRuns drops from runs those that the original delivery, or an
+// earlier redelivery of it, already started (same stack, kind, commit and pull
+// request): a redelivery is idempotent. It returns how many it dropped.
+func (s *Worker) withoutChainRuns(ctx context.Context, original string, runs []store.Run) ([]store.Run, int, error) {
+	started, err := s.store.DeliveryChainRuns(ctx, original)
+	if err != nil {
+		return nil, 0, err
+	}
+	type key struct {
+		stack  string
+		kind   store.RunKind
+		commit string
+		pr     int64
+	}
+	seen := map[key]bool{}
+	for _, r := range started {
+		seen[key{r.StackID, r.Kind, r.Commit, r.PullRequest}] = true
+	}
+	var kept []store.Run
+	for _, r := range runs {
+		if !seen[key{r.StackID, r.Kind, r.Commit, r.PullRequest}] {
+			kept = append(kept, r)
+		}
+	}
+	return kept, len(runs) - len(kept), nil
 }
 
 func describeEvent(ev bitbucket.WebhookEvent) string {
@@ -137,11 +209,13 @@ type dispatchCache struct {
 	integrations integrationCache
 	bindingsOf   map[[3]string][]store.StackBinding
 	lastProposed map[string]string
+	// listings are the changed paths asked for, by changeKey.
+	listings map[string]listing
 }
 
 func newDispatchCache() *dispatchCache {
 	return &dispatchCache{integrations: integrationCache{}, bindingsOf: map[[3]string][]store.StackBinding{},
-		lastProposed: map[string]string{}}
+		lastProposed: map[string]string{}, listings: map[string]listing{}}
 }
 
 // integrationCache holds the integrations the jobs of one claim read, each read

@@ -9,11 +9,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/metrics"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secrets"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
@@ -51,6 +51,11 @@ type Config struct {
 	// Busy reports deliveries waiting for their commit (the receiver's); while it
 	// does, the worker yields (see ingestYieldFactor).
 	Busy func() bool
+	// Metrics counts lease takeovers and status posts (nil: not counted).
+	Metrics *metrics.Metrics
+	// RunLink is the link a run's commit status carries (the run page's; see
+	// package runpage); nil links to the run in the API.
+	RunLink func(ctx context.Context, run store.Run) (string, error)
 }
 
 // Worker runs the queue's workers.
@@ -61,12 +66,15 @@ type Worker struct {
 	publicURL string
 	env       vcs.StatusEnv
 	busy      func() bool
+	metrics   *metrics.Metrics
+	runLink   func(ctx context.Context, run store.Run) (string, error)
 	queue     *queue
 }
 
 // New builds the worker; Start runs it.
 func New(st store.Store, box *secrets.Box, cfg Config) *Worker {
-	s := &Worker{store: st, box: box, logger: cfg.Logger, publicURL: cfg.PublicURL, env: cfg.Status, busy: cfg.Busy}
+	s := &Worker{store: st, box: box, logger: cfg.Logger, publicURL: cfg.PublicURL, env: cfg.Status, busy: cfg.Busy,
+		metrics: cfg.Metrics, runLink: cfg.RunLink}
 	s.env.Options = append(s.env.Options, bitbucket.WithRetryPolicy(statusRetryPolicy), bitbucket.WithLogger(cfg.Logger))
 	s.queue = newQueue(s, cfg.Lease, cfg.Poll)
 	return s
@@ -150,6 +158,7 @@ func (q *queue) spawn(ctx context.Context, kind store.JobKind, batch int) {
 				q.s.logger.Error("queue: claim jobs", "kind", string(kind), "error", err.Error())
 			}
 			if len(jobs) > 0 {
+				q.s.metrics.LeaseTakeovers(kind, takenOver(jobs))
 				began := time.Now()
 				// On shutdown the handler stops between jobs and hands the rest back,
 				// for another replica or the next start.
@@ -179,23 +188,29 @@ func (q *queue) spawn(ctx context.Context, kind store.JobKind, batch int) {
 	}()
 }
 
-// retryAfter is the backoff before attempt n+1: exponential from 1 s, capped, with
-// jitter so that jobs failing together do not come back together.
-func retryAfter(attempts int) time.Duration {
-	backoff := time.Second << min(attempts, 20)
-	if backoff > maxRetryBackoff || backoff <= 0 {
-		backoff = maxRetryBackoff
+// takenOver counts the jobs claimed after another claim's lease ran out.
+func takenOver(jobs []store.Job) int {
+	n := 0
+	for _, j := range jobs {
+		if j.TakenOver {
+			n++
+		}
 	}
-	return backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))
+	return n
 }
 
-// retryJob puts a job back for later; errors here only delay it (the lease expires).
+// retryJob puts a job back for later (retryAfter); errors here only delay it (the
+// lease expires).
 func (s *Worker) retryJob(ctx context.Context, job store.Job, cause error) {
+	s.rescheduleJob(ctx, job, cause, retryAfter(job.Attempts))
+}
+
+func (s *Worker) rescheduleJob(ctx context.Context, job store.Job, cause error, wait time.Duration) {
 	msg := cause.Error()
 	if len(msg) > 1000 {
 		msg = msg[:1000]
 	}
-	if err := s.store.RetryJob(ctx, job.ID, time.Now().Add(retryAfter(job.Attempts)), msg); err != nil && !errors.Is(err, context.Canceled) {
+	if err := s.store.RetryJob(ctx, job.ID, time.Now().Add(wait), msg); err != nil && !errors.Is(err, context.Canceled) {
 		s.logger.Error("queue: reschedule job", "job_id", job.ID, "error", err.Error())
 	}
 }
@@ -287,6 +302,9 @@ func (s *Worker) handleDeliveryJobs(ctx context.Context, jobs []store.Job) {
 	runs := 0
 	for i, c := range done {
 		runs += len(inserted[i])
+		if c.Result.Closes != nil {
+			runs++ // its canceled runs have status jobs
+		}
 		s.logger.Info("delivery dispatched", "delivery_id", c.Result.DeliveryID, "event", events[i],
 			"runs", len(inserted[i]), "outcome", c.Result.Outcome)
 	}

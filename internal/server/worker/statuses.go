@@ -36,7 +36,9 @@ const (
 
 // statusOnlyRetries: the queue retries a failed post with backoff; the client itself
 // retries only its idempotent half (the PUT of Cloud's update-or-create) briefly.
-var statusRetryPolicy = bitbucket.RetryPolicy{MaxRetries: 1, MinBackoff: 200 * time.Millisecond, MaxBackoff: time.Second, MaxRetryAfter: 2 * time.Second}
+// A Retry-After longer than statusClientRetryAfter ends the post, and the queue
+// reschedules the job for it (schedule.go).
+var statusRetryPolicy = bitbucket.RetryPolicy{MaxRetries: 1, MinBackoff: 200 * time.Millisecond, MaxBackoff: time.Second, MaxRetryAfter: statusClientRetryAfter}
 
 // individualStatusKey is the stable key of a stack's own status, at most 40 characters.
 func individualStatusKey(stackID string) string {
@@ -79,6 +81,13 @@ func summarize(runs []store.Run) string {
 func (s *Worker) statusesFor(ctx context.Context, in store.Integration, run store.Run) ([]vcs.CommitStatus, error) {
 	var out []vcs.CommitStatus
 	runURL := s.publicURL + "/api/v1/runs/" + run.ID
+	if s.runLink != nil {
+		link, err := s.runLink(ctx, run)
+		if err != nil {
+			return nil, err
+		}
+		runURL = link
+	}
 	if in.VCSChecks == "individual" || in.VCSChecks == "all" || in.VCSChecks == "" {
 		st, err := s.store.GetStack(ctx, run.StackID)
 		if err != nil {
@@ -211,43 +220,49 @@ func (s *Worker) handleStatusJobs(ctx context.Context, jobs []store.Job) {
 func (s *Worker) handleStatusJob(ctx context.Context, job store.Job, integrations integrationCache, budget time.Duration) bool {
 	run, err := s.store.GetRun(ctx, job.SubjectID)
 	if errors.Is(err, store.ErrNotFound) {
+		s.metrics.StatusPost("", "skipped")
 		return true // the stack was deleted with its runs
 	}
 	if err != nil {
 		s.retryJob(ctx, job, err)
 		return false
 	}
-	giveUp := func(msg string) bool {
+	var product store.Provider
+	giveUp := func(outcome, msg string) bool {
 		if err := s.store.SetRunStatusError(ctx, run.ID, msg); err != nil {
 			s.retryJob(ctx, job, err)
 			return false
 		}
+		s.metrics.StatusPost(product, outcome)
 		s.logger.Warn("commit status not posted", "run_id", run.ID, "reason", msg)
 		return true
 	}
 	in, err := integrations.get(ctx, s.store, run.IntegrationID)
 	if errors.Is(err, store.ErrNotFound) {
-		return giveUp("the integration was deleted: commit statuses are not posted")
+		return giveUp("skipped", "the integration was deleted: commit statuses are not posted")
 	}
 	if err != nil {
 		s.retryJob(ctx, job, err)
 		return false
 	}
+	product = in.Provider
 	err = s.postStatuses(ctx, in, run, budget)
 	if err == nil {
 		if run.StatusError != "" {
 			_ = s.store.SetRunStatusError(ctx, run.ID, "")
 		}
+		s.metrics.StatusPost(product, "posted")
 		return true
 	}
 	if msg, permanent := permanentStatusError(err); permanent {
-		return giveUp(msg)
+		return giveUp("refused", msg)
 	}
 	if job.Attempts >= maxStatusAttempts {
-		return giveUp(fmt.Sprintf("the commit status was not posted after %d attempts: %v", job.Attempts, err))
+		return giveUp("abandoned", fmt.Sprintf("the commit status was not posted after %d attempts: %v", job.Attempts, err))
 	}
 	s.logger.Info("commit status post failed; retrying", "run_id", run.ID, "attempt", job.Attempts, "error", err.Error())
-	s.retryJob(ctx, job, err)
+	s.metrics.StatusPost(product, "retry")
+	s.retryStatusJob(ctx, job, err)
 	return false
 }
 

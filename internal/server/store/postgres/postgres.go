@@ -47,6 +47,7 @@ var Dialect = sqlstore.Dialect{
 	ByteOrder:   ` COLLATE "C"`,
 	// Replicas claiming jobs at once each take rows no other holds.
 	SkipLocked: ` FOR UPDATE SKIP LOCKED`,
+	HasTable:   `SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = $1 AND schemaname = ANY (current_schemas(false))`,
 }
 
 func hasCode(err error, code string) bool {
@@ -64,6 +65,42 @@ func IsDSN(s string) bool {
 // migrations and returns the store. Errors never contain the DSN, which may
 // hold a password.
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	return OpenWith(ctx, dsn, Options{})
+}
+
+// Options change what Open does.
+type Options struct {
+	// SkipMigrations only checks the schema: a database that is behind is refused
+	// (*sqlstore.BehindSchemaError) instead of migrated. A schema newer than this
+	// build is refused either way (*sqlstore.NewerSchemaError).
+	SkipMigrations bool
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	db, err := connect(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := sqlstore.PrepareSchema(ctx, db, Dialect, !opts.SkipMigrations); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: schema: %w", err)
+	}
+	return sqlstore.New(db, db, Dialect), nil
+}
+
+// SchemaStatus reads the schema version of the database without changing it.
+func SchemaStatus(ctx context.Context, dsn string) (sqlstore.SchemaStatus, error) {
+	db, err := connect(ctx, dsn)
+	if err != nil {
+		return sqlstore.SchemaStatus{}, err
+	}
+	defer db.Close()
+	return sqlstore.ReadSchemaStatus(ctx, db, Dialect)
+}
+
+// connect opens the pool and checks that the server answers.
+func connect(ctx context.Context, dsn string) (*sql.DB, error) {
 	if !IsDSN(dsn) {
 		return nil, errors.New("postgres: the database URL must start with postgres:// or postgresql://")
 	}
@@ -78,11 +115,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", redact(err, dsn))
 	}
-	if _, err := sqlstore.Migrate(ctx, db, Dialect); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("postgres: migrate: %w", err)
-	}
-	return sqlstore.New(db, db, Dialect), nil
+	return db, nil
 }
 
 // redact keeps a password in the DSN out of an error message.

@@ -39,6 +39,7 @@ var Dialect = sqlstore.Dialect{
 		return hasCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 	},
 	IsForeignKeyViolation: func(err error) bool { return hasCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) },
+	HasTable:              `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1`,
 }
 
 func hasCode(err error, codes ...int) bool {
@@ -61,6 +62,19 @@ func hasCode(err error, codes ...int) bool {
 // process on the same file waits up to the busy timeout. Reads use a small
 // pool of query-only connections.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// Options change what Open does.
+type Options struct {
+	// SkipMigrations only checks the schema: a database that is behind is refused
+	// (*sqlstore.BehindSchemaError) instead of migrated. A schema newer than this
+	// build is refused either way (*sqlstore.NewerSchemaError).
+	SkipMigrations bool
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty database path")
 	}
@@ -81,9 +95,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := sqlstore.Migrate(ctx, writer, Dialect); err != nil {
+	if err := sqlstore.PrepareSchema(ctx, writer, Dialect, !opts.SkipMigrations); err != nil {
 		writer.Close()
-		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+		return nil, fmt.Errorf("sqlite: schema of %s: %w", path, err)
 	}
 	reader, err := openPool(ctx, path, readerConns, "_pragma=query_only(1)")
 	if err != nil {
@@ -133,4 +147,18 @@ func openPool(ctx context.Context, path string, conns int, extra ...string) (*sq
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// SchemaStatus reads the schema version of the database at path without changing
+// it; a missing file is an empty database (version 0), and is not created.
+func SchemaStatus(ctx context.Context, path string) (sqlstore.SchemaStatus, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return sqlstore.EmptySchemaStatus(Dialect)
+	}
+	db, err := openPool(ctx, path, 1, "_pragma=query_only(1)")
+	if err != nil {
+		return sqlstore.SchemaStatus{}, err
+	}
+	defer db.Close()
+	return sqlstore.ReadSchemaStatus(ctx, db, Dialect)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,12 +17,21 @@ import (
 // its schema_migrations row, so a failure leaves the database at the previous
 // version; running Migrate again on an up-to-date database changes nothing.
 // It returns the versions it applied.
+//
+// A database that has a version this build does not know (a newer orbit-server
+// migrated it) is refused with a *NewerSchemaError, before anything is applied.
 func Migrate(ctx context.Context, db *sql.DB, d Dialect) ([]int64, error) {
 	all, err := migrations.For(d.Name)
 	if err != nil {
 		return nil, err
 	}
-	err = inTx(ctx, db, func(tx *sql.Tx) error {
+	return MigrateSet(ctx, db, d, all)
+}
+
+// MigrateSet is Migrate with the migrations given (ordered by version): the
+// build's own set, or in tests a shorter one, as an older build would have.
+func MigrateSet(ctx context.Context, db *sql.DB, d Dialect, all []migrations.Migration) ([]int64, error) {
+	err := inTx(ctx, db, func(tx *sql.Tx) error {
 		if err := lockStartup(ctx, tx, d); err != nil {
 			return err
 		}
@@ -33,6 +43,13 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect) ([]int64, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	done, err := AppliedVersions(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	if st := statusOf(all, done); st.Newer() {
+		return nil, &NewerSchemaError{Current: st.Current, Known: st.Wanted}
 	}
 	var applied []int64
 	for _, m := range all {
@@ -151,4 +168,114 @@ func lockStartup(ctx context.Context, tx *sql.Tx, d Dialect) error {
 	}
 	_, err := tx.ExecContext(ctx, d.StartupLock)
 	return err
+}
+
+// SchemaStatus compares a database's schema with the migrations of this build.
+type SchemaStatus struct {
+	// Current is the highest version applied (0: an empty database).
+	Current int64
+	// Wanted is the highest version this build knows.
+	Wanted int64
+	// Pending are the migrations this build would apply.
+	Pending []migrations.Migration
+	// Unknown are the versions applied that this build does not know: a newer
+	// orbit-server migrated the database.
+	Unknown []int64
+}
+
+// Behind reports whether migrations are pending.
+func (s SchemaStatus) Behind() bool { return len(s.Pending) > 0 }
+
+// Newer reports whether the database has versions this build does not know.
+func (s SchemaStatus) Newer() bool { return len(s.Unknown) > 0 }
+
+func statusOf(all []migrations.Migration, applied []int64) SchemaStatus {
+	var st SchemaStatus
+	known := map[int64]bool{}
+	for _, m := range all {
+		known[m.Version] = true
+		st.Wanted = max(st.Wanted, m.Version)
+		if !slices.Contains(applied, m.Version) {
+			st.Pending = append(st.Pending, m)
+		}
+	}
+	for _, v := range applied {
+		st.Current = max(st.Current, v)
+		if !known[v] {
+			st.Unknown = append(st.Unknown, v)
+		}
+	}
+	return st
+}
+
+// ReadSchemaStatus reads where the database's schema stands without changing
+// anything (an empty database is at version 0).
+func ReadSchemaStatus(ctx context.Context, db *sql.DB, d Dialect) (SchemaStatus, error) {
+	all, err := migrations.For(d.Name)
+	if err != nil {
+		return SchemaStatus{}, err
+	}
+	var tables int
+	if err := db.QueryRowContext(ctx, d.HasTable, "schema_migrations").Scan(&tables); err != nil {
+		return SchemaStatus{}, fmt.Errorf("look for schema_migrations: %w", err)
+	}
+	var applied []int64
+	if tables > 0 {
+		if applied, err = AppliedVersions(ctx, db); err != nil {
+			return SchemaStatus{}, fmt.Errorf("read schema_migrations: %w", err)
+		}
+	}
+	return statusOf(all, applied), nil
+}
+
+// EmptySchemaStatus is the status of a database that does not exist yet.
+func EmptySchemaStatus(d Dialect) (SchemaStatus, error) {
+	all, err := migrations.For(d.Name)
+	if err != nil {
+		return SchemaStatus{}, err
+	}
+	return statusOf(all, nil), nil
+}
+
+// PrepareSchema makes the schema usable by this build: it migrates (Migrate),
+// or with migrate false only checks, refusing a schema that is behind with a
+// *BehindSchemaError. A newer schema is a *NewerSchemaError either way.
+func PrepareSchema(ctx context.Context, db *sql.DB, d Dialect, migrate bool) error {
+	if migrate {
+		_, err := Migrate(ctx, db, d)
+		return err
+	}
+	st, err := ReadSchemaStatus(ctx, db, d)
+	switch {
+	case err != nil:
+		return err
+	case st.Newer():
+		return &NewerSchemaError{Current: st.Current, Known: st.Wanted}
+	case st.Behind():
+		return &BehindSchemaError{Current: st.Current, Wanted: st.Wanted}
+	}
+	return nil
+}
+
+// NewerSchemaError refuses a database a newer orbit-server has migrated: this
+// build would run against tables it does not know.
+type NewerSchemaError struct {
+	Current int64 // the database's schema version
+	Known   int64 // the newest this build knows
+}
+
+func (e *NewerSchemaError) Error() string {
+	return fmt.Sprintf("the database schema is at version %d, newer than this orbit-server knows (version %d): "+
+		"run an orbit-server at least as new as the one that migrated it, or restore the backup taken before that upgrade", e.Current, e.Known)
+}
+
+// BehindSchemaError refuses, when migrating on start is off, a database whose
+// schema is older than this build needs.
+type BehindSchemaError struct {
+	Current int64
+	Wanted  int64
+}
+
+func (e *BehindSchemaError) Error() string {
+	return fmt.Sprintf("the database schema is at version %d, this orbit-server needs version %d: run `orbit-server migrate` first", e.Current, e.Wanted)
 }

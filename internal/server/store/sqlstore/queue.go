@@ -41,10 +41,11 @@ func (s *Store) RecordDeliveries(ctx context.Context, ds []store.Delivery) ([]st
 				processed = formatTime(received)
 			}
 			res, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries
-				(id, integration_id, request_id, event_key, secret, attempt, body, body_sha256, received_at, processed_at, outcome)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+				(id, integration_id, request_id, event_key, secret, attempt, body, body_sha256, received_at, processed_at, outcome,
+				decision, namespace, repository)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING`,
 				id, d.IntegrationID, d.RequestID, d.EventKey, d.Secret, attempt, string(d.Body), store.BodySHA256(d.Body),
-				formatTime(received), processed, d.Outcome)
+				formatTime(received), processed, d.Outcome, d.Decision, d.Namespace, d.Repository)
 			if err != nil {
 				if s.dialect.IsForeignKeyViolation != nil && s.dialect.IsForeignKeyViolation(err) {
 					return &batchItemError{index: i, err: notFound("integration", d.IntegrationID)}
@@ -112,23 +113,35 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (store.Delivery, err
 		d                         store.Delivery
 		body, received, processed string
 	)
-	err := s.reader.QueryRowContext(ctx, `SELECT id, integration_id, request_id, event_key, secret, attempt, body,
-		body_sha256, received_at, processed_at, outcome FROM webhook_deliveries WHERE id = $1`, id).
-		Scan(&d.ID, &d.IntegrationID, &d.RequestID, &d.EventKey, &d.Secret, &d.Attempt, &body, &d.BodySHA256,
-			&received, &processed, &d.Outcome)
+	err := s.reader.QueryRowContext(ctx, `SELECT `+deliveryColumns+`, COALESCE(body, '') FROM webhook_deliveries WHERE id = $1`, id).
+		Scan(append(deliveryFields(&d, &received, &processed), &body)...)
 	if err != nil {
 		return d, noRows(err, "delivery", id)
 	}
-	d.Body = []byte(body)
+	if body != "" {
+		d.Body = []byte(body)
+	}
+	return d, deliveryTimes(&d, received, processed)
+}
+
+// deliveryColumns are the columns of a delivery but its body, in the order
+// deliveryFields scans them.
+const deliveryColumns = `id, integration_id, request_id, event_key, secret, attempt, received_at, processed_at, outcome,
+	decision, namespace, repository, redelivery_of, requested_by, body_sha256`
+
+func deliveryFields(d *store.Delivery, received, processed *string) []any {
+	return []any{&d.ID, &d.IntegrationID, &d.RequestID, &d.EventKey, &d.Secret, &d.Attempt, received, processed, &d.Outcome,
+		&d.Decision, &d.Namespace, &d.Repository, &d.RedeliveryOf, &d.RequestedBy, &d.BodySHA256}
+}
+
+func deliveryTimes(d *store.Delivery, received, processed string) (err error) {
 	if d.ReceivedAt, err = parseTime(received); err != nil {
-		return d, err
+		return err
 	}
 	if processed != "" {
-		if d.ProcessedAt, err = parseTime(processed); err != nil {
-			return d, err
-		}
+		d.ProcessedAt, err = parseTime(processed)
 	}
-	return d, nil
+	return err
 }
 
 func (s *Store) ClaimJobs(ctx context.Context, kind store.JobKind, limit int, lease time.Duration) ([]store.Job, error) {
@@ -138,19 +151,22 @@ func (s *Store) ClaimJobs(ctx context.Context, kind store.JobKind, limit int, le
 	var jobs []store.Job
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
 		now := s.nowUTC()
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM jobs WHERE kind = $1 AND run_after <= $2 AND locked_until < $2
+		rows, err := tx.QueryContext(ctx, `SELECT id, locked_until FROM jobs WHERE kind = $1 AND run_after <= $2 AND locked_until < $2
 			ORDER BY run_after, id LIMIT $3`+s.dialect.SkipLocked, string(kind), formatTime(now), limit)
 		if err != nil {
 			return err
 		}
 		var ids []string
+		// A lease left behind ('' once finished work hands a job back or retries it).
+		expired := map[string]bool{}
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+			var id, lockedUntil string
+			if err := rows.Scan(&id, &lockedUntil); err != nil {
 				rows.Close()
 				return err
 			}
 			ids = append(ids, id)
+			expired[id] = lockedUntil != ""
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil || len(ids) == 0 {
@@ -171,6 +187,7 @@ func (s *Store) ClaimJobs(ctx context.Context, kind store.JobKind, limit int, le
 				return err
 			}
 			j.Kind = store.JobKind(k)
+			j.TakenOver = expired[j.ID]
 			jobs = append(jobs, j)
 		}
 		if err := rows.Err(); err != nil {
@@ -242,8 +259,14 @@ func (s *Store) CompleteDeliveries(ctx context.Context, cs []store.DeliveryCompl
 					inserted[i] = append(inserted[i], run)
 				}
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET processed_at = $1, outcome = $2 WHERE id = $3`,
-				formatTime(now), r.Outcome, r.DeliveryID); err != nil {
+			if r.Closes != nil {
+				if _, err := closePullRequestRuns(ctx, tx, *r.Closes, now); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET processed_at = $1, outcome = $2,
+				decision = $3, namespace = $4, repository = $5 WHERE id = $6`,
+				formatTime(now), r.Outcome, r.Decision, r.Namespace, r.Repository, r.DeliveryID); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id = $1`, c.JobID); err != nil {
@@ -274,14 +297,14 @@ func insertRun(ctx context.Context, tx *sql.Tx, run *store.Run, now time.Time, s
 		pr = run.PullRequest
 	}
 	query := `INSERT INTO runs (id, stack_id, integration_id, namespace, repository, kind, commit_sha, branch, pull_request,
-		state, result, message, delivery_id, status_error, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)`
+		state, result, message, delivery_id, status_error, trigger_reason, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)`
 	if skipDuplicate {
 		query += ` ON CONFLICT DO NOTHING`
 	}
 	res, err := tx.ExecContext(ctx, query, run.ID, run.StackID, run.IntegrationID, run.Namespace, run.Repository,
 		string(run.Kind), run.Commit, run.Branch, pr, string(run.State), string(run.Result), run.Message,
-		run.DeliveryID, run.StatusError, formatTime(now))
+		run.DeliveryID, run.StatusError, run.TriggerReason, formatTime(now))
 	if err != nil {
 		return false, err
 	}
@@ -303,7 +326,7 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, error) {
 }
 
 const runColumns = `id, stack_id, integration_id, namespace, repository, kind, commit_sha, branch, pull_request,
-	state, result, message, delivery_id, status_error, created_at, updated_at`
+	state, result, message, delivery_id, status_error, trigger_reason, created_at, updated_at`
 
 func scanRun(row interface{ Scan(...any) error }) (store.Run, error) {
 	var (
@@ -313,7 +336,7 @@ func scanRun(row interface{ Scan(...any) error }) (store.Run, error) {
 		createdAt, updatedAt string
 	)
 	err := row.Scan(&r.ID, &r.StackID, &r.IntegrationID, &r.Namespace, &r.Repository, &kind, &r.Commit, &r.Branch, &pr,
-		&state, &result, &r.Message, &r.DeliveryID, &r.StatusError, &createdAt, &updatedAt)
+		&state, &result, &r.Message, &r.DeliveryID, &r.StatusError, &r.TriggerReason, &createdAt, &updatedAt)
 	if err != nil {
 		return r, err
 	}

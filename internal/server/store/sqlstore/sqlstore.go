@@ -42,6 +42,9 @@ type Dialect struct {
 	// every database whatever its default collation. Empty for SQLite, whose
 	// default BINARY collation already compares bytes.
 	ByteOrder string
+	// HasTable counts the tables named $1 that the store's queries would see (1
+	// or 0): how a read-only schema check tells an empty database.
+	HasTable string
 }
 
 // bytes returns expr compared in byte order.

@@ -189,7 +189,7 @@ func testNotFound(t *testing.T, s store.Store) {
 	_, checks["SetWebhookSecret"] = s.SetWebhookSecret(ctx(t), missing, []byte("x"))
 	checks["DeleteIntegration"] = s.DeleteIntegration(ctx(t), missing)
 	_, checks["GetStackBinding"] = s.GetStackBinding(ctx(t), missing)
-	checks["DeleteStackBinding"] = s.DeleteStackBinding(ctx(t), missing)
+	checks["DeleteStackBinding"] = s.DeleteStackBinding(ctx(t), missing, store.BindingAnyVersion)
 	for name, err := range checks {
 		wantNotFound(t, err, name)
 	}

@@ -91,8 +91,8 @@ func testJobsClaimAndLease(t *testing.T, s store.Store) {
 	// Released for later: not claimable yet.
 	mustNil(t, s.RetryJob(ctx(t), first[1].ID, time.Now().Add(time.Hour), "later"))
 	again := must(s.ClaimJobs(ctx(t), store.JobDelivery, 10, time.Hour))(t)
-	if len(again) != 1 || again[0].ID != first[0].ID || again[0].Attempts != 2 || again[0].LastError != "bitbucket said 503" {
-		t.Fatalf("after retry: %+v", again)
+	if len(again) != 1 || again[0].ID != first[0].ID || again[0].Attempts != 2 || again[0].LastError != "bitbucket said 503" || again[0].TakenOver {
+		t.Fatalf("after retry: %+v (a retried job is no takeover)", again)
 	}
 	mustNil(t, s.DeleteJobs(ctx(t), again[0].ID))
 	mustNil(t, s.DeleteJobs(ctx(t), again[0].ID)) // already gone: no error
@@ -105,8 +105,8 @@ func testJobsClaimAndLease(t *testing.T, s store.Store) {
 	}
 	time.Sleep(5 * time.Millisecond)
 	expired := must(s.ClaimJobs(ctx(t), store.JobDelivery, 10, time.Hour))(t)
-	if len(expired) != 1 || expired[0].ID != short[0].ID || expired[0].Attempts != 2 {
-		t.Fatalf("after the lease ran out: %+v", expired)
+	if len(expired) != 1 || expired[0].ID != short[0].ID || expired[0].Attempts != 2 || !expired[0].TakenOver || short[0].TakenOver {
+		t.Fatalf("after the lease ran out: %+v (first claim %+v); want the second claim a takeover", expired, short)
 	}
 }
 
@@ -237,7 +237,7 @@ func testReleaseJobs(t *testing.T, s store.Store) {
 	mustNil(t, s.ReleaseJobs(ctx(t), second.ID, "no-such-job"))
 	mustNil(t, s.ReleaseJobs(ctx(t)))
 	third := must(s.ClaimJobs(ctx(t), store.JobDelivery, 1, time.Hour))(t)
-	if len(third) != 1 || third[0].ID != first.ID || third[0].Attempts != 2 || third[0].LastError != "bitbucket said 503" {
+	if len(third) != 1 || third[0].ID != first.ID || third[0].Attempts != 2 || third[0].LastError != "bitbucket said 503" || third[0].TakenOver {
 		t.Fatalf("after a release: %+v, want job %s claimable with 2 attempts and its last error", third, first.ID)
 	}
 }
@@ -259,7 +259,8 @@ func testRunsFinishAndList(t *testing.T, s store.Store) {
 	var made []store.Run
 	for i, stack := range []string{st.ID, st.ID, other.ID, st.ID} {
 		run := store.Run{StackID: stack, IntegrationID: "i", Namespace: "PLAT", Repository: "infra", Kind: store.RunProposed,
-			Commit: []string{"c1", "c2", "c1", "c1"}[i], Branch: "feature", PullRequest: 7}
+			Commit: []string{"c1", "c2", "c1", "c1"}[i], Branch: "feature", PullRequest: 7,
+			TriggerReason: []string{"changed paths in envs/app: envs/app/main.tf", "", "", ""}[i]}
 		made = append(made, must(s.CreateRun(ctx(t), run))(t))
 	}
 	_, err := s.CreateRun(ctx(t), store.Run{StackID: "no-such-stack", Kind: store.RunTracked, Commit: "c", Branch: "main"})
@@ -267,7 +268,7 @@ func testRunsFinishAndList(t *testing.T, s store.Store) {
 
 	got := must(s.GetRun(ctx(t), made[0].ID))(t)
 	equal(t, got, made[0], "get run")
-	if got.PullRequest != 7 || got.State != store.RunQueued || got.Result != "" {
+	if got.PullRequest != 7 || got.State != store.RunQueued || got.Result != "" || got.TriggerReason != "changed paths in envs/app: envs/app/main.tf" {
 		t.Fatalf("run: %+v", got)
 	}
 	finished := must(s.FinishRun(ctx(t), made[0].ID, store.ResultFailed, "plan failed"))(t)
@@ -478,12 +479,14 @@ func testDeliveryDecidedOnReceipt(t *testing.T, s store.Store) {
 	in := must(s.CreateIntegration(ctx(t), cloudIntegration("decided", store.RootSpaceID)))(t)
 	d := delivery(in.ID, "ignored-1")
 	d.EventKey, d.Outcome = "issue:created", "issue:created on acme/infra: ignored, issues start nothing"
+	d.Decision, d.Namespace, d.Repository = store.DecisionEventIgnored, "acme", "infra"
 	r := must(s.RecordDeliveries(ctx(t), []store.Delivery{d}))(t)[0]
 	if r.ID == "" || r.Duplicate {
 		t.Fatalf("receipt %+v", r)
 	}
 	got := must(s.GetDelivery(ctx(t), r.ID))(t)
-	if got.Outcome != d.Outcome || got.ProcessedAt.IsZero() {
+	if got.Outcome != d.Outcome || got.ProcessedAt.IsZero() || got.Decision != store.DecisionEventIgnored ||
+		got.Namespace != "acme" || got.Repository != "infra" {
 		t.Fatalf("stored %+v, want processed with the outcome", got)
 	}
 	if jobs := must(s.ClaimJobs(ctx(t), store.JobDelivery, 10, time.Hour))(t); len(jobs) != 0 {

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BindingDetachAndReattach", testBindingDetachAndReattach},
 		{"BindingsForRepository", testBindingsForRepository},
 		{"BindingGoesWithStack", testBindingGoesWithStack},
+		{"BindingConditions", testBindingConditions},
 		{"NotFound", testNotFound},
 		{"PresetIDs", testPresetIDs},
 		{"ListFilters", testListFilters},
@@ -63,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"IdempotentConcurrentSameKey", testIdempotentConcurrent},
 	}
 	tests = append(tests, queueTests...)
+	tests = append(tests, retentionTests...)
 	tests = append(tests, keyTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,93 @@
+package orbitapi
+
+import (
+	"context"
+	"net/url"
+	"time"
+)
+
+// Delivery is one entry of an integration's delivery log (API.md, "Delivery log").
+type Delivery struct {
+	ID            string     `json:"id"`
+	IntegrationID string     `json:"integration_id"`
+	ReceivedAt    time.Time  `json:"received_at"`
+	ProcessedAt   *time.Time `json:"processed_at"`
+	EventKey      string     `json:"event_key"`
+	Namespace     string     `json:"namespace"`
+	Repository    string     `json:"repository"`
+	RequestID     string     `json:"request_id"`
+	Attempt       int        `json:"attempt"`
+	// Signature is the webhook secret that verified it: current or previous.
+	Signature string `json:"signature"`
+	// Decision is pending, runs_started, or why no run started (no_binding,
+	// branch_not_tracked, head_unchanged, paths_not_touched, runs_ended, event_ignored, duplicate, not_dispatched).
+	Decision     string        `json:"decision"`
+	Outcome      string        `json:"outcome"`
+	Runs         []DeliveryRun `json:"runs"`
+	RedeliveryOf *string       `json:"redelivery_of"`
+	RequestedBy  *string       `json:"requested_by"`
+	BodyRetained bool          `json:"body_retained"`
+	// Body is the raw JSON body, read by Delivery only; nil when not retained.
+	Body *string `json:"body,omitempty"`
+}
+
+// DeliveryRun is a run a delivery started.
+type DeliveryRun struct {
+	ID  string `json:"id"`
+	URL string `json:"url"`
+}
+
+// DeliveryListOptions filter the delivery log; empty fields do not filter.
+type DeliveryListOptions struct {
+	Decision   string
+	Event      string
+	Repository string // <workspace or project key>/<slug>
+	Since      time.Time
+	Until      time.Time
+	PageSize   int
+	PageToken  string
+}
+
+func (o DeliveryListOptions) values() url.Values {
+	q := ListOptions{PageSize: o.PageSize, PageToken: o.PageToken}.values()
+	for k, v := range map[string]string{"decision": o.Decision, "event": o.Event, "repository": o.Repository} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if !o.Since.IsZero() {
+		q.Set("since", o.Since.UTC().Format(time.RFC3339))
+	}
+	if !o.Until.IsZero() {
+		q.Set("until", o.Until.UTC().Format(time.RFC3339))
+	}
+	return q
+}
+
+func deliveryPath(integrationID, deliveryID string) string {
+	return integrationPath(integrationID) + "/deliveries/" + pathEscape(deliveryID)
+}
+
+// Deliveries lists one page of the integration's delivery log, newest first.
+func (s *IntegrationsService) Deliveries(ctx context.Context, integrationID string, opts DeliveryListOptions) ([]Delivery, string, error) {
+	return listPage[Delivery](ctx, s.client, integrationPath(integrationID)+"/deliveries", opts.values())
+}
+
+// Delivery reads one entry with its body while retained (admin only).
+func (s *IntegrationsService) Delivery(ctx context.Context, integrationID, deliveryID string) (*Delivery, error) {
+	var out Delivery
+	if err := s.client.do(ctx, request{method: "GET", path: deliveryPath(integrationID, deliveryID)}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Redeliver processes a retained delivery again through today's bindings and
+// returns the new, pending entry (admin only).
+func (s *IntegrationsService) Redeliver(ctx context.Context, integrationID, deliveryID string) (*Delivery, error) {
+	var out Delivery
+	if err := s.client.do(ctx, request{method: "POST", path: deliveryPath(integrationID, deliveryID) + "/redeliver"}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
