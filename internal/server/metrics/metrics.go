@@ -130,6 +130,7 @@ func (m *Metrics) DroppedLogLines(dropped func() float64) {
 		Help: "Access-log lines of refused unauthenticated requests that were not written: at most a few per second are (a dropped_lines attribute on the next one says how many were left out).",
 	}, dropped))
 }
+
 // StatusPost counts one commit status job of an integration of kind product, by
 // outcome: posted, retry (failed, will be tried again), refused (Bitbucket or the
 // server refused for good), abandoned (out of attempts), skipped (nothing to post to).
