@@ -45,7 +45,7 @@ func TestWebhookPushOf3001Refs(t *testing.T) {
 	c := newClient(t, inst, inst.AdminKey)
 	h := newHookTarget(t, c, dcBody("dc-big", "root", "tok"))
 	stack := newStack(t, c, "big-push", "root")
-	c.must(http.MethodPut, bindingPath(stack), bindingBody(h.id, "PLAT", "infra"), http.StatusCreated)
+	c.must(http.MethodPost, bindingPath(stack), bindingBody(h.id, "PLAT", "infra"), http.StatusCreated)
 
 	body := dcBigPush(t, 3001, 250)
 	if len(body) < 2<<20 {
