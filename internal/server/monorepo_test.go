@@ -227,12 +227,12 @@ func TestBindingProjectGlobs(t *testing.T) {
 	if fmt.Sprint(got["additional_project_globs"]) != "[modules/** shared/*.tf]" {
 		t.Errorf("stored globs: %v", got["additional_project_globs"])
 	}
-	got = l.c.must(http.MethodPut, bindingPath(id), with(bindingBody(l.cloud, "acme", "infra"), "project_root", "envs/prod"), http.StatusOK)
+	got = l.c.ifMatch("*").must(http.MethodPut, bindingPath(id), with(bindingBody(l.cloud, "acme", "infra"), "project_root", "envs/prod"), http.StatusOK)
 	if globs, ok := got["additional_project_globs"].([]any); !ok || len(globs) != 0 {
 		t.Errorf("globs left out: %#v, want []", got["additional_project_globs"])
 	}
 	for _, bad := range [][]string{{"modules/**", "/abs/**"}, {"modules/["}, {"a/**", "a/**"}} {
-		msg := l.c.wantError(http.MethodPut, bindingPath(id), with(bindingBody(l.cloud, "acme", "infra"), "additional_project_globs", bad),
+		msg := l.c.ifMatch("*").wantError(http.MethodPut, bindingPath(id), with(bindingBody(l.cloud, "acme", "infra"), "additional_project_globs", bad),
 			http.StatusBadRequest, "invalid_argument", "additional_project_globs")
 		if !strings.Contains(msg, "additional_project_globs[") {
 			t.Errorf("%q: %s, want the entry named", bad, msg)
