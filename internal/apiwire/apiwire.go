@@ -76,4 +76,6 @@ type ErrorDetail struct {
 type WebhookAnswer struct {
 	Status     string `json:"status"`
 	DeliveryID string `json:"delivery_id,omitempty"`
+	// Reason says why an ignored delivery starts nothing.
+	Reason string `json:"reason,omitempty"`
 }
