@@ -42,8 +42,7 @@ if ! grep -q "  terraform-provider-orbit_${version}_manifest.json\$" "$dist/$sum
 fi
 
 missing=0
-for platform in linux_amd64 linux_arm64 linux_arm linux_386 darwin_amd64 darwin_arm64 \
-  windows_amd64 windows_arm64 windows_386 freebsd_amd64 freebsd_arm64 freebsd_arm freebsd_386; do
+for platform in linux_amd64 linux_arm64 darwin_amd64 darwin_arm64 windows_amd64 windows_arm64; do
   zip="terraform-provider-orbit_${version}_${platform}.zip"
   if ! grep -q "  $zip\$" "$dist/$sums_file"; then
     echo "error: $zip is not in $sums_file" >&2

@@ -11,6 +11,7 @@
 //	             [--max-spaces 10000] [--max-space-depth 16] [--max-labels 50]
 //	             [--bitbucket-allowed-hosts bitbucket.example.com,10.0.0.0/8]
 //	             [--trusted-proxies 10.0.0.0/24,2001:db8::7]
+//	             [--webhook-max-body 4194304] [--webhook-read-slots 0]
 //	             [--log-level info] [--log-format json] [--db-file /run/secrets/orbit-db]
 //	orbit-server --version
 //
@@ -116,6 +117,8 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	drainTimeout := fs.Duration("drain-timeout", server.DefaultDrainTimeout, "how long in-flight requests may finish once the listener is closed; those still running are dropped and logged")
 	queueLease := fs.Duration("queue-lease", server.DefaultQueueLease, "how long a claimed job (a delivery to dispatch, a status to post) stays with its worker; after a crash, another replica or the restarted server takes it once this has passed. A worker starts a claimed status job only while a third of this is left and gives its Bitbucket calls at most a third (and at most 20s), so a live worker's job is never taken twice")
 	trustedProxies := fs.String("trusted-proxies", "", "comma-separated IP addresses or CIDRs of the load balancers and reverse proxies in front of orbit-server. A request from one of them counts as coming from the client its X-Forwarded-For names: the rightmost entry that is not itself a trusted proxy (the proxy's own address when an entry on the way is not an IP address or all are trusted). That address is limited on failed authentications and written to the access log. Empty: every request comes from the connection's peer and X-Forwarded-For is ignored, so clients cannot choose their address")
+	webhookMaxBody := fs.Int64("webhook-max-body", server.DefaultWebhookMaxBody, "largest webhook delivery body in bytes (more is a 413, which Bitbucket does not retry); the default takes a signed Data Center push of 3,001 refs")
+	webhookReadSlots := fs.Int("webhook-read-slots", 0, "how many webhook bodies over 64 KiB (or of undeclared length) are read at once before their signature is checked; beyond it such a delivery is answered 503 with Retry-After (never queued). Up to 256 smaller ones are read besides, so unauthenticated bodies hold at most this many times --webhook-max-body, plus 16 MiB, of memory (0 = 4 per CPU, at least 8)")
 	maxLabels := fs.Int("max-labels", server.DefaultMaxLabels, "most labels on one object, and label filters on one list (more is a 400)")
 	bodyRetention := fs.Duration("delivery-body-retention", retention.DefaultBodies, "how long a dispatched webhook delivery keeps its body (which names committers); after it only the record stays: time, event, outcome, request id and body hash (0 = as long as the record)")
 	deliveryRetention := fs.Duration("delivery-retention", retention.DefaultDeliveries, "how long the record of a dispatched delivery is kept; it is also the replay window: within it a repeated request id or signed body starts nothing. At least 1m and at least --delivery-body-retention (0 = for ever)")
@@ -137,6 +140,12 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 	}
 	if *queueLease < time.Second {
 		return server.Config{}, fmt.Errorf("--queue-lease: %s is shorter than a second", *queueLease)
+	}
+	if *webhookMaxBody < 1<<10 {
+		return server.Config{}, fmt.Errorf("--webhook-max-body must be at least 1024 bytes")
+	}
+	if *webhookReadSlots < 0 {
+		return server.Config{}, fmt.Errorf("--webhook-read-slots must not be negative")
 	}
 	for name, v := range map[string]int{"max-spaces": *maxSpaces, "max-space-depth": *maxSpaceDepth, "max-labels": *maxLabels} {
 		if v < 1 {
@@ -208,6 +217,8 @@ func configFromArgs(args []string, getenv func(string) string, stdout, stderr io
 		RunRetention:          forEver(*runRetention),
 		RetentionInterval:     *retentionInterval,
 		SkipMigrations:        !*migrateOnStart,
+		WebhookMaxBody:        *webhookMaxBody,
+		WebhookReadSlots:      *webhookReadSlots,
 	}, nil
 }
 

@@ -46,14 +46,15 @@ type Page[T any] struct {
 	NextPageToken string `json:"next_page_token,omitempty"`
 }
 
-// Status is the body of /readyz.
+// Status is the body of /healthz and /readyz.
 type Status struct {
 	Status string `json:"status"`
 }
 
-// Health is the body of /healthz: the status and the server's build.
+// Health is the body of GET /healthz.
 type Health struct {
-	Status  string `json:"status"`
+	Status string `json:"status"`
+	// Version is the server's build (a semantic version, or dev).
 	Version string `json:"version"`
 }
 
@@ -75,4 +76,6 @@ type ErrorDetail struct {
 type WebhookAnswer struct {
 	Status     string `json:"status"`
 	DeliveryID string `json:"delivery_id,omitempty"`
+	// Reason says why an ignored delivery starts nothing.
+	Reason string `json:"reason,omitempty"`
 }

@@ -1,18 +1,20 @@
 package apiwire
 
-// DeliveryRun is a run a delivery started, with its API URL.
+// The delivery log of an integration (API.md, "Delivery log") and the run page's
+// capability link.
+
+// DeliveryRun is a run a delivery started.
 type DeliveryRun struct {
 	ID  string `json:"id"`
 	URL string `json:"url"`
 }
 
-// Delivery is one entry of an integration's delivery log: what the delivery was
-// and what dispatching it decided.
+// Delivery is one entry of an integration's delivery log.
 type Delivery struct {
 	ID            string        `json:"id"`
 	IntegrationID string        `json:"integration_id"`
 	ReceivedAt    Time          `json:"received_at"`
-	ProcessedAt   *Time         `json:"processed_at"` // null until dispatched
+	ProcessedAt   *Time         `json:"processed_at"`
 	EventKey      string        `json:"event_key"`
 	Namespace     string        `json:"namespace"`
 	Repository    string        `json:"repository"`

@@ -28,7 +28,7 @@ type StackVCSBindingRequest struct {
 	Repository    string `json:"repository"`
 	Branch        string `json:"branch"`
 	ProjectRoot   string `json:"project_root"`
-	// AdditionalProjectGlobs: absent, null or empty for none (PUT replaces the binding).
+	// AdditionalProjectGlobs: absent, null or empty is none (a PUT replaces the binding).
 	AdditionalProjectGlobs []string `json:"additional_project_globs,omitempty"`
 	PullRequestRuns        *bool    `json:"pull_request_runs,omitempty"`
 }
@@ -72,9 +72,11 @@ type Run struct {
 	Namespace     string  `json:"namespace"`
 	Repository    string  `json:"repository"`
 	StatusError   string  `json:"status_error,omitempty"`
-	TriggerReason string  `json:"trigger_reason,omitempty"`
+	// TriggerReason says why the run started (e.g. the changed paths that concern
+	// the stack, or why the change could not be listed).
+	TriggerReason string `json:"trigger_reason,omitempty"`
 	// PageURL and PublicPageURL are set in the answer about one run: its page for
-	// API-key holders, and the capability link (left out when revoked).
+	// API-key holders, and the capability link (null when revoked).
 	PageURL       string  `json:"page_url,omitempty"`
 	PublicPageURL *string `json:"public_page_url,omitempty"`
 	CreatedAt     Time    `json:"created_at"`

@@ -8,6 +8,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/api"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/auth"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/receiver"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secrets"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/worker"
@@ -46,6 +47,7 @@ const (
 	DefaultQueueLease          = worker.DefaultQueueLease
 	DefaultQueuePollInterval   = worker.DefaultQueuePollInterval
 	DefaultWebhookSecretGrace  = 24 * time.Hour
+	DefaultWebhookMaxBody      = receiver.DefaultMaxBody
 	DefaultShutdownDelay       = 5 * time.Second
 	DefaultDrainTimeout        = 15 * time.Second
 )

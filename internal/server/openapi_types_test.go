@@ -21,7 +21,6 @@ var wireSchemas = []struct {
 	input  bool
 }{
 	{"Status", apiwire.Status{}, false},
-	{"Health", apiwire.Health{}, false},
 	{"Error", apiwire.Error{}, false},
 	{"WebhookAnswer", apiwire.WebhookAnswer{}, false},
 	{"SpaceInput", apiwire.SpaceRequest{}, true},
@@ -46,10 +45,11 @@ var wireSchemas = []struct {
 	{"Run", apiwire.Run{}, false},
 	{"RunList", apiwire.Page[apiwire.Run]{}, false},
 	{"RunResultInput", apiwire.RunResultRequest{}, true},
-	{"RunPageLink", apiwire.RunPageLink{}, false},
+	{"Health", apiwire.Health{}, false},
 	{"Delivery", apiwire.Delivery{}, false},
 	{"DeliveryWithBody", apiwire.DeliveryWithBody{}, false},
 	{"DeliveryList", apiwire.Page[apiwire.Delivery]{}, false},
+	{"RunPageLink", apiwire.RunPageLink{}, false},
 }
 
 // TestWireTypesMatchOpenAPI holds the Go wire types (one definition, used by the

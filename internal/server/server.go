@@ -65,6 +65,21 @@ type Config struct {
 	// WebhookSecretGrace is how long a rotated-out webhook secret still verifies
 	// deliveries; 0 means DefaultWebhookSecretGrace, a negative value none.
 	WebhookSecretGrace time.Duration
+	// WebhookMaxBody bounds a webhook delivery's body; 0 means
+	// DefaultWebhookMaxBody (4 MiB: a signed Data Center push of 3,001 refs fits).
+	WebhookMaxBody int64
+	// WebhookReadSlots bounds how many webhook bodies over 64 KiB (or of
+	// undeclared length) are read at once, before their signature is known (beyond
+	// it, 503 with Retry-After); 0 means 4 per CPU, at least 8. Up to 256 smaller
+	// ones are read besides. Memory spent on unauthenticated bodies is at most
+	// WebhookReadSlots × WebhookMaxBody + 16 MiB.
+	WebhookReadSlots int
+	// WebhookFailureBurst unsigned or wrongly signed deliveries (or ones to an
+	// unknown integration) from one client address are answered 401/404; beyond
+	// them 429, without reading the body, until WebhookFailureInterval per failure
+	// has passed (0: 20 and 1s).
+	WebhookFailureBurst    int
+	WebhookFailureInterval time.Duration
 	// QueueLease and QueuePollInterval tune the job queue (0: the defaults).
 	QueueLease        time.Duration
 	QueuePollInterval time.Duration
@@ -192,7 +207,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	for _, q := range []struct {
 		name  string
 		value int
-	}{{"MaxSpaces", cfg.MaxSpaces}, {"MaxSpaceDepth", cfg.MaxSpaceDepth}, {"MaxLabels", cfg.MaxLabels}} {
+	}{{"MaxSpaces", cfg.MaxSpaces}, {"MaxSpaceDepth", cfg.MaxSpaceDepth}, {"MaxLabels", cfg.MaxLabels},
+		{"WebhookReadSlots", cfg.WebhookReadSlots}, {"WebhookFailureBurst", cfg.WebhookFailureBurst}, {"WebhookMaxBody", int(min(cfg.WebhookMaxBody, 1<<40))}} {
 		if q.value < 0 {
 			return nil, fmt.Errorf("%s must not be negative", q.name)
 		}
@@ -247,7 +263,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	pages := runpage.New(runpage.Config{Store: st, Box: box, PublicURL: publicURL, TrustedProxies: trusted, Logger: logger})
 	s.worker = worker.New(st, box, worker.Config{Lease: cfg.QueueLease, Poll: cfg.QueuePollInterval,
 		PublicURL: publicURL, Status: statusEnv(cfg), Logger: logger, Metrics: m, RunLink: pages.StatusURL})
-	s.receiver = receiver.New(st, box, m, grace, func() { s.worker.Wake(store.JobDelivery) })
+	s.receiver = receiver.New(st, box, m, receiver.Config{Grace: grace, MaxBody: cfg.WebhookMaxBody,
+		ReadSlots: cfg.WebhookReadSlots, FailureBurst: cfg.WebhookFailureBurst,
+		FailureInterval: cfg.WebhookFailureInterval, TrustedProxies: trusted},
+		func() { s.worker.Wake(store.JobDelivery) })
 	s.worker.SetBusy(s.receiver.Busy)
 	var checker vcs.CredentialChecker
 	if cfg.CredentialChecker != nil {

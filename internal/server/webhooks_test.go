@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"crypto/sha1" //nolint:gosec // test commit ids, not security
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -34,13 +36,24 @@ func newHookTarget(t *testing.T, c *client, body map[string]any) hookTarget {
 	return hookTarget{provider: str(created, "provider"), url: str(created, "webhook_url"), secret: str(created, "webhook_secret"), id: str(created, "id")}
 }
 
-const (
-	cloudPushBody = `{"actor":{"type":"user"},"repository":{"full_name":"acme/infra","type":"repository"},` +
-		`"push":{"changes":[{"new":{"type":"branch","name":"main","target":{"hash":"0123456789abcdef0123456789abcdef01234567"}},"old":null}]}}`
-	dcPushBody = `{"eventKey":"repo:refs_changed","repository":{"slug":"infra","project":{"key":"PLAT"}},` +
+// cloudPushBody and dcPushBody are pushes of commit to main of infra.
+func cloudPushBody(commit string) string {
+	return `{"actor":{"type":"user"},"repository":{"full_name":"acme/infra","type":"repository"},` +
+		`"push":{"changes":[{"new":{"type":"branch","name":"main","target":{"hash":"` + commit + `"}},"old":null}]}}`
+}
+
+func dcPushBody(commit string) string {
+	return `{"eventKey":"repo:refs_changed","repository":{"slug":"infra","project":{"key":"PLAT"}},` +
 		`"changes":[{"ref":{"id":"refs/heads/main","displayId":"main","type":"BRANCH"},"refId":"refs/heads/main",` +
-		`"fromHash":"0000000000000000000000000000000000000000","toHash":"0123456789abcdef0123456789abcdef01234567","type":"UPDATE"}]}`
-)
+		`"fromHash":"0000000000000000000000000000000000000000","toHash":"` + commit + `","type":"UPDATE"}]}`
+}
+
+// commitFor is a commit hash of its own for each request id: two pushes are two
+// bodies (the same body again is a replay, whatever its request id).
+func commitFor(requestID string) string {
+	sum := sha1.Sum([]byte(requestID))
+	return hex.EncodeToString(sum[:])
+}
 
 // delivery is one webhook request as Bitbucket would send it.
 type delivery struct {
@@ -52,11 +65,12 @@ type delivery struct {
 	signature string // overrides signWith
 }
 
+// push is a signed push of commitFor(requestID).
 func (h hookTarget) push(requestID string) delivery {
 	if h.provider == "bitbucket_cloud" {
-		return delivery{body: cloudPushBody, event: "repo:push", requestID: requestID, signWith: h.secret}
+		return delivery{body: cloudPushBody(commitFor(requestID)), event: "repo:push", requestID: requestID, signWith: h.secret}
 	}
-	return delivery{body: dcPushBody, event: "repo:refs_changed", requestID: requestID, signWith: h.secret}
+	return delivery{body: dcPushBody(commitFor(requestID)), event: "repo:refs_changed", requestID: requestID, signWith: h.secret}
 }
 
 func (h hookTarget) send(t testing.TB, d delivery) (int, string) {
@@ -151,7 +165,7 @@ func TestWebhookRejectionsStoreNothing(t *testing.T) {
 				{"push without changes", h.url, delivery{body: `{"repository":{"full_name":"acme/infra","slug":"infra","project":{"key":"PLAT"}}}`,
 					event: good.event, requestID: "r-nochanges", signWith: h.secret}, 400, "invalid_argument"},
 				{"no event key", h.url, delivery{body: good.body, requestID: "r-noevent", signWith: h.secret}, 400, "invalid_argument"},
-				{"over 1 MiB", h.url, delivery{body: `{"pad":"` + strings.Repeat("x", 1<<20) + `"}`, event: good.event, requestID: "r-big", signWith: h.secret}, 413, "invalid_argument"},
+				{"over --webhook-max-body", h.url, delivery{body: `{"pad":"` + strings.Repeat("x", server.DefaultWebhookMaxBody) + `"}`, event: good.event, requestID: "r-big", signWith: h.secret}, 413, "invalid_argument"},
 			}
 			for _, tc := range cases {
 				status, body := h.sendTo(t, tc.url, tc.d)
@@ -348,7 +362,7 @@ func TestWebhookResumesAfterRestart(t *testing.T) {
 
 	second := servertest.Start(t, servertest.WithDatabase(first.DBPath, first.SecretKey, first.AdminKey))
 	d := waitProcessed(t, second, ans.DeliveryID)
-	if !strings.Contains(d.Outcome, "main@0123456789abcdef") {
+	if !strings.Contains(d.Outcome, "main@"+commitFor("restart-1")) {
 		t.Errorf("outcome %q", d.Outcome)
 	}
 	if n := tableCount(t, second, "jobs"); n != 0 {

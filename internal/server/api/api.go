@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/orbit-iac/terraform-provider-orbit/internal/server/auth"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/httpguard"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/metrics"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secrets"
@@ -45,7 +45,7 @@ type Config struct {
 	Checker   vcs.CredentialChecker
 	Metrics   *metrics.Metrics
 	MaxLabels int
-	AuthLimit *auth.Limiter
+	AuthLimit *httpguard.FailureLimiter
 	// TrustedProxies: see server.Config.TrustedProxies (normalized).
 	TrustedProxies []netip.Prefix
 	Inflight       *httpx.Inflight
@@ -68,7 +68,7 @@ type API struct {
 	checker        vcs.CredentialChecker
 	metrics        *metrics.Metrics
 	limits         limits
-	authLimit      *auth.Limiter
+	authLimit      *httpguard.FailureLimiter
 	trustedProxies []netip.Prefix
 	inflight       *httpx.Inflight
 	draining       *atomic.Bool
@@ -77,6 +77,11 @@ type API struct {
 	queue          Waker
 	runPages       RunPages
 	publicRoutes   []httpx.Route
+	// bodyLimits are the routes (patterns) whose body cap is not httpx.MaxBodyBytes.
+	bodyLimits map[string]int64
+	// refusedLog writes the access-log lines of requests refused before anyone was
+	// authenticated, a few per second (refusedLogSample).
+	refusedLog *slog.Logger
 	// beforeIntegrationUpdate, when set (tests only), runs in PUT /integrations/{id}
 	// between loading the integration and writing it.
 	beforeIntegrationUpdate atomic.Pointer[func()]
@@ -84,16 +89,30 @@ type API struct {
 	idempotencyHashKey []byte
 }
 
+// refusedLogSample is how many access-log lines of refused unauthenticated requests
+// are written per second; the others are counted (orbit_log_lines_dropped_total).
+var refusedLogSample = httpguard.Sample{PerInterval: 20, Interval: time.Second}
+
 // New builds the API.
 func New(cfg Config) *API {
-	return &API{
+	s := &API{
 		store: cfg.Store, box: cfg.Box, publicURL: cfg.PublicURL, logger: cfg.Logger, checker: cfg.Checker,
 		metrics: cfg.Metrics, limits: limits{maxLabels: cfg.MaxLabels}, authLimit: cfg.AuthLimit,
 		trustedProxies: cfg.TrustedProxies, inflight: cfg.Inflight, draining: cfg.Draining,
 		ready:          writeProbe{interval: readyProbeInterval, now: time.Now},
 		webhookTargets: cfg.Targets, queue: cfg.Queue, runPages: cfg.RunPages, publicRoutes: cfg.PublicRoutes,
 		idempotencyHashKey: cfg.Box.DeriveKey("orbit idempotency request hash"),
+		bodyLimits:         map[string]int64{},
 	}
+	for _, rt := range cfg.PublicRoutes {
+		if rt.MaxBodyBytes > 0 {
+			s.bodyLimits[rt.Method+" "+rt.Path] = rt.MaxBodyBytes
+		}
+	}
+	sampled := httpguard.NewSampledHandler(cfg.Logger.Handler(), refusedLogSample)
+	s.refusedLog = slog.New(sampled)
+	cfg.Metrics.DroppedLogLines(func() float64 { return float64(sampled.Dropped()) })
+	return s
 }
 
 // SetBeforeIntegrationUpdate installs f (nil: none) to run in PUT /integrations/{id}

@@ -2,12 +2,12 @@ package api
 
 import (
 	"context"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 

@@ -52,10 +52,14 @@ func (s *API) serveHTTP(mux *http.ServeMux) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", info.RequestID)
 		r = r.WithContext(httpx.WithInfo(r.Context(), info))
-		r.Body = http.MaxBytesReader(w, r.Body, httpx.MaxBodyBytes)
+		_, pattern := mux.Handler(r)
+		limit := int64(httpx.MaxBodyBytes)
+		if l, ok := s.bodyLimits[pattern]; ok {
+			limit = l
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		sw := &statusWriter{ResponseWriter: w}
 
-		_, pattern := mux.Handler(r)
 		route := pattern
 		if route == "" {
 			route = "unmatched"
@@ -95,12 +99,15 @@ func (s *API) serveHTTP(mux *http.ServeMux) http.Handler {
 			if info.KeyID != "" {
 				attrs = append(attrs, slog.String("key_id", info.KeyID))
 			}
-			level := slog.LevelInfo
+			level, logger := slog.LevelInfo, s.logger
 			if info.InternalErr != nil {
 				level = slog.LevelError
 				attrs = append(attrs, slog.String("error", info.InternalErr.Error()))
+			} else if status >= 400 && info.KeyID == "" {
+				// Refused before anyone was authenticated: a flood must not fill the disk.
+				logger = s.refusedLog
 			}
-			s.logger.LogAttrs(r.Context(), level, "http request", attrs...)
+			logger.LogAttrs(r.Context(), level, "http request", attrs...)
 		}()
 
 		if pattern == "" {

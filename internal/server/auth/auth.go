@@ -1,8 +1,8 @@
 // Package auth owns who the caller is: the API key format, authenticating a
 // request's Bearer key, the principal with its roles and the rules of effective
 // roles over the space tree, the first admin key of an empty database, and the
-// limiter of failed authentications. It may import store and httpx, nothing else
-// of the server.
+// parameters of the limit on failed authentications (httpguard.FailureLimiter). It
+// may import store, httpx and internal/httpguard, nothing else of the server.
 package auth
 
 import (

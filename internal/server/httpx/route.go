@@ -22,6 +22,8 @@ type Route struct {
 	// Resource names the object in 404 messages.
 	Resource string
 	Handle   HandlerFunc
+	// MaxBodyBytes caps the route's request body instead of MaxBodyBytes (0: that).
+	MaxBodyBytes int64
 }
 
 // RequestInfo collects what the access log needs from deeper layers.

@@ -50,7 +50,7 @@ func New() *Metrics {
 		}, []string{"route", "code"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orbit_webhook_deliveries_total",
-			Help: "Webhook deliveries received, by provider and outcome (accepted, duplicate, ping, bad_signature, bad_payload, too_large, unknown_integration, error). A rejected delivery leaves only this count.",
+			Help: "Webhook deliveries received, by provider and outcome (accepted, ignored, duplicate, ping, bad_signature, bad_payload, too_large, unknown_integration, rate_limited, busy, error). A rejected delivery leaves only this count.",
 		}, []string{"provider", "outcome"}),
 		statuses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orbit_status_posts_total",
@@ -104,6 +104,31 @@ func (m *Metrics) Handler() http.Handler { return m.http }
 // WebhookOutcome counts one delivery by outcome.
 func (m *Metrics) WebhookOutcome(provider store.Provider, outcome string) {
 	m.webhooks.WithLabelValues(string(provider), outcome).Inc()
+}
+
+// WebhookGuard registers the receiver's guards: refused counts the deliveries
+// answered 503 because every body-read slot was taken, tracked the client
+// addresses the failed-signature limiter holds.
+func (m *Metrics) WebhookGuard(refused, tracked func() float64) {
+	m.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "orbit_webhook_reads_refused_total",
+			Help: "Webhook deliveries answered 503 without their body being read: every read slot (--webhook-read-slots) was taken.",
+		}, refused),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "orbit_webhook_failure_clients",
+			Help: "Client addresses the limiter of failed webhook signatures tracks.",
+		}, tracked),
+	)
+}
+
+// DroppedLogLines registers the count of access-log lines dropped by sampling
+// (the lines of refused unauthenticated requests).
+func (m *Metrics) DroppedLogLines(dropped func() float64) {
+	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "orbit_log_lines_dropped_total",
+		Help: "Access-log lines of refused unauthenticated requests that were not written: at most a few per second are (a dropped_lines attribute on the next one says how many were left out).",
+	}, dropped))
 }
 
 // StatusPost counts one commit status job of an integration of kind product, by

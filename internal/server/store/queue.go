@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 )
 
@@ -14,12 +16,18 @@ type Delivery struct {
 	RequestID string
 	EventKey  string
 	// Secret says which webhook secret verified it: SecretCurrent or SecretPrevious.
-	Secret      string
-	Attempt     int // Cloud's X-Attempt-Number of the stored attempt (1 for DC)
-	Body        []byte
+	Secret  string
+	Attempt int // Cloud's X-Attempt-Number of the stored attempt (1 for DC)
+	Body    []byte
+	// BodySHA256 is BodySHA256(Body), filled by the store: the replay key, unique
+	// per integration and event key ("" on rows stored before it was kept).
+	BodySHA256  string
 	ReceivedAt  time.Time
 	ProcessedAt time.Time // zero until dispatched
-	Outcome     string    // what dispatch did, for a person
+	// Outcome is what dispatch did, for a person. Set when recorded, the delivery
+	// was decided on receipt (an ignored event): it is stored processed, no job,
+	// with Decision, Namespace and Repository as given.
+	Outcome string
 	// Decision is Outcome as a code (DecisionRunsStarted, ...; "" until
 	// dispatched); Namespace and Repository are what the event named.
 	Decision   string
@@ -31,6 +39,12 @@ type Delivery struct {
 	RequestedBy  string
 }
 
+// BodySHA256 is the replay key of a delivery body: its SHA-256, hex.
+func BodySHA256(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
+}
+
 const (
 	SecretCurrent  = "current"
 	SecretPrevious = "previous"
@@ -39,8 +53,9 @@ const (
 // DeliveryReceipt is RecordDeliveries' answer for one delivery.
 type DeliveryReceipt struct {
 	ID string // the new delivery's id; "" for a duplicate
-	// Duplicate: a delivery with the same (integration, request id) was already
-	// stored (Bitbucket retried, or a replica got it first); nothing was added.
+	// Duplicate: a delivery with the same (integration, request id) or the same
+	// (integration, event key, body) was already stored (Bitbucket retried, a replica got it
+	// first, or someone replays a signed body); nothing was added.
 	Duplicate bool
 	// Err is set when this delivery could not be stored (e.g. its integration was
 	// deleted meanwhile); the others of the batch are unaffected.
@@ -170,10 +185,12 @@ type RunFilter struct {
 // PostgreSQL claims with FOR UPDATE SKIP LOCKED so that replicas take different
 // jobs (Dialect.SkipLocked).
 type QueueStore interface {
-	// RecordDeliveries stores each delivery and a JobDelivery for it, all in one
+	// RecordDeliveries stores each delivery and a JobDelivery for it (none for a
+	// delivery recorded with its Outcome: it is stored processed), all in one
 	// transaction (group commit); receipts are in input order. A delivery whose
-	// (IntegrationID, RequestID) exists, in the store or earlier in the batch, is a
-	// Duplicate and adds nothing.
+	// (IntegrationID, RequestID) or (IntegrationID, EventKey, BodySHA256(Body)) exists, in the
+	// store or earlier in the batch, is a Duplicate and adds nothing; the check is
+	// the insert's, so concurrent receivers store a body once.
 	RecordDeliveries(ctx context.Context, ds []Delivery) ([]DeliveryReceipt, error)
 	GetDelivery(ctx context.Context, id string) (Delivery, error)
 

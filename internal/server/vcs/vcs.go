@@ -88,7 +88,10 @@ type PendingCredential struct {
 // Delivery is what a kind reads of a received delivery.
 type Delivery struct {
 	// Ping: a connectivity test, answered and not stored.
-	Ping     bool
+	Ping bool
+	// Unsigned: the delivery carries no signature header at all. It is refused
+	// (401) before its body is read.
+	Unsigned bool
 	EventKey string
 	// RequestID is the product's delivery id ("" when it sent none).
 	RequestID string

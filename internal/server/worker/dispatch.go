@@ -3,11 +3,11 @@ package worker
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/textcap"
 )
 
 // dispatch turns a delivery into the runs it starts (ARCHITECTURE.md, "One push") and a one-line outcome
@@ -59,6 +59,9 @@ func (s *Worker) dispatch(ctx context.Context, d store.Delivery, cache *dispatch
 	}
 	if !starts {
 		result.Outcome, result.Decision = describe+": recorded, no run", store.DecisionEventIgnored
+		if ev.Reason != "" {
+			result.Outcome = describe + ": ignored, " + ev.Reason
+		}
 		return result, nil
 	}
 	bindings, err := cache.bindings(ctx, s.store, in.ID, ev.Namespace, ev.Repository)
@@ -190,7 +193,8 @@ func describeEvent(ev bitbucket.WebhookEvent) string {
 		for _, sk := range ev.Skipped {
 			parts = append(parts, "ignored "+sk)
 		}
-		return fmt.Sprintf("%s to %s: %s", ev.Key, repo, strings.Join(parts, ", "))
+		// A push of thousands of refs names the first ones and counts the rest.
+		return fmt.Sprintf("%s to %s: %s", ev.Key, repo, textcap.List(parts, ", ", textcap.DefaultLimit/2))
 	case ev.PullRequest != nil:
 		return fmt.Sprintf("%s on pull request #%d of %s (%s@%s into %s)", ev.Key, ev.PullRequest.ID, repo,
 			ev.PullRequest.SourceBranch, ev.PullRequest.SourceCommit, ev.PullRequest.DestinationBranch)

@@ -18,6 +18,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secrets"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/textcap"
 )
 
 // Queue tuning. A lease must outlast one job's work (a status post is bounded by
@@ -275,6 +276,8 @@ func (s *Worker) handleDeliveryJobs(ctx context.Context, jobs []store.Job) {
 			s.retryJob(ctx, job, err)
 			continue
 		}
+		// What one delivery makes us store stays small whatever it held.
+		result.Outcome = textcap.String(result.Outcome, textcap.DefaultLimit)
 		done = append(done, store.DeliveryCompletion{JobID: job.ID, Result: result})
 		doneJobs, events = append(doneJobs, job), append(events, d.EventKey)
 	}

@@ -13,7 +13,11 @@ import (
 )
 
 // RecordDeliveries inserts the whole batch in one transaction: one commit (one
-// fsync) acknowledges every delivery that arrived together.
+// fsync) acknowledges every delivery that arrived together. A delivery whose
+// request id, or body (its SHA-256) under the same event key, the integration
+// already has is a duplicate: both unique indexes answer in the insert itself, so
+// two replicas storing the same body at once store it once. A delivery with an Outcome was decided on
+// receipt: it is stored processed, without a job.
 func (s *Store) RecordDeliveries(ctx context.Context, ds []store.Delivery) ([]store.DeliveryReceipt, error) {
 	receipts := make([]store.DeliveryReceipt, len(ds))
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
@@ -32,10 +36,16 @@ func (s *Store) RecordDeliveries(ctx context.Context, ds []store.Delivery) ([]st
 			if attempt <= 0 {
 				attempt = 1
 			}
+			processed := ""
+			if d.Outcome != "" {
+				processed = formatTime(received)
+			}
 			res, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries
-				(id, integration_id, request_id, event_key, secret, attempt, body, received_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (integration_id, request_id) DO NOTHING`,
-				id, d.IntegrationID, d.RequestID, d.EventKey, d.Secret, attempt, string(d.Body), formatTime(received))
+				(id, integration_id, request_id, event_key, secret, attempt, body, body_sha256, received_at, processed_at, outcome,
+				decision, namespace, repository)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING`,
+				id, d.IntegrationID, d.RequestID, d.EventKey, d.Secret, attempt, string(d.Body), store.BodySHA256(d.Body),
+				formatTime(received), processed, d.Outcome, d.Decision, d.Namespace, d.Repository)
 			if err != nil {
 				if s.dialect.IsForeignKeyViolation != nil && s.dialect.IsForeignKeyViolation(err) {
 					return &batchItemError{index: i, err: notFound("integration", d.IntegrationID)}
@@ -48,10 +58,13 @@ func (s *Store) RecordDeliveries(ctx context.Context, ds []store.Delivery) ([]st
 				receipts[i].Duplicate = true
 				continue
 			}
+			receipts[i].ID = id
+			if d.Outcome != "" {
+				continue
+			}
 			if err := insertJob(ctx, tx, store.JobDelivery, id, now); err != nil {
 				return err
 			}
-			receipts[i].ID = id
 		}
 		return nil
 	})
@@ -114,11 +127,11 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (store.Delivery, err
 // deliveryColumns are the columns of a delivery but its body, in the order
 // deliveryFields scans them.
 const deliveryColumns = `id, integration_id, request_id, event_key, secret, attempt, received_at, processed_at, outcome,
-	decision, namespace, repository, redelivery_of, requested_by`
+	decision, namespace, repository, redelivery_of, requested_by, body_sha256`
 
 func deliveryFields(d *store.Delivery, received, processed *string) []any {
 	return []any{&d.ID, &d.IntegrationID, &d.RequestID, &d.EventKey, &d.Secret, &d.Attempt, received, processed, &d.Outcome,
-		&d.Decision, &d.Namespace, &d.Repository, &d.RedeliveryOf, &d.RequestedBy}
+		&d.Decision, &d.Namespace, &d.Repository, &d.RedeliveryOf, &d.RequestedBy, &d.BodySHA256}
 }
 
 func deliveryTimes(d *store.Delivery, received, processed string) (err error) {

@@ -25,12 +25,19 @@ var queueTests = []struct {
 	{"RunsFinishAndList", testRunsFinishAndList},
 	{"ConcurrentClaimsTakeEachJobOnce", testConcurrentClaims},
 	{"ConcurrentDuplicateDeliveries", testConcurrentDuplicateDeliveries},
+	{"DeliveriesReplayedBody", testDeliveriesReplayedBody},
+	{"DeliveryDecidedOnReceipt", testDeliveryDecidedOnReceipt},
+	{"ConcurrentReplays", testConcurrentReplays},
 }
 
+// delivery is one of a push whose body differs with its request id (a body is
+// stored once per integration).
 func delivery(integrationID, requestID string) store.Delivery {
 	return store.Delivery{IntegrationID: integrationID, RequestID: requestID, EventKey: "repo:push",
-		Secret: store.SecretCurrent, Body: []byte(`{"push":{}}`)}
+		Secret: store.SecretCurrent, Body: pushBody(requestID)}
 }
+
+func pushBody(tag string) []byte { return []byte(`{"push":{"tag":` + fmt.Sprintf("%q", tag) + `}}`) }
 
 func testDeliveriesDedupe(t *testing.T, s store.Store) {
 	in := must(s.CreateIntegration(ctx(t), cloudIntegration("hooks", store.RootSpaceID)))(t)
@@ -51,7 +58,7 @@ func testDeliveriesDedupe(t *testing.T, s store.Store) {
 		t.Fatalf("repeat in a later batch: %+v", again[0])
 	}
 	got := must(s.GetDelivery(ctx(t), receipts[0].ID))(t)
-	if got.RequestID != "a" || got.IntegrationID != in.ID || string(got.Body) != `{"push":{}}` || got.Attempt != 1 ||
+	if got.RequestID != "a" || got.IntegrationID != in.ID || string(got.Body) != string(pushBody("a")) || got.Attempt != 1 ||
 		got.Secret != store.SecretCurrent || !got.ProcessedAt.IsZero() || got.ReceivedAt.IsZero() {
 		t.Fatalf("stored delivery: %+v", got)
 	}
@@ -429,5 +436,116 @@ func testConcurrentDuplicateDeliveries(t *testing.T, s store.Store) {
 	jobs := must(s.ClaimJobs(ctx(t), store.JobDelivery, 1000, time.Hour))(t)
 	if len(jobs) != deliveries {
 		t.Fatalf("%d delivery jobs, want %d", len(jobs), deliveries)
+	}
+}
+
+// A body the integration already has under the same event key is a duplicate
+// whatever its request id (a replay of a signed delivery), in the same batch or a
+// later one; the same body to another integration is another delivery.
+func testDeliveriesReplayedBody(t *testing.T, s store.Store) {
+	in := must(s.CreateIntegration(ctx(t), cloudIntegration("replays", store.RootSpaceID)))(t)
+	other := must(s.CreateIntegration(ctx(t), cloudIntegration("replays-2", store.RootSpaceID)))(t)
+	replay := func(integrationID, requestID string) store.Delivery {
+		d := delivery(integrationID, requestID)
+		d.Body = pushBody("the same push")
+		return d
+	}
+	otherKey := replay(in.ID, "r-4")
+	otherKey.EventKey = "repo:deleted"
+	receipts := must(s.RecordDeliveries(ctx(t), []store.Delivery{replay(in.ID, "r-1"), replay(in.ID, "r-2"), replay(other.ID, "r-1"), otherKey}))(t)
+	if receipts[0].ID == "" || !receipts[1].Duplicate || receipts[1].ID != "" || receipts[2].ID == "" {
+		t.Fatalf("same body, new request id, same batch: %+v", receipts)
+	}
+	// Bitbucket sends some events with identical bodies (Cloud repo:created and
+	// repo:deleted): the event key is part of the key.
+	if receipts[3].ID == "" {
+		t.Fatalf("same body under another event key: %+v", receipts[3])
+	}
+	if again := must(s.RecordDeliveries(ctx(t), []store.Delivery{replay(in.ID, "r-3")}))(t); !again[0].Duplicate {
+		t.Fatalf("same body, new request id, later batch: %+v", again[0])
+	}
+	got := must(s.GetDelivery(ctx(t), receipts[0].ID))(t)
+	if got.BodySHA256 != store.BodySHA256(pushBody("the same push")) || len(got.BodySHA256) != 64 {
+		t.Fatalf("body_sha256 %q", got.BodySHA256)
+	}
+	if jobs := must(s.ClaimJobs(ctx(t), store.JobDelivery, 10, time.Hour))(t); len(jobs) != 3 {
+		t.Fatalf("claimed %d delivery jobs, want 3", len(jobs))
+	}
+}
+
+// A delivery recorded with its Outcome (an ignored event) is stored processed and
+// queues no job; it still takes part in the dedupe.
+func testDeliveryDecidedOnReceipt(t *testing.T, s store.Store) {
+	in := must(s.CreateIntegration(ctx(t), cloudIntegration("decided", store.RootSpaceID)))(t)
+	d := delivery(in.ID, "ignored-1")
+	d.EventKey, d.Outcome = "issue:created", "issue:created on acme/infra: ignored, issues start nothing"
+	d.Decision, d.Namespace, d.Repository = store.DecisionEventIgnored, "acme", "infra"
+	r := must(s.RecordDeliveries(ctx(t), []store.Delivery{d}))(t)[0]
+	if r.ID == "" || r.Duplicate {
+		t.Fatalf("receipt %+v", r)
+	}
+	got := must(s.GetDelivery(ctx(t), r.ID))(t)
+	if got.Outcome != d.Outcome || got.ProcessedAt.IsZero() || got.Decision != store.DecisionEventIgnored ||
+		got.Namespace != "acme" || got.Repository != "infra" {
+		t.Fatalf("stored %+v, want processed with the outcome", got)
+	}
+	if jobs := must(s.ClaimJobs(ctx(t), store.JobDelivery, 10, time.Hour))(t); len(jobs) != 0 {
+		t.Fatalf("%d jobs for a delivery decided on receipt", len(jobs))
+	}
+	d.RequestID = "ignored-2"
+	if again := must(s.RecordDeliveries(ctx(t), []store.Delivery{d}))(t)[0]; !again.Duplicate {
+		t.Fatalf("replayed ignored delivery: %+v", again)
+	}
+}
+
+// Receivers (replicas) storing the same bodies at once, each under its own request
+// ids, store each body once: the check is the insert's.
+func testConcurrentReplays(t *testing.T, s store.Store) {
+	in := must(s.CreateIntegration(ctx(t), cloudIntegration("concurrent-replays", store.RootSpaceID)))(t)
+	const receivers, bodies = 4, 20
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		stored = map[int]int{}
+		errs   = make(chan error, receivers*bodies)
+		start  = make(chan struct{})
+	)
+	for r := range receivers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for i := range bodies {
+				d := delivery(in.ID, fmt.Sprintf("receiver-%d-%02d", r, i))
+				d.Body = pushBody(fmt.Sprintf("body-%02d", i))
+				rs, err := s.RecordDeliveries(ctx(t), []store.Delivery{d})
+				if err == nil && rs[0].Err != nil {
+					err = rs[0].Err
+				}
+				if err != nil {
+					errs <- err
+					continue
+				}
+				if !rs[0].Duplicate {
+					mu.Lock()
+					stored[i]++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("record: %v", err)
+	}
+	for i := range bodies {
+		if stored[i] != 1 {
+			t.Fatalf("body %d stored %d times", i, stored[i])
+		}
+	}
+	if jobs := must(s.ClaimJobs(ctx(t), store.JobDelivery, 1000, time.Hour))(t); len(jobs) != bodies {
+		t.Fatalf("%d delivery jobs, want %d", len(jobs), bodies)
 	}
 }

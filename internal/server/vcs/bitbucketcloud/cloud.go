@@ -176,7 +176,8 @@ func (Kind) CheckCredentials(ctx context.Context, env vcs.CheckEnv, in store.Int
 // ReadDelivery implements vcs.Kind: Cloud sends X-Request-UUID and counts its
 // retries in X-Attempt-Number; it has no ping.
 func (Kind) ReadDelivery(header http.Header) vcs.Delivery {
-	d := vcs.Delivery{EventKey: header.Get("X-Event-Key"), RequestID: header.Get("X-Request-UUID"), Attempt: 1}
+	d := vcs.Delivery{EventKey: header.Get("X-Event-Key"), RequestID: header.Get("X-Request-UUID"), Attempt: 1,
+		Unsigned: header.Get(bitbucket.SignatureHeader) == ""}
 	if n, err := strconv.Atoi(header.Get("X-Attempt-Number")); err == nil && n > 0 {
 		d.Attempt = n
 	}

@@ -220,7 +220,8 @@ func classify(host string, result bitbucket.CheckResult, obs vcs.Observation) vc
 // diagnostics:ping when an admin tests the hook.
 func (Kind) ReadDelivery(header http.Header) vcs.Delivery {
 	eventKey := header.Get("X-Event-Key")
-	return vcs.Delivery{Ping: eventKey == datacenter.EventPing, EventKey: eventKey, RequestID: header.Get("X-Request-Id"), Attempt: 1}
+	return vcs.Delivery{Ping: eventKey == datacenter.EventPing, EventKey: eventKey, RequestID: header.Get("X-Request-Id"), Attempt: 1,
+		Unsigned: header.Get(bitbucket.SignatureHeader) == ""}
 }
 
 // VerifyDelivery implements vcs.Kind: the X-Hub-Signature HMAC.
