@@ -4,38 +4,22 @@ import (
 	"context"
 	"net/url"
 	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 )
 
-// Delivery is one entry of an integration's delivery log (API.md, "Delivery log").
-type Delivery struct {
-	ID            string     `json:"id"`
-	IntegrationID string     `json:"integration_id"`
-	ReceivedAt    time.Time  `json:"received_at"`
-	ProcessedAt   *time.Time `json:"processed_at"`
-	EventKey      string     `json:"event_key"`
-	Namespace     string     `json:"namespace"`
-	Repository    string     `json:"repository"`
-	RequestID     string     `json:"request_id"`
-	Attempt       int        `json:"attempt"`
-	// Signature is the webhook secret that verified it: current or previous.
-	Signature string `json:"signature"`
-	// Decision is pending, runs_started, or why no run started (no_binding,
-	// branch_not_tracked, head_unchanged, paths_not_touched, runs_ended, event_ignored, duplicate, not_dispatched).
-	Decision     string        `json:"decision"`
-	Outcome      string        `json:"outcome"`
-	Runs         []DeliveryRun `json:"runs"`
-	RedeliveryOf *string       `json:"redelivery_of"`
-	RequestedBy  *string       `json:"requested_by"`
-	BodyRetained bool          `json:"body_retained"`
-	// Body is the raw JSON body, read by Delivery only; nil when not retained.
-	Body *string `json:"body,omitempty"`
-}
-
-// DeliveryRun is a run a delivery started.
-type DeliveryRun struct {
-	ID  string `json:"id"`
-	URL string `json:"url"`
-}
+type (
+	// Delivery is one entry of an integration's delivery log (API.md, "Delivery
+	// log"). Its Decision is pending, runs_started, or why no run started
+	// (no_binding, branch_not_tracked, head_unchanged, paths_not_touched,
+	// runs_ended, event_ignored, duplicate, not_dispatched); its Signature the
+	// webhook secret that verified it (current or previous).
+	Delivery = apiwire.Delivery
+	// DeliveryWithBody is one entry with its raw JSON body (nil when not retained).
+	DeliveryWithBody = apiwire.DeliveryWithBody
+	// DeliveryRun is a run a delivery started.
+	DeliveryRun = apiwire.DeliveryRun
+)
 
 // DeliveryListOptions filter the delivery log; empty fields do not filter.
 type DeliveryListOptions struct {
@@ -74,8 +58,8 @@ func (s *IntegrationsService) Deliveries(ctx context.Context, integrationID stri
 }
 
 // Delivery reads one entry with its body while retained (admin only).
-func (s *IntegrationsService) Delivery(ctx context.Context, integrationID, deliveryID string) (*Delivery, error) {
-	var out Delivery
+func (s *IntegrationsService) Delivery(ctx context.Context, integrationID, deliveryID string) (*DeliveryWithBody, error) {
+	var out DeliveryWithBody
 	if err := s.client.do(ctx, request{method: "GET", path: deliveryPath(integrationID, deliveryID)}, &out); err != nil {
 		return nil, err
 	}

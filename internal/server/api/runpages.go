@@ -2,9 +2,9 @@ package api
 
 import (
 	"context"
-	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"net/http"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 
