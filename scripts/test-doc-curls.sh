@@ -91,7 +91,7 @@ jq '{url: .webhook_url, secret: .webhook_secret, description: "orbit", active: t
   curl --fail-with-body -sS -u dev@example.com:sandbox-cloud-admin-token -H "Content-Type: application/json" \
     -d @- "$sandbox_url/2.0/repositories/acme/infra/hooks" >/dev/null
 stack_id="$(api POST /api/v1/stacks -d '{"name":"docs","space_id":"root"}' | jq -r .id)"
-api PUT "/api/v1/stacks/$stack_id/vcs-binding" \
+api POST "/api/v1/stacks/$stack_id/vcs-binding" \
   -d "{\"integration_id\":\"$integration_id\",\"namespace\":\"acme\",\"repository\":\"infra\",\"branch\":\"main\"}" >/dev/null
 
 # blocks FILE: the sh blocks of FILE that follow a <!-- doc-test --> line.
