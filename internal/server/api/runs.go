@@ -1,11 +1,14 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"unicode/utf8"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
 )
 
 // maxRunMessageLen bounds the message of a run result.
@@ -182,20 +185,28 @@ func (s *API) listRuns(w http.ResponseWriter, r *http.Request, p *principal) err
 }
 
 // startManualRun starts a tracked run of an attached stack on the head of b.Branch:
-// the newest commit orbit has heard of on that branch (from a push). Without one, there
-// is nothing to run yet: 409.
+// the newest commit orbit has heard of on that branch (from a push). Without one (a
+// binding made after the last push), it asks Bitbucket for the branch head through
+// the integration's kind and says so in the run's message. A branch Bitbucket does not
+// have (or will not show) is a 409 naming it; a Bitbucket that cannot be asked is a
+// 503 to retry, never a run on a guess. Without a configured checker (nothing to ask
+// Bitbucket with) the head stays unknown: 409.
 func (s *API) startManualRun(w http.ResponseWriter, r *http.Request, _ *principal, st store.Stack, b store.StackBinding) error {
 	head, err := s.store.LatestBranchCommit(r.Context(), b.IntegrationID, b.Namespace, b.Repository, b.Branch)
 	if err != nil {
 		return err
 	}
+	message := ""
 	if head == "" {
-		return errConflict("", fmt.Sprintf("no push to %s of %s/%s has been received yet, so its head commit is unknown; push to the branch (the webhook starts a run)",
-			b.Branch, b.Namespace, b.Repository))
+		head, err = s.askBranchHead(r, b)
+		if err != nil {
+			return err
+		}
+		message = "manual trigger: branch head from Bitbucket (no push to " + b.Branch + " received yet)"
 	}
 	run, err := s.store.CreateRun(r.Context(), store.Run{
 		StackID: st.ID, IntegrationID: b.IntegrationID, Namespace: b.Namespace, Repository: b.Repository,
-		Kind: store.RunTracked, Commit: head, Branch: b.Branch,
+		Kind: store.RunTracked, Commit: head, Branch: b.Branch, Message: message,
 	})
 	if err != nil {
 		return err
@@ -203,4 +214,43 @@ func (s *API) startManualRun(w http.ResponseWriter, r *http.Request, _ *principa
 	s.queue.Wake(store.JobStatus)
 	writeJSON(w, http.StatusAccepted, toRunResponse(run))
 	return nil
+}
+
+// bitbucketRetryAfter is the Retry-After (seconds) of a trigger refused because
+// Bitbucket could not be asked.
+const bitbucketRetryAfter = 30
+
+// askBranchHead reads the head of b's branch from Bitbucket with the integration's
+// credential (see startManualRun).
+func (s *API) askBranchHead(r *http.Request, b store.StackBinding) (string, error) {
+	reader, ok := s.checker.(vcs.BranchReader)
+	if !ok {
+		return "", errConflict("", fmt.Sprintf("no push to %s of %s/%s has been received yet, so its head commit is unknown; push to the branch (the webhook starts a run)",
+			b.Branch, b.Namespace, b.Repository))
+	}
+	in, err := s.store.GetIntegration(r.Context(), b.IntegrationID)
+	if err != nil {
+		return "", err
+	}
+	credential, err := s.box.Credential(in)
+	if err != nil {
+		return "", err
+	}
+	head, err := reader.BranchHead(r.Context(), in, credential, b.Namespace, b.Repository, b.Branch)
+	if err == nil {
+		return head, nil
+	}
+	var re *vcs.RefError
+	if !errors.As(err, &re) {
+		re = &vcs.RefError{Reason: vcs.RefUnreachable, Detail: err.Error(),
+			Message: fmt.Sprintf("Bitbucket could not be asked for the head of branch %q of %s/%s; try again later", b.Branch, b.Namespace, b.Repository)}
+	}
+	s.logger.Warn("branch head not read from Bitbucket",
+		"request_id", httpx.InfoFrom(r.Context()).RequestID,
+		"integration_id", in.ID, "namespace", b.Namespace, "repository", b.Repository, "branch", b.Branch,
+		"reason", re.Reason, "detail", re.Detail)
+	if re.Reason == vcs.RefUnreachable {
+		return "", httpx.Unavailable(re.Message, bitbucketRetryAfter)
+	}
+	return "", errConflict("branch", re.Message)
 }

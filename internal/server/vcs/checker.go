@@ -147,6 +147,50 @@ func (c *BitbucketChecker) Check(ctx context.Context, in store.Integration, cred
 	return kind.CheckCredentials(ctx, env, in, credential)
 }
 
+// BranchHead implements BranchReader through the integration's kind, with the
+// check's clients, egress policy and time bound.
+func (c *BitbucketChecker) BranchHead(ctx context.Context, in store.Integration, credential, namespace, repository, branch string) (string, error) {
+	c.init()
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = 20 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	kind, err := Lookup(in.Provider)
+	if err != nil {
+		return "", &RefError{Reason: RefUnreachable, Message: err.Error(), Detail: err.Error()}
+	}
+	env := CheckEnv{CloudBaseURL: c.CloudBaseURL, Policy: c.policy, c: c}
+	if env.CloudBaseURL == "" {
+		env.CloudBaseURL = bitbucket.DefaultCloudBaseURL
+	}
+	return kind.BranchHead(ctx, env, in, credential, namespace, repository, branch)
+}
+
+// ClassifyRefError turns a Bitbucket client's error reading namespace/repository's
+// branch into a *RefError. product names Bitbucket in messages; the classification
+// keys on the status only, so nothing the far end said reaches the caller (Detail
+// keeps it for the log).
+func ClassifyRefError(product, namespace, repository, branch string, err error) *RefError {
+	where := fmt.Sprintf("%s/%s", namespace, repository)
+	detail := err.Error()
+	apiErr, ok := bitbucket.AsAPIError(err)
+	switch {
+	case !ok:
+		return &RefError{Reason: RefUnreachable, Detail: detail,
+			Message: fmt.Sprintf("%s could not be asked for the head of branch %q of %s (no connection or no answer); try again later", product, branch, where)}
+	case apiErr.StatusCode == http.StatusNotFound:
+		return &RefError{Reason: RefNotFound, Detail: detail,
+			Message: fmt.Sprintf("%s has no branch %q in repository %s, or the integration's credential may not see that repository", product, branch, where)}
+	case apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden:
+		return &RefError{Reason: RefDenied, Detail: detail,
+			Message: fmt.Sprintf("%s refused the integration's credential reading branch %q of %s (HTTP %d): it needs read access to the repository", product, branch, where, apiErr.StatusCode)}
+	}
+	return &RefError{Reason: RefUnreachable, Detail: detail,
+		Message: fmt.Sprintf("%s answered HTTP %d when asked for the head of branch %q of %s; try again later", product, apiErr.StatusCode, branch, where)}
+}
+
 // ClassifyConnection reports a check that never got an HTTP answer: refused by the
 // egress policy, a failed TLS handshake, or no connection at all.
 func ClassifyConnection(product, host string, obs Observation) (CredentialCheck, bool) {
@@ -292,4 +336,7 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-var _ CredentialChecker = (*BitbucketChecker)(nil)
+var (
+	_ CredentialChecker = (*BitbucketChecker)(nil)
+	_ BranchReader      = (*BitbucketChecker)(nil)
+)

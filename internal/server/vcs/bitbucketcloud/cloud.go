@@ -9,6 +9,7 @@ package bitbucketcloud
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -171,6 +172,24 @@ func (Kind) CheckCredentials(ctx context.Context, env vcs.CheckEnv, in store.Int
 	// Past the connection, the answer comes from the Bitbucket Cloud the operator
 	// configured, so its own explanation is passed on.
 	return vcs.CredentialCheck{Valid: result.OK(), Reason: string(result.Reason), Message: result.Message, Detail: result.Message}
+}
+
+// BranchHead implements vcs.Kind with GET .../refs/branches/{name} on the operator's URL.
+func (Kind) BranchHead(ctx context.Context, env vcs.CheckEnv, in store.Integration, secret, namespace, repository, branch string) (string, error) {
+	const product = "Bitbucket Cloud"
+	opts, _ := env.Client(false)
+	client, err := cloud.New(credential(in, bitbucket.Secret(secret)), append(opts, bitbucket.WithBaseURL(env.CloudBaseURL))...)
+	if err != nil {
+		return "", &vcs.RefError{Reason: vcs.RefUnreachable, Message: "cannot ask Bitbucket Cloud: its API URL or the integration's credential is not usable", Detail: err.Error()}
+	}
+	b, err := client.GetBranch(ctx, namespace, repository, branch)
+	if err != nil {
+		return "", vcs.ClassifyRefError(product, namespace, repository, branch, err)
+	}
+	if b.Target.Hash == "" {
+		return "", &vcs.RefError{Reason: vcs.RefUnreachable, Message: fmt.Sprintf("%s named no head commit for branch %q of %s/%s; try again later", product, branch, namespace, repository)}
+	}
+	return b.Target.Hash, nil
 }
 
 // ReadDelivery implements vcs.Kind: Cloud sends X-Request-UUID and counts its

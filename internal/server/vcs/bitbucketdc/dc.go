@@ -183,6 +183,33 @@ func (Kind) CheckCredentials(ctx context.Context, env vcs.CheckEnv, in store.Int
 	return check
 }
 
+// BranchHead implements vcs.Kind with GET .../branches?filterText= on api_host,
+// through the egress policy like the credential check. A private worker pool cannot
+// be asked: unreachable.
+func (Kind) BranchHead(ctx context.Context, env vcs.CheckEnv, in store.Integration, secret, namespace, repository, branch string) (string, error) {
+	const product = "Bitbucket Data Center"
+	if strings.HasPrefix(in.APIHost, "private://") {
+		return "", &vcs.RefError{Reason: vcs.RefUnreachable, Message: fmt.Sprintf("api_host is a private worker pool (%s), which orbit-server cannot reach: it cannot ask for the head of branch %q of %s/%s; push to the branch (the webhook starts a run)", in.APIHost, branch, namespace, repository)}
+	}
+	host := vcs.HostOf(in.APIHost)
+	if err := env.Policy.CheckHost(vcs.HostnameOf(in.APIHost)); err != nil {
+		return "", &vcs.RefError{Reason: vcs.RefUnreachable, Message: vcs.HostNotAllowedMessage(host), Detail: err.Error()}
+	}
+	opts, _ := env.Client(true)
+	client, err := datacenter.New(bitbucket.Secret(secret), append(opts, bitbucket.WithBaseURL(in.APIHost))...)
+	if err != nil {
+		return "", &vcs.RefError{Reason: vcs.RefUnreachable, Message: "api_host is not a URL orbit-server can ask", Detail: err.Error()}
+	}
+	b, err := client.Branch(ctx, namespace, repository, branch)
+	if err != nil {
+		return "", vcs.ClassifyRefError(product+" at "+host, namespace, repository, branch, err)
+	}
+	if b.LatestCommit == "" {
+		return "", &vcs.RefError{Reason: vcs.RefUnreachable, Message: fmt.Sprintf("%s at %s named no head commit for branch %q of %s/%s; try again later", product, host, branch, namespace, repository)}
+	}
+	return b.LatestCommit, nil
+}
+
 // classify turns what happened on the wire into one of a few fixed messages. A
 // Data Center api_host is the caller's choice, so nothing the far end said (error
 // text, body, status line of a non-Bitbucket service) reaches the caller.
