@@ -93,6 +93,15 @@ func (f *fakeKind) BranchHead(_ context.Context, _ vcs.CheckEnv, _ store.Integra
 	return "head-of-" + branch, nil
 }
 
+// CheckRepository knows every repository but "nope".
+func (f *fakeKind) CheckRepository(_ context.Context, _ vcs.CheckEnv, _ store.Integration, _, namespace, repository string) error {
+	f.called("CheckRepository")
+	if repository == "nope" {
+		return &vcs.RefError{Reason: vcs.RefNotFound, Message: "the fake product has no repository " + namespace + "/" + repository}
+	}
+	return nil
+}
+
 func (f *fakeKind) DefaultEvents() []string { return []string{"fake:push"} }
 
 func (f *fakeKind) CheckNamespace(namespace string) error {
@@ -199,6 +208,14 @@ func TestThirdKindGoesThroughTheRegistry(t *testing.T) {
 		map[string]any{"integration_id": str(in, "id"), "namespace": "team", "repository": "app"}, http.StatusCreated)
 	if !fake.wasCalled("CheckNamespace") || str(binding, "repository_url") != "https://fake.example/team/app" {
 		t.Errorf("binding did not go through the kind: %v", binding)
+	}
+	if !fake.wasCalled("CheckRepository") {
+		t.Errorf("binding create did not ask the kind whether the repository exists")
+	}
+	nope := c.must(http.MethodPost, "/api/v1/stacks", map[string]any{"name": "fake-nope", "space_id": "root"}, http.StatusCreated)
+	if msg := c.wantError(http.MethodPost, "/api/v1/stacks/"+str(nope, "id")+"/vcs-binding",
+		map[string]any{"integration_id": str(in, "id"), "namespace": "team", "repository": "nope"}, http.StatusBadRequest, "invalid_argument", "repository"); !strings.Contains(msg, "team/nope") {
+		t.Errorf("binding to a repository the kind does not have: %q", msg)
 	}
 
 	// Triggered before any push, the stack runs on the head the fake kind names.

@@ -216,9 +216,10 @@ func (s *API) startManualRun(w http.ResponseWriter, r *http.Request, _ *principa
 	return nil
 }
 
-// bitbucketRetryAfter is the Retry-After (seconds) of a trigger refused because
-// Bitbucket could not be asked.
-const bitbucketRetryAfter = 30
+// bitbucketRetryAfter is the Retry-After (seconds) of a trigger or binding write
+// refused because Bitbucket could not be asked (the check already retried it
+// briefly); orbitapi clients retry after it.
+const bitbucketRetryAfter = 5
 
 // askBranchHead reads the head of b's branch from Bitbucket with the integration's
 // credential (see startManualRun).
@@ -240,17 +241,25 @@ func (s *API) askBranchHead(r *http.Request, b store.StackBinding) (string, erro
 	if err == nil {
 		return head, nil
 	}
-	var re *vcs.RefError
-	if !errors.As(err, &re) {
-		re = &vcs.RefError{Reason: vcs.RefUnreachable, Detail: err.Error(),
-			Message: fmt.Sprintf("Bitbucket could not be asked for the head of branch %q of %s/%s; try again later", b.Branch, b.Namespace, b.Repository)}
-	}
-	s.logger.Warn("branch head not read from Bitbucket",
-		"request_id", httpx.InfoFrom(r.Context()).RequestID,
-		"integration_id", in.ID, "namespace", b.Namespace, "repository", b.Repository, "branch", b.Branch,
-		"reason", re.Reason, "detail", re.Detail)
+	re := s.logRefError(r, in, b.Namespace, b.Repository, b.Branch, err)
 	if re.Reason == vcs.RefUnreachable {
 		return "", httpx.Unavailable(re.Message, bitbucketRetryAfter)
 	}
 	return "", errConflict("branch", re.Message)
+}
+
+// logRefError logs why Bitbucket could not tell about namespace/repository (and
+// branch, when not "") with the request id, and returns it as a *vcs.RefError (an
+// error of another type is taken as unreachable).
+func (s *API) logRefError(r *http.Request, in store.Integration, namespace, repository, branch string, err error) *vcs.RefError {
+	var re *vcs.RefError
+	if !errors.As(err, &re) {
+		re = &vcs.RefError{Reason: vcs.RefUnreachable, Detail: err.Error(),
+			Message: fmt.Sprintf("Bitbucket could not be asked about %s/%s; try again later", namespace, repository)}
+	}
+	s.logger.Warn("repository or branch not read from Bitbucket",
+		"request_id", httpx.InfoFrom(r.Context()).RequestID,
+		"integration_id", in.ID, "namespace", namespace, "repository", repository, "branch", branch,
+		"reason", re.Reason, "detail", re.Detail)
+	return re
 }

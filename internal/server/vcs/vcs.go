@@ -46,6 +46,11 @@ type Kind interface {
 	// integration's credential (a manual trigger before any push). Errors are
 	// *RefError.
 	BranchHead(ctx context.Context, env CheckEnv, in store.Integration, credential, namespace, repository, branch string) (string, error)
+	// CheckRepository checks that the repository exists and the integration's
+	// credential may read it (a binding's create or update). Errors are *RefError;
+	// nil also when the kind cannot reach the product at all by design (a private
+	// worker pool), which it documents.
+	CheckRepository(ctx context.Context, env CheckEnv, in store.Integration, credential, namespace, repository string) error
 	// DefaultEvents are the webhook triggers the repositories must send.
 	DefaultEvents() []string
 	// CheckNamespace checks a binding's namespace (workspace, project key).
@@ -205,6 +210,13 @@ type RefError struct {
 }
 
 func (e *RefError) Error() string { return e.Message }
+
+// RepositoryChecker checks through an integration's credentials that a repository
+// exists and is readable (BitbucketChecker asks the integration's kind). The error is
+// a *RefError.
+type RepositoryChecker interface {
+	CheckRepository(ctx context.Context, in store.Integration, credential, namespace, repository string) error
+}
 
 // BranchReader reads a branch's head commit through an integration's credentials
 // (BitbucketChecker asks the integration's kind). The error is a *RefError.
