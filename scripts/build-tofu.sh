@@ -52,7 +52,9 @@ started=$SECONDS
 )
 echo "==> OpenTofu $TOFU_VERSION built in $((SECONDS - started))s" >&2
 
-reported="$("$work_dir/tofu" version 2>/dev/null | head -n1)"
+# The version line, not the first line: with TF_CLI_CONFIG_FILE naming a missing
+# file, OpenTofu prints a warning about it first (on stdout); Terraform does not.
+reported="$("$work_dir/tofu" version 2>/dev/null | grep -m1 '^OpenTofu v' || true)"
 if [[ "$reported" != "OpenTofu ${TOFU_VERSION}" ]]; then
   echo "error: the built binary reports '$reported', want 'OpenTofu $TOFU_VERSION'" >&2
   exit 1

@@ -14,7 +14,7 @@ export CHECKPOINT_DISABLE=1
 # -X .../version.dev=no reports, is refused by both.
 require_version() {
   local bin="$1" version core pre major minor patch
-  version="$("$bin" version 2>/dev/null | head -n1 | grep -Eo 'v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?' | head -n1 || true)"
+  version="$("$bin" version 2>/dev/null | grep -E -m1 '^(Terraform|OpenTofu) v' | grep -Eo 'v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?' | head -n1 || true)"
   version="${version#v}"
   core="${version%%-*}"
   pre=""

@@ -172,6 +172,7 @@ func renderStacks(r *Result) string {
 	repository := col(&bindingCols, "repository", "repository")
 	branch := col(&bindingCols, "branch", "branch")
 	root := col(&bindingCols, "project_root", "project_root")
+	globs := col(&bindingCols, "additional_project_globs", "additional_project_globs")
 	prRuns := col(&bindingCols, "pull_request_runs", "pull_request_runs")
 	bound := 0
 	for _, s := range r.Stacks {
@@ -191,6 +192,7 @@ func renderStacks(r *Result) string {
 		repository.values = append(repository.values, quote(bd.Repository))
 		branch.values = append(branch.values, orNull(bd.Branch != "main", quote(bd.Branch)))
 		root.values = append(root.values, orNull(bd.ProjectRoot != "", quote(bd.ProjectRoot)))
+		globs.values = append(globs.values, orNull(len(bd.AdditionalProjectGlobs) > 0, list(bd.AdditionalProjectGlobs)))
 		prRuns.values = append(prRuns.values, orNull(!bd.PullRequestRuns, "false"))
 	}
 	keyIsName := true

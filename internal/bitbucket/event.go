@@ -81,10 +81,12 @@ type RepositoryRename struct {
 	NewNamespace, NewRepository string
 }
 
-// BranchPush is one branch moved to Commit (the full hash).
+// BranchPush is one branch moved to Commit (the full hash) from Old ("" for a new
+// branch).
 type BranchPush struct {
 	Branch string
 	Commit string
+	Old    string
 }
 
 // PullRequestRef is the part of a pull request that runs and statuses need.

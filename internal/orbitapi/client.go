@@ -49,6 +49,7 @@ type Client struct {
 	Spaces       *SpacesService
 	Stacks       *StacksService
 	Integrations *IntegrationsService
+	Runs         *RunsService
 }
 
 // Option configures a Client.
@@ -140,6 +141,7 @@ func NewClient(endpoint, apiKey string, opts ...Option) (*Client, error) {
 	c.Spaces = &SpacesService{client: c}
 	c.Stacks = &StacksService{client: c}
 	c.Integrations = &IntegrationsService{client: c}
+	c.Runs = &RunsService{client: c}
 	return c, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -26,6 +27,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/testwait"
 )
 
 // validatingTransport checks each exchange against the OpenAPI document.
@@ -176,6 +178,17 @@ func TestContract(t *testing.T) {
 	cov.call("Integrations.Webhook", err)
 	_, err = c.Integrations.Validate(ctx, dc.ID)
 	cov.call("Integrations.Validate", err)
+	// A second stack bound to the repository of the push below, so that the push
+	// starts a run for the run methods.
+	pushed, err := c.Stacks.Create(ctx, orbitapi.StackRequest{Name: "pushed", SpaceID: space.ID, Labels: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Stacks.CreateBinding(ctx, pushed.ID, orbitapi.StackVCSBindingRequest{
+		IntegrationID: in.ID, Namespace: "brydzewski", Repository: "foo", Branch: "master",
+	}); err != nil {
+		t.Fatal(err)
+	}
 	// The delivery log: one signed delivery (Bitbucket Cloud's real push payload),
 	// listed, read with its body, and redelivered.
 	hook, err := c.Integrations.Webhook(ctx, in.ID)
@@ -211,6 +224,17 @@ func TestContract(t *testing.T) {
 	cov.call("Integrations.Delivery", err)
 	if delivery.Body == nil || *delivery.Body != string(payload) {
 		t.Errorf("the delivery's body is not the one sent")
+	}
+	var runs []orbitapi.Run
+	testwait.For(t, time.Minute, "the push's run", func() bool {
+		runs, _, err = c.Stacks.Runs(ctx, pushed.ID, orbitapi.ListOptions{PageSize: 1})
+		return err != nil || len(runs) == 1
+	})
+	cov.call("Stacks.Runs", err)
+	run, err := c.Runs.Get(ctx, runs[0].ID)
+	cov.call("Runs.Get", err)
+	if run.Commit != "141977fedf5cf35aa290ac87d4b5177ac4cd9de1" || run.StackID != pushed.ID || run.PageURL == "" {
+		t.Errorf("run = %+v, want the pushed commit of stack %s with its page", run, pushed.ID)
 	}
 	again, err := c.Integrations.Redeliver(ctx, in.ID, deliveries[0].ID)
 	cov.call("Integrations.Redeliver", err)
@@ -248,6 +272,9 @@ func TestContract(t *testing.T) {
 		t.Fatalf("second create of a name: %v, want a conflict", err)
 	}
 
+	if err := c.Stacks.Delete(ctx, pushed.ID); err != nil {
+		t.Fatal(err)
+	}
 	cov.call("Integrations.Delete", c.Integrations.Delete(ctx, in.ID))
 	cov.call("Stacks.Delete", c.Stacks.Delete(ctx, stack.ID))
 	cov.call("Spaces.Delete", c.Spaces.Delete(ctx, space.ID))

@@ -20,7 +20,7 @@ type Delivery struct {
 	// Signature is the webhook secret that verified it: current or previous.
 	Signature string `json:"signature"`
 	// Decision is pending, runs_started, or why no run started (no_binding,
-	// branch_not_tracked, head_unchanged, runs_ended, event_ignored, duplicate, not_dispatched).
+	// branch_not_tracked, head_unchanged, paths_not_touched, runs_ended, event_ignored, duplicate, not_dispatched).
 	Decision     string        `json:"decision"`
 	Outcome      string        `json:"outcome"`
 	Runs         []DeliveryRun `json:"runs"`

@@ -75,18 +75,20 @@ const (
 
 // StackVCSBinding ties a stack to one repository and branch through one integration.
 type StackVCSBinding struct {
-	StackID         string `json:"stack_id"`
-	StackSpaceID    string `json:"stack_space_id"`
-	IntegrationID   string `json:"integration_id"`
-	ProviderType    string `json:"provider_type"`
-	Namespace       string `json:"namespace"`
-	Repository      string `json:"repository"`
-	Branch          string `json:"branch"`
-	ProjectRoot     string `json:"project_root"`
-	PullRequestRuns bool   `json:"pull_request_runs"`
-	Status          string `json:"status"`
-	DetachedReason  string `json:"detached_reason"`
-	RepositoryURL   string `json:"repository_url"`
+	StackID       string `json:"stack_id"`
+	StackSpaceID  string `json:"stack_space_id"`
+	IntegrationID string `json:"integration_id"`
+	ProviderType  string `json:"provider_type"`
+	Namespace     string `json:"namespace"`
+	Repository    string `json:"repository"`
+	Branch        string `json:"branch"`
+	ProjectRoot   string `json:"project_root"`
+	// AdditionalProjectGlobs: [] for none.
+	AdditionalProjectGlobs []string `json:"additional_project_globs"`
+	PullRequestRuns        bool     `json:"pull_request_runs"`
+	Status                 string   `json:"status"`
+	DetachedReason         string   `json:"detached_reason"`
+	RepositoryURL          string   `json:"repository_url"`
 	// Version is new at every create or replace (the ETag): UpdateBinding and
 	// DeleteBinding act only on the version they are given.
 	Version   string    `json:"version"`
@@ -97,12 +99,14 @@ type StackVCSBinding struct {
 // StackVCSBindingRequest is the body of POST and PUT /stacks/{id}/vcs-binding (a
 // full binding; a replace also re-attaches a detached binding).
 type StackVCSBindingRequest struct {
-	IntegrationID   string `json:"integration_id"`
-	Namespace       string `json:"namespace"`
-	Repository      string `json:"repository"`
-	Branch          string `json:"branch"`
-	ProjectRoot     string `json:"project_root"`
-	PullRequestRuns bool   `json:"pull_request_runs"`
+	IntegrationID string `json:"integration_id"`
+	Namespace     string `json:"namespace"`
+	Repository    string `json:"repository"`
+	Branch        string `json:"branch"`
+	ProjectRoot   string `json:"project_root"`
+	// AdditionalProjectGlobs: nil or empty for none.
+	AdditionalProjectGlobs []string `json:"additional_project_globs,omitempty"`
+	PullRequestRuns        bool     `json:"pull_request_runs"`
 }
 
 // GetBinding reads the VCS binding of a stack; a 404 means the stack has none (or does

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/boolvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
@@ -104,6 +105,7 @@ func integrationCommonAttributes() map[string]schema.Attribute {
 			MarkdownDescription: "URL Bitbucket repository webhooks of this integration are sent to.",
 			Computed:            true,
 		},
+		"recent_deliveries": recentDeliveriesAttribute(),
 	}
 }
 
@@ -230,6 +232,8 @@ type integrationDataSourceFields struct {
 	Labels      types.Set    `tfsdk:"labels"`
 	VCSChecks   types.String `tfsdk:"vcs_checks"`
 	WebhookURL  types.String `tfsdk:"webhook_url"`
+
+	RecentDeliveries types.Object `tfsdk:"recent_deliveries"`
 }
 
 // integrationDataSourceModel is what the shared Read needs from a kind's model M
@@ -290,6 +294,12 @@ func (d *integrationDataSource[M, P]) Read(ctx context.Context, req datasource.R
 	common.VCSChecks = types.StringValue(integration.VCSChecks)
 	common.WebhookURL = types.StringValue(integration.WebhookURL)
 	P(&data).kindFromAPI(integration)
+	recent, diags := recentDeliveries(ctx, client, integration.ID, time.Now())
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	common.RecentDeliveries = recent
 
 	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
 }

@@ -62,8 +62,15 @@ func (d *stackDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 				ElementType:         types.StringType,
 				Computed:            true,
 			},
+			"latest_run": latestRunAttribute(),
 		},
 	}
+}
+
+// stackDataSourceModel is the stack's attributes and its latest run.
+type stackDataSourceModel struct {
+	stackModel
+	LatestRun types.Object `tfsdk:"latest_run"`
 }
 
 func (d *stackDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
@@ -78,7 +85,7 @@ func (d *stackDataSource) Configure(_ context.Context, req datasource.ConfigureR
 }
 
 func (d *stackDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
-	var data stackModel
+	var data stackDataSourceModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &data)...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -133,5 +140,11 @@ func (d *stackDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 		}
 	}
 	data.fromAPI(found)
+	latest, diags := latestRun(ctx, client, found.ID)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	data.LatestRun = latest
 	resp.Diagnostics.Append(resp.State.Set(ctx, &data)...)
 }

@@ -43,6 +43,7 @@ type stackVCSBindingModel struct {
 	Repository      types.String `tfsdk:"repository"`
 	Branch          types.String `tfsdk:"branch"`
 	ProjectRoot     types.String `tfsdk:"project_root"`
+	ProjectGlobs    types.Set    `tfsdk:"additional_project_globs"`
 	PullRequestRuns types.Bool   `tfsdk:"pull_request_runs"`
 	ProviderType    types.String `tfsdk:"provider_type"`
 	Status          types.String `tfsdk:"status"`
@@ -108,12 +109,15 @@ func stackVCSBindingSchema() schema.Schema {
 				Validators:          branchValidators(),
 			},
 			"project_root": schema.StringAttribute{
-				MarkdownDescription: "Directory of the stack inside the repository, relative (no leading `/`, no `..`). Defaults to `\"\"`, the repository root.",
-				Optional:            true,
-				Computed:            true,
-				Default:             stringdefault.StaticString(""),
-				Validators:          projectRootValidators(),
+				MarkdownDescription: "Directory of the stack inside the repository, relative (no leading `/`, no `..`). " +
+					"A push to `branch` or a pull request runs the stack only when it changes a path under it or matching `additional_project_globs`; " +
+					"with the default `\"\"`, the repository root, every change runs it.",
+				Optional:   true,
+				Computed:   true,
+				Default:    stringdefault.StaticString(""),
+				Validators: projectRootValidators(),
 			},
+			"additional_project_globs": projectGlobsAttribute(),
 			"pull_request_runs": schema.BoolAttribute{
 				MarkdownDescription: "Whether pull requests against the repository start proposed runs. Defaults to `true`.",
 				Optional:            true,
@@ -152,20 +156,22 @@ func (m *stackVCSBindingModel) fromAPI(b *orbitapi.StackVCSBinding) {
 	m.Repository = types.StringValue(b.Repository)
 	m.Branch = types.StringValue(b.Branch)
 	m.ProjectRoot = types.StringValue(b.ProjectRoot)
+	m.ProjectGlobs = projectGlobsValue(b.AdditionalProjectGlobs)
 	m.PullRequestRuns = types.BoolValue(b.PullRequestRuns)
 	m.ProviderType = types.StringValue(b.ProviderType)
 	m.Status = types.StringValue(b.Status)
 	m.RepositoryURL = types.StringValue(b.RepositoryURL)
 }
 
-func (m stackVCSBindingModel) request() orbitapi.StackVCSBindingRequest {
+func (m stackVCSBindingModel) request(ctx context.Context) orbitapi.StackVCSBindingRequest {
 	return orbitapi.StackVCSBindingRequest{
-		IntegrationID:   m.IntegrationID.ValueString(),
-		Namespace:       m.Namespace.ValueString(),
-		Repository:      m.Repository.ValueString(),
-		Branch:          m.Branch.ValueString(),
-		ProjectRoot:     m.ProjectRoot.ValueString(),
-		PullRequestRuns: m.PullRequestRuns.ValueBool(),
+		AdditionalProjectGlobs: projectGlobsOf(ctx, m.ProjectGlobs),
+		IntegrationID:          m.IntegrationID.ValueString(),
+		Namespace:              m.Namespace.ValueString(),
+		Repository:             m.Repository.ValueString(),
+		Branch:                 m.Branch.ValueString(),
+		ProjectRoot:            m.ProjectRoot.ValueString(),
+		PullRequestRuns:        m.PullRequestRuns.ValueBool(),
 	}
 }
 
@@ -187,7 +193,7 @@ func (r *stackVCSBindingResource) write(ctx context.Context, planned tfsdk.Plan,
 	if diags.HasError() || client == nil {
 		return
 	}
-	bound, err := send(client, plan.StackID.ValueString(), plan.request())
+	bound, err := send(client, plan.StackID.ValueString(), plan.request(ctx))
 	if err != nil {
 		addBindingError(diags, failure, plan.StackID.ValueString(), err)
 		return

@@ -114,7 +114,7 @@ func TestDeliveryLog(t *testing.T) {
 	if e := l.fireOne(sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "pullrequest:updated", PullRequest: pr}); e["decision"] != "head_unchanged" {
 		t.Errorf("pull request updated without a new commit: %v", e["decision"])
 	}
-	if e := l.fireOne(sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "pullrequest:fulfilled", PullRequest: pr}); e["decision"] != "event_ignored" {
+	if e := l.fireOne(sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "pullrequest:fulfilled", PullRequest: pr}); e["decision"] != "runs_ended" {
 		t.Errorf("pull request merged: %v", e["decision"])
 	}
 

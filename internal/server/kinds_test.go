@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -141,6 +142,11 @@ func (f *fakeKind) ParseEvent(eventKey string, body []byte) (bitbucket.WebhookEv
 		Pushes: []bitbucket.BranchPush{{Branch: p.Branch, Commit: p.Commit}}}, nil
 }
 
+func (f *fakeKind) ChangedPaths(context.Context, vcs.StatusEnv, store.Integration, string, vcs.Change) ([]string, error) {
+	f.called("ChangedPaths")
+	return nil, errors.New("the fake kind lists no changed paths")
+}
+
 func (f *fakeKind) NewStatusPoster(_ vcs.StatusEnv, _ store.Integration, credential string, _ store.Run) (vcs.StatusPoster, error) {
 	f.called("NewStatusPoster")
 	if credential != "fake-token" {
@@ -220,7 +226,7 @@ func TestThirdKindGoesThroughTheRegistry(t *testing.T) {
 
 	// Triggered before any push, the stack runs on the head the fake kind names.
 	first := c.must(http.MethodPost, "/api/v1/stacks/"+str(stack, "id")+"/trigger", nil, http.StatusAccepted)
-	if str(first, "commit") != "head-of-main" || !strings.Contains(str(first, "message"), "branch head from Bitbucket") || !fake.wasCalled("BranchHead") {
+	if str(first, "commit") != "head-of-main" || !strings.Contains(str(first, "trigger_reason"), "branch head from Bitbucket") || !fake.wasCalled("BranchHead") {
 		t.Errorf("trigger before any push: %v", first)
 	}
 	gone := c.must(http.MethodPost, "/api/v1/stacks", map[string]any{"name": "fake-gone", "space_id": "root"}, http.StatusCreated)

@@ -39,8 +39,13 @@ func TestTriggerAfterLateBindingAsksBitbucket(t *testing.T) {
 			// Pushed before the binding existed: orbit heard nothing, Bitbucket knows the head.
 			head := push("main", 'a')
 			run := c.must(http.MethodPost, "/api/v1/stacks/"+bound(tc.product+"-late", "main")+"/trigger", nil, http.StatusAccepted)
-			if str(run, "commit") != head || str(run, "branch") != "main" || !strings.Contains(str(run, "message"), "branch head from Bitbucket") {
+			if str(run, "commit") != head || str(run, "branch") != "main" || !strings.Contains(str(run, "trigger_reason"), "branch head from Bitbucket") {
 				t.Fatalf("trigger after a late binding: %v", run)
+			}
+			page := str(c.must(http.MethodGet, "/api/v1/runs/"+str(run, "id"), nil, http.StatusOK), "page_url")
+			status, html := c.do(http.MethodGet, strings.TrimPrefix(page, inst.URL), nil)
+			if status != http.StatusOK || !strings.Contains(string(html), "manual trigger (through the API) on the head of main (branch head from Bitbucket") {
+				t.Errorf("the run's page does not say where its commit came from: %d %s", status, html)
 			}
 
 			// A branch Bitbucket does not have: refused, naming it.

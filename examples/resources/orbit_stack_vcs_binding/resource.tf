@@ -11,6 +11,8 @@ resource "orbit_stack_vcs_binding" "network" {
   repository     = "infrastructure"
   branch         = "main"
   project_root   = "stacks/network"
+  # Changes under stacks/network or to a shared module run this stack; others do not.
+  additional_project_globs = ["modules/network/**"]
 }
 
 resource "orbit_stack" "app" {

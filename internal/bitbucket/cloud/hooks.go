@@ -145,11 +145,6 @@ func hookPath(workspace, repoSlug, uuid string) (string, error) {
 	return repoPath(workspace, repoSlug, "hooks", uid), nil
 }
 
-type hookPage struct {
-	Values []Hook `json:"values"`
-	Next   string `json:"next"`
-}
-
 // Hooks iterates over every hook of a repository, following `next` links (100 per
 // page). Iteration stops at the first error, which is yielded.
 func (c *Client) Hooks(ctx context.Context, workspace, repoSlug string) iter.Seq2[Hook, error] {
@@ -163,24 +158,10 @@ func (c *Client) Hooks(ctx context.Context, workspace, repoSlug string) iter.Seq
 			Path:   repoPath(workspace, repoSlug, "hooks"),
 			Query:  url.Values{"pagelen": {strconv.Itoa(maxPageLen)}},
 		}
-		seen := map[string]bool{}
-		for range maxPages {
-			var page hookPage
-			req.Out = &page
-			if _, err := c.do(ctx, req); err != nil {
-				yield(Hook{}, err)
+		for h, err := range pages[Hook](ctx, c, req) {
+			if !yield(h, err) || err != nil {
 				return
 			}
-			for _, h := range page.Values {
-				if !yield(h, nil) {
-					return
-				}
-			}
-			if page.Next == "" || seen[page.Next] {
-				return
-			}
-			seen[page.Next] = true
-			req = rest.Request{Method: http.MethodGet, URL: page.Next}
 		}
 	}
 }

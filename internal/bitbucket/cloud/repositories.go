@@ -57,28 +57,10 @@ func (c *Client) Repositories(ctx context.Context, workspace string, opts Reposi
 			q.Set("sort", opts.Sort)
 		}
 		req := rest.Request{Method: http.MethodGet, Path: rest.Path("2.0", "repositories", workspace), Query: q}
-		seen := map[string]bool{}
-		for range maxPages {
-			var page struct {
-				Values []Repository `json:"values"`
-				Next   string       `json:"next"`
-			}
-			req.Out = &page
-			req.Expect = []int{http.StatusOK}
-			if _, err := c.do(ctx, req); err != nil {
-				yield(Repository{}, err)
+		for r, err := range pages[Repository](ctx, c, req) {
+			if !yield(r, err) || err != nil {
 				return
 			}
-			for _, r := range page.Values {
-				if !yield(r, nil) {
-					return
-				}
-			}
-			if page.Next == "" || seen[page.Next] {
-				return
-			}
-			seen[page.Next] = true
-			req = rest.Request{Method: http.MethodGet, URL: page.Next}
 		}
 	}
 }

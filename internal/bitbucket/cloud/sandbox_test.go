@@ -365,6 +365,47 @@ func TestSandboxBuildStatuses(t *testing.T) {
 	}
 }
 
+// TestSandboxChangedPaths: a range's and a pull request's paths, renames with both
+// paths, in pages of the largest size; an unknown commit is a 404.
+func TestSandboxChangedPaths(t *testing.T) {
+	t.Parallel()
+	sb := startSandbox(t)
+	c := client(t, sb, cloud.APIToken(sbEmail, sbReadToken))
+	ctx := context.Background()
+	repo, err := c.GetRepository(ctx, "acme", "infra")
+	if err != nil || repo.MainBranch == nil {
+		t.Fatalf("repository: %+v %v", repo, err)
+	}
+	h := func(b byte) string { return strings.Repeat(string(b), 40) }
+	ev := sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "repo:push", Branch: "feature"}
+	ev.Commits = []sandbox.Commit{{Hash: h('a'), Files: []string{"envs/prod/main.tf", "old.tf -> new.tf"}}}
+	if _, err := sb.Fire(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.ChangedPaths(ctx, "acme", "infra", h('a'), "main")
+	if err != nil || fmt.Sprint(got) != "[envs/prod/main.tf old.tf new.tf]" {
+		t.Fatalf("ChangedPaths = %v, %v", got, err)
+	}
+	pr := sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "pullrequest:created",
+		PullRequest: &sandbox.PullRequest{ID: 3, SourceBranch: "topic", SourceCommit: h('b')},
+		Commits:     []sandbox.Commit{{Hash: h('b'), Files: []string{"modules/vpc/x.tf"}}}}
+	if _, err := sb.Fire(ctx, pr); err != nil {
+		t.Fatal(err)
+	}
+	got, err = c.PullRequestChangedPaths(ctx, "acme", "infra", 3)
+	if err != nil || fmt.Sprint(got) != "[modules/vpc/x.tf]" {
+		t.Fatalf("PullRequestChangedPaths = %v, %v", got, err)
+	}
+	for _, r := range sb.Requests() {
+		if strings.Contains(r.Path, "/diffstat/") && !strings.Contains(r.Query, "pagelen=5000") {
+			t.Errorf("diffstat asked without the largest page: %s?%s", r.Path, r.Query)
+		}
+	}
+	if _, err := c.ChangedPaths(ctx, "acme", "infra", h('c'), h('a')); !bitbucket.IsNotFound(err) {
+		t.Fatalf("unknown commit: %v, want a 404", err)
+	}
+}
+
 // TestSandboxGetBranch: GET .../refs/branches/{name} names the branch's head; a branch
 // (or repository) that does not exist is bitbucket.IsNotFound.
 func TestSandboxGetBranch(t *testing.T) {

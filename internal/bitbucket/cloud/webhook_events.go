@@ -229,7 +229,11 @@ func ParseWebhook(eventKey string, body []byte) (bitbucket.WebhookEvent, error) 
 			}
 			switch c.New.Type {
 			case "branch", "named_branch":
-				ev.Pushes = append(ev.Pushes, bitbucket.BranchPush{Branch: c.New.Name, Commit: c.New.Target.Hash})
+				push := bitbucket.BranchPush{Branch: c.New.Name, Commit: c.New.Target.Hash}
+				if c.Old != nil && c.Old.Target != nil && bitbucket.IsCommitHash(c.Old.Target.Hash) {
+					push.Old = c.Old.Target.Hash
+				}
+				ev.Pushes = append(ev.Pushes, push)
 			default: // tags and bookmarks start nothing
 				ev.Skipped = append(ev.Skipped, c.New.Type+" "+c.New.Name)
 			}

@@ -30,7 +30,7 @@ func TestParseWebhookRealPayloads(t *testing.T) {
 		want        bitbucket.WebhookEvent
 	}{
 		{"push.json", "repo:push", bitbucket.WebhookEvent{Kind: bitbucket.EventPush, Namespace: "brydzewski", Repository: "foo",
-			Pushes: []bitbucket.BranchPush{{Branch: "master", Commit: "141977fedf5cf35aa290ac87d4b5177ac4cd9de1"}}}},
+			Pushes: []bitbucket.BranchPush{{Branch: "master", Commit: "141977fedf5cf35aa290ac87d4b5177ac4cd9de1", Old: "40e7580cf11311d84a6e5e97e2cbba6df1675750"}}}},
 		{"pr_created.json", "pullrequest:created", bitbucket.WebhookEvent{Kind: bitbucket.EventPullRequestOpened, Namespace: "brydzewski", Repository: "foo",
 			PullRequest: &bitbucket.PullRequestRef{ID: 1, SourceBranch: "develop", SourceCommit: "507a576e59b3", DestinationBranch: "master"}}},
 		{"pr_fulfilled.json", "pullrequest:fulfilled", bitbucket.WebhookEvent{Kind: bitbucket.EventPullRequestMerged, Namespace: "brydzewski", Repository: "foo",

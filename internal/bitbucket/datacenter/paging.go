@@ -27,6 +27,11 @@ type page[T any] struct {
 // says isLastPage, when nextPageStart is absent (some endpoints omit it), or when it
 // does not advance past the current start, so a misbehaving server cannot loop it.
 func paged[T any](ctx context.Context, c *rest.Client, path string, query url.Values) iter.Seq2[T, error] {
+	return pagedBy[T](ctx, c, path, query, pageLimit)
+}
+
+// pagedBy is paged with pages of limit items.
+func pagedBy[T any](ctx context.Context, c *rest.Client, path string, query url.Values, limit int) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		start := 0
 		for range maxPages {
@@ -35,7 +40,7 @@ func paged[T any](ctx context.Context, c *rest.Client, path string, query url.Va
 				q[k] = v
 			}
 			q.Set("start", strconv.Itoa(start))
-			q.Set("limit", strconv.Itoa(pageLimit))
+			q.Set("limit", strconv.Itoa(limit))
 			var raw page[T]
 			if _, err := c.Do(ctx, rest.Request{Method: http.MethodGet, Path: path, Query: q, Out: &raw, Expect: []int{http.StatusOK}}); err != nil {
 				var zero T

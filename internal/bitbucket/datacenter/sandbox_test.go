@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -289,6 +290,55 @@ func TestSandboxBuildStatus(t *testing.T) {
 	}
 	if _, err := c.GetBuildStatus(ctx, "PLAT", "infra", commit, "never-posted"); !bitbucket.IsNotFound(err) {
 		t.Fatalf("missing key: %v", err)
+	}
+}
+
+// TestSandboxChangedPaths: compare/changes of a push (to left out: the default
+// branch) over several pages of the largest size, moves with both paths, a pull
+// request's changes; an unknown commit is a 404.
+func TestSandboxChangedPaths(t *testing.T) {
+	t.Parallel()
+	sb := startSandbox(t)
+	c := client(t, sb, sbReadToken)
+	ctx := context.Background()
+	h := func(b byte) string { return strings.Repeat(string(b), 40) }
+	files := []string{"old.tf -> new.tf"}
+	for i := range 1500 {
+		files = append(files, fmt.Sprintf("envs/e%04d/main.tf", i))
+	}
+	ev := sandbox.Event{Product: "datacenter", Project: "PLAT", Repository: "infra", Event: "repo:refs_changed", Branch: "feature",
+		Commits: []sandbox.Commit{{Hash: h('a'), Files: files}}}
+	if _, err := sb.Fire(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.CompareChangedPaths(ctx, "PLAT", "infra", h('a'), "")
+	if err != nil || len(got) != 1502 || !slices.Contains(got, "old.tf") || !slices.Contains(got, "new.tf") || !slices.Contains(got, "envs/e1499/main.tf") {
+		t.Fatalf("CompareChangedPaths: %d paths, %v", len(got), err)
+	}
+	pages := 0
+	for _, r := range sb.Requests() {
+		if strings.HasSuffix(r.Path, "/compare/changes") {
+			pages++
+			if !strings.Contains(r.Query, "limit=1000") {
+				t.Errorf("changes asked without the largest page: %s", r.Query)
+			}
+		}
+	}
+	if pages != 2 {
+		t.Errorf("%d pages for 1501 changes, want 2", pages)
+	}
+	pr := sandbox.Event{Product: "datacenter", Project: "PLAT", Repository: "infra", Event: "pr:opened",
+		PullRequest: &sandbox.PullRequest{ID: 3, SourceBranch: "topic", SourceCommit: h('b')},
+		Commits:     []sandbox.Commit{{Hash: h('b'), Files: []string{"modules/vpc/x.tf"}}}}
+	if _, err := sb.Fire(ctx, pr); err != nil {
+		t.Fatal(err)
+	}
+	got, err = c.PullRequestChangedPaths(ctx, "PLAT", "infra", 3)
+	if err != nil || fmt.Sprint(got) != "[modules/vpc/x.tf]" {
+		t.Fatalf("PullRequestChangedPaths = %v, %v", got, err)
+	}
+	if _, err := c.CompareChangedPaths(ctx, "PLAT", "infra", h('c'), h('a')); !bitbucket.IsNotFound(err) {
+		t.Fatalf("unknown commit: %v, want a 404", err)
 	}
 }
 

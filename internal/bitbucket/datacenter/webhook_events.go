@@ -94,9 +94,10 @@ type payloadChange struct {
 		DisplayID string `json:"displayId"`
 		Type      string `json:"type"`
 	} `json:"ref"`
-	RefID  string `json:"refId"`
-	ToHash string `json:"toHash"`
-	Type   string `json:"type"`
+	RefID    string `json:"refId"`
+	FromHash string `json:"fromHash"`
+	ToHash   string `json:"toHash"`
+	Type     string `json:"type"`
 }
 
 type payloadPullRequest struct {
@@ -307,7 +308,12 @@ func parseRefsChanged(ev bitbucket.WebhookEvent, fields bitbucket.PayloadFields)
 		case !bitbucket.IsCommitHash(c.ToHash):
 			return bad("changes[" + strconv.Itoa(i) + "].toHash must be a commit hash")
 		default:
-			ev.Pushes = append(ev.Pushes, bitbucket.BranchPush{Branch: branch, Commit: c.ToHash})
+			push := bitbucket.BranchPush{Branch: branch, Commit: c.ToHash}
+			// A new branch (ADD) comes from the all-zero hash.
+			if bitbucket.IsCommitHash(c.FromHash) && strings.Trim(c.FromHash, "0") != "" {
+				push.Old = c.FromHash
+			}
+			ev.Pushes = append(ev.Pushes, push)
 		}
 	}
 	return ev, nil

@@ -33,7 +33,7 @@ func TestParseWebhookRealPayloads(t *testing.T) {
 		want        bitbucket.WebhookEvent
 	}{
 		{"push.json", "repo:refs_changed", bitbucket.WebhookEvent{Kind: bitbucket.EventPush, Namespace: "PRJ", Repository: "my-repo",
-			Pushes: []bitbucket.BranchPush{{Branch: "master", Commit: "823b2230a56056231c9425d63758fa87078a66b4"}}}},
+			Pushes: []bitbucket.BranchPush{{Branch: "master", Commit: "823b2230a56056231c9425d63758fa87078a66b4", Old: "5c64a07cd6c0f21b753bf261ef059c7e7633c50a"}}}},
 		{"pr_open.json", "pr:opened", bitbucket.WebhookEvent{Kind: bitbucket.EventPullRequestOpened, Namespace: "PRJ", Repository: "my-repo",
 			PullRequest: pr(2, "develop", "208b0a5c05eddadad01f2aed8802fe0c3b3eaf5e")}},
 		{"pr_merged.json", "pr:merged", bitbucket.WebhookEvent{Kind: bitbucket.EventPullRequestMerged, Namespace: "PRJ", Repository: "my-repo",
@@ -57,14 +57,17 @@ func TestParseWebhookRealPayloads(t *testing.T) {
 func TestParseWebhookRefChanges(t *testing.T) {
 	t.Parallel()
 	body := `{"repository":{"slug":"infra","project":{"key":"PLAT"}},"changes":[
-		{"ref":{"id":"refs/heads/main","type":"BRANCH"},"refId":"refs/heads/main","toHash":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","type":"UPDATE"},
+		{"ref":{"id":"refs/heads/main","type":"BRANCH"},"refId":"refs/heads/main","fromHash":"cccccccccccccccccccccccccccccccccccccccc","toHash":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","type":"UPDATE"},
+		{"ref":{"id":"refs/heads/new","type":"BRANCH"},"refId":"refs/heads/new","fromHash":"0000000000000000000000000000000000000000","toHash":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","type":"ADD"},
 		{"ref":{"id":"refs/tags/v1","type":"TAG"},"refId":"refs/tags/v1","toHash":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","type":"ADD"},
 		{"ref":{"id":"refs/heads/gone","type":"BRANCH"},"refId":"refs/heads/gone","toHash":"0000000000000000000000000000000000000000","type":"DELETE"}]}`
 	got, err := datacenter.ParseWebhook("repo:refs_changed", []byte(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []bitbucket.BranchPush{{Branch: "main", Commit: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}}
+	// A new branch comes from the all-zero hash: no old commit.
+	want := []bitbucket.BranchPush{{Branch: "main", Commit: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", Old: "cccccccccccccccccccccccccccccccccccccccc"},
+		{Branch: "new", Commit: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}}
 	if !reflect.DeepEqual(got.Pushes, want) || len(got.Skipped) != 2 {
 		t.Fatalf("pushes %+v skipped %q", got.Pushes, got.Skipped)
 	}

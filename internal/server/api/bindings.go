@@ -19,49 +19,54 @@ const defaultBranch = "main"
 // bindingRequest is the body of POST and PUT /stacks/{id}/vcs-binding. Absent branch and
 // pull_request_runs take their defaults.
 type bindingRequest struct {
-	IntegrationID   string `json:"integration_id"`
-	Namespace       string `json:"namespace"`
-	Repository      string `json:"repository"`
-	Branch          string `json:"branch"`
-	ProjectRoot     string `json:"project_root"`
-	PullRequestRuns *bool  `json:"pull_request_runs"`
+	IntegrationID string `json:"integration_id"`
+	Namespace     string `json:"namespace"`
+	Repository    string `json:"repository"`
+	Branch        string `json:"branch"`
+	ProjectRoot   string `json:"project_root"`
+	// AdditionalProjectGlobs: absent or null is none (PUT replaces the binding).
+	AdditionalProjectGlobs []string `json:"additional_project_globs"`
+	PullRequestRuns        *bool    `json:"pull_request_runs"`
 }
 
 type bindingResponse struct {
-	StackID         string `json:"stack_id"`
-	StackSpaceID    string `json:"stack_space_id"`
-	IntegrationID   string `json:"integration_id"`
-	ProviderType    string `json:"provider_type"`
-	Namespace       string `json:"namespace"`
-	Repository      string `json:"repository"`
-	Branch          string `json:"branch"`
-	ProjectRoot     string `json:"project_root"`
-	PullRequestRuns bool   `json:"pull_request_runs"`
-	Status          string `json:"status"`
-	DetachedReason  string `json:"detached_reason"`
-	RepositoryURL   string `json:"repository_url"`
-	Version         string `json:"version"`
-	CreatedAt       string `json:"created_at"`
-	UpdatedAt       string `json:"updated_at"`
+	StackID       string `json:"stack_id"`
+	StackSpaceID  string `json:"stack_space_id"`
+	IntegrationID string `json:"integration_id"`
+	ProviderType  string `json:"provider_type"`
+	Namespace     string `json:"namespace"`
+	Repository    string `json:"repository"`
+	Branch        string `json:"branch"`
+	ProjectRoot   string `json:"project_root"`
+	// AdditionalProjectGlobs is always an array ([] for none).
+	AdditionalProjectGlobs []string `json:"additional_project_globs"`
+	PullRequestRuns        bool     `json:"pull_request_runs"`
+	Status                 string   `json:"status"`
+	DetachedReason         string   `json:"detached_reason"`
+	RepositoryURL          string   `json:"repository_url"`
+	Version                string   `json:"version"`
+	CreatedAt              string   `json:"created_at"`
+	UpdatedAt              string   `json:"updated_at"`
 }
 
 func toBindingResponse(b store.StackBinding) bindingResponse {
 	return bindingResponse{
-		StackID:         b.StackID,
-		StackSpaceID:    b.StackSpaceID,
-		IntegrationID:   b.IntegrationID,
-		ProviderType:    string(b.Provider),
-		Namespace:       b.Namespace,
-		Repository:      b.Repository,
-		Branch:          b.Branch,
-		ProjectRoot:     b.ProjectRoot,
-		PullRequestRuns: b.PullRequestRuns,
-		Status:          b.Status,
-		DetachedReason:  b.DetachedReason,
-		RepositoryURL:   repositoryURL(b),
-		Version:         b.Version,
-		CreatedAt:       rfc3339(b.CreatedAt),
-		UpdatedAt:       rfc3339(b.UpdatedAt),
+		StackID:                b.StackID,
+		StackSpaceID:           b.StackSpaceID,
+		IntegrationID:          b.IntegrationID,
+		ProviderType:           string(b.Provider),
+		Namespace:              b.Namespace,
+		Repository:             b.Repository,
+		Branch:                 b.Branch,
+		ProjectRoot:            b.ProjectRoot,
+		AdditionalProjectGlobs: append([]string{}, b.AdditionalProjectGlobs...),
+		PullRequestRuns:        b.PullRequestRuns,
+		Status:                 b.Status,
+		DetachedReason:         b.DetachedReason,
+		RepositoryURL:          repositoryURL(b),
+		Version:                b.Version,
+		CreatedAt:              rfc3339(b.CreatedAt),
+		UpdatedAt:              rfc3339(b.UpdatedAt),
 	}
 }
 
@@ -145,6 +150,9 @@ func (s *API) bindingFor(r *http.Request, p *principal, st store.Stack, req *bin
 	if err := vcsname.CheckProjectRoot(req.ProjectRoot); err != nil {
 		return store.StackBinding{}, invalidArg("project_root", "project_root %s", err)
 	}
+	if err := vcsname.CheckProjectGlobs(req.AdditionalProjectGlobs); err != nil {
+		return store.StackBinding{}, invalidArg("additional_project_globs", "additional_project_globs%s", globProblem(err))
+	}
 	if err := s.checkRepository(r, in, req.Namespace, req.Repository); err != nil {
 		return store.StackBinding{}, err
 	}
@@ -153,14 +161,15 @@ func (s *API) bindingFor(r *http.Request, p *principal, st store.Stack, req *bin
 		prRuns = *req.PullRequestRuns
 	}
 	return store.StackBinding{
-		StackID:         st.ID,
-		IntegrationID:   in.ID,
-		Provider:        in.Provider,
-		Namespace:       req.Namespace,
-		Repository:      req.Repository,
-		Branch:          branch,
-		ProjectRoot:     req.ProjectRoot,
-		PullRequestRuns: prRuns,
+		StackID:                st.ID,
+		IntegrationID:          in.ID,
+		Provider:               in.Provider,
+		Namespace:              req.Namespace,
+		Repository:             req.Repository,
+		Branch:                 branch,
+		ProjectRoot:            req.ProjectRoot,
+		AdditionalProjectGlobs: req.AdditionalProjectGlobs,
+		PullRequestRuns:        prRuns,
 	}, nil
 }
 
@@ -400,4 +409,14 @@ func (s *API) checkRepository(r *http.Request, in store.Integration, namespace, 
 		return httpx.Unavailable(re.Message, bitbucketRetryAfter)
 	}
 	return invalidArg("repository", "%s", re.Message)
+}
+
+// globProblem puts a glob list's problem after the field name: "[2] must be ..." or
+// " must have at most ...".
+func globProblem(err error) string {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "[") {
+		return msg
+	}
+	return " " + msg
 }

@@ -29,6 +29,7 @@ type runResponse struct {
 	Namespace     string  `json:"namespace"`
 	Repository    string  `json:"repository"`
 	StatusError   string  `json:"status_error,omitempty"`
+	TriggerReason string  `json:"trigger_reason,omitempty"`
 	// PageURL and PublicPageURL are set in the answer about one run: its page for
 	// API-key holders, and the capability link (null when revoked).
 	PageURL       string  `json:"page_url,omitempty"`
@@ -41,7 +42,7 @@ func toRunResponse(r store.Run) runResponse {
 	resp := runResponse{
 		ID: r.ID, StackID: r.StackID, Kind: string(r.Kind), Commit: r.Commit, Branch: r.Branch,
 		State: string(r.State), Message: r.Message, IntegrationID: r.IntegrationID,
-		Namespace: r.Namespace, Repository: r.Repository, StatusError: r.StatusError,
+		Namespace: r.Namespace, Repository: r.Repository, StatusError: r.StatusError, TriggerReason: r.TriggerReason,
 		CreatedAt: rfc3339(r.CreatedAt), UpdatedAt: rfc3339(r.UpdatedAt),
 	}
 	if r.PullRequest > 0 {
@@ -187,7 +188,7 @@ func (s *API) listRuns(w http.ResponseWriter, r *http.Request, p *principal) err
 // startManualRun starts a tracked run of an attached stack on the head of b.Branch:
 // the newest commit orbit has heard of on that branch (from a push). Without one (a
 // binding made after the last push), it asks Bitbucket for the branch head through
-// the integration's kind and says so in the run's message. A branch Bitbucket does not
+// the integration's kind and says so in the run's trigger_reason (and its page). A branch Bitbucket does not
 // have (or will not show) is a 409 naming it; a Bitbucket that cannot be asked is a
 // 503 to retry, never a run on a guess. Without a configured checker (nothing to ask
 // Bitbucket with) the head stays unknown: 409.
@@ -196,17 +197,17 @@ func (s *API) startManualRun(w http.ResponseWriter, r *http.Request, _ *principa
 	if err != nil {
 		return err
 	}
-	message := ""
+	reason := ""
 	if head == "" {
 		head, err = s.askBranchHead(r, b)
 		if err != nil {
 			return err
 		}
-		message = "manual trigger: branch head from Bitbucket (no push to " + b.Branch + " received yet)"
+		reason = "branch head from Bitbucket: no push to " + b.Branch + " had been received"
 	}
 	run, err := s.store.CreateRun(r.Context(), store.Run{
 		StackID: st.ID, IntegrationID: b.IntegrationID, Namespace: b.Namespace, Repository: b.Repository,
-		Kind: store.RunTracked, Commit: head, Branch: b.Branch, Message: message,
+		Kind: store.RunTracked, Commit: head, Branch: b.Branch, TriggerReason: reason,
 	})
 	if err != nil {
 		return err

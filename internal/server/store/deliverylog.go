@@ -17,13 +17,16 @@ const (
 	// DecisionRunsEnded: a merged, declined or deleted pull request ended its
 	// unfinished proposed runs.
 	DecisionRunsEnded = "runs_ended"
+	// DecisionPathsNotTouched: the change touched no bound stack's project_root
+	// or additional_project_globs.
+	DecisionPathsNotTouched = "paths_not_touched"
 	// DecisionNotDispatched: the delivery could not be read any more (its kind is
 	// unknown to this server, or its stored body no longer parses).
 	DecisionNotDispatched = "not_dispatched"
 )
 
 // Decisions lists every decision code, for validation of the log's filter.
-var Decisions = []string{DecisionRunsStarted, DecisionNoBinding, DecisionBranchNotTracked, DecisionHeadUnchanged,
+var Decisions = []string{DecisionRunsStarted, DecisionNoBinding, DecisionBranchNotTracked, DecisionHeadUnchanged, DecisionPathsNotTouched,
 	DecisionRunsEnded, DecisionEventIgnored, DecisionDuplicate, DecisionNotDispatched}
 
 // DeliveryFilter narrows ListDeliveries. Empty fields do not filter. Results are

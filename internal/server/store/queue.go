@@ -110,6 +110,9 @@ type Run struct {
 	Message       string
 	DeliveryID    string // "" for a manual trigger
 	StatusError   string // why the commit status could not be posted
+	// TriggerReason says why a run of a delivery started: the changed paths that
+	// concern its stack (a few, with a count), or why they could not be listed.
+	TriggerReason string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }

@@ -187,14 +187,17 @@ const (
 // StackBinding ties a stack to one repository and branch through one integration.
 // There is at most one per stack.
 type StackBinding struct {
-	StackID         string
-	IntegrationID   string // when detached: the integration that was deleted
-	Provider        Provider
-	Namespace       string // Cloud workspace slug or Data Center project key
-	Repository      string // repository slug
-	Branch          string
-	ProjectRoot     string
-	PullRequestRuns bool
+	StackID       string
+	IntegrationID string // when detached: the integration that was deleted
+	Provider      Provider
+	Namespace     string // Cloud workspace slug or Data Center project key
+	Repository    string // repository slug
+	Branch        string
+	ProjectRoot   string
+	// AdditionalProjectGlobs are doublestar globs relative to the repository root: a
+	// change to a matching path concerns the stack too (nil or empty: none).
+	AdditionalProjectGlobs []string
+	PullRequestRuns        bool
 
 	// Set by the store, ignored on write.
 	Status         string // BindingAttached or BindingDetached

@@ -70,6 +70,22 @@ type Kind interface {
 	// NewStatusPoster builds what posts the commit statuses of run. A permanent
 	// reason not to post is a *StatusRefusal.
 	NewStatusPoster(env StatusEnv, in store.Integration, credential string, run store.Run) (StatusPoster, error)
+
+	// ChangedPaths lists the paths a push or pull request changed (a rename counts
+	// both), with in's credential and the same clients as the status poster. Past
+	// bitbucket.MaxChangedPaths it fails with a *bitbucket.TooManyChangesError.
+	ChangedPaths(ctx context.Context, env StatusEnv, in store.Integration, credential string, ch Change) ([]string, error)
+}
+
+// Change is what a listing of changed paths is asked for: a push (Commit, and Old
+// the branch's previous commit, "" for a new branch, which is compared with the
+// repository's main branch) or a pull request (PullRequest > 0).
+type Change struct {
+	Namespace   string
+	Repository  string
+	Commit      string
+	Old         string
+	PullRequest int64
 }
 
 // PendingCredential is a credential sent in a request, not yet sealed.

@@ -69,12 +69,32 @@ func (s *Worker) dispatch(ctx context.Context, d store.Delivery, cache *dispatch
 		return store.Run{StackID: b.StackID, IntegrationID: in.ID, Namespace: ev.Namespace, Repository: ev.Repository,
 			Kind: kind, Commit: commit, Branch: branch, PullRequest: pr}
 	}
-	var unchanged int
+	var unchanged, untouched int
+	// decide adds b's run unless the change (a push's range or a pull request) did
+	// not touch b's project (monorepos, changes.go).
+	decide := func(b store.StackBinding, ch vcs.Change, run store.Run) error {
+		if needsListing(b) {
+			l, err := s.changedPaths(ctx, cache, in, kind, ch)
+			if err != nil {
+				return err
+			}
+			var runs bool
+			if runs, run.TriggerReason = concerns(b, l); !runs {
+				untouched++
+				return nil
+			}
+		}
+		result.Runs = append(result.Runs, run)
+		return nil
+	}
 	for _, b := range bindings {
 		if ev.Kind == bitbucket.EventPush {
 			for _, push := range ev.Pushes {
 				if push.Branch == b.Branch {
-					result.Runs = append(result.Runs, newRun(b, store.RunTracked, push.Commit, push.Branch, 0))
+					ch := vcs.Change{Namespace: ev.Namespace, Repository: ev.Repository, Commit: push.Commit, Old: push.Old}
+					if err := decide(b, ch, newRun(b, store.RunTracked, push.Commit, push.Branch, 0)); err != nil {
+						return result, err
+					}
 				}
 			}
 			continue
@@ -93,7 +113,10 @@ func (s *Worker) dispatch(ctx context.Context, d store.Delivery, cache *dispatch
 				continue // a title, description or reviewer change: the source did not move
 			}
 		}
-		result.Runs = append(result.Runs, newRun(b, store.RunProposed, pr.SourceCommit, pr.SourceBranch, pr.ID))
+		ch := vcs.Change{Namespace: ev.Namespace, Repository: ev.Repository, Commit: pr.SourceCommit, PullRequest: pr.ID}
+		if err := decide(b, ch, newRun(b, store.RunProposed, pr.SourceCommit, pr.SourceBranch, pr.ID)); err != nil {
+			return result, err
+		}
 	}
 	duplicates := 0
 	if d.RedeliveryOf != "" && len(result.Runs) > 0 {
@@ -108,11 +131,17 @@ func (s *Worker) dispatch(ctx context.Context, d store.Delivery, cache *dispatch
 			cache.proposed(run.StackID, run.Namespace, run.Repository, run.PullRequest, run.Commit)
 		}
 	}
+	skipped := ""
+	if untouched > 0 {
+		skipped = fmt.Sprintf(", %d bound stack(s) not touched by the change", untouched)
+	}
 	switch {
 	case len(result.Runs) > 0:
-		result.Outcome, result.Decision = fmt.Sprintf("%s: %d run(s)", describe, len(result.Runs)), store.DecisionRunsStarted
+		result.Outcome, result.Decision = fmt.Sprintf("%s: %d run(s)%s", describe, len(result.Runs), skipped), store.DecisionRunsStarted
 	case duplicates > 0:
 		result.Outcome, result.Decision = describe+": the original delivery or an earlier redelivery already started these runs, no run", store.DecisionDuplicate
+	case untouched > 0:
+		result.Outcome, result.Decision = describe+": no run, the change touches no bound stack's project_root or globs"+skipped, store.DecisionPathsNotTouched
 	case unchanged > 0:
 		result.Outcome, result.Decision = describe+": source commit unchanged, no run", store.DecisionHeadUnchanged
 	case len(bindings) == 0:
@@ -176,11 +205,13 @@ type dispatchCache struct {
 	integrations integrationCache
 	bindingsOf   map[[3]string][]store.StackBinding
 	lastProposed map[string]string
+	// listings are the changed paths asked for, by changeKey.
+	listings map[string]listing
 }
 
 func newDispatchCache() *dispatchCache {
 	return &dispatchCache{integrations: integrationCache{}, bindingsOf: map[[3]string][]store.StackBinding{},
-		lastProposed: map[string]string{}}
+		lastProposed: map[string]string{}, listings: map[string]listing{}}
 }
 
 // integrationCache holds the integrations the jobs of one claim read, each read

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -12,7 +13,7 @@ import (
 // A binding's host is the integration's user-facing host while attached and the
 // snapshot taken at detach time otherwise; the stack's space comes along for checks.
 const bindingSelect = `SELECT b.stack_id, b.integration_id, b.provider, b.namespace, b.repository, b.branch,
-	b.project_root, b.pull_request_runs, b.status, b.detached_reason, b.version,
+	b.project_root, b.additional_project_globs, b.pull_request_runs, b.status, b.detached_reason, b.version,
 	CASE WHEN b.status = 'attached' THEN COALESCE(i.user_facing_host, '') ELSE b.detached_host END,
 	st.space_id, b.created_at, b.updated_at
 	FROM stack_vcs_bindings b
@@ -31,13 +32,20 @@ func queryBindings(ctx context.Context, q queryer, where string, args ...any) ([
 			b                    store.StackBinding
 			provider             string
 			createdAt, updatedAt string
+			globs                string
 		)
 		if err := rows.Scan(&b.StackID, &b.IntegrationID, &provider, &b.Namespace, &b.Repository, &b.Branch,
-			&b.ProjectRoot, &b.PullRequestRuns, &b.Status, &b.DetachedReason, &b.Version, &b.Host,
+			&b.ProjectRoot, &globs, &b.PullRequestRuns, &b.Status, &b.DetachedReason, &b.Version, &b.Host,
 			&b.StackSpaceID, &createdAt, &updatedAt); err != nil {
 			return nil, err
 		}
 		b.Provider = store.Provider(provider)
+		if err := json.Unmarshal([]byte(globs), &b.AdditionalProjectGlobs); err != nil {
+			return nil, fmt.Errorf("binding of stack %s: additional_project_globs: %w", b.StackID, err)
+		}
+		if len(b.AdditionalProjectGlobs) == 0 {
+			b.AdditionalProjectGlobs = nil // none reads back as nil, however it was stored
+		}
 		if b.CreatedAt, err = parseTime(createdAt); err != nil {
 			return nil, err
 		}
@@ -84,6 +92,10 @@ func (s *Store) SetStackBinding(ctx context.Context, b store.StackBinding, ifVer
 			return noRows(err, "integration", b.IntegrationID)
 		}
 		now := formatTime(s.nowUTC())
+		globs, err := encodeGlobs(b.AdditionalProjectGlobs)
+		if err != nil {
+			return err
+		}
 		version := store.RandomToken()
 		var current string
 		err = tx.QueryRowContext(ctx, `SELECT version FROM stack_vcs_bindings WHERE stack_id = $1`, b.StackID).Scan(&current)
@@ -93,9 +105,9 @@ func (s *Store) SetStackBinding(ctx context.Context, b store.StackBinding, ifVer
 		case errors.Is(err, sql.ErrNoRows):
 			created = true
 			_, err = tx.ExecContext(ctx, `INSERT INTO stack_vcs_bindings (stack_id, integration_id, provider, namespace, repository,
-				branch, project_root, pull_request_runs, status, detached_reason, detached_host, version, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'attached', '', '', $9, $10, $11)`,
-				b.StackID, b.IntegrationID, provider, b.Namespace, b.Repository, b.Branch, b.ProjectRoot, b.PullRequestRuns, version, now, now)
+				branch, project_root, additional_project_globs, pull_request_runs, status, detached_reason, detached_host, version, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'attached', '', '', $10, $11, $12)`,
+				b.StackID, b.IntegrationID, provider, b.Namespace, b.Repository, b.Branch, b.ProjectRoot, globs, b.PullRequestRuns, version, now, now)
 			if err != nil {
 				return s.constraintError(err,
 					func() error { return bindingTaken(b.StackID) },
@@ -109,9 +121,9 @@ func (s *Store) SetStackBinding(ctx context.Context, b store.StackBinding, ifVer
 			return store.ErrVersionMismatch
 		default:
 			_, err = tx.ExecContext(ctx, `UPDATE stack_vcs_bindings SET integration_id = $1, provider = $2, namespace = $3,
-				repository = $4, branch = $5, project_root = $6, pull_request_runs = $7, status = 'attached',
-				detached_reason = '', detached_host = '', version = $8, updated_at = $9 WHERE stack_id = $10`,
-				b.IntegrationID, provider, b.Namespace, b.Repository, b.Branch, b.ProjectRoot, b.PullRequestRuns, version, now, b.StackID)
+				repository = $4, branch = $5, project_root = $6, additional_project_globs = $7, pull_request_runs = $8, status = 'attached',
+				detached_reason = '', detached_host = '', version = $9, updated_at = $10 WHERE stack_id = $11`,
+				b.IntegrationID, provider, b.Namespace, b.Repository, b.Branch, b.ProjectRoot, globs, b.PullRequestRuns, version, now, b.StackID)
 			if err != nil {
 				return err
 			}
@@ -185,4 +197,13 @@ func detachBindings(ctx context.Context, tx *sql.Tx, in store.Integration, now s
 	_, err := tx.ExecContext(ctx, `UPDATE stack_vcs_bindings SET status = 'detached', detached_reason = $1, detached_host = $2, updated_at = $3
 		WHERE integration_id = $4 AND status = 'attached'`, reason, in.UserFacingHost, now, in.ID)
 	return err
+}
+
+// encodeGlobs stores a binding's globs as a JSON array ("[]" for none).
+func encodeGlobs(globs []string) (string, error) {
+	if globs == nil {
+		globs = []string{}
+	}
+	out, err := json.Marshal(globs)
+	return string(out), err
 }

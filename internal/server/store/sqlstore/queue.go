@@ -284,14 +284,14 @@ func insertRun(ctx context.Context, tx *sql.Tx, run *store.Run, now time.Time, s
 		pr = run.PullRequest
 	}
 	query := `INSERT INTO runs (id, stack_id, integration_id, namespace, repository, kind, commit_sha, branch, pull_request,
-		state, result, message, delivery_id, status_error, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)`
+		state, result, message, delivery_id, status_error, trigger_reason, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)`
 	if skipDuplicate {
 		query += ` ON CONFLICT DO NOTHING`
 	}
 	res, err := tx.ExecContext(ctx, query, run.ID, run.StackID, run.IntegrationID, run.Namespace, run.Repository,
 		string(run.Kind), run.Commit, run.Branch, pr, string(run.State), string(run.Result), run.Message,
-		run.DeliveryID, run.StatusError, formatTime(now))
+		run.DeliveryID, run.StatusError, run.TriggerReason, formatTime(now))
 	if err != nil {
 		return false, err
 	}
@@ -313,7 +313,7 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, error) {
 }
 
 const runColumns = `id, stack_id, integration_id, namespace, repository, kind, commit_sha, branch, pull_request,
-	state, result, message, delivery_id, status_error, created_at, updated_at`
+	state, result, message, delivery_id, status_error, trigger_reason, created_at, updated_at`
 
 func scanRun(row interface{ Scan(...any) error }) (store.Run, error) {
 	var (
@@ -323,7 +323,7 @@ func scanRun(row interface{ Scan(...any) error }) (store.Run, error) {
 		createdAt, updatedAt string
 	)
 	err := row.Scan(&r.ID, &r.StackID, &r.IntegrationID, &r.Namespace, &r.Repository, &kind, &r.Commit, &r.Branch, &pr,
-		&state, &result, &r.Message, &r.DeliveryID, &r.StatusError, &createdAt, &updatedAt)
+		&state, &result, &r.Message, &r.DeliveryID, &r.StatusError, &r.TriggerReason, &createdAt, &updatedAt)
 	if err != nil {
 		return r, err
 	}

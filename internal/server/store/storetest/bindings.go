@@ -20,6 +20,7 @@ func binding(stackID, integrationID, namespace, repository string) store.StackBi
 	return store.StackBinding{
 		StackID: stackID, IntegrationID: integrationID, Namespace: namespace, Repository: repository,
 		Branch: "main", ProjectRoot: "envs/prod", PullRequestRuns: true,
+		AdditionalProjectGlobs: []string{"modules/**", "shared/*.tf"},
 	}
 }
 
@@ -50,6 +51,7 @@ func testBindingCRUD(t *testing.T, s store.Store) {
 	// the provider follows the integration, whatever the caller passed.
 	next := binding(st.ID, cloud.ID, "acme", "app")
 	next.Branch, next.ProjectRoot, next.PullRequestRuns, next.Provider = "release", "", false, store.ProviderBitbucketDataCenter
+	next.AdditionalProjectGlobs = nil // replacing drops the globs too
 	up, created, err := s.SetStackBinding(ctx(t), next, b.Version)
 	mustNil(t, err)
 	if created {

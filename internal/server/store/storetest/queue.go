@@ -252,7 +252,8 @@ func testRunsFinishAndList(t *testing.T, s store.Store) {
 	var made []store.Run
 	for i, stack := range []string{st.ID, st.ID, other.ID, st.ID} {
 		run := store.Run{StackID: stack, IntegrationID: "i", Namespace: "PLAT", Repository: "infra", Kind: store.RunProposed,
-			Commit: []string{"c1", "c2", "c1", "c1"}[i], Branch: "feature", PullRequest: 7}
+			Commit: []string{"c1", "c2", "c1", "c1"}[i], Branch: "feature", PullRequest: 7,
+			TriggerReason: []string{"changed paths in envs/app: envs/app/main.tf", "", "", ""}[i]}
 		made = append(made, must(s.CreateRun(ctx(t), run))(t))
 	}
 	_, err := s.CreateRun(ctx(t), store.Run{StackID: "no-such-stack", Kind: store.RunTracked, Commit: "c", Branch: "main"})
@@ -260,7 +261,7 @@ func testRunsFinishAndList(t *testing.T, s store.Store) {
 
 	got := must(s.GetRun(ctx(t), made[0].ID))(t)
 	equal(t, got, made[0], "get run")
-	if got.PullRequest != 7 || got.State != store.RunQueued || got.Result != "" {
+	if got.PullRequest != 7 || got.State != store.RunQueued || got.Result != "" || got.TriggerReason != "changed paths in envs/app: envs/app/main.tf" {
 		t.Fatalf("run: %+v", got)
 	}
 	finished := must(s.FinishRun(ctx(t), made[0].ID, store.ResultFailed, "plan failed"))(t)

@@ -234,15 +234,24 @@ func (Kind) ParseEvent(eventKey string, body []byte) (bitbucket.WebhookEvent, er
 	return cloud.ParseWebhook(eventKey, body)
 }
 
-// NewStatusPoster implements vcs.Kind: statuses go to the operator's Cloud URL.
-func (Kind) NewStatusPoster(env vcs.StatusEnv, in store.Integration, secret string, run store.Run) (vcs.StatusPoster, error) {
+// client builds the Bitbucket Cloud client of in: it talks to the operator's Cloud URL.
+func client(env vcs.StatusEnv, in store.Integration, secret string) (*cloud.Client, error) {
 	opts := env.Options
 	if env.OperatorClient != nil {
 		opts = append(opts, bitbucket.WithHTTPClient(env.OperatorClient))
 	}
-	client, err := cloud.New(credential(in, bitbucket.Secret(secret)), append(opts, bitbucket.WithBaseURL(env.CloudAPIURL))...)
+	c, err := cloud.New(credential(in, bitbucket.Secret(secret)), append(opts, bitbucket.WithBaseURL(env.CloudAPIURL))...)
 	if err != nil {
 		return nil, &vcs.StatusRefusal{Msg: "cannot build the Bitbucket Cloud client: " + err.Error()}
+	}
+	return c, nil
+}
+
+// NewStatusPoster implements vcs.Kind: statuses go to the operator's Cloud URL.
+func (Kind) NewStatusPoster(env vcs.StatusEnv, in store.Integration, secret string, run store.Run) (vcs.StatusPoster, error) {
+	client, err := client(env, in, secret)
+	if err != nil {
+		return nil, err
 	}
 	return func(ctx context.Context, st vcs.CommitStatus) error {
 		_, err := client.SetBuildStatus(ctx, run.Namespace, run.Repository, run.Commit, cloud.BuildStatusRequest{
@@ -268,4 +277,28 @@ func (k Kind) CommitURL(b store.StackBinding, commit string) string {
 // PullRequestURL implements vcs.LinkBuilder.
 func (k Kind) PullRequestURL(b store.StackBinding, id int64) string {
 	return k.RepositoryURL(b) + "/pull-requests/" + strconv.FormatInt(id, 10)
+}
+
+// ChangedPaths implements vcs.Kind: the diffstat of the pull request, or of the
+// push's range (a new branch: against the repository's main branch, read first).
+func (Kind) ChangedPaths(ctx context.Context, env vcs.StatusEnv, in store.Integration, secret string, ch vcs.Change) ([]string, error) {
+	client, err := client(env, in, secret)
+	if err != nil {
+		return nil, err
+	}
+	if ch.PullRequest > 0 {
+		return client.PullRequestChangedPaths(ctx, ch.Namespace, ch.Repository, ch.PullRequest)
+	}
+	old := ch.Old
+	if old == "" {
+		repo, err := client.GetRepository(ctx, ch.Namespace, ch.Repository)
+		if err != nil {
+			return nil, err
+		}
+		if repo.MainBranch == nil || repo.MainBranch.Name == "" {
+			return nil, errors.New("the repository has no main branch to compare the new branch with")
+		}
+		old = repo.MainBranch.Name
+	}
+	return client.ChangedPaths(ctx, ch.Namespace, ch.Repository, ch.Commit, old)
 }

@@ -8,6 +8,7 @@ package bitbucketdc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -286,24 +287,37 @@ func (Kind) ParseEvent(eventKey string, body []byte) (bitbucket.WebhookEvent, er
 	return datacenter.ParseWebhook(eventKey, body)
 }
 
-// NewStatusPoster implements vcs.Kind: statuses go to api_host, which the
-// integration's admin chose, so only through the egress policy.
-func (Kind) NewStatusPoster(env vcs.StatusEnv, in store.Integration, secret string, run store.Run) (vcs.StatusPoster, error) {
+// client builds the Data Center client of in. api_host is what the integration's
+// admin chose, so it is reached only through the egress policy.
+func client(env vcs.StatusEnv, in store.Integration, secret string) (*datacenter.Client, error) {
 	if pool, ok := strings.CutPrefix(in.APIHost, "private://"); ok {
-		return nil, &vcs.StatusRefusal{Msg: fmt.Sprintf("api_host is the private worker pool %q, which orbit-server cannot reach: commit statuses are not posted", pool)}
+		return nil, &vcs.StatusRefusal{Msg: fmt.Sprintf("api_host is the private worker pool %q, which orbit-server cannot reach", pool)}
 	}
 	if u, err := url.Parse(in.APIHost); err == nil {
 		if err := env.Egress.CheckHost(u.Hostname()); err != nil {
-			return nil, &vcs.StatusRefusal{Msg: fmt.Sprintf("orbit-server may not connect to %s: it is outside the hosts the operator allows (--bitbucket-allowed-hosts), or a link-local or cloud metadata address; commit statuses are not posted", u.Host)}
+			return nil, &vcs.StatusRefusal{Msg: fmt.Sprintf("orbit-server may not connect to %s: it is outside the hosts the operator allows (--bitbucket-allowed-hosts), or a link-local or cloud metadata address", u.Host)}
 		}
 	}
 	opts := env.Options
 	if env.CallerClient != nil {
 		opts = append(opts, bitbucket.WithHTTPClient(env.CallerClient))
 	}
-	client, err := datacenter.New(bitbucket.Secret(secret), append(opts, bitbucket.WithBaseURL(in.APIHost))...)
+	c, err := datacenter.New(bitbucket.Secret(secret), append(opts, bitbucket.WithBaseURL(in.APIHost))...)
 	if err != nil {
 		return nil, &vcs.StatusRefusal{Msg: "cannot build the Bitbucket Data Center client: " + err.Error()}
+	}
+	return c, nil
+}
+
+// NewStatusPoster implements vcs.Kind: statuses go to api_host, through the egress policy.
+func (Kind) NewStatusPoster(env vcs.StatusEnv, in store.Integration, secret string, run store.Run) (vcs.StatusPoster, error) {
+	client, err := client(env, in, secret)
+	if err != nil {
+		var refusal *vcs.StatusRefusal
+		if errors.As(err, &refusal) {
+			return nil, &vcs.StatusRefusal{Msg: refusal.Msg + ": commit statuses are not posted"}
+		}
+		return nil, err
 	}
 	return func(ctx context.Context, st vcs.CommitStatus) error {
 		state := datacenter.BuildState(st.State)
@@ -329,4 +343,17 @@ func (k Kind) CommitURL(b store.StackBinding, commit string) string {
 // PullRequestURL implements vcs.LinkBuilder.
 func (k Kind) PullRequestURL(b store.StackBinding, id int64) string {
 	return k.RepositoryURL(b) + "/pull-requests/" + strconv.FormatInt(id, 10)
+}
+
+// ChangedPaths implements vcs.Kind: the pull request's changes, or compare/changes of
+// the push's range (a new branch: "to" left out, the repository's default branch).
+func (Kind) ChangedPaths(ctx context.Context, env vcs.StatusEnv, in store.Integration, secret string, ch vcs.Change) ([]string, error) {
+	client, err := client(env, in, secret)
+	if err != nil {
+		return nil, err
+	}
+	if ch.PullRequest > 0 {
+		return client.PullRequestChangedPaths(ctx, ch.Namespace, ch.Repository, ch.PullRequest)
+	}
+	return client.CompareChangedPaths(ctx, ch.Namespace, ch.Repository, ch.Commit, ch.Old)
 }
