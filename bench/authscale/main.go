@@ -8,21 +8,18 @@
 // Spaces are written straight into the SQLite file (through the API, tens of
 // thousands would take minutes): up to 100 teams under root, not inheriting, and the
 // rest spread over them, inheriting. Requests go over loopback HTTP to an
-// in-process server.
+// in-process server (started by servertest.Launch).
 package main
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,7 +27,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
 )
 
 func main() {
@@ -82,26 +79,16 @@ func measure(n, requests int) (map[string][]time.Duration, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	dbPath := filepath.Join(dir, "orbit.db")
-	adminKey, _, _, err := server.NewAPIKey()
+	inst, err := servertest.Launch(dir, servertest.WithMaxSpaces(n+1000))
 	if err != nil {
 		return nil, err
 	}
-	ctx := context.Background()
-	srv, err := server.New(ctx, server.Config{
-		DB: dbPath, PublicURL: "http://127.0.0.1", SecretKey: bytes.Repeat([]byte{7}, 32),
-		BootstrapKey: adminKey, BootstrapOut: io.Discard, MaxSpaces: n + 1000,
-	})
-	if err != nil {
-		return nil, err
-	}
-	defer srv.Close()
+	defer inst.Close()
+	adminKey := inst.AdminKey
 	teams := min(100, n/2)
-	if err := seed(dbPath, teams, n-teams); err != nil {
+	if err := seed(inst.DBPath, teams, n-teams); err != nil {
 		return nil, err
 	}
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
 
 	call := func(key, method, path string, body any, want int) (map[string]any, error) {
 		var r io.Reader
@@ -109,7 +96,7 @@ func measure(n, requests int) (map[string][]time.Duration, error) {
 			raw, _ := json.Marshal(body)
 			r = bytes.NewReader(raw)
 		}
-		req, _ := http.NewRequest(method, ts.URL+path, r)
+		req, _ := http.NewRequest(method, inst.URL+path, r)
 		req.Header.Set("Authorization", "Bearer "+key)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 // bounded; traffic stays on loopback.
 func TestKill9UnderLoad(t *testing.T) {
 	t.Parallel()
+	multiProcess(t)
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()

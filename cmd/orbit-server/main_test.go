@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/testwait"
 )
 
 var printedKey = regexp.MustCompile(`orbit_k_[a-z0-9]+_[A-Za-z0-9_-]{43}`)
@@ -152,19 +153,19 @@ func TestRunShutsDownWhenContextEnds(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- server.Run(ctx, cfg) }()
 	// Wait until it serves (or Run fails first).
-	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
+	testwait.For(t, time.Minute, "orbit-server to serve /healthz", func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("Run returned before serving: %v", err)
 		default:
-			time.Sleep(10 * time.Millisecond)
 		}
-	}
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return true
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run after cancel: %v", err)

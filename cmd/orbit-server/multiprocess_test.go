@@ -15,6 +15,7 @@ import (
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/e2e"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/loadgen"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/testwait"
 )
 
 // roleEnv makes this test binary act as orbit-server or as the load process, so
@@ -30,6 +31,15 @@ func TestMain(m *testing.M) {
 		loadgen.MainExit(os.Args[1:])
 	}
 	os.Exit(m.Run())
+}
+
+// multiProcess skips a test that runs orbit-server as separate processes (and
+// kills them) under -short; make test runs it.
+func multiProcess(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("multi-process test (orbit-server as separate processes): skipped under -short (make test runs it)")
+	}
 }
 
 // startServer runs this binary as orbit-server (addr "" = a free port).
@@ -167,20 +177,17 @@ func waitDrained(t *testing.T, db e2e.Database, wantDeliveries int) e2e.QueueCou
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		c, err := e2e.CountQueue(context.Background(), raw)
-		if err != nil {
+	var c e2e.QueueCounts
+	if !testwait.Until(3*time.Minute, func() bool {
+		var err error
+		if c, err = e2e.CountQueue(context.Background(), raw); err != nil {
 			t.Fatal(err)
 		}
-		if c.Deliveries >= wantDeliveries && c.Processed == c.Deliveries && c.Jobs == 0 {
-			return c
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queue not drained in 3 minutes: %+v (want %d deliveries)", c, wantDeliveries)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return c.Deliveries >= wantDeliveries && c.Processed == c.Deliveries && c.Jobs == 0
+	}) {
+		t.Fatalf("queue not drained in 3 minutes: %+v (want %d deliveries)", c, wantDeliveries)
 	}
+	return c
 }
 
 // dispatchedLog counts, per delivery id, the "delivery dispatched" lines in a

@@ -10,6 +10,7 @@ import (
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/e2e"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/postgres/pgtest"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/testwait"
 )
 
 // Two real orbit-server processes on one PostgreSQL database, started at the same
@@ -18,6 +19,7 @@ import (
 // stored once and dispatched exactly once, by one replica or the other.
 func TestTwoReplicasOnePostgres(t *testing.T) {
 	t.Parallel()
+	multiProcess(t)
 	cluster := pgtest.Start(t)
 	db := e2e.Database{Engine: "postgres", Arg: cluster.NewDatabase(t)}
 	sb, err := e2e.StartSandbox()
@@ -104,6 +106,7 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 // printed, by one of them, and both accept it.
 func TestTwoReplicasGenerateOneBootstrapKey(t *testing.T) {
 	t.Parallel()
+	multiProcess(t)
 	db := e2e.Database{Engine: "postgres", Arg: pgtest.Start(t).NewDatabase(t)}
 	keys, err := e2e.NewKeys()
 	if err != nil {
@@ -139,30 +142,44 @@ func TestTwoReplicasGenerateOneBootstrapKey(t *testing.T) {
 // dispatched exactly once, and the database agrees (each processed, runs unique).
 func checkDispatchedOnce(t *testing.T, raw *sql.DB, servers []*e2e.Server, deliveries int) {
 	t.Helper()
-	// Let the logs of the last dispatches reach the buffers.
-	time.Sleep(100 * time.Millisecond)
-	dispatched := map[string]int{}
-	for _, s := range servers {
-		dispatchedLog(s.Output(), dispatched)
-	}
 	rows, err := raw.QueryContext(context.Background(), `SELECT id FROM webhook_deliveries`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	n := 0
+	var stored []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			t.Fatal(err)
 		}
-		n++
+		stored = append(stored, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// The log line of a dispatch is written after its transaction: wait until the
+	// logs name every stored delivery.
+	var dispatched map[string]int
+	testwait.Until(30*time.Second, func() bool {
+		dispatched = map[string]int{}
+		for _, s := range servers {
+			dispatchedLog(s.Output(), dispatched)
+		}
+		for _, id := range stored {
+			if dispatched[id] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, id := range stored {
 		if dispatched[id] != 1 {
 			t.Errorf("delivery %s dispatched %d times", id, dispatched[id])
 		}
 	}
-	if n != deliveries || len(dispatched) != deliveries {
-		t.Fatalf("%d deliveries stored, %d dispatched; want %d", n, len(dispatched), deliveries)
+	if len(stored) != deliveries || len(dispatched) != deliveries {
+		t.Fatalf("%d deliveries stored, %d dispatched; want %d", len(stored), len(dispatched), deliveries)
 	}
 }
 

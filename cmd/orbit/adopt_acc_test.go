@@ -100,7 +100,7 @@ func newAdoptWorld(t *testing.T) *adoptWorld {
 			return
 		}
 		if _, err := w.api.Stacks.CreateBinding(ctx, st.ID, orbitapi.StackVCSBindingRequest{IntegrationID: integrationID, Namespace: namespace,
-			Repository: repo, Branch: branch, ProjectRoot: root, PullRequestRuns: true}); err != nil {
+			Repository: repo, Branch: branch, ProjectRoot: root, PullRequestRuns: new(true)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -207,6 +207,9 @@ func (w *adoptWorld) hooksPerIntegration() map[string]int {
 }
 
 func TestAccAdopt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("acceptance test: skipped under -short (make test runs it)")
+	}
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 to run (it runs the real terraform binary)")
 	}

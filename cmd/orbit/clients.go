@@ -58,8 +58,8 @@ func dataCenterClient(ctx context.Context, cfg orbitenv.Config, api *orbitapi.Cl
 		}
 		hosts := map[string]bool{}
 		for _, in := range integrations {
-			if !strings.HasPrefix(in.APIHost, "private://") && in.APIHost != "" {
-				hosts[in.APIHost] = true
+			if host := orbitapi.String(in.APIHost); !strings.HasPrefix(host, "private://") && host != "" {
+				hosts[host] = true
 			}
 		}
 		if len(hosts) != 1 {

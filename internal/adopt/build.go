@@ -233,7 +233,7 @@ func tokenAttribute(in *orbitapi.Integration) string {
 	switch {
 	case in.Provider == orbitapi.ProviderBitbucketDataCenter:
 		return "access_token_wo"
-	case in.AuthMethod == orbitapi.AuthMethodAppPassword:
+	case orbitapi.String(in.AuthMethod) == orbitapi.AuthMethodAppPassword:
 		return "app_password_wo"
 	}
 	return "api_token_wo"
@@ -513,7 +513,7 @@ func (b *builder) integrationFindings() {
 		b.finding(Finding{Kind: KindTokenVariable, Integration: a.Name, Provider: a.Provider, Address: a.Address(), Action: ActionUpdate,
 			Detail: fmt.Sprintf("orbit-server never returns the integration's credential; the output takes it from variable %q", a.TokenVariable),
 			Apply:  fmt.Sprintf("sends the credential of var.%s to orbit-server once (%s_version goes from unset to 1); nothing else changes", a.TokenVariable, attr)})
-		if a.AuthMethod == orbitapi.AuthMethodAppPassword {
+		if orbitapi.String(a.AuthMethod) == orbitapi.AuthMethodAppPassword {
 			b.finding(Finding{Kind: KindAppPassword, Integration: a.Name, Provider: a.Provider, Address: a.Address(), Action: ActionUpdate,
 				Detail: "the integration uses a Bitbucket app password, which Bitbucket no longer accepts",
 				Apply:  "sends the app password again; replace username and app_password_wo with email and api_token_wo to move to an API token"})

@@ -20,11 +20,11 @@ const (
 func testIntegrations() []orbitapi.Integration {
 	return []orbitapi.Integration{
 		{ID: cloudID, Provider: orbitapi.ProviderBitbucketCloud, Name: "main", SpaceID: testSpace, VCSChecks: "individual",
-			WebhookURL: testBase + cloudHooks, WebhookSecretFingerprint: cloudFP, Email: "ci@example.com", AuthMethod: orbitapi.AuthMethodAPIToken},
+			WebhookURL: testBase + cloudHooks, WebhookSecretFingerprint: cloudFP, Email: new("ci@example.com"), AuthMethod: new(orbitapi.AuthMethodAPIToken)},
 		{ID: dcID, Provider: orbitapi.ProviderBitbucketDataCenter, Name: "corp", SpaceID: testSpace, VCSChecks: "all", Labels: []string{"team:platform"},
-			WebhookURL: testBase + "/webhooks/bitbucket-datacenter/corp", APIHost: "https://bitbucket.example.com", UserFacingHost: "https://bitbucket.example.com", Username: "ci"},
+			WebhookURL: testBase + "/webhooks/bitbucket-datacenter/corp", APIHost: new("https://bitbucket.example.com"), UserFacingHost: new("https://bitbucket.example.com"), Username: new("ci")},
 		{ID: otherID, Provider: orbitapi.ProviderBitbucketCloud, Name: "legacy", SpaceID: "root", IsDefault: true,
-			WebhookURL: testBase + "/webhooks/bitbucket-cloud/legacy", Email: "old@example.com", AuthMethod: orbitapi.AuthMethodAPIToken},
+			WebhookURL: testBase + "/webhooks/bitbucket-cloud/legacy", Email: new("old@example.com"), AuthMethod: new(orbitapi.AuthMethodAPIToken)},
 	}
 }
 

@@ -68,12 +68,12 @@ func renderVariables(r *Result) string {
 		what := "API token of Bitbucket Cloud integration " + a.Name
 		switch tokenAttribute(&a.Integration) {
 		case "access_token_wo":
-			what = "HTTP access token (of user " + a.Username + ") of Bitbucket Data Center integration " + a.Name
+			what = "HTTP access token (of user " + orbitapi.String(a.Username) + ") of Bitbucket Data Center integration " + a.Name
 		case "app_password_wo":
-			what = "App password (of user " + a.Username + ") of Bitbucket Cloud integration " + a.Name
+			what = "App password (of user " + orbitapi.String(a.Username) + ") of Bitbucket Cloud integration " + a.Name
 		default:
-			if a.Email != "" {
-				what = "Atlassian API token (of " + a.Email + ") of Bitbucket Cloud integration " + a.Name
+			if orbitapi.String(a.Email) != "" {
+				what = "Atlassian API token (of " + orbitapi.String(a.Email) + ") of Bitbucket Cloud integration " + a.Name
 			}
 		}
 		fmt.Fprintf(&b, "variable %s {\n", quote(a.TokenVariable))
@@ -108,18 +108,18 @@ func renderIntegrations(r *Result) string {
 		token := tokenAttribute(&a.Integration)
 		switch token {
 		case "access_token_wo":
-			attr(&b, "api_host", quote(a.APIHost))
-			if a.UserFacingHost != "" && a.UserFacingHost != a.APIHost {
-				attr(&b, "user_facing_host", quote(a.UserFacingHost))
+			attr(&b, "api_host", quote(orbitapi.String(a.APIHost)))
+			if orbitapi.String(a.UserFacingHost) != "" && orbitapi.String(a.UserFacingHost) != orbitapi.String(a.APIHost) {
+				attr(&b, "user_facing_host", quote(orbitapi.String(a.UserFacingHost)))
 			}
-			attr(&b, "username", quote(a.Username))
-			if a.UseGitCheckout {
+			attr(&b, "username", quote(orbitapi.String(a.Username)))
+			if orbitapi.Bool(a.UseGitCheckout) {
 				attr(&b, "use_git_checkout", "true")
 			}
 		case "app_password_wo":
-			attr(&b, "username", quote(a.Username))
+			attr(&b, "username", quote(orbitapi.String(a.Username)))
 		default:
-			attr(&b, "email", quote(a.Email))
+			attr(&b, "email", quote(orbitapi.String(a.Email)))
 		}
 		b.WriteString("\n  # Write-only: orbit-server never returns it. Raise the version to send a new value.\n")
 		attr(&b, token, "var."+a.TokenVariable)

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 )
 
 // API calls orbit-server's /api/v1 with an admin key.
@@ -58,37 +60,30 @@ func (a API) Do(ctx context.Context, method, path string, body, out any) error {
 	return nil
 }
 
-// Integration is what the fixtures need of an integration.
-type Integration struct {
-	ID            string `json:"id"`
-	Name          string `json:"name"`
-	WebhookURL    string `json:"webhook_url"`
-	WebhookSecret string `json:"webhook_secret"`
-}
+// Integration is an integration as the API answers it.
+type Integration = apiwire.Integration
 
 // CloudIntegration creates a Bitbucket Cloud integration in the root space
 // (credentials not checked) and returns it with its webhook URL and secret.
 func (a API) CloudIntegration(ctx context.Context, name, email, token string) (Integration, error) {
 	var in Integration
-	err := a.Do(ctx, http.MethodPost, "/integrations?check_credentials=false", map[string]any{
-		"provider": "bitbucket_cloud", "name": name, "space_id": "root",
-		"email": email, "api_token": token,
+	err := a.Do(ctx, http.MethodPost, "/integrations?check_credentials=false", apiwire.IntegrationRequest{
+		Provider: "bitbucket_cloud", Name: name, SpaceID: "root", Labels: []string{},
+		Email: email, APIToken: &token,
 	}, &in)
 	return in, err
 }
 
 // Stack creates a stack in the root space and returns its id.
 func (a API) Stack(ctx context.Context, name string) (string, error) {
-	var st struct {
-		ID string `json:"id"`
-	}
-	err := a.Do(ctx, http.MethodPost, "/stacks", map[string]any{"name": name, "space_id": "root"}, &st)
+	var st apiwire.Stack
+	err := a.Do(ctx, http.MethodPost, "/stacks", apiwire.StackRequest{Name: name, SpaceID: "root", Labels: []string{}}, &st)
 	return st.ID, err
 }
 
 // Bind binds a stack to namespace/repository at branch through the integration.
 func (a API) Bind(ctx context.Context, stackID, integrationID, namespace, repository, branch string) error {
-	return a.Do(ctx, http.MethodPost, "/stacks/"+stackID+"/vcs-binding", map[string]any{
-		"integration_id": integrationID, "namespace": namespace, "repository": repository, "branch": branch,
+	return a.Do(ctx, http.MethodPost, "/stacks/"+stackID+"/vcs-binding", apiwire.StackVCSBindingRequest{
+		IntegrationID: integrationID, Namespace: namespace, Repository: repository, Branch: branch,
 	}, nil)
 }

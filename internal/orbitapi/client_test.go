@@ -149,8 +149,8 @@ func TestCreateIntegrationWireFormat(t *testing.T) {
 			t.Errorf("request body carries %q; it must be left out when unset", absent)
 		}
 	}
-	if got.ID != "int-1" || got.SpaceID != "root" || !got.IsDefault || got.AuthMethod != AuthMethodAPIToken ||
-		len(got.Labels) != 2 || got.UpdatedAt.Sub(got.CreatedAt) != time.Second {
+	if got.ID != "int-1" || got.SpaceID != "root" || !got.IsDefault || String(got.AuthMethod) != AuthMethodAPIToken ||
+		len(got.Labels) != 2 || got.UpdatedAt.Sub(got.CreatedAt.Time) != time.Second {
 		t.Errorf("decoded integration = %+v", got)
 	}
 }

@@ -242,7 +242,7 @@ func TestContract(t *testing.T) {
 		t.Errorf("redelivery points to %v", again.RedeliveryOf)
 	}
 	bindingReq := orbitapi.StackVCSBindingRequest{
-		IntegrationID: dc.ID, Namespace: "PLAT", Repository: "infra", Branch: "main", PullRequestRuns: true,
+		IntegrationID: dc.ID, Namespace: "PLAT", Repository: "infra", Branch: "main", PullRequestRuns: new(true),
 	}
 	bound, err := c.Stacks.CreateBinding(ctx, stack.ID, bindingReq)
 	cov.call("Stacks.CreateBinding", err)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 )
 
 // APIError is a non-2xx answer of orbit-server: {"error":{"code","message","field"}}.
@@ -81,16 +83,6 @@ func hasStatus(err error, status int) bool {
 	return errors.As(err, &apiErr) && apiErr.StatusCode == status
 }
 
-type errorEnvelope struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field"`
-		// ExistingID: see APIError.
-		ExistingID string `json:"existing_id"`
-	} `json:"error"`
-}
-
 // maxErrorText bounds how much of a non-JSON error body (a proxy's HTML page, say)
 // goes into the message.
 const maxErrorText = 256
@@ -102,7 +94,7 @@ func newAPIError(method, path string, resp *http.Response, payload []byte, secre
 		Method:     method,
 		Path:       path,
 	}
-	var envelope errorEnvelope
+	var envelope apiwire.Error
 	if err := json.Unmarshal(payload, &envelope); err == nil && (envelope.Error.Code != "" || envelope.Error.Message != "") {
 		apiErr.Code = envelope.Error.Code
 		apiErr.Message = envelope.Error.Message

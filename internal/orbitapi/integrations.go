@@ -3,7 +3,24 @@ package orbitapi
 import (
 	"context"
 	"net/url"
-	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
+)
+
+// The wire types are apiwire's, one definition for the server and this client.
+type (
+	// Integration is a Bitbucket Cloud or Data Center integration; the kind's own
+	// fields are pointers, present for the kinds that have them.
+	Integration = apiwire.Integration
+	// IntegrationRequest is the body of create and of update (a full replacement of
+	// the mutable non-secret fields). A nil credential is left out of the request,
+	// which on update keeps the stored credential; a non-nil one replaces it.
+	IntegrationRequest = apiwire.IntegrationRequest
+	// IntegrationWebhook is what a repository webhook needs: where to send and how
+	// to sign.
+	IntegrationWebhook = apiwire.IntegrationWebhook
+	// Validation is the result of checking an integration's credentials.
+	Validation = apiwire.Validation
 )
 
 // Integration providers (the "provider" discriminator of /integrations).
@@ -18,69 +35,7 @@ const (
 	AuthMethodAppPassword = "app_password"
 )
 
-// Integration is a Bitbucket Cloud or Data Center integration. Credentials are
-// write-only: they are never part of an answer.
-type Integration struct {
-	ID          string   `json:"id"`
-	Provider    string   `json:"provider"`
-	Name        string   `json:"name"`
-	IsDefault   bool     `json:"is_default"`
-	SpaceID     string   `json:"space_id"`
-	Description string   `json:"description"`
-	Labels      []string `json:"labels"`
-	VCSChecks   string   `json:"vcs_checks"`
-	WebhookURL  string   `json:"webhook_url"`
-	// WebhookSecret is only present for a caller with admin on the integration's space.
-	WebhookSecret string `json:"webhook_secret,omitempty"`
-	// WebhookSecretFingerprint identifies the current secret without revealing it
-	// (first 16 hex digits of its SHA-256); every reader sees it.
-	WebhookSecretFingerprint string `json:"webhook_secret_fingerprint"`
-
-	// Bitbucket Cloud.
-	Email      string `json:"email,omitempty"`
-	Username   string `json:"username,omitempty"` // Cloud legacy form; required for Data Center
-	AuthMethod string `json:"auth_method,omitempty"`
-
-	// Bitbucket Data Center.
-	APIHost        string `json:"api_host,omitempty"`
-	UserFacingHost string `json:"user_facing_host,omitempty"`
-	UseGitCheckout bool   `json:"use_git_checkout,omitempty"`
-
-	// Warnings the server attaches to a write, e.g. about app passwords.
-	Warnings []string `json:"warnings,omitempty"`
-
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
-// IntegrationRequest is the body of create and of update (a full replacement of the
-// mutable non-secret fields). A nil credential is left out of the request, which on
-// update keeps the stored credential; a non-nil one replaces it.
-type IntegrationRequest struct {
-	Provider    string   `json:"provider,omitempty"`
-	Name        string   `json:"name"`
-	IsDefault   bool     `json:"is_default"`
-	SpaceID     string   `json:"space_id,omitempty"` // must be empty when IsDefault
-	Description string   `json:"description"`
-	Labels      []string `json:"labels"`
-	VCSChecks   string   `json:"vcs_checks,omitempty"` // empty: individual
-
-	Email       string  `json:"email,omitempty"`
-	Username    string  `json:"username,omitempty"`
-	APIToken    *string `json:"api_token,omitempty"`
-	AppPassword *string `json:"app_password,omitempty"`
-
-	APIHost        string  `json:"api_host,omitempty"`
-	UserFacingHost string  `json:"user_facing_host,omitempty"` // empty: api_host
-	AccessToken    *string `json:"access_token,omitempty"`
-	UseGitCheckout *bool   `json:"use_git_checkout,omitempty"`
-
-	// SkipCredentialCheck sends ?check_credentials=false: the server then does not
-	// try the credentials against Bitbucket.
-	SkipCredentialCheck bool `json:"-"`
-}
-
-func (r IntegrationRequest) secrets() []string {
+func integrationSecrets(r IntegrationRequest) []string {
 	var out []string
 	for _, secret := range []*string{r.APIToken, r.AppPassword, r.AccessToken} {
 		if secret != nil && *secret != "" {
@@ -90,7 +45,7 @@ func (r IntegrationRequest) secrets() []string {
 	return out
 }
 
-func (r IntegrationRequest) query() url.Values {
+func integrationQuery(r IntegrationRequest) url.Values {
 	q := url.Values{}
 	if r.SkipCredentialCheck {
 		q.Set("check_credentials", "false")
@@ -112,22 +67,6 @@ func (o IntegrationListOptions) values() url.Values {
 	return q
 }
 
-// IntegrationWebhook is what a repository webhook needs: where to send and how to sign.
-type IntegrationWebhook struct {
-	IntegrationID  string   `json:"integration_id"`
-	Provider       string   `json:"provider"`
-	WebhookURL     string   `json:"webhook_url"`
-	WebhookSecret  string   `json:"webhook_secret"`
-	RequiredEvents []string `json:"required_events"`
-}
-
-// Validation is the result of checking an integration's credentials against Bitbucket.
-type Validation struct {
-	Valid   bool   `json:"valid"`
-	Reason  string `json:"reason"` // ok, bad_credentials, missing_scope, not_found, unreachable, tls_error, not_bitbucket, host_not_allowed, skipped
-	Message string `json:"message"`
-}
-
 // IntegrationsService manages /integrations.
 type IntegrationsService struct{ client *Client }
 
@@ -136,7 +75,7 @@ func integrationPath(id string) string { return "/integrations/" + pathEscape(id
 func (s *IntegrationsService) Create(ctx context.Context, in IntegrationRequest) (*Integration, error) {
 	in.Labels = labelsOrEmpty(in.Labels)
 	var out Integration
-	err := s.client.do(ctx, request{method: "POST", path: "/integrations", query: in.query(), body: in, secrets: in.secrets()}, &out)
+	err := s.client.do(ctx, request{method: "POST", path: "/integrations", query: integrationQuery(in), body: in, secrets: integrationSecrets(in)}, &out)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +93,7 @@ func (s *IntegrationsService) Get(ctx context.Context, id string) (*Integration,
 func (s *IntegrationsService) Update(ctx context.Context, id string, in IntegrationRequest) (*Integration, error) {
 	in.Labels = labelsOrEmpty(in.Labels)
 	var out Integration
-	err := s.client.do(ctx, request{method: "PUT", path: integrationPath(id), query: in.query(), body: in, secrets: in.secrets()}, &out)
+	err := s.client.do(ctx, request{method: "PUT", path: integrationPath(id), query: integrationQuery(in), body: in, secrets: integrationSecrets(in)}, &out)
 	if err != nil {
 		return nil, err
 	}
@@ -201,3 +140,9 @@ func (s *IntegrationsService) Validate(ctx context.Context, id string) (*Validat
 	}
 	return &out, nil
 }
+
+// String is *p, or "" when the answer left the field out (a kind without it).
+func String(p *string) string { return apiwire.String(p) }
+
+// Bool is *p, or false when the answer left the field out (a kind without it).
+func Bool(p *bool) bool { return apiwire.Bool(p) }

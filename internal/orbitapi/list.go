@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 )
 
 // ListOptions are the filters and paging parameters common to every collection.
@@ -38,14 +40,8 @@ func (o ListOptions) values() url.Values {
 	return q
 }
 
-// page is the wire shape of every list answer.
-type page[T any] struct {
-	Items         []T    `json:"items"`
-	NextPageToken string `json:"next_page_token"`
-}
-
 func listPage[T any](ctx context.Context, c *Client, path string, query url.Values) ([]T, string, error) {
-	var p page[T]
+	var p apiwire.Page[T]
 	if err := c.do(ctx, request{method: "GET", path: path, query: query}, &p); err != nil {
 		return nil, "", err
 	}

@@ -2,32 +2,19 @@ package orbitapi
 
 import (
 	"context"
-	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 )
 
 // RootSpaceID is the space that always exists; default integrations live there.
-const RootSpaceID = "root"
+const RootSpaceID = apiwire.RootSpaceID
 
-// Space is a node of the space tree.
-type Space struct {
-	ID              string    `json:"id"`
-	Name            string    `json:"name"`
-	ParentSpaceID   string    `json:"parent_space_id"`
-	InheritEntities bool      `json:"inherit_entities"`
-	Description     string    `json:"description"`
-	Labels          []string  `json:"labels"`
-	CreatedAt       time.Time `json:"created_at"`
-	UpdatedAt       time.Time `json:"updated_at"`
-}
-
-// SpaceRequest is the body of create and of update (a full replacement).
-type SpaceRequest struct {
-	Name            string   `json:"name"`
-	ParentSpaceID   string   `json:"parent_space_id,omitempty"` // empty: root
-	InheritEntities bool     `json:"inherit_entities"`
-	Description     string   `json:"description"`
-	Labels          []string `json:"labels"`
-}
+type (
+	// Space is a node of the space tree.
+	Space = apiwire.Space
+	// SpaceRequest is the body of create and of update (a full replacement).
+	SpaceRequest = apiwire.SpaceRequest
+)
 
 // SpacesService manages /spaces.
 type SpacesService struct{ client *Client }

@@ -2,27 +2,22 @@ package orbitapi
 
 import (
 	"context"
-	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 )
 
-// Stack is an infrastructure-as-code stack; runs are records attached to it.
-type Stack struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	SpaceID     string    `json:"space_id"`
-	Description string    `json:"description"`
-	Labels      []string  `json:"labels"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
-
-// StackRequest is the body of create and of update (a full replacement).
-type StackRequest struct {
-	Name        string   `json:"name"`
-	SpaceID     string   `json:"space_id"`
-	Description string   `json:"description"`
-	Labels      []string `json:"labels"`
-}
+type (
+	// Stack is an infrastructure-as-code stack; runs are records attached to it.
+	Stack = apiwire.Stack
+	// StackRequest is the body of create and of update (a full replacement).
+	StackRequest = apiwire.StackRequest
+	// StackVCSBinding ties a stack to one repository and branch through one
+	// integration.
+	StackVCSBinding = apiwire.StackVCSBinding
+	// StackVCSBindingRequest is the body of PUT /stacks/{id}/vcs-binding (a full
+	// replacement; it also re-attaches a detached binding).
+	StackVCSBindingRequest = apiwire.StackVCSBindingRequest
+)
 
 // StacksService manages /stacks.
 type StacksService struct{ client *Client }
@@ -72,42 +67,6 @@ const (
 	BindingAttached = "attached"
 	BindingDetached = "detached"
 )
-
-// StackVCSBinding ties a stack to one repository and branch through one integration.
-type StackVCSBinding struct {
-	StackID       string `json:"stack_id"`
-	StackSpaceID  string `json:"stack_space_id"`
-	IntegrationID string `json:"integration_id"`
-	ProviderType  string `json:"provider_type"`
-	Namespace     string `json:"namespace"`
-	Repository    string `json:"repository"`
-	Branch        string `json:"branch"`
-	ProjectRoot   string `json:"project_root"`
-	// AdditionalProjectGlobs: [] for none.
-	AdditionalProjectGlobs []string `json:"additional_project_globs"`
-	PullRequestRuns        bool     `json:"pull_request_runs"`
-	Status                 string   `json:"status"`
-	DetachedReason         string   `json:"detached_reason"`
-	RepositoryURL          string   `json:"repository_url"`
-	// Version is new at every create or replace (the ETag): UpdateBinding and
-	// DeleteBinding act only on the version they are given.
-	Version   string    `json:"version"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
-// StackVCSBindingRequest is the body of POST and PUT /stacks/{id}/vcs-binding (a
-// full binding; a replace also re-attaches a detached binding).
-type StackVCSBindingRequest struct {
-	IntegrationID string `json:"integration_id"`
-	Namespace     string `json:"namespace"`
-	Repository    string `json:"repository"`
-	Branch        string `json:"branch"`
-	ProjectRoot   string `json:"project_root"`
-	// AdditionalProjectGlobs: nil or empty for none.
-	AdditionalProjectGlobs []string `json:"additional_project_globs,omitempty"`
-	PullRequestRuns        bool     `json:"pull_request_runs"`
-}
 
 // GetBinding reads the VCS binding of a stack; a 404 means the stack has none (or does
 // not exist).

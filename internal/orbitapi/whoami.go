@@ -5,52 +5,24 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 )
 
-// Whoami is GET /api/v1/whoami: the calling key and its effective role on every space
-// it can read.
-type Whoami struct {
-	ID     string        `json:"id"`
-	Name   string        `json:"name"`
-	Spaces []SpaceAccess `json:"spaces"`
-}
-
-// SpaceAccess is the key's effective role (read, write or admin) on one space.
-type SpaceAccess struct {
-	SpaceID string `json:"space_id"`
-	Name    string `json:"name"`
-	Role    string `json:"role"`
-}
+type (
+	// Whoami is GET /api/v1/whoami: the calling key and its effective role on every
+	// space it can read.
+	Whoami = apiwire.Whoami
+	// SpaceAccess is the key's effective role (read, write or admin) on one space.
+	SpaceAccess = apiwire.SpaceAccess
+)
 
 // Roles, weakest first.
 const (
-	RoleRead  = "read"
-	RoleWrite = "write"
-	RoleAdmin = "admin"
+	RoleRead  = apiwire.RoleRead
+	RoleWrite = apiwire.RoleWrite
+	RoleAdmin = apiwire.RoleAdmin
 )
-
-var roleRank = map[string]int{RoleRead: 1, RoleWrite: 2, RoleAdmin: 3}
-
-// Role returns the key's effective role on spaceID, or "" when it cannot read it.
-// Admin on root is admin everywhere (API.md "Roles"), also on spaces created after
-// this answer.
-func (w *Whoami) Role(spaceID string) string {
-	var role string
-	for _, sp := range w.Spaces {
-		if sp.SpaceID == RootSpaceID && sp.Role == RoleAdmin {
-			return RoleAdmin
-		}
-		if sp.SpaceID == spaceID {
-			role = sp.Role
-		}
-	}
-	return role
-}
-
-// Can reports whether the key holds at least role on spaceID.
-func (w *Whoami) Can(spaceID, role string) bool {
-	return roleRank[w.Role(spaceID)] >= roleRank[role]
-}
 
 // ErrNotOrbitServer is wrapped by Whoami's error when the endpoint answered, but not
 // as orbit-server does.

@@ -109,6 +109,9 @@ func newAccEnvCheckingRepositories(t *testing.T, opts ...servertest.Option) *acc
 
 func newAccEnvWith(t *testing.T, checkRepositories bool, opts ...servertest.Option) *accEnv {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("acceptance test: skipped under -short (make test runs it)")
+	}
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 to run")
 	}

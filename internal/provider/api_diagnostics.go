@@ -53,7 +53,7 @@ func notFoundMessage(kind, id string) string {
 // addServerWarnings passes on warnings orbit-server attached to a write, except the
 // app password one, which ValidateConfig already gave at plan time.
 func addServerWarnings(diags *diag.Diagnostics, in *orbitapi.Integration) {
-	if in.AuthMethod == orbitapi.AuthMethodAppPassword {
+	if orbitapi.String(in.AuthMethod) == orbitapi.AuthMethodAppPassword {
 		return
 	}
 	for _, warning := range in.Warnings {

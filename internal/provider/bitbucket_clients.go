@@ -65,13 +65,13 @@ func (pd *providerData) dataCenterBaseURL(in *orbitapi.Integration) (string, err
 	if in == nil {
 		return "", errors.New("no api_url is configured and the integration is not available to take its api_host from")
 	}
-	if strings.HasPrefix(in.APIHost, "private://") {
-		return "", fmt.Errorf("integration %q reaches Bitbucket through a private worker pool (api_host %s), which Terraform cannot use; set api_url to an address of the Bitbucket server this machine can reach", in.Name, in.APIHost)
+	if strings.HasPrefix(orbitapi.String(in.APIHost), "private://") {
+		return "", fmt.Errorf("integration %q reaches Bitbucket through a private worker pool (api_host %s), which Terraform cannot use; set api_url to an address of the Bitbucket server this machine can reach", in.Name, orbitapi.String(in.APIHost))
 	}
-	if in.APIHost == "" {
+	if orbitapi.String(in.APIHost) == "" {
 		return "", fmt.Errorf("integration %q has no api_host", in.Name)
 	}
-	return in.APIHost, nil
+	return orbitapi.String(in.APIHost), nil
 }
 
 // dataCenterClient is the Bitbucket Data Center client of the bitbucket_datacenter

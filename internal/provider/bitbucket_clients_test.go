@@ -13,8 +13,8 @@ import (
 // api_host, and refuses a private:// host it cannot reach.
 func TestDataCenterBaseURL(t *testing.T) {
 	t.Parallel()
-	public := &orbitapi.Integration{Name: "corp", APIHost: "https://bitbucket.example.com"}
-	private := &orbitapi.Integration{Name: "corp", APIHost: "private://pool-a"}
+	public := &orbitapi.Integration{Name: "corp", APIHost: new("https://bitbucket.example.com")}
+	private := &orbitapi.Integration{Name: "corp", APIHost: new("private://pool-a")}
 	for _, tc := range []struct {
 		name, apiURL string
 		in           *orbitapi.Integration
@@ -47,7 +47,7 @@ func TestBitbucketClientsNeedCredentials(t *testing.T) {
 	t.Parallel()
 	pd := &providerData{bitbucket: &bitbucketClients{}}
 	var diags diag.Diagnostics
-	if pd.cloudClient(&diags) != nil || pd.dataCenterClient(&orbitapi.Integration{APIHost: "https://bitbucket.example.com"}, &diags) != nil {
+	if pd.cloudClient(&diags) != nil || pd.dataCenterClient(&orbitapi.Integration{APIHost: new("https://bitbucket.example.com")}, &diags) != nil {
 		t.Fatal("a client was built without credentials")
 	}
 	if len(diags) != 2 {

@@ -69,7 +69,7 @@ func (m *bitbucketCloudIntegrationDataSourceModel) fields() *integrationDataSour
 }
 
 func (m *bitbucketCloudIntegrationDataSourceModel) kindFromAPI(in *orbitapi.Integration) {
-	m.Email = types.StringValue(in.Email)
-	m.Username = types.StringValue(in.Username)
-	m.AuthMethod = types.StringValue(in.AuthMethod)
+	m.Email = types.StringValue(orbitapi.String(in.Email))
+	m.Username = types.StringValue(orbitapi.String(in.Username))
+	m.AuthMethod = types.StringValue(orbitapi.String(in.AuthMethod))
 }

@@ -189,9 +189,9 @@ func (m *bitbucketCloudIntegrationModel) request(ctx context.Context, diags *dia
 // are left as they are (the API never returns them).
 func (m *bitbucketCloudIntegrationModel) fromAPI(in *orbitapi.Integration) {
 	m.integrationResourceFields.fromAPI(in)
-	m.Email = stringOrNull(in.Email)
-	m.Username = stringOrNull(in.Username)
-	m.AuthMethod = stringOrNull(in.AuthMethod)
+	m.Email = stringOrNull(orbitapi.String(in.Email))
+	m.Username = stringOrNull(orbitapi.String(in.Username))
+	m.AuthMethod = stringOrNull(orbitapi.String(in.AuthMethod))
 	// Write-only values are never stored.
 	m.APITokenWO = types.StringNull()
 	m.AppPasswordWO = types.StringNull()

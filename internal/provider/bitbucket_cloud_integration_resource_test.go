@@ -95,7 +95,7 @@ func TestAccBitbucketCloudIntegration(t *testing.T) {
 					if err != nil {
 						return err
 					}
-					if got.Description != "first" || got.Email != "dev@example.com" {
+					if got.Description != "first" || orbitapi.String(got.Email) != "dev@example.com" {
 						return fmt.Errorf("server has %+v", got)
 					}
 					return nil
@@ -112,7 +112,7 @@ func TestAccBitbucketCloudIntegration(t *testing.T) {
 					}
 					outside := tokenOutside
 					if _, err := env.api.Integrations.Update(context.Background(), integrationID, orbitapi.IntegrationRequest{
-						Provider: current.Provider, Name: current.Name, SpaceID: current.SpaceID, Email: current.Email,
+						Provider: current.Provider, Name: current.Name, SpaceID: current.SpaceID, Email: orbitapi.String(current.Email),
 						Description: current.Description, Labels: current.Labels, VCSChecks: current.VCSChecks, APIToken: &outside,
 					}); err != nil {
 						t.Fatalf("setting the token outside Terraform: %v", err)
@@ -163,7 +163,7 @@ func TestAccBitbucketCloudIntegration(t *testing.T) {
 						t.Fatalf("reading integration: %v", err)
 					}
 					if _, err := env.api.Integrations.Update(context.Background(), integrationID, orbitapi.IntegrationRequest{
-						Provider: current.Provider, Name: current.Name, SpaceID: current.SpaceID, Email: current.Email,
+						Provider: current.Provider, Name: current.Name, SpaceID: current.SpaceID, Email: orbitapi.String(current.Email),
 						Description: "edited by hand", Labels: []string{"hand:made"}, VCSChecks: "aggregated",
 					}); err != nil {
 						t.Fatalf("editing integration: %v", err)

@@ -74,8 +74,8 @@ func (m *bitbucketDataCenterIntegrationDataSourceModel) fields() *integrationDat
 }
 
 func (m *bitbucketDataCenterIntegrationDataSourceModel) kindFromAPI(in *orbitapi.Integration) {
-	m.APIHost = types.StringValue(in.APIHost)
-	m.UserFacingHost = types.StringValue(in.UserFacingHost)
-	m.Username = types.StringValue(in.Username)
-	m.UseGitCheckout = types.BoolValue(in.UseGitCheckout)
+	m.APIHost = types.StringValue(orbitapi.String(in.APIHost))
+	m.UserFacingHost = types.StringValue(orbitapi.String(in.UserFacingHost))
+	m.Username = types.StringValue(orbitapi.String(in.Username))
+	m.UseGitCheckout = types.BoolValue(orbitapi.Bool(in.UseGitCheckout))
 }

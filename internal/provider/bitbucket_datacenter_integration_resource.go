@@ -182,10 +182,10 @@ func (m *bitbucketDataCenterIntegrationModel) request(ctx context.Context, diags
 // left as they are (the API never returns them).
 func (m *bitbucketDataCenterIntegrationModel) fromAPI(in *orbitapi.Integration) {
 	m.integrationResourceFields.fromAPI(in)
-	m.APIHost = types.StringValue(in.APIHost)
-	m.UserFacingHost = types.StringValue(in.UserFacingHost)
-	m.Username = types.StringValue(in.Username)
-	m.UseGitCheckout = types.BoolValue(in.UseGitCheckout)
+	m.APIHost = types.StringValue(orbitapi.String(in.APIHost))
+	m.UserFacingHost = types.StringValue(orbitapi.String(in.UserFacingHost))
+	m.Username = types.StringValue(orbitapi.String(in.Username))
+	m.UseGitCheckout = types.BoolValue(orbitapi.Bool(in.UseGitCheckout))
 	m.AccessTokenWO = types.StringNull()
 }
 

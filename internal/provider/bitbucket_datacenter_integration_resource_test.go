@@ -103,10 +103,10 @@ resource "orbit_bitbucket_datacenter_integration" "test" {
 					if err != nil {
 						t.Fatalf("reading integration: %v", err)
 					}
-					useGit := current.UseGitCheckout
+					useGit := orbitapi.Bool(current.UseGitCheckout)
 					if _, err := env.api.Integrations.Update(ctx, integrationID, orbitapi.IntegrationRequest{
-						Provider: current.Provider, Name: current.Name, SpaceID: current.SpaceID, Username: current.Username,
-						APIHost: current.APIHost, UserFacingHost: "https://elsewhere.example.com", UseGitCheckout: &useGit,
+						Provider: current.Provider, Name: current.Name, SpaceID: current.SpaceID, Username: orbitapi.String(current.Username),
+						APIHost: orbitapi.String(current.APIHost), UserFacingHost: "https://elsewhere.example.com", UseGitCheckout: &useGit,
 						Labels: current.Labels, VCSChecks: current.VCSChecks,
 					}); err != nil {
 						t.Fatalf("editing integration: %v", err)

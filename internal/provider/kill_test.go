@@ -24,6 +24,7 @@ import (
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/orbitapi"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/testwait"
 )
 
 // realServer is an orbit-server process (the real binary, built by the test) that can
@@ -82,17 +83,14 @@ func (s *realServer) start() {
 		s.t.Fatalf("start orbit-server: %v", err)
 	}
 	s.cmd = cmd
-	for range 600 {
+	testwait.For(s.t, 30*time.Second, "orbit-server to become ready", func() bool {
 		resp, err := http.Get(s.url() + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		if err != nil {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	s.t.Fatal("orbit-server did not become ready")
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }
 
 // killAndRestart sends SIGKILL (kill -9), waits for the process to die, and starts a
@@ -161,6 +159,9 @@ func (p *killingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // nothing, and every object exists once.
 func TestAccKillNineMidApplyLeavesNoDuplicate(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("acceptance test killing processes: skipped under -short (make test runs it)")
+	}
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 to run")
 	}

@@ -171,7 +171,7 @@ func (m stackVCSBindingModel) request(ctx context.Context) orbitapi.StackVCSBind
 		Repository:             m.Repository.ValueString(),
 		Branch:                 m.Branch.ValueString(),
 		ProjectRoot:            m.ProjectRoot.ValueString(),
-		PullRequestRuns:        m.PullRequestRuns.ValueBool(),
+		PullRequestRuns:        new(m.PullRequestRuns.ValueBool()),
 	}
 }
 

@@ -83,7 +83,7 @@ resource "orbit_stack_vcs_binding" "this" {
 					if err != nil {
 						return err
 					}
-					if now.Repository != "infra" || now.Version != first.Version || !now.UpdatedAt.Equal(first.UpdatedAt) {
+					if now.Repository != "infra" || now.Version != first.Version || !now.UpdatedAt.Equal(first.UpdatedAt.Time) {
 						return fmt.Errorf("the first configuration's binding changed: %+v, was %+v", now, first)
 					}
 					return nil

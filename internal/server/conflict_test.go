@@ -6,15 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
 )
 
-type errorWithID struct {
-	Error struct {
-		Code, Message, Field string
-		ExistingID           string `json:"existing_id"`
-	} `json:"error"`
-}
+type errorWithID = apiwire.Error
 
 func conflictOf(t *testing.T, c *client, method, path string, body any) errorWithID {
 	t.Helper()

@@ -54,3 +54,6 @@ func StatusPosterError(s *Server, integrationID string) error {
 
 // ClientAddress is the rule deciding a request's client address.
 var ClientAddress = httpx.ClientAddress
+
+// WorkerIdle reports that no claim of the queue is being handled.
+func WorkerIdle(s *Server) bool { return s.worker.Handling() == 0 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
@@ -111,11 +112,7 @@ func (c *client) wantError(method, path string, body any, status int, code, fiel
 	if got != status {
 		c.t.Fatalf("%s %s: status %d, want %d: %s", method, path, got, status, raw)
 	}
-	var e struct {
-		Error struct {
-			Code, Message, Field string
-		} `json:"error"`
-	}
+	var e apiwire.Error
 	if err := json.Unmarshal(raw, &e); err != nil {
 		c.t.Fatalf("%s %s: error body %q: %v", method, path, raw, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/testwait"
 )
 
 // pausedQueue starts no queue worker, so that WrapStore replaces the store before
@@ -76,18 +77,10 @@ func TestShutdownDelayKeepsServingWithReadyz503(t *testing.T) {
 		t.Fatalf("readyz before shutdown: %d", resp.StatusCode)
 	}
 	cancel()
-	// The drain starts asynchronously: wait for /readyz to turn, a bounded number of tries.
-	turned := false
-	for range 1000 {
-		if rawGet(t, url+"/readyz", "").StatusCode == http.StatusServiceUnavailable {
-			turned = true
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if !turned {
-		t.Fatal("/readyz never answered 503 after the shutdown signal")
-	}
+	// The drain starts asynchronously: wait for /readyz to turn.
+	testwait.For(t, 30*time.Second, "/readyz to answer 503 after the shutdown signal", func() bool {
+		return rawGet(t, url+"/readyz", "").StatusCode == http.StatusServiceUnavailable
+	})
 	if resp := rawGet(t, url+"/api/v1/spaces", adminKey); resp.StatusCode != http.StatusOK {
 		t.Fatalf("an API request during the shutdown delay: %d, want 200", resp.StatusCode)
 	}

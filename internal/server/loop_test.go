@@ -9,12 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/cloud"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/datacenter"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/testwait"
 )
 
 // loop is orbit-server and the Bitbucket sandbox wired together as in production: an
@@ -101,18 +103,8 @@ func (l *loop) fire(ev sandbox.Event) []sandbox.Delivery {
 	return deliveries
 }
 
-type apiRun struct {
-	ID          string  `json:"id"`
-	StackID     string  `json:"stack_id"`
-	Kind        string  `json:"kind"`
-	Commit      string  `json:"commit"`
-	Branch      string  `json:"branch"`
-	PullRequest *int64  `json:"pull_request"`
-	State       string  `json:"state"`
-	Result      *string `json:"result"`
-	DeliveryID  *string `json:"delivery_id"`
-	StatusError string  `json:"status_error"`
-}
+// apiRun is a run as the API answers it.
+type apiRun = apiwire.Run
 
 func (l *loop) runs(commit string) []apiRun {
 	l.t.Helper()
@@ -132,16 +124,13 @@ func (l *loop) runs(commit string) []apiRun {
 // eventually polls cond until it holds (processing is asynchronous).
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not happen; last seen: %s", what, state)
-		}
-		time.Sleep(25 * time.Millisecond)
+	var state string
+	if !testwait.Until(90*time.Second, func() bool {
+		var ok bool
+		ok, state = cond()
+		return ok
+	}) {
+		t.Fatalf("%s did not happen; last seen: %s", what, state)
 	}
 }
 

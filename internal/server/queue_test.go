@@ -12,6 +12,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/testwait"
 )
 
 // TestLoopSlowStatusPostsWithinTheLease: a status worker claims several jobs at
@@ -41,8 +42,11 @@ func TestLoopSlowStatusPostsWithinTheLease(t *testing.T) {
 	eventually(t, "an empty queue", func() (bool, string) {
 		return tableCount(t, l.inst, "jobs") == 0, "jobs left"
 	})
-	// Let a second claim of an expired lease show itself, if there is one.
-	time.Sleep(lease)
+	// A claim whose lease expired would still be posting: wait until no claim is
+	// being handled, so that every post of a stale claim is in the sandbox's log.
+	eventually(t, "an idle worker", func() (bool, string) {
+		return server.WorkerIdle(l.inst.Server), "a claim is being handled"
+	})
 	// Cloud's update-or-create: a PUT of the key (404 the first time), then a
 	// POST that creates it. A second post of the same status is a PUT that finds it.
 	created, updated := 0, 0
@@ -86,13 +90,9 @@ func TestLoopQueueProgressesDuringABurst(t *testing.T) {
 			n++
 		}
 	}()
-	deadline := time.Now().Add(60 * time.Second)
-	for tableCount(t, l.inst, "runs") < 10 {
-		if time.Now().After(deadline) {
-			close(stop)
-			t.Fatalf("no 10 runs after a minute of deliveries (%d sent): the queue starves while they arrive", <-fired)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testwait.Until(60*time.Second, func() bool { return tableCount(t, l.inst, "runs") >= 10 }) {
+		close(stop)
+		t.Fatalf("no 10 runs after a minute of deliveries (%d sent): the queue starves while they arrive", <-fired)
 	}
 	close(stop)
 	if n := <-fired; n < 10 {

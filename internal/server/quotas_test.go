@@ -8,14 +8,17 @@ import (
 	"strings"
 	"testing"
 
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
 )
 
 func TestSpaceQuotas(t *testing.T) {
 	t.Parallel()
+	const maxSpaces, maxDepth = 4, 2
 	inst := servertest.Start(t, servertest.WithConfig(func(c *server.Config) {
-		c.MaxSpaces, c.MaxSpaceDepth = 4, 2
+		c.MaxSpaces, c.MaxSpaceDepth = maxSpaces, maxDepth
 	}))
 	c := newClient(t, inst, inst.AdminKey)
 	a := inst.NewSpace(t, "a", "root", false)
@@ -26,9 +29,9 @@ func TestSpaceQuotas(t *testing.T) {
 	x := inst.NewSpace(t, "x", "root", false)
 	inst.NewSpace(t, "xy", x, false)
 	c.wantError(http.MethodPut, "/api/v1/spaces/"+x, map[string]any{"name": "x", "parent_space_id": a}, http.StatusBadRequest, "invalid_argument", "parent_space_id")
-	// Count: a, ab, x, xy are the 4 allowed.
+	// Count: a, ab, x, xy are the maxSpaces allowed.
 	msg := c.wantError(http.MethodPost, "/api/v1/spaces", map[string]any{"name": "fifth"}, http.StatusConflict, "conflict", "")
-	if !strings.Contains(msg, "4") {
+	if !strings.Contains(msg, fmt.Sprintf("maximum of %d spaces", maxSpaces)) {
 		t.Errorf("quota message %q does not say the limit", msg)
 	}
 	// Nothing of the refused writes was stored, and freeing a space frees quota.
@@ -108,12 +111,14 @@ func seedSpaces(t *testing.T, dbPath string, teams, perTeam int) {
 }
 
 // Every request used to load every space and its labels, binding one SQL variable
-// per space: past 32,766 spaces each request, including the delete that would fix
-// it, answered 500. Role checks now read the ancestry of the space concerned, and
-// lists resolve readable spaces in SQL.
+// per space: past SQLite's limit of bound variables (SQLITE_MAX_VARIABLE_NUMBER,
+// 32,766) each request, including the delete that would fix it, answered 500. Role
+// checks now read the ancestry of the space concerned, and lists resolve readable
+// spaces in SQL. The test holds more spaces than that limit, whatever it is.
 func TestManySpaces(t *testing.T) {
 	t.Parallel()
-	const teams, perTeam = 100, 330 // 33,100 spaces
+	const teams = 100
+	const perTeam = sqlite3.SQLITE_MAX_VARIABLE_NUMBER/teams + 1 // teams*(perTeam+1) spaces, over the limit
 	inst := servertest.Start(t, servertest.WithConfig(func(c *server.Config) { c.MaxSpaces = 100000 }))
 	seedSpaces(t, inst.DBPath, teams, perTeam)
 	c := newClient(t, inst, inst.AdminKey)

@@ -17,6 +17,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/testwait"
 )
 
 // hookTarget is one integration's receiver URL and secret.
@@ -357,18 +358,14 @@ func TestWebhookResumesAfterRestart(t *testing.T) {
 
 func waitProcessed(t *testing.T, inst *servertest.Instance, deliveryID string) store.Delivery {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		d, err := inst.Server.Store().GetDelivery(t.Context(), deliveryID)
+	var d store.Delivery
+	testwait.For(t, 90*time.Second, "delivery "+deliveryID+" processed", func() bool {
+		var err error
+		d, err = inst.Server.Store().GetDelivery(t.Context(), deliveryID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !d.ProcessedAt.IsZero() {
-			return d
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("delivery %s was not processed", deliveryID)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return !d.ProcessedAt.IsZero()
+	})
+	return d
 }

@@ -22,6 +22,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 )
 
 func main() {
@@ -46,17 +48,8 @@ type demo struct {
 	stacks              []string
 }
 
-type run struct {
-	ID          string  `json:"id"`
-	StackID     string  `json:"stack_id"`
-	Kind        string  `json:"kind"`
-	Commit      string  `json:"commit"`
-	Branch      string  `json:"branch"`
-	PullRequest *int64  `json:"pull_request"`
-	State       string  `json:"state"`
-	Result      *string `json:"result"`
-	StatusError string  `json:"status_error"`
-}
+// run is a run as the API answers it.
+type run = apiwire.Run
 
 type status struct {
 	Product    string `json:"product"`
@@ -75,14 +68,7 @@ type product struct {
 }
 
 func (d *demo) run(ctx context.Context) error {
-	var integrations struct {
-		Items []struct {
-			ID        string `json:"id"`
-			Provider  string `json:"provider"`
-			SpaceID   string `json:"space_id"`
-			VCSChecks string `json:"vcs_checks"`
-		} `json:"items"`
-	}
+	var integrations apiwire.Page[apiwire.Integration]
 	if err := d.call(ctx, d.orbit, http.MethodGet, "/api/v1/integrations", nil, http.StatusOK, &integrations); err != nil {
 		return err
 	}
@@ -114,16 +100,14 @@ func (d *demo) run(ctx context.Context) error {
 		if p.integration == "" {
 			return fmt.Errorf("no %s integration: was examples/quickstart applied?", p.name)
 		}
-		var stack struct {
-			ID string `json:"id"`
-		}
+		var stack apiwire.Stack
 		// In the integration's space, where the integration is visible to the stack.
-		newStack := map[string]any{"name": p.name + "-infra", "space_id": spaces[p.integration]}
+		newStack := apiwire.StackRequest{Name: p.name + "-infra", SpaceID: spaces[p.integration], Labels: []string{}}
 		if err := d.call(ctx, d.orbit, http.MethodPost, "/api/v1/stacks", newStack, http.StatusCreated, &stack); err != nil {
 			return err
 		}
 		d.stacks = append(d.stacks, stack.ID)
-		binding := map[string]any{"integration_id": p.integration, "namespace": p.namespace, "repository": "infra", "branch": "main", "pull_request_runs": true}
+		binding := apiwire.StackVCSBindingRequest{IntegrationID: p.integration, Namespace: p.namespace, Repository: "infra", Branch: "main", PullRequestRuns: new(true)}
 		if err := d.call(ctx, d.orbit, http.MethodPost, "/api/v1/stacks/"+stack.ID+"/vcs-binding", binding, http.StatusCreated, nil); err != nil {
 			return err
 		}
@@ -175,7 +159,7 @@ func (d *demo) run(ctx context.Context) error {
 		if r.Kind == "proposed" {
 			result = "failed"
 		}
-		body := map[string]any{"result": result, "message": "reported by make demo"}
+		body := apiwire.RunResultRequest{Result: result, Message: "reported by make demo"}
 		if err := d.call(ctx, d.orbit, http.MethodPost, "/api/v1/runs/"+r.ID+"/result", body, http.StatusOK, &runs[i]); err != nil {
 			return err
 		}
@@ -187,9 +171,7 @@ func (d *demo) run(ctx context.Context) error {
 // waitRuns polls until the deliveries of commit were processed into runs.
 func (d *demo) waitRuns(ctx context.Context, commit string) ([]run, error) {
 	for {
-		var list struct {
-			Items []run `json:"items"`
-		}
+		var list apiwire.Page[run]
 		if err := d.call(ctx, d.orbit, http.MethodGet, "/api/v1/runs?commit="+commit, nil, http.StatusOK, &list); err != nil {
 			return nil, err
 		}

@@ -4,7 +4,8 @@
 // of errors to answers; plus the public health, readiness, metrics and OpenAPI
 // routes, and the access log around every route.
 //
-// It may import store, auth, secrets, vcs, httpx and metrics. It reaches the
+// It may import apiwire (its request and response types), store, auth, secrets,
+// secretbox, vcs, httpx and metrics. It reaches the
 // receiver and the worker only through the interfaces WebhookTargets and Waker
 // (ARCHITECTURE.md), which the server root wires.
 package api

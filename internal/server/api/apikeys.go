@@ -5,35 +5,25 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/auth"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 
-type roleBindingJSON struct {
-	SpaceID string `json:"space_id"`
-	Role    string `json:"role"`
-}
-
-type apiKeyRequest struct {
-	Name  string            `json:"name"`
-	Roles []roleBindingJSON `json:"roles"`
-}
-
-type apiKeyResponse struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`
-	Roles     []roleBindingJSON `json:"roles"`
-	CreatedAt string            `json:"created_at"`
-	// Key is the secret, present only in the answer to POST.
-	Key string `json:"key,omitempty"`
-}
+// The wire types are apiwire's (one definition for the server, the client and
+// the demo).
+type (
+	roleBindingJSON = apiwire.RoleBinding
+	apiKeyRequest   = apiwire.APIKeyRequest
+	apiKeyResponse  = apiwire.APIKey
+)
 
 func toAPIKeyResponse(k store.APIKey) apiKeyResponse {
 	roles := make([]roleBindingJSON, 0, len(k.Roles))
 	for _, b := range k.Roles {
 		roles = append(roles, roleBindingJSON{SpaceID: b.SpaceID, Role: string(b.Role)})
 	}
-	return apiKeyResponse{ID: k.ID, Name: k.Name, Roles: roles, CreatedAt: rfc3339(k.CreatedAt)}
+	return apiKeyResponse{ID: k.ID, Name: k.Name, Roles: roles, CreatedAt: wireTime(k.CreatedAt)}
 }
 
 // requireKeyAdmin: every API key operation needs admin on root.

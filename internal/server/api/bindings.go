@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
@@ -16,38 +17,12 @@ import (
 
 const defaultBranch = "main"
 
-// bindingRequest is the body of POST and PUT /stacks/{id}/vcs-binding. Absent branch and
-// pull_request_runs take their defaults.
-type bindingRequest struct {
-	IntegrationID string `json:"integration_id"`
-	Namespace     string `json:"namespace"`
-	Repository    string `json:"repository"`
-	Branch        string `json:"branch"`
-	ProjectRoot   string `json:"project_root"`
-	// AdditionalProjectGlobs: absent or null is none (PUT replaces the binding).
-	AdditionalProjectGlobs []string `json:"additional_project_globs"`
-	PullRequestRuns        *bool    `json:"pull_request_runs"`
-}
-
-type bindingResponse struct {
-	StackID       string `json:"stack_id"`
-	StackSpaceID  string `json:"stack_space_id"`
-	IntegrationID string `json:"integration_id"`
-	ProviderType  string `json:"provider_type"`
-	Namespace     string `json:"namespace"`
-	Repository    string `json:"repository"`
-	Branch        string `json:"branch"`
-	ProjectRoot   string `json:"project_root"`
-	// AdditionalProjectGlobs is always an array ([] for none).
-	AdditionalProjectGlobs []string `json:"additional_project_globs"`
-	PullRequestRuns        bool     `json:"pull_request_runs"`
-	Status                 string   `json:"status"`
-	DetachedReason         string   `json:"detached_reason"`
-	RepositoryURL          string   `json:"repository_url"`
-	Version                string   `json:"version"`
-	CreatedAt              string   `json:"created_at"`
-	UpdatedAt              string   `json:"updated_at"`
-}
+// The wire types are apiwire's (one definition for the server, the client and
+// the demo).
+type (
+	bindingRequest  = apiwire.StackVCSBindingRequest
+	bindingResponse = apiwire.StackVCSBinding
+)
 
 func toBindingResponse(b store.StackBinding) bindingResponse {
 	return bindingResponse{
@@ -65,8 +40,8 @@ func toBindingResponse(b store.StackBinding) bindingResponse {
 		DetachedReason:         b.DetachedReason,
 		RepositoryURL:          repositoryURL(b),
 		Version:                b.Version,
-		CreatedAt:              rfc3339(b.CreatedAt),
-		UpdatedAt:              rfc3339(b.UpdatedAt),
+		CreatedAt:              wireTime(b.CreatedAt),
+		UpdatedAt:              wireTime(b.UpdatedAt),
 	}
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,32 +15,11 @@ import (
 // delivery was and what dispatching it decided. Reading the log is `read` on the
 // integration's space; a body, and redelivering it, is `admin`.
 
-type deliveryRun struct {
-	ID  string `json:"id"`
-	URL string `json:"url"`
-}
-
-type deliveryResponse struct {
-	ID            string        `json:"id"`
-	IntegrationID string        `json:"integration_id"`
-	ReceivedAt    string        `json:"received_at"`
-	ProcessedAt   *string       `json:"processed_at"`
-	EventKey      string        `json:"event_key"`
-	Namespace     string        `json:"namespace"`
-	Repository    string        `json:"repository"`
-	RequestID     string        `json:"request_id"`
-	Attempt       int           `json:"attempt"`
-	Signature     string        `json:"signature"`
-	Decision      string        `json:"decision"`
-	Outcome       string        `json:"outcome"`
-	Runs          []deliveryRun `json:"runs"`
-	RedeliveryOf  *string       `json:"redelivery_of"`
-	RequestedBy   *string       `json:"requested_by"`
-	BodyRetained  bool          `json:"body_retained"`
-	// Body is set by GET .../deliveries/{id} only: the raw JSON text, null when
-	// not retained.
-	Body *string `json:"body,omitempty"`
-}
+// The wire types are apiwire's.
+type (
+	deliveryRun      = apiwire.DeliveryRun
+	deliveryResponse = apiwire.Delivery
+)
 
 // pendingDecision is the decision of a delivery the worker has not dispatched yet.
 const pendingDecision = "pending"
@@ -52,12 +32,12 @@ func optional(s string) *string {
 }
 
 func (s *API) toDeliveryResponse(e store.DeliveryEntry) deliveryResponse {
-	resp := deliveryResponse{ID: e.ID, IntegrationID: e.IntegrationID, ReceivedAt: rfc3339(e.ReceivedAt),
+	resp := deliveryResponse{ID: e.ID, IntegrationID: e.IntegrationID, ReceivedAt: wireTime(e.ReceivedAt),
 		EventKey: e.EventKey, Namespace: e.Namespace, Repository: e.Repository, RequestID: e.RequestID,
 		Attempt: e.Attempt, Signature: e.Secret, Decision: e.Decision, Outcome: e.Outcome, Runs: []deliveryRun{},
 		RedeliveryOf: optional(e.RedeliveryOf), RequestedBy: optional(e.RequestedBy), BodyRetained: e.BodyRetained}
 	if !e.ProcessedAt.IsZero() {
-		at := rfc3339(e.ProcessedAt)
+		at := wireTime(e.ProcessedAt)
 		resp.ProcessedAt = &at
 	}
 	if e.ProcessedAt.IsZero() {
@@ -149,17 +129,8 @@ func (s *API) getDelivery(w http.ResponseWriter, r *http.Request, p *principal) 
 		text := string(e.Body)
 		body = &text
 	}
-	resp.Body = body
-	writeDeliveryWithBody(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, apiwire.DeliveryWithBody{Delivery: resp, Body: body})
 	return nil
-}
-
-// writeDeliveryWithBody writes resp with "body" present (null when not retained).
-func writeDeliveryWithBody(w http.ResponseWriter, status int, resp deliveryResponse) {
-	writeJSON(w, status, struct {
-		deliveryResponse
-		Body *string `json:"body"`
-	}{resp, resp.Body})
 }
 
 // redeliverDelivery is POST /integrations/{id}/deliveries/{delivery_id}/redeliver:

@@ -62,8 +62,8 @@ func (s *API) toIntegrationResponse(in store.Integration, withSecret bool) integ
 		Labels:      orEmpty(in.Labels),
 		VCSChecks:   in.VCSChecks,
 		WebhookURL:  s.webhookURL(in),
-		CreatedAt:   rfc3339(in.CreatedAt),
-		UpdatedAt:   rfc3339(in.UpdatedAt),
+		CreatedAt:   wireTime(in.CreatedAt),
+		UpdatedAt:   wireTime(in.UpdatedAt),
 	}
 	username := in.Username
 	resp.Username = &username

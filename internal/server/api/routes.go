@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/auth"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/version"
@@ -152,13 +153,13 @@ func (s *API) wrap(rt route) http.Handler {
 }
 
 func (s *API) healthz(w http.ResponseWriter, r *http.Request, _ *principal) error {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": version.Get()})
+	writeJSON(w, http.StatusOK, apiwire.Health{Status: "ok", Version: version.Get()})
 	return nil
 }
 
 func (s *API) readyz(w http.ResponseWriter, r *http.Request, _ *principal) error {
 	if s.draining.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		writeJSON(w, http.StatusServiceUnavailable, apiwire.Status{Status: "draining"})
 		return nil
 	}
 	status, body := http.StatusOK, "ready"
@@ -169,7 +170,7 @@ func (s *API) readyz(w http.ResponseWriter, r *http.Request, _ *principal) error
 		status, body = http.StatusServiceUnavailable, "store cannot write"
 		httpx.InfoFrom(r.Context()).InternalErr = err
 	}
-	writeJSON(w, status, map[string]string{"status": body})
+	writeJSON(w, status, apiwire.Status{Status: body})
 	return nil
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"net/http"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
@@ -23,11 +24,7 @@ type RunPages interface {
 	Render(w http.ResponseWriter, r *http.Request, run store.Run) error
 }
 
-type runPageLinkResponse struct {
-	RunID         string  `json:"run_id"`
-	PageURL       string  `json:"page_url"`
-	PublicPageURL *string `json:"public_page_url"`
-}
+type runPageLinkResponse = apiwire.RunPageLink
 
 // getRunPage is GET /runs/{id}/page: the run's HTML page, for API-key holders.
 func (s *API) getRunPage(w http.ResponseWriter, r *http.Request, p *principal) error {

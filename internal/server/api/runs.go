@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"unicode/utf8"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
@@ -14,36 +15,19 @@ import (
 // maxRunMessageLen bounds the message of a run result.
 const maxRunMessageLen = 4096
 
-type runResponse struct {
-	ID            string  `json:"id"`
-	StackID       string  `json:"stack_id"`
-	Kind          string  `json:"kind"`
-	Commit        string  `json:"commit"`
-	Branch        string  `json:"branch"`
-	PullRequest   *int64  `json:"pull_request"`
-	State         string  `json:"state"`
-	Result        *string `json:"result"`
-	Message       string  `json:"message"`
-	DeliveryID    *string `json:"delivery_id"`
-	IntegrationID string  `json:"integration_id"`
-	Namespace     string  `json:"namespace"`
-	Repository    string  `json:"repository"`
-	StatusError   string  `json:"status_error,omitempty"`
-	TriggerReason string  `json:"trigger_reason,omitempty"`
-	// PageURL and PublicPageURL are set in the answer about one run: its page for
-	// API-key holders, and the capability link (null when revoked).
-	PageURL       string  `json:"page_url,omitempty"`
-	PublicPageURL *string `json:"public_page_url,omitempty"`
-	CreatedAt     string  `json:"created_at"`
-	UpdatedAt     string  `json:"updated_at"`
-}
+// The wire types are apiwire's (one definition for the server, the client and
+// the demo).
+type (
+	runResponse      = apiwire.Run
+	runResultRequest = apiwire.RunResultRequest
+)
 
 func toRunResponse(r store.Run) runResponse {
 	resp := runResponse{
 		ID: r.ID, StackID: r.StackID, Kind: string(r.Kind), Commit: r.Commit, Branch: r.Branch,
 		State: string(r.State), Message: r.Message, IntegrationID: r.IntegrationID,
 		Namespace: r.Namespace, Repository: r.Repository, StatusError: r.StatusError, TriggerReason: r.TriggerReason,
-		CreatedAt: rfc3339(r.CreatedAt), UpdatedAt: rfc3339(r.UpdatedAt),
+		CreatedAt: wireTime(r.CreatedAt), UpdatedAt: wireTime(r.UpdatedAt),
 	}
 	if r.PullRequest > 0 {
 		pr := r.PullRequest
@@ -58,11 +42,6 @@ func toRunResponse(r store.Run) runResponse {
 		resp.DeliveryID = &id
 	}
 	return resp
-}
-
-type runResultRequest struct {
-	Result  string `json:"result"`
-	Message string `json:"message"`
 }
 
 var runResults = map[string]store.RunResult{

@@ -5,27 +5,16 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 
-type spaceRequest struct {
-	Name            string   `json:"name"`
-	ParentSpaceID   string   `json:"parent_space_id"`
-	InheritEntities bool     `json:"inherit_entities"`
-	Description     string   `json:"description"`
-	Labels          []string `json:"labels"`
-}
-
-type spaceResponse struct {
-	ID              string   `json:"id"`
-	Name            string   `json:"name"`
-	ParentSpaceID   string   `json:"parent_space_id"`
-	InheritEntities bool     `json:"inherit_entities"`
-	Description     string   `json:"description"`
-	Labels          []string `json:"labels"`
-	CreatedAt       string   `json:"created_at"`
-	UpdatedAt       string   `json:"updated_at"`
-}
+// The wire types are apiwire's (one definition for the server, the client and
+// the demo).
+type (
+	spaceRequest  = apiwire.SpaceRequest
+	spaceResponse = apiwire.Space
+)
 
 func toSpaceResponse(sp store.Space) spaceResponse {
 	return spaceResponse{
@@ -35,14 +24,14 @@ func toSpaceResponse(sp store.Space) spaceResponse {
 		InheritEntities: sp.InheritEntities,
 		Description:     sp.Description,
 		Labels:          orEmpty(sp.Labels),
-		CreatedAt:       rfc3339(sp.CreatedAt),
-		UpdatedAt:       rfc3339(sp.UpdatedAt),
+		CreatedAt:       wireTime(sp.CreatedAt),
+		UpdatedAt:       wireTime(sp.UpdatedAt),
 	}
 }
 
-// validate checks the body and resolves the parent; the caller must hold admin on it
+// validateSpace checks the body and resolves the parent; the caller must hold admin on it
 // unless it is the space's current parent (an update that does not move the space).
-func (req *spaceRequest) validate(p *principal, lim limits, currentParent string) (store.Space, error) {
+func validateSpace(req *spaceRequest, p *principal, lim limits, currentParent string) (store.Space, error) {
 	if err := validateDisplayName("name", req.Name); err != nil {
 		return store.Space{}, err
 	}
@@ -92,7 +81,7 @@ func decodeSpace(r *http.Request, p *principal, lim limits, currentParent string
 	if err := decodeBody(r, &req); err != nil {
 		return store.Space{}, err
 	}
-	return req.validate(p, lim, currentParent)
+	return validateSpace(&req, p, lim, currentParent)
 }
 
 func (s *API) createSpace(w http.ResponseWriter, r *http.Request, p *principal) error {

@@ -4,25 +4,16 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 
-type stackRequest struct {
-	Name        string   `json:"name"`
-	SpaceID     string   `json:"space_id"`
-	Description string   `json:"description"`
-	Labels      []string `json:"labels"`
-}
-
-type stackResponse struct {
-	ID          string   `json:"id"`
-	Name        string   `json:"name"`
-	SpaceID     string   `json:"space_id"`
-	Description string   `json:"description"`
-	Labels      []string `json:"labels"`
-	CreatedAt   string   `json:"created_at"`
-	UpdatedAt   string   `json:"updated_at"`
-}
+// The wire types are apiwire's (one definition for the server, the client and
+// the demo).
+type (
+	stackRequest  = apiwire.StackRequest
+	stackResponse = apiwire.Stack
+)
 
 func toStackResponse(st store.Stack) stackResponse {
 	return stackResponse{
@@ -31,13 +22,13 @@ func toStackResponse(st store.Stack) stackResponse {
 		SpaceID:     st.SpaceID,
 		Description: st.Description,
 		Labels:      orEmpty(st.Labels),
-		CreatedAt:   rfc3339(st.CreatedAt),
-		UpdatedAt:   rfc3339(st.UpdatedAt),
+		CreatedAt:   wireTime(st.CreatedAt),
+		UpdatedAt:   wireTime(st.UpdatedAt),
 	}
 }
 
-// validate checks the body; the caller must hold write on the target space.
-func (req *stackRequest) validate(p *principal, lim limits) (store.Stack, error) {
+// validateStack checks the body; the caller must hold write on the target space.
+func validateStack(req *stackRequest, p *principal, lim limits) (store.Stack, error) {
 	if err := validateDisplayName("name", req.Name); err != nil {
 		return store.Stack{}, err
 	}
@@ -75,7 +66,7 @@ func decodeStack(r *http.Request, p *principal, lim limits) (store.Stack, error)
 	if err := decodeBody(r, &req); err != nil {
 		return store.Stack{}, err
 	}
-	return req.validate(p, lim)
+	return validateStack(&req, p, lim)
 }
 
 func (s *API) createStack(w http.ResponseWriter, r *http.Request, p *principal) error {

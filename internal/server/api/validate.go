@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/rules"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
@@ -179,12 +180,10 @@ func (lp listParams) filter(p *principal) (f store.ListFilter, ok bool, err erro
 	return f, true, nil
 }
 
-type listResponse[T any] struct {
-	Items         []T    `json:"items"`
-	NextPageToken string `json:"next_page_token,omitempty"`
-}
+type listResponse[T any] = apiwire.Page[T]
 
-func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+// wireTime is t as the API writes it (RFC 3339, UTC, whole seconds).
+func wireTime(t time.Time) apiwire.Time { return apiwire.At(t) }
 
 func orEmpty(labels []string) []string {
 	if labels == nil {

@@ -4,24 +4,16 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 
-// whoamiResponse is GET /api/v1/whoami: the calling key and its effective role on
-// every space it can read. Clients (the Terraform provider) call it to tell orbit-server
-// from another HTTP service, and to know whether a 404 on an object means "deleted"
-// (the key can read the object's space) or "not visible to this key".
-type whoamiResponse struct {
-	ID     string        `json:"id"`
-	Name   string        `json:"name"`
-	Spaces []whoamiSpace `json:"spaces"`
-}
-
-type whoamiSpace struct {
-	SpaceID string `json:"space_id"`
-	Name    string `json:"name"`
-	Role    string `json:"role"`
-}
+// The wire types are apiwire's (one definition for the server, the client and
+// the demo).
+type (
+	whoamiResponse = apiwire.Whoami
+	whoamiSpace    = apiwire.SpaceAccess
+)
 
 var rankRole = map[int]store.Role{1: store.RoleRead, 2: store.RoleWrite, 3: store.RoleAdmin}
 

@@ -2,7 +2,7 @@
 // error shape of API.md and its mapping from store errors, strict JSON decoding,
 // the per-request information the access log reads, the client-address rule, the
 // route type and the in-flight request tracker. It owns no route and no state of
-// the server. It may import only the standard library and store.
+// the server. It may import only the standard library, apiwire and store.
 package httpx
 
 import (
@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 
@@ -81,18 +82,6 @@ func Conflict(field, msg string) *Error {
 	return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: msg, Field: field}
 }
 
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-	// ExistingID: on a 409, the id of the object in the way, when the caller can read it.
-	ExistingID string `json:"existing_id,omitempty"`
-}
-
 // ToError maps any handler error to what the caller sees. Unknown errors become a
 // generic 500 so that nothing internal (or secret) leaks into a response.
 func ToError(err error, notFoundWhat string) *Error {
@@ -134,7 +123,7 @@ func WriteError(w http.ResponseWriter, ae *Error) {
 	if ae.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
 	}
-	WriteJSON(w, ae.Status, errorBody{Error: errorDetail{Code: ae.Code, Message: ae.Message, Field: ae.Field, ExistingID: ae.ExistingID}})
+	WriteJSON(w, ae.Status, apiwire.Error{Error: apiwire.ErrorDetail{Code: ae.Code, Message: ae.Message, Field: ae.Field, ExistingID: ae.ExistingID}})
 }
 
 // WriteJSON writes v with status.

@@ -2,7 +2,7 @@
 // its signature with the integration's webhook secret (the kind says how), dedupes
 // it by the product's request id, stores it with its dispatch job (grouped with
 // the deliveries arriving meanwhile) and acknowledges it. Nothing else: turning a
-// delivery into runs is the worker's. It may import store, secrets, metrics, httpx
+// delivery into runs is the worker's. It may import apiwire, store, secrets, metrics, httpx
 // and vcs; the API reaches it only through the interface api.WebhookTargets, the
 // worker through a func (Busy).
 package receiver
@@ -20,6 +20,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/metrics"
@@ -80,10 +81,7 @@ func (rc *Receiver) Busy() bool { return rc.commits.busy() }
 // Close stops the group commit after the batch in progress.
 func (rc *Receiver) Close() { rc.commits.close() }
 
-type webhookAnswer struct {
-	Status     string `json:"status"`
-	DeliveryID string `json:"delivery_id,omitempty"`
-}
+type webhookAnswer = apiwire.WebhookAnswer
 
 // receiveWebhook answers in this order, storing nothing unless the delivery is
 // accepted: 404 unknown integration; 413 body over 1 MiB; 200 DC ping; 401 missing

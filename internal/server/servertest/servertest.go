@@ -38,7 +38,8 @@ type Instance struct {
 	// server on the same data (WithDatabase).
 	SecretKey []byte
 
-	stop func()
+	stop  func()
+	close func() error
 }
 
 // Stop shuts the server down now (the test's cleanup then does nothing more), e.g. to
@@ -84,32 +85,66 @@ func WithConfig(f func(*server.Config)) Option {
 	return func(cfg *config) { cfg.tweaks = append(cfg.tweaks, f) }
 }
 
+// WithMaxSpaces sets the space quota (Config.MaxSpaces), for a program that cannot
+// name server.Config (nothing but cmd/orbit-server and tests imports the root).
+func WithMaxSpaces(n int) Option {
+	return WithConfig(func(c *server.Config) { c.MaxSpaces = n })
+}
+
 // Start runs an orbit-server on 127.0.0.1 with an ephemeral port until the test ends.
 func Start(t testing.TB, opts ...Option) *Instance {
 	t.Helper()
+	in, err := launch(t.TempDir(), opts...)
+	if err != nil {
+		t.Fatalf("servertest: %v", err)
+	}
+	in.stop = func() {
+		if err := in.close(); err != nil {
+			t.Errorf("servertest: close server: %v", err)
+		}
+	}
+	t.Cleanup(in.stop)
+	return in
+}
+
+// Launch is Start for programs (benchmarks): the server's files go to dir (when
+// no WithDatabase), and the caller must Close it.
+func Launch(dir string, opts ...Option) (*Instance, error) {
+	in, err := launch(dir, opts...)
+	if err != nil {
+		return nil, err
+	}
+	in.stop = func() { _ = in.close() }
+	return in, nil
+}
+
+// Close shuts the server down (once) and returns the error of its shutdown.
+func (in *Instance) Close() error { return in.close() }
+
+func launch(dir string, opts ...Option) (*Instance, error) {
 	var cfg config
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.dbPath == "" {
-		cfg.dbPath = filepath.Join(t.TempDir(), "orbit.db")
+		cfg.dbPath = filepath.Join(dir, "orbit.db")
 	}
 	if cfg.secretKey == nil {
 		cfg.secretKey = make([]byte, 32)
 		if _, err := rand.Read(cfg.secretKey); err != nil {
-			t.Fatalf("servertest: secret key: %v", err)
+			return nil, fmt.Errorf("secret key: %w", err)
 		}
 	}
 	if cfg.adminKey == "" {
 		key, _, _, err := server.NewAPIKey()
 		if err != nil {
-			t.Fatalf("servertest: admin key: %v", err)
+			return nil, fmt.Errorf("admin key: %w", err)
 		}
 		cfg.adminKey = key
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("servertest: listen: %v", err)
+		return nil, fmt.Errorf("listen: %w", err)
 	}
 	baseURL := "http://" + ln.Addr().String()
 	if cfg.publicURL == "" {
@@ -131,22 +166,20 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	srv, err := server.New(context.Background(), serverConfig)
 	if err != nil {
 		ln.Close()
-		t.Fatalf("servertest: start server: %v", err)
+		return nil, fmt.Errorf("start server: %w", err)
 	}
 	ts := &httptest.Server{Listener: ln, Config: &http.Server{Handler: srv.Handler()}}
 	ts.Start()
 	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			ts.Close()
-			if err := srv.Close(); err != nil {
-				t.Errorf("servertest: close server: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
+	var closeErr error
 	return &Instance{URL: baseURL, AdminKey: cfg.adminKey, Server: srv, PublicURL: cfg.publicURL, DBPath: cfg.dbPath,
-		SecretKey: cfg.secretKey, stop: stop}
+		SecretKey: cfg.secretKey, close: func() error {
+			once.Do(func() {
+				ts.Close()
+				closeErr = srv.Close()
+			})
+			return closeErr
+		}}, nil
 }
 
 // Role is one {space_id, role} grant of an API key.

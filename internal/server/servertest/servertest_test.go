@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
 )
 
@@ -27,10 +28,7 @@ func TestStartServesIntegrationsWithMintedKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var got struct {
-		WebhookURL    string `json:"webhook_url"`
-		WebhookSecret string `json:"webhook_secret"`
-	}
+	var got apiwire.Integration
 	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
@@ -88,6 +89,10 @@ func (s *Worker) Stop() { s.queue.stop() }
 // Wake tells the workers of kind that jobs are waiting (never blocks).
 func (s *Worker) Wake(kind store.JobKind) { s.queue.wake(kind) }
 
+// Handling is the number of claimed batches whose jobs are being handled now (a
+// test waits for 0 to know that no post of a stale claim is still to come).
+func (s *Worker) Handling() int64 { return s.queue.handling.Load() }
+
 // queue runs the workers that drain the jobs table. Wake-ups come from this process
 // (a commit just added jobs); the poll interval covers jobs added by other replicas
 // and retries that became due.
@@ -100,6 +105,8 @@ type queue struct {
 	wakeups map[store.JobKind]chan struct{}
 	// handlers take the jobs of one claim, so that their writes commit together.
 	handlers map[store.JobKind]func(context.Context, []store.Job)
+	// handling counts the claims whose handler is running.
+	handling atomic.Int64
 }
 
 func newQueue(s *Worker, lease, poll time.Duration) *queue {
@@ -161,7 +168,9 @@ func (q *queue) spawn(ctx context.Context, kind store.JobKind, batch int) {
 				began := time.Now()
 				// On shutdown the handler stops between jobs and hands the rest back,
 				// for another replica or the next start.
+				q.handling.Add(1)
 				q.handlers[kind](ctx, jobs)
+				q.handling.Add(-1)
 				if q.s.busy != nil && q.s.busy() {
 					timer.Reset(min(ingestYieldFactor*time.Since(began), maxIngestYield))
 					select {

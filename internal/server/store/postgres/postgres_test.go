@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"slices"
@@ -22,6 +23,11 @@ import (
 var cluster *pgtest.Cluster
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// Every test skips (needCluster) and says why.
+		os.Exit(m.Run())
+	}
 	c, err := pgtest.StartCluster(pgtest.Options{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: the PostgreSQL store tests need a throwaway cluster:", err)
@@ -35,8 +41,18 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// needCluster skips under -short, where no cluster is started: a PostgreSQL
+// cluster is a tree of processes (make test and make test-postgres run these).
+func needCluster(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("PostgreSQL store test: needs a throwaway cluster, skipped under -short (make test runs it)")
+	}
+}
+
 func openFresh(t *testing.T) (*postgres.Store, string) {
 	t.Helper()
+	needCluster(t)
 	dsn := cluster.NewDatabase(t)
 	s, err := postgres.Open(t.Context(), dsn)
 	if err != nil {
@@ -58,6 +74,7 @@ func rawDB(t *testing.T, dsn string) *sql.DB {
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
+	needCluster(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
 		s, _ := openFresh(t)
 		return s
@@ -68,6 +85,7 @@ func TestConformance(t *testing.T) {
 // succeeds and each migration is applied exactly once.
 func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	t.Parallel()
+	needCluster(t)
 	dsn := cluster.NewDatabase(t)
 	const replicas = 6
 	var wg sync.WaitGroup
@@ -112,6 +130,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 
 func TestReopenSkipsMigrations(t *testing.T) {
 	t.Parallel()
+	needCluster(t)
 	s, dsn := openFresh(t)
 	sp, err := s.CreateSpace(t.Context(), store.Space{Name: "kept", Labels: []string{"a"}})
 	if err != nil {
@@ -143,6 +162,7 @@ func TestReopenSkipsMigrations(t *testing.T) {
 
 func TestDialectClassifiesConstraintErrors(t *testing.T) {
 	t.Parallel()
+	needCluster(t)
 	_, dsn := openFresh(t)
 	db := rawDB(t, dsn)
 	const insertStack = `INSERT INTO stacks (id, name, space_id, description, created_at, updated_at) VALUES ($1, 'n', $2, '', 'x', 'x')`
@@ -174,6 +194,7 @@ func TestDialectClassifiesConstraintErrors(t *testing.T) {
 // page in byte order.
 func TestByteOrderOnICUDatabase(t *testing.T) {
 	t.Parallel()
+	needCluster(t)
 	admin := rawDB(t, cluster.URL("postgres"))
 	if _, err := admin.Exec(`CREATE DATABASE orbit_icu TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'und'`); err != nil {
 		t.Fatalf("create an ICU database (PostgreSQL 15 built with ICU, as Debian's is): %v", err)
@@ -231,6 +252,7 @@ func TestByteOrderOnICUDatabase(t *testing.T) {
 
 func TestOpenErrors(t *testing.T) {
 	t.Parallel()
+	needCluster(t)
 	if _, err := postgres.Open(t.Context(), "orbit.db"); err == nil {
 		t.Fatal("a file path opened as PostgreSQL")
 	}

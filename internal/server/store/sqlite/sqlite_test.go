@@ -15,6 +15,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/sqlite"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/sqlstore"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/storetest"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/testwait"
 )
 
 // openTemp opens a store on a fresh file, closed when the test ends, and returns
@@ -334,12 +335,8 @@ func TestWALIsCheckpointedInTheBackground(t *testing.T) {
 	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() > 900*4096 {
 		t.Fatalf("WAL %v, %v: the writes should stay under the writer's checkpoint threshold", fi.Size(), err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for size() < before+16<<10 {
-		if time.Now().After(deadline) {
-			t.Fatalf("database file still %d bytes (%d before 60 spaces): the WAL was not checkpointed", size(), before)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testwait.Until(20*time.Second, func() bool { return size() >= before+16<<10 }) {
+		t.Fatalf("database file still %d bytes (%d before 60 spaces): the WAL was not checkpointed", size(), before)
 	}
 }
 
@@ -348,6 +345,9 @@ func TestWALIsCheckpointedInTheBackground(t *testing.T) {
 // it fully copied, so the writer's own checkpoint stays as the backstop.
 func TestWALStaysBoundedUnderContinuousWrites(t *testing.T) {
 	t.Parallel()
+	if testing.Short() {
+		t.Skip("3,000 synced writes under concurrent reads: skipped under -short (make test runs it)")
+	}
 	s, path := openTemp(t)
 	stop := make(chan struct{})
 	var readers sync.WaitGroup

@@ -66,7 +66,7 @@ type fieldSet struct {
 func (Kind) BuildIntegration(req *apiwire.IntegrationRequest, in store.Integration, current *store.Integration) (store.Integration, *vcs.PendingCredential, error) {
 	for _, c := range []fieldSet{
 		{"api_host", req.APIHost != ""}, {"user_facing_host", req.UserFacingHost != ""},
-		{"use_git_checkout", req.UseGitCheckout}, {"access_token", req.AccessToken != nil},
+		{"use_git_checkout", apiwire.Bool(req.UseGitCheckout)}, {"access_token", req.AccessToken != nil},
 	} {
 		if c.set {
 			return in, nil, httpx.InvalidArg(c.field, "%s is a bitbucket_datacenter field, not used by bitbucket_cloud", c.field)

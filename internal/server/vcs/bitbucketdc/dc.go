@@ -92,7 +92,7 @@ func (Kind) BuildIntegration(req *apiwire.IntegrationRequest, in store.Integrati
 		return in, nil, httpx.InvalidArg("username", "username is required")
 	}
 	in.Username = req.Username
-	in.UseGitCheckout = req.UseGitCheckout
+	in.UseGitCheckout = apiwire.Bool(req.UseGitCheckout)
 	var cred *vcs.PendingCredential
 	switch {
 	case req.AccessToken != nil:

@@ -106,9 +106,13 @@ func hasServerBinaries(dir string) bool {
 }
 
 // Start starts a cluster for the test and stops it in t.Cleanup. Any failure
-// fails the test (never skips it).
+// fails the test (never skips it); under -short the test is skipped, saying so: a
+// cluster is a tree of processes, and make test runs these tests.
 func Start(t testing.TB, opts ...Options) *Cluster {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a throwaway PostgreSQL cluster: skipped under -short (make test runs it)")
+	}
 	var o Options
 	if len(opts) > 0 {
 		o = opts[0]
