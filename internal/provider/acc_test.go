@@ -96,23 +96,51 @@ type accEnv struct {
 
 func newAccEnv(t *testing.T, opts ...servertest.Option) *accEnv {
 	t.Helper()
+	return newAccEnvWith(t, false, opts...)
+}
+
+// newAccEnvCheckingRepositories is newAccEnv whose orbit-server also checks, as the
+// real one does, that a bound repository exists in Bitbucket (Cloud: the sandbox,
+// with the integration's own credential); credentials are still only recorded.
+func newAccEnvCheckingRepositories(t *testing.T, opts ...servertest.Option) *accEnv {
+	t.Helper()
+	return newAccEnvWith(t, true, opts...)
+}
+
+func newAccEnvWith(t *testing.T, checkRepositories bool, opts ...servertest.Option) *accEnv {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("acceptance test: skipped under -short (make test runs it)")
 	}
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test: set TF_ACC=1 to run")
 	}
-	checker := &recordingChecker{seen: map[string][]string{}}
+	sb := sandbox.StartTest(t)
+	if err := sb.Seed(accSeed()); err != nil {
+		t.Fatal(err)
+	}
+	recorder := &recordingChecker{seen: map[string][]string{}}
+	var checker server.CredentialChecker = recorder
+	if checkRepositories {
+		checker = repositoryCheckingChecker{recordingChecker: recorder, bitbucket: &server.BitbucketChecker{CloudBaseURL: sb.URL}}
+	}
 	instance := servertest.Start(t, append([]servertest.Option{servertest.WithCredentialChecker(checker)}, opts...)...)
 	api, err := orbitapi.NewClient(instance.URL, instance.AdminKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb := sandbox.StartTest(t)
-	if err := sb.Seed(accSeed()); err != nil {
-		t.Fatal(err)
-	}
-	return &accEnv{server: instance, api: api, credentials: checker, sandbox: sb}
+	return &accEnv{server: instance, api: api, credentials: recorder, sandbox: sb}
+}
+
+// repositoryCheckingChecker records credentials like recordingChecker and checks
+// bound repositories with the real BitbucketChecker.
+type repositoryCheckingChecker struct {
+	*recordingChecker
+	bitbucket *server.BitbucketChecker
+}
+
+func (c repositoryCheckingChecker) CheckRepository(ctx context.Context, in store.Integration, credential, namespace, repository string) error {
+	return c.bitbucket.CheckRepository(ctx, in, credential, namespace, repository)
 }
 
 // Sandbox credentials of the acceptance tests.

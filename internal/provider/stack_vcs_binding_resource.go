@@ -66,6 +66,9 @@ func stackVCSBindingSchema() schema.Schema {
 			"Creating a binding never takes over one: a stack already bound (by another configuration, or by hand) fails the apply on `stack_id` " +
 			"with the `import` block and the `terraform import` command (by the stack id) that adopt the existing binding. " +
 			"Updates and deletes name the binding's version this state last read, so they act on no binding made since by someone else.\n\n" +
+			"orbit-server checks at apply, with the integration's credential, that `namespace`/`repository` exists in Bitbucket and is readable: " +
+			"a missing one fails the apply naming it, and a Bitbucket that cannot be reached is an error to retry (nothing is stored, state is kept). " +
+			"A manual trigger of the stack before any push to `branch` runs on the branch head Bitbucket names (and fails for a branch Bitbucket does not have).\n\n" +
 			"**Runs.** A push to `branch` starts a tracked run (a push that deletes the branch, or pushes a tag, starts nothing); " +
 			"a pull request opened, or whose source moves, starts a proposed run when `pull_request_runs` is true. " +
 			"A run is `queued` until its result is reported (`succeeded`, `failed`, `canceled`), and its commit status follows (INPROGRESS, then SUCCESSFUL, FAILED or stopped). " +

@@ -322,3 +322,51 @@ resource "orbit_stack_vcs_binding" "x" {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestAccStackVCSBindingRepositoryMustExist: orbit-server asks Bitbucket (the sandbox,
+// with the integration's credential) whether a bound repository exists: a binding to
+// acme/nope fails at apply naming it, nothing is stored, and the same configuration
+// pointed at acme/infra applies.
+func TestAccStackVCSBindingRepositoryMustExist(t *testing.T) {
+	t.Parallel()
+	env := newAccEnvCheckingRepositories(t)
+	config := func(repository string) string {
+		return env.config(fmt.Sprintf(`
+resource "orbit_bitbucket_cloud_integration" "cloud" {
+  name      = "checked-cloud"
+  space_id  = "root"
+  email     = %q
+  api_token = %q
+}
+
+resource "orbit_stack" "app" {
+  name     = "app"
+  space_id = "root"
+}
+
+resource "orbit_stack_vcs_binding" "app" {
+  stack_id       = orbit_stack.app.id
+  integration_id = orbit_bitbucket_cloud_integration.cloud.id
+  namespace      = "acme"
+  repository     = %q
+}
+`, accCloudEmail, accCloudAdminToken, repository))
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: env.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config:      config("nope"),
+				ExpectError: regexp.MustCompile(`(?s)repository.*acme/nope`),
+			},
+			{
+				Config:           config("infra"),
+				ConfigPlanChecks: emptyPlanAfterApply(),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("orbit_stack_vcs_binding.app", tfjsonpath.New("repository"), knownvalue.StringExact("infra")),
+					statecheck.ExpectKnownValue("orbit_stack_vcs_binding.app", tfjsonpath.New("status"), knownvalue.StringExact("attached")),
+				},
+			},
+		},
+	})
+}

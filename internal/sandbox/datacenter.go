@@ -47,6 +47,7 @@ func (s *Server) registerDataCenter(mux *http.ServeMux) {
 		mux.HandleFunc("GET "+api+"/projects/{projectKey}/repos", s.dcAuth(s.dcListRepos))
 		mux.HandleFunc("GET "+repo, s.dcAuth(s.dcGetRepo))
 		mux.HandleFunc("GET "+repo+"/default-branch", s.dcAuth(s.dcGetDefaultBranch))
+		mux.HandleFunc("GET "+repo+"/branches", s.dcAuth(s.dcListBranches))
 		mux.HandleFunc("GET "+repo+"/branches/default", s.dcAuth(s.dcGetDefaultBranchDeprecated))
 		mux.HandleFunc("GET "+repo+"/compare/changes", s.dcAuth(s.dcCompareChanges))
 		mux.HandleFunc("GET "+repo+"/commits/{commitId}/changes", s.dcAuth(s.dcCommitChanges))

@@ -146,3 +146,39 @@ func TestDataCenterDeprecatedDefaultBranch(t *testing.T) {
 		t.Fatalf("unknown repository: %s", ex)
 	}
 }
+
+// TestDataCenterListBranches: GET .../branches (getBranches in the DC 9.2
+// description) filters by filterText (substring, any case), boosts the exact match
+// first, pages, and answers 404 for an unknown repository.
+func TestDataCenterListBranches(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	path := dcRepoPath + "/branches"
+	for b, h := range map[string]byte{"release": 'b', "release-2": 'c', "pre-release": 'd'} {
+		c.fire(sandbox.Event{Product: "datacenter", Project: "PLAT", Repository: "infra", Event: "repo:refs_changed", Branch: b, Commits: []sandbox.Commit{{Hash: hashOf(h)}}})
+	}
+	page := c.expect("GET", path+"?filterText=RELEASE&boostMatches=true&details=false", bearer(dcReadToken), nil, 200).json(t)
+	values := page["values"].([]any)
+	var names []string
+	for _, v := range values {
+		names = append(names, fmt.Sprint(v.(map[string]any)["displayId"]))
+	}
+	if strings.Join(names, ",") != "release,release-2,pre-release" || page["isLastPage"] != true {
+		t.Fatalf("filterText=RELEASE boosted: %v (page %v)", names, page)
+	}
+	if first := values[0].(map[string]any); first["latestCommit"] != hashOf('b') || first["id"] != "refs/heads/release" || first["isDefault"] != false {
+		t.Fatalf("release: %v", first)
+	}
+	page = c.expect("GET", path+"?filterText=release&limit=1&start=1", bearer(dcReadToken), nil, 200).json(t)
+	if got := page["values"].([]any); len(got) != 1 || page["isLastPage"] != false || page["nextPageStart"] != float64(2) {
+		t.Fatalf("second page of one: %v", page)
+	}
+	all := c.expect("GET", path, bearer(dcReadToken), nil, 200).json(t)
+	if n := len(all["values"].([]any)); n != 4 {
+		t.Fatalf("every branch: %d, want 4 (main and three pushed)", n)
+	}
+	c.expect("GET", path, nil, nil, 401)
+	if ex := dcException(t, c.expect("GET", "/rest/api/latest/projects/PLAT/repos/nope/branches", dcAdmin(), nil, 404)); !strings.HasSuffix(ex, "NoSuchRepositoryException") {
+		t.Fatalf("unknown repository: %s", ex)
+	}
+}

@@ -85,6 +85,24 @@ func (f *fakeKind) CheckCredentials(_ context.Context, _ vcs.CheckEnv, _ store.I
 	return vcs.CredentialCheck{Valid: true, Reason: vcs.CheckOK}
 }
 
+// BranchHead answers "head-of-<branch>", and not_found for the branch "gone".
+func (f *fakeKind) BranchHead(_ context.Context, _ vcs.CheckEnv, _ store.Integration, credential, namespace, repository, branch string) (string, error) {
+	f.called("BranchHead")
+	if credential != "fake-token" || branch == "gone" {
+		return "", &vcs.RefError{Reason: vcs.RefNotFound, Message: "the fake product has no branch " + branch + " in " + namespace + "/" + repository}
+	}
+	return "head-of-" + branch, nil
+}
+
+// CheckRepository knows every repository but "nope".
+func (f *fakeKind) CheckRepository(_ context.Context, _ vcs.CheckEnv, _ store.Integration, _, namespace, repository string) error {
+	f.called("CheckRepository")
+	if repository == "nope" {
+		return &vcs.RefError{Reason: vcs.RefNotFound, Message: "the fake product has no repository " + namespace + "/" + repository}
+	}
+	return nil
+}
+
 func (f *fakeKind) DefaultEvents() []string { return []string{"fake:push"} }
 
 func (f *fakeKind) CheckNamespace(namespace string) error {
@@ -196,6 +214,26 @@ func TestThirdKindGoesThroughTheRegistry(t *testing.T) {
 		map[string]any{"integration_id": str(in, "id"), "namespace": "team", "repository": "app"}, http.StatusCreated)
 	if !fake.wasCalled("CheckNamespace") || str(binding, "repository_url") != "https://fake.example/team/app" {
 		t.Errorf("binding did not go through the kind: %v", binding)
+	}
+	if !fake.wasCalled("CheckRepository") {
+		t.Errorf("binding create did not ask the kind whether the repository exists")
+	}
+	nope := c.must(http.MethodPost, "/api/v1/stacks", map[string]any{"name": "fake-nope", "space_id": "root"}, http.StatusCreated)
+	if msg := c.wantError(http.MethodPost, "/api/v1/stacks/"+str(nope, "id")+"/vcs-binding",
+		map[string]any{"integration_id": str(in, "id"), "namespace": "team", "repository": "nope"}, http.StatusBadRequest, "invalid_argument", "repository"); !strings.Contains(msg, "team/nope") {
+		t.Errorf("binding to a repository the kind does not have: %q", msg)
+	}
+
+	// Triggered before any push, the stack runs on the head the fake kind names.
+	first := c.must(http.MethodPost, "/api/v1/stacks/"+str(stack, "id")+"/trigger", nil, http.StatusAccepted)
+	if str(first, "commit") != "head-of-main" || !strings.Contains(str(first, "trigger_reason"), "branch head from Bitbucket") || !fake.wasCalled("BranchHead") {
+		t.Errorf("trigger before any push: %v", first)
+	}
+	gone := c.must(http.MethodPost, "/api/v1/stacks", map[string]any{"name": "fake-gone", "space_id": "root"}, http.StatusCreated)
+	c.must(http.MethodPost, "/api/v1/stacks/"+str(gone, "id")+"/vcs-binding",
+		map[string]any{"integration_id": str(in, "id"), "namespace": "team", "repository": "app", "branch": "gone"}, http.StatusCreated)
+	if msg := c.wantError(http.MethodPost, "/api/v1/stacks/"+str(gone, "id")+"/trigger", nil, http.StatusConflict, "conflict", "branch"); !strings.Contains(msg, "no branch gone in team/app") {
+		t.Errorf("trigger of a branch the kind does not have: %q", msg)
 	}
 
 	// Deliver: read, verified and parsed by the fake kind; the run's status is

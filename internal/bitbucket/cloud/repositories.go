@@ -69,3 +69,25 @@ func (c *Client) Repositories(ctx context.Context, workspace string, opts Reposi
 func (c *Client) ListRepositories(ctx context.Context, workspace string, opts RepositoryListOptions) ([]Repository, error) {
 	return rest.Collect(c.Repositories(ctx, workspace, opts))
 }
+
+// BranchRef is a branch with the commit it points at (GET .../refs/branches/{name}).
+type BranchRef struct {
+	Name   string `json:"name"`
+	Target struct {
+		Hash string `json:"hash"`
+	} `json:"target"`
+}
+
+// GetBranch reads a branch of a repository. bitbucket.IsNotFound(err) when the
+// repository or the branch does not exist (or the credential may not see it).
+func (c *Client) GetBranch(ctx context.Context, workspace, repoSlug, name string) (BranchRef, error) {
+	if err := requireRepo(workspace, repoSlug); err != nil {
+		return BranchRef{}, err
+	}
+	if strings.TrimSpace(name) == "" {
+		return BranchRef{}, &bitbucket.ValidationError{Field: "name", Message: "is required"}
+	}
+	var b BranchRef
+	_, err := c.do(ctx, rest.Request{Method: http.MethodGet, Path: repoPath(workspace, repoSlug, "refs", "branches", name), Out: &b, Expect: []int{http.StatusOK}})
+	return b, err
+}

@@ -405,3 +405,26 @@ func TestSandboxChangedPaths(t *testing.T) {
 		t.Fatalf("unknown commit: %v, want a 404", err)
 	}
 }
+
+// TestSandboxGetBranch: GET .../refs/branches/{name} names the branch's head; a branch
+// (or repository) that does not exist is bitbucket.IsNotFound.
+func TestSandboxGetBranch(t *testing.T) {
+	t.Parallel()
+	sb := startSandbox(t)
+	c := client(t, sb, cloud.APIToken(sbEmail, sbReadToken))
+	ctx := context.Background()
+	head := strings.Repeat("c", 40)
+	if _, err := sb.Fire(ctx, sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "repo:push",
+		Branch: "feature/x", Commits: []sandbox.Commit{{Hash: head}}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.GetBranch(ctx, "acme", "infra", "feature/x")
+	if err != nil || b.Name != "feature/x" || b.Target.Hash != head {
+		t.Fatalf("GetBranch feature/x = %+v, %v", b, err)
+	}
+	for _, tc := range [][2]string{{"infra", "nope"}, {"nope", "main"}} {
+		if _, err := c.GetBranch(ctx, "acme", tc[0], tc[1]); !bitbucket.IsNotFound(err) {
+			t.Errorf("GetBranch acme/%s %s: %v, want a 404", tc[0], tc[1], err)
+		}
+	}
+}

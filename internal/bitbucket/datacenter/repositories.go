@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
@@ -63,4 +64,36 @@ func (c *Client) DefaultBranch(ctx context.Context, projectKey, repoSlug string)
 	var ref Ref
 	_, err := c.rest.Do(ctx, rest.Request{Method: http.MethodGet, Path: repoPath(projectKey, repoSlug, "default-branch"), Out: &ref, Expect: []int{http.StatusOK}})
 	return ref, err
+}
+
+// Branch is a branch with its head commit (RestBranch).
+type Branch struct {
+	Ref
+	LatestCommit string `json:"latestCommit"`
+}
+
+// Branch finds a branch of a repository by its exact name: GET .../branches with
+// filterText (a substring match, so the pages are searched for the exact one) and
+// details=false (REPO_READ). bitbucket.IsNotFound(err) when the repository does not
+// exist (Data Center's 404) and when no branch has that name (an *APIError with
+// status 404 made here, so both read the same).
+func (c *Client) Branch(ctx context.Context, projectKey, repoSlug, name string) (Branch, error) {
+	if err := requireRepo(projectKey, repoSlug); err != nil {
+		return Branch{}, err
+	}
+	if strings.TrimSpace(name) == "" {
+		return Branch{}, &bitbucket.ValidationError{Field: "name", Message: "is required"}
+	}
+	path := repoPath(projectKey, repoSlug, "branches")
+	q := url.Values{"filterText": {name}, "boostMatches": {"true"}, "details": {"false"}}
+	for b, err := range paged[Branch](ctx, c.rest, path, q) {
+		if err != nil {
+			return Branch{}, err
+		}
+		if b.DisplayID == name || b.ID == "refs/heads/"+name {
+			return b, nil
+		}
+	}
+	return Branch{}, &bitbucket.APIError{Product: bitbucket.ProductDataCenter, Method: http.MethodGet, Path: path,
+		StatusCode: http.StatusNotFound, Message: "no branch named " + name}
 }

@@ -341,3 +341,30 @@ func TestSandboxChangedPaths(t *testing.T) {
 		t.Fatalf("unknown commit: %v, want a 404", err)
 	}
 }
+
+// TestSandboxBranch: Branch finds the exact name among filterText's substring matches
+// and names its latest commit; a missing branch or repository is bitbucket.IsNotFound.
+func TestSandboxBranch(t *testing.T) {
+	t.Parallel()
+	sb := startSandbox(t)
+	c := client(t, sb, sbReadToken)
+	ctx := context.Background()
+	heads := map[string]string{"release": strings.Repeat("a", 40), "pre-release": strings.Repeat("b", 40), "release-2": strings.Repeat("c", 40)}
+	for branch, head := range heads {
+		if _, err := sb.Fire(ctx, sandbox.Event{Product: "datacenter", Project: "PLAT", Repository: "infra", Event: "repo:refs_changed",
+			Branch: branch, Commits: []sandbox.Commit{{Hash: head}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for branch, head := range heads {
+		b, err := c.Branch(ctx, "PLAT", "infra", branch)
+		if err != nil || b.DisplayID != branch || b.LatestCommit != head {
+			t.Errorf("Branch %s = %+v, %v", branch, b, err)
+		}
+	}
+	for _, tc := range [][2]string{{"infra", "releas"}, {"nope", "main"}} {
+		if _, err := c.Branch(ctx, "PLAT", tc[0], tc[1]); !bitbucket.IsNotFound(err) {
+			t.Errorf("Branch PLAT/%s %s: %v, want a 404", tc[0], tc[1], err)
+		}
+	}
+}

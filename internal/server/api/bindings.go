@@ -78,7 +78,8 @@ func integrationVisibleFrom(p *principal, in store.Integration, spaceID string) 
 }
 
 // bindingFor validates req for stack st: the integration must exist, be readable by
-// the caller and visible from the stack's space; names are checked for its product.
+// the caller and visible from the stack's space; names are checked for its product,
+// and the repository must exist and be readable with the integration's credential.
 func (s *API) bindingFor(r *http.Request, p *principal, st store.Stack, req *bindingRequest) (store.StackBinding, error) {
 	if req.IntegrationID == "" {
 		return store.StackBinding{}, invalidArg("integration_id", "integration_id is required")
@@ -126,6 +127,9 @@ func (s *API) bindingFor(r *http.Request, p *principal, st store.Stack, req *bin
 	}
 	if err := vcsname.CheckProjectGlobs(req.AdditionalProjectGlobs); err != nil {
 		return store.StackBinding{}, invalidArg("additional_project_globs", "additional_project_globs%s", globProblem(err))
+	}
+	if err := s.checkRepository(r, in, req.Namespace, req.Repository); err != nil {
+		return store.StackBinding{}, err
 	}
 	prRuns := true
 	if req.PullRequestRuns != nil {
@@ -355,6 +359,31 @@ func (s *API) bindingsStayVisible(r *http.Request, p *principal, moved store.Int
 		}
 	}
 	return nil
+}
+
+// checkRepository asks Bitbucket, through the integration's kind and credential,
+// whether namespace/repository exists and is readable, when the server has a checker
+// that can (vcs.RepositoryChecker). A missing or unreadable repository is a 400 on
+// repository naming it; a Bitbucket that cannot be asked is a 503 to retry, never a
+// binding stored on a guess.
+func (s *API) checkRepository(r *http.Request, in store.Integration, namespace, repository string) error {
+	checker, ok := s.checker.(vcs.RepositoryChecker)
+	if !ok {
+		return nil
+	}
+	credential, err := s.box.Credential(in)
+	if err != nil {
+		return err
+	}
+	err = checker.CheckRepository(r.Context(), in, credential, namespace, repository)
+	if err == nil {
+		return nil
+	}
+	re := s.logRefError(r, in, namespace, repository, "", err)
+	if re.Reason == vcs.RefUnreachable {
+		return httpx.Unavailable(re.Message, bitbucketRetryAfter)
+	}
+	return invalidArg("repository", "%s", re.Message)
 }
 
 // globProblem puts a glob list's problem after the field name: "[2] must be ..." or

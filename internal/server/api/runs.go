@@ -1,12 +1,15 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"unicode/utf8"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
 )
 
 // maxRunMessageLen bounds the message of a run result.
@@ -162,20 +165,28 @@ func (s *API) listRuns(w http.ResponseWriter, r *http.Request, p *principal) err
 }
 
 // startManualRun starts a tracked run of an attached stack on the head of b.Branch:
-// the newest commit orbit has heard of on that branch (from a push). Without one, there
-// is nothing to run yet: 409.
+// the newest commit orbit has heard of on that branch (from a push). Without one (a
+// binding made after the last push), it asks Bitbucket for the branch head through
+// the integration's kind and says so in the run's trigger_reason (and its page). A branch Bitbucket does not
+// have (or will not show) is a 409 naming it; a Bitbucket that cannot be asked is a
+// 503 to retry, never a run on a guess. Without a configured checker (nothing to ask
+// Bitbucket with) the head stays unknown: 409.
 func (s *API) startManualRun(w http.ResponseWriter, r *http.Request, _ *principal, st store.Stack, b store.StackBinding) error {
 	head, err := s.store.LatestBranchCommit(r.Context(), b.IntegrationID, b.Namespace, b.Repository, b.Branch)
 	if err != nil {
 		return err
 	}
+	reason := ""
 	if head == "" {
-		return errConflict("", fmt.Sprintf("no push to %s of %s/%s has been received yet, so its head commit is unknown; push to the branch (the webhook starts a run)",
-			b.Branch, b.Namespace, b.Repository))
+		head, err = s.askBranchHead(r, b)
+		if err != nil {
+			return err
+		}
+		reason = "branch head from Bitbucket: no push to " + b.Branch + " had been received"
 	}
 	run, err := s.store.CreateRun(r.Context(), store.Run{
 		StackID: st.ID, IntegrationID: b.IntegrationID, Namespace: b.Namespace, Repository: b.Repository,
-		Kind: store.RunTracked, Commit: head, Branch: b.Branch,
+		Kind: store.RunTracked, Commit: head, Branch: b.Branch, TriggerReason: reason,
 	})
 	if err != nil {
 		return err
@@ -183,4 +194,52 @@ func (s *API) startManualRun(w http.ResponseWriter, r *http.Request, _ *principa
 	s.queue.Wake(store.JobStatus)
 	writeJSON(w, http.StatusAccepted, toRunResponse(run))
 	return nil
+}
+
+// bitbucketRetryAfter is the Retry-After (seconds) of a trigger or binding write
+// refused because Bitbucket could not be asked (the check already retried it
+// briefly); orbitapi clients retry after it.
+const bitbucketRetryAfter = 5
+
+// askBranchHead reads the head of b's branch from Bitbucket with the integration's
+// credential (see startManualRun).
+func (s *API) askBranchHead(r *http.Request, b store.StackBinding) (string, error) {
+	reader, ok := s.checker.(vcs.BranchReader)
+	if !ok {
+		return "", errConflict("", fmt.Sprintf("no push to %s of %s/%s has been received yet, so its head commit is unknown; push to the branch (the webhook starts a run)",
+			b.Branch, b.Namespace, b.Repository))
+	}
+	in, err := s.store.GetIntegration(r.Context(), b.IntegrationID)
+	if err != nil {
+		return "", err
+	}
+	credential, err := s.box.Credential(in)
+	if err != nil {
+		return "", err
+	}
+	head, err := reader.BranchHead(r.Context(), in, credential, b.Namespace, b.Repository, b.Branch)
+	if err == nil {
+		return head, nil
+	}
+	re := s.logRefError(r, in, b.Namespace, b.Repository, b.Branch, err)
+	if re.Reason == vcs.RefUnreachable {
+		return "", httpx.Unavailable(re.Message, bitbucketRetryAfter)
+	}
+	return "", errConflict("branch", re.Message)
+}
+
+// logRefError logs why Bitbucket could not tell about namespace/repository (and
+// branch, when not "") with the request id, and returns it as a *vcs.RefError (an
+// error of another type is taken as unreachable).
+func (s *API) logRefError(r *http.Request, in store.Integration, namespace, repository, branch string, err error) *vcs.RefError {
+	var re *vcs.RefError
+	if !errors.As(err, &re) {
+		re = &vcs.RefError{Reason: vcs.RefUnreachable, Detail: err.Error(),
+			Message: fmt.Sprintf("Bitbucket could not be asked about %s/%s; try again later", namespace, repository)}
+	}
+	s.logger.Warn("repository or branch not read from Bitbucket",
+		"request_id", httpx.InfoFrom(r.Context()).RequestID,
+		"integration_id", in.ID, "namespace", namespace, "repository", repository, "branch", branch,
+		"reason", re.Reason, "detail", re.Detail)
+	return re
 }

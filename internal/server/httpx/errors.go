@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
@@ -25,6 +26,9 @@ const (
 	CodeConflict         = "conflict"
 	CodeInternal         = "internal"
 	CodeRateLimited      = "rate_limited"
+	// CodeUnavailable: something the request needs (Bitbucket) could not be asked;
+	// the same request may succeed later (503, with Retry-After).
+	CodeUnavailable = "unavailable"
 	// A conditional write whose If-Match names another version than the stored one.
 	CodePreconditionFailed = "precondition_failed"
 	// A write that must be conditional and came without If-Match.
@@ -39,6 +43,8 @@ type Error struct {
 	Field   string
 	// ExistingID names the object a conflict is with, when the caller can read it.
 	ExistingID string
+	// RetryAfter, when positive, is sent as Retry-After (seconds).
+	RetryAfter int
 }
 
 func (e *Error) Error() string {
@@ -106,8 +112,17 @@ func ToError(err error, notFoundWhat string) *Error {
 	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error"}
 }
 
+// Unavailable is a 503: a dependency (Bitbucket) could not be asked; try again
+// after retryAfter seconds.
+func Unavailable(msg string, retryAfter int) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: msg, RetryAfter: retryAfter}
+}
+
 // WriteError writes ae in the API.md error shape.
 func WriteError(w http.ResponseWriter, ae *Error) {
+	if ae.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
+	}
 	WriteJSON(w, ae.Status, apiwire.Error{Error: apiwire.ErrorDetail{Code: ae.Code, Message: ae.Message, Field: ae.Field, ExistingID: ae.ExistingID}})
 }
 

@@ -140,6 +140,9 @@ func (p *Pages) build(ctx context.Context, run store.Run) (view, error) {
 	switch {
 	case run.DeliveryID == "":
 		v.Trigger = "manual trigger (through the API) on the head of " + run.Branch
+		if run.TriggerReason != "" {
+			v.Trigger += " (" + run.TriggerReason + ")"
+		}
 	case run.PullRequest > 0:
 		v.Trigger = fmt.Sprintf("pull request #%d from %s", run.PullRequest, run.Branch)
 	default:

@@ -147,6 +147,73 @@ func (c *BitbucketChecker) Check(ctx context.Context, in store.Integration, cred
 	return kind.CheckCredentials(ctx, env, in, credential)
 }
 
+// BranchHead implements BranchReader through the integration's kind, with the
+// check's clients, egress policy and time bound.
+func (c *BitbucketChecker) BranchHead(ctx context.Context, in store.Integration, credential, namespace, repository, branch string) (string, error) {
+	var head string
+	err := c.withKind(ctx, in, func(ctx context.Context, kind Kind, env CheckEnv) (err error) {
+		head, err = kind.BranchHead(ctx, env, in, credential, namespace, repository, branch)
+		return err
+	})
+	return head, err
+}
+
+// CheckRepository implements RepositoryChecker through the integration's kind, with
+// the check's clients, egress policy and time bound.
+func (c *BitbucketChecker) CheckRepository(ctx context.Context, in store.Integration, credential, namespace, repository string) error {
+	return c.withKind(ctx, in, func(ctx context.Context, kind Kind, env CheckEnv) error {
+		return kind.CheckRepository(ctx, env, in, credential, namespace, repository)
+	})
+}
+
+// withKind runs do with in's kind and the check's environment, under the check's
+// time bound. An unknown kind is a *RefError that says so.
+func (c *BitbucketChecker) withKind(ctx context.Context, in store.Integration, do func(context.Context, Kind, CheckEnv) error) error {
+	c.init()
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = 20 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	kind, err := Lookup(in.Provider)
+	if err != nil {
+		return &RefError{Reason: RefUnreachable, Message: err.Error(), Detail: err.Error()}
+	}
+	env := CheckEnv{CloudBaseURL: c.CloudBaseURL, Policy: c.policy, c: c}
+	if env.CloudBaseURL == "" {
+		env.CloudBaseURL = bitbucket.DefaultCloudBaseURL
+	}
+	return do(ctx, kind, env)
+}
+
+// ClassifyRefError turns a Bitbucket client's error reading namespace/repository
+// (and its branch, when branch is not "") into a *RefError. product names Bitbucket
+// in messages; the classification keys on the status only, so nothing the far end
+// said reaches the caller (Detail keeps it for the log).
+func ClassifyRefError(product, namespace, repository, branch string, err error) *RefError {
+	what := fmt.Sprintf("repository %s/%s", namespace, repository)
+	missing := fmt.Sprintf("%s has no repository %s/%s, or the integration's credential may not see it", product, namespace, repository)
+	if branch != "" {
+		what = fmt.Sprintf("branch %q of %s/%s", branch, namespace, repository)
+		missing = fmt.Sprintf("%s has no branch %q in repository %s/%s, or the integration's credential may not see that repository", product, branch, namespace, repository)
+	}
+	detail := err.Error()
+	apiErr, ok := bitbucket.AsAPIError(err)
+	switch {
+	case !ok:
+		return &RefError{Reason: RefUnreachable, Detail: detail,
+			Message: fmt.Sprintf("%s could not be asked about %s (no connection or no answer); try again later", product, what)}
+	case apiErr.StatusCode == http.StatusNotFound:
+		return &RefError{Reason: RefNotFound, Detail: detail, Message: missing}
+	case apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden:
+		return &RefError{Reason: RefDenied, Detail: detail,
+			Message: fmt.Sprintf("%s refused the integration's credential reading %s (HTTP %d): it needs read access to the repository", product, what, apiErr.StatusCode)}
+	}
+	return &RefError{Reason: RefUnreachable, Detail: detail,
+		Message: fmt.Sprintf("%s answered HTTP %d when asked about %s; try again later", product, apiErr.StatusCode, what)}
+}
+
 // ClassifyConnection reports a check that never got an HTTP answer: refused by the
 // egress policy, a failed TLS handshake, or no connection at all.
 func ClassifyConnection(product, host string, obs Observation) (CredentialCheck, bool) {
@@ -292,4 +359,8 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-var _ CredentialChecker = (*BitbucketChecker)(nil)
+var (
+	_ CredentialChecker = (*BitbucketChecker)(nil)
+	_ BranchReader      = (*BitbucketChecker)(nil)
+	_ RepositoryChecker = (*BitbucketChecker)(nil)
+)

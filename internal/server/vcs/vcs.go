@@ -42,6 +42,15 @@ type Kind interface {
 	CredentialField(in store.Integration, reason string) string
 	// CheckCredentials checks credential against the product (see BitbucketChecker).
 	CheckCredentials(ctx context.Context, env CheckEnv, in store.Integration, credential string) CredentialCheck
+	// BranchHead is the head commit of branch in the repository, read with the
+	// integration's credential (a manual trigger before any push). Errors are
+	// *RefError.
+	BranchHead(ctx context.Context, env CheckEnv, in store.Integration, credential, namespace, repository, branch string) (string, error)
+	// CheckRepository checks that the repository exists and the integration's
+	// credential may read it (a binding's create or update). Errors are *RefError;
+	// nil also when the kind cannot reach the product at all by design (a private
+	// worker pool), which it documents.
+	CheckRepository(ctx context.Context, env CheckEnv, in store.Integration, credential, namespace, repository string) error
 	// DefaultEvents are the webhook triggers the repositories must send.
 	DefaultEvents() []string
 	// CheckNamespace checks a binding's namespace (workspace, project key).
@@ -195,4 +204,41 @@ type StatusEnv struct {
 	Egress         *egress.Policy
 	// Options go to every client (retry policy, logger).
 	Options []bitbucket.Option
+}
+
+// Reasons a *RefError reports.
+const (
+	// RefNotFound: the repository or the branch does not exist (or the credential
+	// may not see it: Bitbucket answers 404 for both).
+	RefNotFound = "not_found"
+	// RefDenied: Bitbucket refused the integration's credential for the repository.
+	RefDenied = "denied"
+	// RefUnreachable: Bitbucket could not be asked (no connection, a server error or a
+	// throttle): worth trying again later.
+	RefUnreachable = "unreachable"
+)
+
+// RefError is why a kind could not read a branch of a repository. Message is shown
+// to the API caller as is: it names namespace, repository and branch, and never the
+// credential or what a caller-chosen host said.
+type RefError struct {
+	Reason  string
+	Message string
+	// Detail is the raw outcome, for the server log only.
+	Detail string
+}
+
+func (e *RefError) Error() string { return e.Message }
+
+// RepositoryChecker checks through an integration's credentials that a repository
+// exists and is readable (BitbucketChecker asks the integration's kind). The error is
+// a *RefError.
+type RepositoryChecker interface {
+	CheckRepository(ctx context.Context, in store.Integration, credential, namespace, repository string) error
+}
+
+// BranchReader reads a branch's head commit through an integration's credentials
+// (BitbucketChecker asks the integration's kind). The error is a *RefError.
+type BranchReader interface {
+	BranchHead(ctx context.Context, in store.Integration, credential, namespace, repository, branch string) (string, error)
 }

@@ -9,6 +9,7 @@ package bitbucketcloud
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -154,9 +155,11 @@ func credential(in store.Integration, secret bitbucket.Secret) cloud.Credential 
 	return cloud.APIToken(in.Email, secret)
 }
 
+// product names Bitbucket Cloud in messages.
+const product = "Bitbucket Cloud"
+
 // CheckCredentials implements vcs.Kind with GET /2.0/user on the operator's URL.
 func (Kind) CheckCredentials(ctx context.Context, env vcs.CheckEnv, in store.Integration, secret string) vcs.CredentialCheck {
-	const product = "Bitbucket Cloud"
 	opts, rec := env.Client(false)
 	client, err := cloud.New(credential(in, bitbucket.Secret(secret)), append(opts, bitbucket.WithBaseURL(env.CloudBaseURL))...)
 	if err != nil {
@@ -171,6 +174,44 @@ func (Kind) CheckCredentials(ctx context.Context, env vcs.CheckEnv, in store.Int
 	// Past the connection, the answer comes from the Bitbucket Cloud the operator
 	// configured, so its own explanation is passed on.
 	return vcs.CredentialCheck{Valid: result.OK(), Reason: string(result.Reason), Message: result.Message, Detail: result.Message}
+}
+
+// refClient is the client of BranchHead and CheckRepository: the operator's URL.
+func refClient(env vcs.CheckEnv, in store.Integration, secret string) (*cloud.Client, error) {
+	opts, _ := env.Client(false)
+	client, err := cloud.New(credential(in, bitbucket.Secret(secret)), append(opts, bitbucket.WithBaseURL(env.CloudBaseURL))...)
+	if err != nil {
+		return nil, &vcs.RefError{Reason: vcs.RefUnreachable, Message: "cannot ask Bitbucket Cloud: its API URL or the integration's credential is not usable", Detail: err.Error()}
+	}
+	return client, nil
+}
+
+// BranchHead implements vcs.Kind with GET .../refs/branches/{name} on the operator's URL.
+func (Kind) BranchHead(ctx context.Context, env vcs.CheckEnv, in store.Integration, secret, namespace, repository, branch string) (string, error) {
+	client, err := refClient(env, in, secret)
+	if err != nil {
+		return "", err
+	}
+	b, err := client.GetBranch(ctx, namespace, repository, branch)
+	if err != nil {
+		return "", vcs.ClassifyRefError(product, namespace, repository, branch, err)
+	}
+	if b.Target.Hash == "" {
+		return "", &vcs.RefError{Reason: vcs.RefUnreachable, Message: fmt.Sprintf("%s named no head commit for branch %q of %s/%s; try again later", product, branch, namespace, repository)}
+	}
+	return b.Target.Hash, nil
+}
+
+// CheckRepository implements vcs.Kind with GET /2.0/repositories/{workspace}/{slug}.
+func (Kind) CheckRepository(ctx context.Context, env vcs.CheckEnv, in store.Integration, secret, namespace, repository string) error {
+	client, err := refClient(env, in, secret)
+	if err != nil {
+		return err
+	}
+	if _, err := client.GetRepository(ctx, namespace, repository); err != nil {
+		return vcs.ClassifyRefError(product, namespace, repository, "", err)
+	}
+	return nil
 }
 
 // ReadDelivery implements vcs.Kind: Cloud sends X-Request-UUID and counts its

@@ -184,6 +184,60 @@ func (Kind) CheckCredentials(ctx context.Context, env vcs.CheckEnv, in store.Int
 	return check
 }
 
+// refClient is the client of BranchHead and CheckRepository: api_host, which the
+// integration's admin chose, through the egress policy like the credential check.
+// ok is false (and the client nil) for a private worker pool, which orbit-server
+// cannot reach by design.
+func refClient(env vcs.CheckEnv, in store.Integration, secret string) (client *datacenter.Client, where string, ok bool, err error) {
+	if strings.HasPrefix(in.APIHost, "private://") {
+		return nil, "", false, nil
+	}
+	host := vcs.HostOf(in.APIHost)
+	if err := env.Policy.CheckHost(vcs.HostnameOf(in.APIHost)); err != nil {
+		return nil, "", false, &vcs.RefError{Reason: vcs.RefUnreachable, Message: vcs.HostNotAllowedMessage(host), Detail: err.Error()}
+	}
+	opts, _ := env.Client(true)
+	client, err = datacenter.New(bitbucket.Secret(secret), append(opts, bitbucket.WithBaseURL(in.APIHost))...)
+	if err != nil {
+		return nil, "", false, &vcs.RefError{Reason: vcs.RefUnreachable, Message: "api_host is not a URL orbit-server can ask", Detail: err.Error()}
+	}
+	return client, "Bitbucket Data Center at " + host, true, nil
+}
+
+// BranchHead implements vcs.Kind with GET .../branches?filterText= on api_host. A
+// private worker pool cannot be asked: unreachable, with what to do instead.
+func (Kind) BranchHead(ctx context.Context, env vcs.CheckEnv, in store.Integration, secret, namespace, repository, branch string) (string, error) {
+	client, where, ok, err := refClient(env, in, secret)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", &vcs.RefError{Reason: vcs.RefUnreachable, Message: fmt.Sprintf("api_host is a private worker pool (%s), which orbit-server cannot reach: it cannot ask for the head of branch %q of %s/%s; push to the branch (the webhook starts a run)", in.APIHost, branch, namespace, repository)}
+	}
+	b, err := client.Branch(ctx, namespace, repository, branch)
+	if err != nil {
+		return "", vcs.ClassifyRefError(where, namespace, repository, branch, err)
+	}
+	if b.LatestCommit == "" {
+		return "", &vcs.RefError{Reason: vcs.RefUnreachable, Message: fmt.Sprintf("%s named no head commit for branch %q of %s/%s; try again later", where, branch, namespace, repository)}
+	}
+	return b.LatestCommit, nil
+}
+
+// CheckRepository implements vcs.Kind with GET .../repos/{slug} on api_host. A
+// private worker pool is not checked (as its credential is not): orbit-server cannot
+// reach it by design, and says so in the integration's validation.
+func (Kind) CheckRepository(ctx context.Context, env vcs.CheckEnv, in store.Integration, secret, namespace, repository string) error {
+	client, where, ok, err := refClient(env, in, secret)
+	if err != nil || !ok {
+		return err
+	}
+	if _, err := client.GetRepository(ctx, namespace, repository); err != nil {
+		return vcs.ClassifyRefError(where, namespace, repository, "", err)
+	}
+	return nil
+}
+
 // classify turns what happened on the wire into one of a few fixed messages. A
 // Data Center api_host is the caller's choice, so nothing the far end said (error
 // text, body, status line of a non-Bitbucket service) reaches the caller.
