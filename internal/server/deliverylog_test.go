@@ -61,7 +61,9 @@ func runIDs(entry map[string]any) []string {
 	return out
 }
 
-// TestDeliveryLog: each reason for no run is recorded as its decision; a
+// TestDeliveryLog: each reason for no run is recorded as its decision (no_binding,
+// branch_not_tracked, head_unchanged, event_ignored, paths_not_touched, runs_ended,
+// duplicate, not_dispatched); a
 // redelivery after the missing binding was added starts exactly one run, and a
 // second one starts none (duplicate); the log filters; a read-only key reads the
 // log but not bodies, nor redelivers; a body no longer retained says so.
@@ -177,6 +179,16 @@ func TestDeliveryLog(t *testing.T) {
 		if e["id"] == orphan["id"] && e["body_retained"] != false {
 			t.Errorf("the list says the dropped body is retained: %v", e)
 		}
+	}
+
+	// A stored body that no longer parses (checked on receipt, so only a changed
+	// database gets one) is recorded as not dispatched, and not retried.
+	if _, err := db.Exec(`UPDATE webhook_deliveries SET body = '{}' WHERE id = $1`, str(opened, "id")); err != nil {
+		t.Fatal(err)
+	}
+	unreadable := l.c.must(http.MethodPost, "/api/v1/integrations/"+l.cloud+"/deliveries/"+str(opened, "id")+"/redeliver", nil, http.StatusAccepted)
+	if e := l.decided(str(unreadable, "id")); e["decision"] != "not_dispatched" || len(runIDs(e)) != 0 {
+		t.Errorf("an unreadable stored body: %v (%v)", e["decision"], e["outcome"])
 	}
 }
 
