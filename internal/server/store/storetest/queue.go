@@ -261,7 +261,7 @@ func testRunsFinishAndList(t *testing.T, s store.Store) {
 		run := store.Run{StackID: stack, IntegrationID: "i", Namespace: "PLAT", Repository: "infra", Kind: store.RunProposed,
 			Commit: []string{"c1", "c2", "c1", "c1"}[i], Branch: "feature", PullRequest: 7,
 			TriggerReason: []string{"changed paths in envs/app: envs/app/main.tf", "", "", ""}[i],
-			TriggeredBy: []string{"Jane Citizen (jcitizen)", "", "", ""}[i], PullRequestTitle: []string{"Add <b>the</b> VPC", "", "", ""}[i]}
+			TriggeredBy:   []string{"Jane Citizen (jcitizen)", "", "", ""}[i], PullRequestTitle: []string{"Add <b>the</b> VPC", "", "", ""}[i]}
 		made = append(made, must(s.CreateRun(ctx(t), run))(t))
 	}
 	_, err := s.CreateRun(ctx(t), store.Run{StackID: "no-such-stack", Kind: store.RunTracked, Commit: "c", Branch: "main"})
