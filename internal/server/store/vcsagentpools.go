@@ -34,7 +34,7 @@ type VCSAgentPoolToken struct {
 
 // MaxVCSAgentPoolTokens is the most tokens one pool may hold (expired ones are
 // dropped first when a token is issued).
-const MaxVCSAgentPoolTokens = 50
+const MaxVCSAgentPoolTokens = 200
 
 // VCSAgentPoolStore keeps pools and their tokens.
 type VCSAgentPoolStore interface {
