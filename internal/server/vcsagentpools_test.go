@@ -225,6 +225,10 @@ func TestVCSAgentPoolIntegrationNamesPool(t *testing.T) {
 	isolatedAdmin := c.as(inst.NewKey(t, "iso-admin", servertest.Admin(isolated)))
 	isolatedAdmin.wantError(http.MethodPost, "/api/v1/integrations", private("dc-iso", isolated, "corp"), http.StatusBadRequest, "invalid_argument", "api_host")
 
+	// A pool of root is visible from every space.
+	newPool(t, c, "everywhere", "root")
+	c.must(http.MethodPost, "/api/v1/integrations", private("dc-root-pool", isolated, "everywhere"), http.StatusCreated)
+
 	same := c.must(http.MethodPost, "/api/v1/integrations", private("dc-same", parent, "corp"), http.StatusCreated)
 	c.must(http.MethodPost, "/api/v1/integrations", private("dc-inherit", inheriting, "corp"), http.StatusCreated)
 	// Moving an integration where the pool is not visible is refused.

@@ -233,10 +233,14 @@ func (s *API) deleteVCSAgentPool(w http.ResponseWriter, r *http.Request, p *prin
 	return nil
 }
 
-// poolVisibleFrom says whether an integration in spaceID may use pool: from the
-// pool's own space and from the spaces below it that inherit entities, all the way
-// up to it (the rule of integrations for stacks).
+// poolVisibleFrom says whether an integration in spaceID may use pool: a pool of
+// root from every space (as a default integration is); another from its own space
+// and from the spaces below it that inherit entities, all the way up to it (the rule
+// of integrations for stacks).
 func poolVisibleFrom(p *principal, pool store.VCSAgentPool, spaceID string) (bool, error) {
+	if pool.SpaceID == store.RootSpaceID {
+		return true, nil
+	}
 	chain, err := p.Ancestry(spaceID)
 	if err != nil {
 		return false, err
