@@ -57,6 +57,9 @@ type Config struct {
 	RunPages RunPages
 	// PublicRoutes are the routes of other components (the receiver's).
 	PublicRoutes []httpx.Route
+	// WebhookSecretGrace is the receiver's window for a rotated-out webhook secret
+	// (negative: none); answers show when it ends.
+	WebhookSecretGrace time.Duration
 }
 
 // API serves the management API.
@@ -77,6 +80,7 @@ type API struct {
 	queue          Waker
 	runPages       RunPages
 	publicRoutes   []httpx.Route
+	secretGrace    time.Duration
 	// bodyLimits are the routes (patterns) whose body cap is not httpx.MaxBodyBytes.
 	bodyLimits map[string]int64
 	// refusedLog writes the access-log lines of requests refused before anyone was
@@ -101,6 +105,7 @@ func New(cfg Config) *API {
 		trustedProxies: cfg.TrustedProxies, inflight: cfg.Inflight, draining: cfg.Draining,
 		ready:          writeProbe{interval: readyProbeInterval, now: time.Now},
 		webhookTargets: cfg.Targets, queue: cfg.Queue, runPages: cfg.RunPages, publicRoutes: cfg.PublicRoutes,
+		secretGrace:        cfg.WebhookSecretGrace,
 		idempotencyHashKey: cfg.Box.DeriveKey("orbit idempotency request hash"),
 		bodyLimits:         map[string]int64{},
 	}
