@@ -141,4 +141,5 @@ if [[ "$state" != SUCCESSFUL ]]; then
   echo "error: the guide's result did not reach the commit status (state: ${state:-none})" >&2
   exit 1
 fi
+run_doc templates/guides/rotating-the-webhook-secret.md.tmpl
 echo "doc curls: ok (the guide's result is the commit status: $state)"
