@@ -167,8 +167,8 @@ func TestAccRepositoryWebhookRotationOneApply(t *testing.T) {
 		CheckDestroy:             noHooksLeft(e),
 		Steps: []resource.TestStep{
 			{
-				Config:            configAt("1"),
-				Check:             remember,
+				Config: configAt("1"),
+				Check:  remember,
 				ConfigStateChecks: append(installedAll(),
 					statecheck.ExpectKnownValue("data.orbit_bitbucket_cloud_integration.main", tfjsonpath.New("previous_webhook_secret_expires_at"), knownvalue.Null()),
 					statecheck.ExpectKnownValue(hooks[0].addr, tfjsonpath.New("webhook_secret_version"), knownvalue.Int64Exact(1))),
