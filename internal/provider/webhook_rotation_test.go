@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,11 +69,21 @@ data "orbit_bitbucket_datacenter_integration" "corp" {
 // `terraform plan -detailed-exitcode` = 0 asks), and pushes through the sandbox are
 // accepted by an orbit-server that gives the old secret no grace at all, so only
 // the new secret can have signed them. The data sources show when the previous
-// secret stopped verifying.
+// secret stopped verifying. Before that: hooks written without the version (the
+// configuration of earlier releases) take it with one update and no rotation; after
+// it, an imported hook matches the applied one but for the version.
 func TestAccRepositoryWebhookRotationOneApply(t *testing.T) {
 	t.Parallel()
 	e := newAccEnv(t, servertest.WithConfig(func(c *server.Config) { c.WebhookSecretGrace = -1 }))
 	configAt := func(version string) string { return e.config(webhookIntegrations(version) + rotationHooks) }
+	// The same hooks as a configuration written before hooks took the version.
+	var legacy []string
+	for line := range strings.SplitSeq(rotationHooks, "\n") {
+		if !strings.Contains(line, "webhook_secret_version") {
+			legacy = append(legacy, line)
+		}
+	}
+	legacyConfig := e.config(webhookIntegrations("1") + strings.Join(legacy, "\n"))
 	type hookAt struct{ addr, integration, product, namespace, repository string }
 	var hooks []hookAt
 	for _, repo := range []string{"app", "infra"} {
@@ -162,17 +173,31 @@ func TestAccRepositoryWebhookRotationOneApply(t *testing.T) {
 			expectOnlyChanges(h.addr, "webhook_secret_version", "secret_fingerprint"),
 			plancheck.ExpectUnknownValue(h.addr, tfjsonpath.New("secret_fingerprint")))
 	}
+	var adoptPlan []plancheck.PlanCheck
+	for _, h := range hooks {
+		adoptPlan = append(adoptPlan, expectOnlyChanges(h.addr, "webhook_secret_version", "secret_fingerprint"))
+	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: e.factories(),
 		CheckDestroy:             noHooksLeft(e),
 		Steps: []resource.TestStep{
+			{
+				Config:            legacyConfig,
+				ConfigStateChecks: installedAll(),
+				ConfigPlanChecks:  resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			// Adding the reference to existing hooks: one in-place update of each, which
+			// re-sends the secret they have; nothing rotates.
 			{
 				Config: configAt("1"),
 				Check:  remember,
 				ConfigStateChecks: append(installedAll(),
 					statecheck.ExpectKnownValue("data.orbit_bitbucket_cloud_integration.main", tfjsonpath.New("previous_webhook_secret_expires_at"), knownvalue.Null()),
 					statecheck.ExpectKnownValue(hooks[0].addr, tfjsonpath.New("webhook_secret_version"), knownvalue.Int64Exact(1))),
-				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             append(adoptPlan, plancheck.ExpectResourceAction("orbit_bitbucket_cloud_integration.main", plancheck.ResourceActionNoop)),
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
 			},
 			// The bump: one apply rotates both secrets and re-keys all four hooks; the
 			// framework's plan after it must be empty (no ExpectNonEmptyPlan).
@@ -192,6 +217,15 @@ func TestAccRepositoryWebhookRotationOneApply(t *testing.T) {
 			{
 				Config:   configAt("2"),
 				PlanOnly: true,
+			},
+			// An imported hook has no version in state (orbit-server and Bitbucket do not
+			// know it): the first plan after the import updates it once, as above.
+			{
+				ResourceName:            hooks[0].addr,
+				ImportState:             true,
+				ImportStateIdFunc:       importID(hooks[0].addr),
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"webhook_secret_version"},
 			},
 		},
 	})
