@@ -63,8 +63,11 @@ type Config struct {
 	// CredentialChecker verifies integration credentials against Bitbucket; nil = no check.
 	CredentialChecker CredentialChecker
 	// WebhookSecretGrace is how long a rotated-out webhook secret still verifies
-	// deliveries; 0 means DefaultWebhookSecretGrace, a negative value none.
+	// deliveries; 0 means DefaultWebhookSecretGrace, a negative value none. The
+	// integration's answer shows when it ends (previous_webhook_secret_expires_at).
 	WebhookSecretGrace time.Duration
+	// Now is the receiver's clock for that window; nil is time.Now (tests move it).
+	Now func() time.Time
 	// WebhookMaxBody bounds a webhook delivery's body; 0 means
 	// DefaultWebhookMaxBody (4 MiB: a signed Data Center push of 3,001 refs fits).
 	WebhookMaxBody int64
@@ -263,7 +266,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	pages := runpage.New(runpage.Config{Store: st, Box: box, PublicURL: publicURL, TrustedProxies: trusted, Logger: logger})
 	s.worker = worker.New(st, box, worker.Config{Lease: cfg.QueueLease, Poll: cfg.QueuePollInterval,
 		PublicURL: publicURL, Status: statusEnv(cfg), Logger: logger, Metrics: m, RunLink: pages.StatusURL})
-	s.receiver = receiver.New(st, box, m, receiver.Config{Grace: grace, MaxBody: cfg.WebhookMaxBody,
+	s.receiver = receiver.New(st, box, m, receiver.Config{Grace: grace, Now: cfg.Now, MaxBody: cfg.WebhookMaxBody,
 		ReadSlots: cfg.WebhookReadSlots, FailureBurst: cfg.WebhookFailureBurst,
 		FailureInterval: cfg.WebhookFailureInterval, TrustedProxies: trusted},
 		func() { s.worker.Wake(store.JobDelivery) })
@@ -277,7 +280,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		MaxLabels:      orDefault(cfg.MaxLabels, DefaultMaxLabels),
 		AuthLimit:      auth.NewLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval),
 		TrustedProxies: trusted, Inflight: &s.inflight, Draining: &s.draining,
-		Targets: s.receiver, Queue: s.worker, RunPages: pages,
+		Targets: s.receiver, Queue: s.worker, RunPages: pages, WebhookSecretGrace: grace,
 		PublicRoutes: append(s.receiver.Routes(), pages.Routes()...),
 	})
 	s.handler = s.api.Handler()
