@@ -265,7 +265,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	pages := runpage.New(runpage.Config{Store: st, Box: box, PublicURL: publicURL, TrustedProxies: trusted, Logger: logger})
 	s.worker = worker.New(st, box, worker.Config{Lease: cfg.QueueLease, Poll: cfg.QueuePollInterval,
-		PublicURL: publicURL, Status: statusEnv(cfg), Logger: logger, Metrics: m, RunLink: pages.StatusURL})
+		PublicURL: publicURL, Status: statusEnv(cfg), Logger: logger, Metrics: m, RunLink: pages.StatusURL, RunLinks: pages.AddLinks})
 	s.receiver = receiver.New(st, box, m, receiver.Config{Grace: grace, Now: cfg.Now, MaxBody: cfg.WebhookMaxBody,
 		ReadSlots: cfg.WebhookReadSlots, FailureBurst: cfg.WebhookFailureBurst,
 		FailureInterval: cfg.WebhookFailureInterval, TrustedProxies: trusted},

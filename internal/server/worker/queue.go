@@ -57,6 +57,9 @@ type Config struct {
 	// RunLink is the link a run's commit status carries (the run page's; see
 	// package runpage); nil links to the run in the API.
 	RunLink func(ctx context.Context, run store.Run) (string, error)
+	// RunLinks makes the links of a batch of runs ahead of RunLink, in one
+	// transaction (nil: RunLink makes each).
+	RunLinks func(ctx context.Context, runIDs []string) error
 }
 
 // Worker runs the queue's workers.
@@ -69,13 +72,14 @@ type Worker struct {
 	busy      func() bool
 	metrics   *metrics.Metrics
 	runLink   func(ctx context.Context, run store.Run) (string, error)
+	runLinks  func(ctx context.Context, runIDs []string) error
 	queue     *queue
 }
 
 // New builds the worker; Start runs it.
 func New(st store.Store, box *secrets.Box, cfg Config) *Worker {
 	s := &Worker{store: st, box: box, logger: cfg.Logger, publicURL: cfg.PublicURL, env: cfg.Status, busy: cfg.Busy,
-		metrics: cfg.Metrics, runLink: cfg.RunLink}
+		metrics: cfg.Metrics, runLink: cfg.RunLink, runLinks: cfg.RunLinks}
 	s.env.Options = append(s.env.Options, bitbucket.WithRetryPolicy(statusRetryPolicy), bitbucket.WithLogger(cfg.Logger))
 	s.queue = newQueue(s, cfg.Lease, cfg.Poll)
 	return s
