@@ -33,4 +33,14 @@ if [[ ! -x "$bin" ]]; then
 fi
 
 cd "$repo_root"
+
+# goreleaser asks git for the remote URL along with the commit; in a repository
+# without a remote that fails, and a snapshot then drops all the git facts and
+# is versioned 0.0.1-snapshot-none. For a snapshot only, the repository itself
+# stands in as the remote (git's environment config: nothing is written to
+# .git/config), so the version and the binaries name the commit. A real release
+# still needs the GitHub remote it publishes to.
+if [[ " $* " == *" --snapshot "* && -z "$(git remote)" && -z "${GIT_CONFIG_COUNT:-}" ]]; then
+  export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0="$repo_root"
+fi
 exec "$bin" "$@"

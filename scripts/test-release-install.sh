@@ -28,6 +28,15 @@ version="${sums_file#terraform-provider-orbit_}"
 version="${version%_SHA256SUMS}"
 echo "==> release $version in $dist"
 
+# Terraform and OpenTofu lower-case a packed mirror's file names before reading
+# the version from them, and match pre-release identifiers case-sensitively: a
+# version with capitals (0.0.1-SNAPSHOT-abc1234) is found as another version and
+# no `version = "= ..."` constraint can select it.
+if [[ "$version" != "${version,,}" ]]; then
+  echo "error: version $version has capital letters; a filesystem mirror serves it as ${version,,}, which no constraint naming $version matches (lower-case the tag or .goreleaser.yml's snapshot.version_template)" >&2
+  exit 1
+fi
+
 echo "==> SHA256SUMS"
 (cd "$dist" && sha256sum --check --strict "$sums_file")
 

@@ -66,6 +66,9 @@ func parseDockerfile(t *testing.T, text string) []instruction {
 	return out
 }
 
+// runMounts are the --mount options that begin a RUN instruction.
+var runMounts = regexp.MustCompile(`^(--mount=\S+\s+)+`)
+
 func TestDockerfile(t *testing.T) {
 	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
@@ -140,7 +143,8 @@ func TestDockerfile(t *testing.T) {
 	var build string
 	for _, in := range stages[0] {
 		if in.cmd == "RUN" && strings.Contains(in.args, "go build") {
-			build = in.args
+			// BuildKit's cache mounts are options of RUN, not part of the command.
+			build = runMounts.ReplaceAllString(in.args, "")
 		}
 	}
 	if !strings.HasPrefix(build, "CGO_ENABLED=0 go build ") || !strings.HasSuffix(build, " -o /out/orbit-server ./cmd/orbit-server") {
@@ -220,21 +224,85 @@ func TestSystemdUnit(t *testing.T) {
 }
 
 // No example in the docs puts a PostgreSQL password on a command line, where ps
-// shows it to every user of the host.
+// shows it to every user of the host: not in `--db`, nor in a `pg_dump` or
+// `psql` connection string, in any Markdown file of the repository, the
+// Dockerfile or deploy/. A URL with a password may only be the value of an
+// environment variable (VAR=postgres://...) or a here-string written to a file.
 func TestDocsKeepPasswordsOutOfArgv(t *testing.T) {
 	t.Parallel()
-	passwordInArgv := regexp.MustCompile(`--db[ =]["']?postgres(ql)?://[^/\s@"']*:[^/\s@"']*@`)
-	files := []string{"README.md", "OPERATIONS.md", "Dockerfile", filepath.Join("deploy", "orbit-server.service")}
+	files := []string{"Dockerfile"}
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.IsDir() {
+			switch rel {
+			case ".git", "testdata", "dist", "bin", "node_modules":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(rel, ".md") || strings.HasPrefix(rel, "deploy"+string(filepath.Separator)) {
+			files = append(files, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, name := range files {
-		raw, err := os.ReadFile(filepath.Join("..", "..", name))
+		raw, err := os.ReadFile(filepath.Join(root, name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m := passwordInArgv.Find(raw); m != nil {
-			t.Errorf("%s: %q puts a password in argv; use ORBIT_DB, --db-file or PGPASSWORD", name, m)
+		for _, bad := range passwordsInArgv(string(raw)) {
+			t.Errorf("%s: %q puts a PostgreSQL password in argv; use ORBIT_DB, --db-file, PGPASSWORD or a PGPASSFILE", name, bad)
 		}
-		if name != "README.md" { // the README also names the provider's ORBIT_ENDPOINT and ORBIT_API_KEY
+		switch name {
+		case "OPERATIONS.md", "Dockerfile", filepath.Join("deploy", "orbit-server.service"):
+			// The README also names the provider's ORBIT_ENDPOINT and ORBIT_API_KEY.
 			checkVariables(t, name, string(raw))
+		}
+	}
+}
+
+// passwordURL is a postgres:// URL with user:password@, and what stands before it
+// on its line.
+var passwordURL = regexp.MustCompile(`(?m)^(.*?)['"]?postgres(?:ql)?://[^/\s@:'"]+:[^/\s@'"]+@`)
+
+// envAssignment ends a line's text just before an environment variable's value.
+var envAssignment = regexp.MustCompile(`\b[A-Z][A-Z0-9_]*=$`)
+
+// passwordsInArgv returns the lines of text that pass a password URL as an argument.
+func passwordsInArgv(text string) []string {
+	var bad []string
+	for _, m := range passwordURL.FindAllStringSubmatch(text, -1) {
+		before := strings.TrimRight(m[1], " ")
+		if envAssignment.MatchString(before) || strings.HasSuffix(before, "<<<") {
+			continue
+		}
+		bad = append(bad, strings.TrimSpace(m[0]))
+	}
+	return bad
+}
+
+func TestPasswordsInArgv(t *testing.T) {
+	t.Parallel()
+	for text, want := range map[string]bool{
+		"orbit-server --db postgres://orbit:pw@db/orbit":                 true,
+		"orbit-server --db='postgres://orbit:pw@db/orbit'":               true,
+		"pg_dump --dbname=postgresql://orbit:pw@db/orbit":                true,
+		"psql 'postgres://orbit:pw@db:5432/orbit?sslmode=require'":       true,
+		"export ORBIT_DB='postgres://orbit:pw@db/orbit'":                 false,
+		"ORBIT_DB=postgres://orbit:pw@db/orbit orbit-server":             false,
+		"install -m 0600 /dev/stdin db-url <<<'postgres://orbit:...@db'": false,
+		"orbit-server --db postgres://orbit@db/orbit":                    false,
+		"orbit-server --db-file /etc/orbit/db-url":                       false,
+	} {
+		if got := len(passwordsInArgv(text)) > 0; got != want {
+			t.Errorf("%q: flagged %v, want %v", text, got, want)
 		}
 	}
 }

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store/migrations"
@@ -199,4 +201,78 @@ func containsAll(s string, parts []string) bool {
 		}
 	}
 	return true
+}
+
+// The orbit-server process itself (this test binary in the server role): the
+// exit codes of `orbit-server migrate --check` reach the shell, and a server
+// started on a database a newer release migrated exits non-zero with the refusal,
+// naming both versions, in its log, and leaves the schema as it found it.
+func TestProcessRefusesNewerSchema(t *testing.T) {
+	t.Parallel()
+	multiProcess(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "orbit.db")
+	run := func(args ...string) (int, string) {
+		t.Helper()
+		// A server that wrongly starts would run until killed: the deadline turns
+		// that into a failure (killed, no refusal in its log) rather than a hang.
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, self, args...)
+		cmd.Env = append(os.Environ(), roleEnv+"=server", "ORBIT_SECRET_KEY="+strings.Repeat("cd", 32), "ORBIT_DB=", "ORBIT_BOOTSTRAP_KEY=")
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		switch {
+		case err == nil:
+			return 0, string(out)
+		case errors.As(err, &exit):
+			return exit.ExitCode(), string(out)
+		}
+		t.Fatalf("orbit-server %v: %v", args, err)
+		return 0, ""
+	}
+	wanted := wantedVersion(t, "sqlite")
+
+	if code, out := run("migrate", "--check", "--db", db); code != migrateBehind {
+		t.Fatalf("migrate --check on a missing database: exit %d, want %d:\n%s", code, migrateBehind, out)
+	}
+	if code, out := run("migrate", "--db", db); code != migrateOK {
+		t.Fatalf("migrate: exit %d:\n%s", code, out)
+	}
+	if code, out := run("migrate", "--check", "--db", db); code != migrateOK {
+		t.Fatalf("migrate --check on a current schema: exit %d, want %d:\n%s", code, migrateOK, out)
+	}
+
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	newer := wanted + 1
+	if _, err := raw.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 'later')`, newer); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := run("migrate", "--check", "--db", db); code != migrateNewer {
+		t.Fatalf("migrate --check on a newer schema: exit %d, want %d:\n%s", code, migrateNewer, out)
+	}
+
+	code, out := run("--db", db, "--listen", "127.0.0.1:0", "--shutdown-delay", "0")
+	both := []string{"refuses to start", fmt.Sprintf("at version %d", newer), fmt.Sprintf("(version %d)", wanted)}
+	if code == 0 || !containsAll(out, both) {
+		t.Fatalf("orbit-server on a newer schema: exit %d, want non-zero and a refusal naming versions %d and %d:\n%s", code, newer, wanted, out)
+	}
+	var versions, top int64
+	if err := raw.QueryRow(`SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&versions, &top); err != nil {
+		t.Fatal(err)
+	}
+	all, err := migrations.For("sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if top != newer || versions != int64(len(all)+1) {
+		t.Fatalf("after the refusal: %d versions up to %d, want the newer schema untouched", versions, top)
+	}
 }
