@@ -144,6 +144,18 @@ type DeliveryResult struct {
 	// Closes, when set, ends the proposed runs of a pull request that was merged,
 	// declined or deleted.
 	Closes *PullRequestClose
+	// Rename, when set, points the integration's bindings of a renamed or moved
+	// repository at its new name, in the transaction that completes the delivery.
+	Rename *RepositoryRename
+}
+
+// RepositoryRename is a repository of an integration renamed or moved in Bitbucket:
+// every binding of the integration that names Old* names New* afterwards (with a new
+// version), and keeps Old* as its RenamedFrom*.
+type RepositoryRename struct {
+	IntegrationID               string
+	OldNamespace, OldRepository string
+	NewNamespace, NewRepository string
 }
 
 // PullRequestClose names a closed pull request: its proposed runs not yet finished

@@ -200,8 +200,13 @@ type StackBinding struct {
 	PullRequestRuns        bool
 
 	// Set by the store, ignored on write.
-	Status         string // BindingAttached or BindingDetached
-	DetachedReason string
+	// RenamedFromNamespace and RenamedFromRepository are the repository's name before
+	// the last rename Bitbucket reported (DeliveryResult.Rename); "" when none has
+	// since the binding was last written.
+	RenamedFromNamespace  string
+	RenamedFromRepository string
+	Status                string // BindingAttached or BindingDetached
+	DetachedReason        string
 	// Version is opaque and new at every SetStackBinding (the API's ETag): a
 	// conditional write names the one it read. Detaching keeps it.
 	Version string
