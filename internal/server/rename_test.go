@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 
@@ -79,6 +80,80 @@ func TestLoopRepositoryRename(t *testing.T) {
 		written := l.c.ifMatch(str(got, "version")).must(http.MethodPut, bindingPath(renamed), bindingBody(tc.integration, tc.namespace, "platform"), http.StatusOK)
 		if written["renamed_from"] != nil {
 			t.Errorf("%s binding written after the rename keeps renamed_from: %v", tc.product, written)
+		}
+	}
+}
+
+// TestRenameMatchedByRepositoryID: a push teaches the binding its repository's stable
+// id (Cloud uuid, DC id); when orbit later hears only of a second rename (platform →
+// platform2: it missed infra → platform), the binding, still naming infra, is matched
+// by that id, names platform2 with renamed_from infra, and a push to platform2 starts
+// its run. A binding of another repository is untouched. Signed deliveries as each
+// product sends them.
+func TestRenameMatchedByRepositoryID(t *testing.T) {
+	t.Parallel()
+	inst := servertest.Start(t)
+	c := newClient(t, inst, inst.AdminKey)
+	cases := []struct {
+		product, namespace, push, rename string
+		body                             map[string]any
+		pushBody                         func(repo, commit string) string
+		renameBody                       func(old, renamed string) string
+	}{
+		{"cloud", "acme", "repo:push", "repo:updated", cloudBody("by-id-cloud", "root", "token-that-is-long"),
+			func(repo, commit string) string {
+				return `{"repository":{"full_name":"acme/` + repo + `","uuid":"{5e2a6d3c-0b7e-4d8f-9a51-6c1d2e3f4a5b}"},` +
+					`"push":{"changes":[{"new":{"type":"branch","name":"main","target":{"hash":"` + commit + `"}},"old":null}]}}`
+			},
+			func(old, renamed string) string {
+				return `{"repository":{"full_name":"acme/` + renamed + `","uuid":"{5E2A6D3C-0B7E-4D8F-9A51-6C1D2E3F4A5B}"},` +
+					`"changes":{"full_name":{"old":"acme/` + old + `","new":"acme/` + renamed + `"}}}`
+			}},
+		{"datacenter", "PLAT", "repo:refs_changed", "repo:modified", dcBody("by-id-dc", "root", "token-that-is-long"),
+			func(repo, commit string) string {
+				return `{"eventKey":"repo:refs_changed","repository":{"id":42,"slug":"` + repo + `","project":{"key":"PLAT"}},` +
+					`"changes":[{"ref":{"id":"refs/heads/main","displayId":"main","type":"BRANCH"},"refId":"refs/heads/main",` +
+					`"fromHash":"0000000000000000000000000000000000000000","toHash":"` + commit + `","type":"UPDATE"}]}`
+			},
+			func(old, renamed string) string {
+				return `{"eventKey":"repo:modified","old":{"id":42,"slug":"` + old + `","project":{"key":"PLAT"}},` +
+					`"new":{"id":42,"slug":"` + renamed + `","project":{"key":"PLAT"}}}`
+			}},
+	}
+	for i, tc := range cases {
+		h := newHookTarget(t, c, tc.body)
+		send := func(id, event, body string) store.Delivery {
+			status, answer := h.send(t, delivery{body: body, event: event, requestID: tc.product + "-" + id, signWith: h.secret})
+			var ans struct {
+				DeliveryID string `json:"delivery_id"`
+			}
+			if status != http.StatusAccepted || json.Unmarshal([]byte(answer), &ans) != nil {
+				t.Fatalf("%s %s: %d %s", tc.product, id, status, answer)
+			}
+			return waitProcessed(t, inst, ans.DeliveryID)
+		}
+		stack := newStack(t, c, tc.product+"-by-id", "root")
+		c.must(http.MethodPost, bindingPath(stack), bindingBody(h.id, tc.namespace, "infra"), http.StatusCreated)
+		other := newStack(t, c, tc.product+"-other-repo", "root")
+		c.must(http.MethodPost, bindingPath(other), bindingBody(h.id, tc.namespace, "app"), http.StatusCreated)
+
+		if d := send("push-infra", tc.push, tc.pushBody("infra", hash(950+i))); d.Decision != store.DecisionRunsStarted {
+			t.Fatalf("%s push to infra: %s %q", tc.product, d.Decision, d.Outcome)
+		}
+		d := send("rename", tc.rename, tc.renameBody("platform", "platform2"))
+		if d.Decision != store.DecisionRepositoryRenamed || !strings.Contains(d.Outcome, "1 binding(s)") {
+			t.Errorf("%s second rename: %s %q", tc.product, d.Decision, d.Outcome)
+		}
+		got := c.must(http.MethodGet, bindingPath(stack), nil, http.StatusOK)
+		from, _ := got["renamed_from"].(map[string]any)
+		if str(got, "repository") != "platform2" || from["repository"] != "infra" {
+			t.Errorf("%s binding matched by id: %v", tc.product, got)
+		}
+		if kept := c.must(http.MethodGet, bindingPath(other), nil, http.StatusOK); str(kept, "repository") != "app" {
+			t.Errorf("%s binding of another repository: %v", tc.product, kept)
+		}
+		if d := send("push-platform2", tc.push, tc.pushBody("platform2", hash(960+i))); d.Decision != store.DecisionRunsStarted {
+			t.Errorf("%s push to the renamed repository: %s %q", tc.product, d.Decision, d.Outcome)
 		}
 	}
 }

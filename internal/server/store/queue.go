@@ -147,6 +147,11 @@ type DeliveryResult struct {
 	// Rename, when set, points the integration's bindings of a renamed or moved
 	// repository at its new name, in the transaction that completes the delivery.
 	Rename *RepositoryRename
+	// RepositoryID, when set, is the stable id the delivery reported for the
+	// repository Namespace/Repository of IntegrationID: the bindings naming it that
+	// have another (or none) take it.
+	RepositoryID  string
+	IntegrationID string
 }
 
 // RepositoryRename is a repository of an integration renamed or moved in Bitbucket:
@@ -156,6 +161,9 @@ type RepositoryRename struct {
 	IntegrationID               string
 	OldNamespace, OldRepository string
 	NewNamespace, NewRepository string
+	// RepositoryID, when not "", also matches the bindings that learnt this id under
+	// another name (an earlier rename orbit did not hear of).
+	RepositoryID string
 }
 
 // PullRequestClose names a closed pull request: its proposed runs not yet finished

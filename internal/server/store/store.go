@@ -205,8 +205,12 @@ type StackBinding struct {
 	// since the binding was last written.
 	RenamedFromNamespace  string
 	RenamedFromRepository string
-	Status                string // BindingAttached or BindingDetached
-	DetachedReason        string
+	// RepositoryID is the repository's stable id (Cloud {uuid}, Data Center numeric
+	// id) as deliveries reported it (DeliveryResult.RepositoryID); "" until one has,
+	// and after a write that names another repository.
+	RepositoryID   string
+	Status         string // BindingAttached or BindingDetached
+	DetachedReason string
 	// Version is opaque and new at every SetStackBinding (the API's ETag): a
 	// conditional write names the one it read. Detaching keeps it.
 	Version string
@@ -329,6 +333,9 @@ type Store interface {
 	// id: the stacks a webhook delivery for that repository concerns. Detached
 	// bindings are never returned.
 	ListBindingsForRepository(ctx context.Context, integrationID, namespace, repository string) ([]StackBinding, error)
+	// ListBindingsForRepositoryID returns the attached bindings of one integration
+	// whose RepositoryID is repositoryID (not "").
+	ListBindingsForRepositoryID(ctx context.Context, integrationID, repositoryID string) ([]StackBinding, error)
 
 	// Idempotent runs write and records its answer under (rec.APIKeyID, rec.Key) in
 	// the same transaction: every store write write makes with the context it is

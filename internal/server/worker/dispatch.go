@@ -74,6 +74,7 @@ func (s *Worker) dispatch(ctx context.Context, d store.Delivery, cache *dispatch
 	if err != nil {
 		return result, err
 	}
+	learnRepositoryID(&result, in.ID, ev.RepositoryID, bindings)
 	newRun := func(b store.StackBinding, kind store.RunKind, commit, branch string, pr int64) store.Run {
 		return store.Run{StackID: b.StackID, IntegrationID: in.ID, Namespace: ev.Namespace, Repository: ev.Repository,
 			Kind: kind, Commit: commit, Branch: branch, PullRequest: pr}
