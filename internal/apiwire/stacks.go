@@ -49,11 +49,22 @@ type StackVCSBinding struct {
 	Status                 string   `json:"status"`
 	DetachedReason         string   `json:"detached_reason"`
 	RepositoryURL          string   `json:"repository_url"`
+	// RenamedFrom is the repository's name before the last rename or move Bitbucket
+	// reported (namespace and repository then name the new one); absent when none has
+	// since the binding was last written.
+	RenamedFrom *RepositoryName `json:"renamed_from,omitempty"`
 	// Version is new at every create or replace (the ETag): an update or delete
 	// acts only on the version it is given.
 	Version   string `json:"version"`
 	CreatedAt Time   `json:"created_at"`
 	UpdatedAt Time   `json:"updated_at"`
+}
+
+// RepositoryName is a repository's namespace (Cloud workspace, Data Center project
+// key) and slug.
+type RepositoryName struct {
+	Namespace  string `json:"namespace"`
+	Repository string `json:"repository"`
 }
 
 // Run is one run of a stack.

@@ -64,6 +64,10 @@ type WebhookEvent struct {
 	// repository slug. For pull requests: the destination repository.
 	Namespace  string
 	Repository string
+	// RepositoryID is the repository's stable id, which a rename or move keeps: the
+	// Cloud {uuid}, the Data Center numeric id. Set for pushes and repository events
+	// whose payload carries it, else "".
+	RepositoryID string
 	// Pushes are the branches a push moved to a new commit.
 	Pushes []BranchPush
 	// Skipped describes the ref changes of a push that start nothing (tags, deleted

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -188,6 +189,11 @@ func TestContract(t *testing.T) {
 		IntegrationID: in.ID, Namespace: "brydzewski", Repository: "foo", Branch: "master",
 	}); err != nil {
 		t.Fatal(err)
+	}
+	bindings, err := c.Integrations.Bindings(ctx, in.ID)
+	cov.call("Integrations.Bindings", err)
+	if !slices.ContainsFunc(bindings, func(b orbitapi.StackVCSBinding) bool { return b.StackID == pushed.ID }) {
+		t.Errorf("the integration's bindings %+v lack the one just made", bindings)
 	}
 	// The delivery log: one signed delivery (Bitbucket Cloud's real push payload),
 	// listed, read with its body, and redelivered.

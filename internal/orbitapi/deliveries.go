@@ -12,7 +12,7 @@ type (
 	// Delivery is one entry of an integration's delivery log (API.md, "Delivery
 	// log"). Its Decision is pending, runs_started, or why no run started
 	// (no_binding, branch_not_tracked, head_unchanged, paths_not_touched,
-	// runs_ended, event_ignored, duplicate, not_dispatched); its Signature the
+	// runs_ended, repository_renamed, event_ignored, duplicate, not_dispatched); its Signature the
 	// webhook secret that verified it (current or previous).
 	Delivery = apiwire.Delivery
 	// DeliveryWithBody is one entry with its raw JSON body (nil when not retained).

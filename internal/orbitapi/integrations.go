@@ -146,3 +146,15 @@ func String(p *string) string { return apiwire.String(p) }
 
 // Bool is *p, or false when the answer left the field out (a kind without it).
 func Bool(p *bool) bool { return apiwire.Bool(p) }
+
+// Bindings lists the stack VCS bindings that use the integration (those of stacks
+// the key may read), with the repository names Bitbucket renamed them from.
+func (s *IntegrationsService) Bindings(ctx context.Context, id string) ([]StackVCSBinding, error) {
+	var out struct {
+		Items []StackVCSBinding `json:"items"`
+	}
+	if err := s.client.do(ctx, request{method: "GET", path: integrationPath(id) + "/bindings"}, &out); err != nil {
+		return nil, err
+	}
+	return out.Items, nil
+}

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -109,16 +110,16 @@ func (r *repositoryWebhookResource) Schema(_ context.Context, _ resource.SchemaR
 				PlanModifiers:       replace,
 			},
 			"namespace": schema.StringAttribute{
-				MarkdownDescription: "Bitbucket Cloud workspace slug, or Bitbucket Data Center project key. Changing it replaces the hook.",
+				MarkdownDescription: "Bitbucket Cloud workspace slug, or Bitbucket Data Center project key. Changing it replaces the hook (but see `repository` for a move reported by Bitbucket).",
 				Required:            true,
 				Validators:          []validator.String{stringvalidator.RegexMatches(namespacePattern, "must be a workspace slug or project key")},
-				PlanModifiers:       replace,
+				PlanModifiers:       []planmodifier.String{replaceUnlessMoved("namespace")},
 			},
 			"repository": schema.StringAttribute{
-				MarkdownDescription: "Repository slug. Changing it replaces the hook.",
+				MarkdownDescription: "Repository slug. Changing it replaces the hook. When Bitbucket renames or moves the repository, the hook moves with it: once orbit-server has received the repository event (`repo:updated`, `repo:modified`, among the default `events`) and a binding of the integration names the new name, a refresh follows the hook there, and the plan shows `namespace`/`repository` changing in place (never a replacement); edit the configuration to the new name.",
 				Required:            true,
 				Validators:          []validator.String{stringvalidator.RegexMatches(repoSlugPattern, "must be a repository slug (letters, digits, `_`, `.` and `-`)")},
-				PlanModifiers:       replace,
+				PlanModifiers:       []planmodifier.String{replaceUnlessMoved("repository")},
 			},
 			"title": schema.StringAttribute{
 				MarkdownDescription: "Title of the hook (Cloud `description`, Data Center `name`). Defaults to `" + defaultWebhookTitle + "`.",
@@ -128,8 +129,8 @@ func (r *repositoryWebhookResource) Schema(_ context.Context, _ resource.SchemaR
 				Validators:          []validator.String{stringvalidator.LengthBetween(1, 255)},
 			},
 			"events": schema.SetAttribute{
-				MarkdownDescription: "Event keys the hook sends. Defaults to the triggers Orbit needs for the integration's product: on Bitbucket Cloud `repo:push`, `pullrequest:created`, `pullrequest:updated`, `pullrequest:approved`, `pullrequest:unapproved`, `pullrequest:fulfilled`, `pullrequest:rejected`, `pullrequest:comment_created`; on Data Center `repo:refs_changed`, `pr:opened`, `pr:from_ref_updated`, `pr:modified`, `pr:reviewer:approved`, `pr:reviewer:unapproved`, `pr:merged`, `pr:declined`, `pr:deleted`, `pr:comment:added`. " +
-					"This is deliberately more than a person usually ticks for a CI hook in Bitbucket's UI: the declined (`pullrequest:rejected`, `pr:declined`) and deleted (`pr:deleted`) events let orbit-server end the proposed runs of a closed pull request and set their commit statuses to stopped (Cloud `STOPPED`, Data Center `CANCELLED`) instead of leaving them in progress for ever. " +
+				MarkdownDescription: "Event keys the hook sends. Defaults to the triggers Orbit needs for the integration's product: on Bitbucket Cloud `repo:push`, `repo:updated`, `pullrequest:created`, `pullrequest:updated`, `pullrequest:approved`, `pullrequest:unapproved`, `pullrequest:fulfilled`, `pullrequest:rejected`, `pullrequest:comment_created`; on Data Center `repo:refs_changed`, `repo:modified`, `pr:opened`, `pr:from_ref_updated`, `pr:modified`, `pr:reviewer:approved`, `pr:reviewer:unapproved`, `pr:merged`, `pr:declined`, `pr:deleted`, `pr:comment:added`. " +
+					"This is deliberately more than a person usually ticks for a CI hook in Bitbucket's UI: the declined (`pullrequest:rejected`, `pr:declined`) and deleted (`pr:deleted`) events let orbit-server end the proposed runs of a closed pull request and set their commit statuses to stopped (Cloud `STOPPED`, Data Center `CANCELLED`) instead of leaving them in progress for ever; the repository events (`repo:updated`, `repo:modified`) report a rename or move of the repository, which the bindings follow. " +
 					"A key the product does not have is an error at plan time.",
 				ElementType: types.StringType,
 				Optional:    true,
@@ -448,10 +449,18 @@ func (r *repositoryWebhookResource) Read(ctx context.Context, req resource.ReadR
 	hook, err := hooks.get(ctx, ns, repo, state.HookID.ValueString())
 	if bitbucket.IsNotFound(err) {
 		// A 404 for the hook means it is gone only if the repository is there to ask.
-		if repoErr := hooks.repository(ctx, ns, repo); repoErr != nil {
+		repoErr := hooks.repository(ctx, ns, repo)
+		if moved, ok := r.followRename(ctx, hooks, in, &state, repoErr); ok {
+			// Bitbucket moved the hook with its renamed repository: the state names
+			// where it is now, and the plan shows the change (see replaceUnlessMoved).
+			resp.Diagnostics.Append(resp.Private.SetKey(ctx, movedFromKey, moved)...)
+			hook, err = hooks.get(ctx, state.Namespace.ValueString(), state.Repository.ValueString(), state.HookID.ValueString())
+		} else if repoErr != nil {
 			addBitbucketError(&resp.Diagnostics, hooks.product(), "read the repository of webhook "+state.HookID.ValueString(), state.where(), repoErr)
 			return
 		}
+	}
+	if bitbucket.IsNotFound(err) {
 		tflog.Warn(ctx, "webhook "+state.HookID.ValueString()+" of "+state.where()+" no longer exists in Bitbucket; removing it from state so that the next plan creates it again")
 		resp.State.RemoveResource(ctx)
 		return
@@ -473,6 +482,72 @@ func (r *repositoryWebhookResource) Read(ctx context.Context, req resource.ReadR
 		state.SecretFingerprint = types.StringValue(in.WebhookSecretFingerprint)
 	}
 	resp.Diagnostics.Append(setModel(&resp.State.Raw, &state)...)
+}
+
+// movedFromKey is the private state of a hook whose repository Bitbucket renamed
+// or moved: JSON {"namespace", "repository"}, the name it had before.
+const movedFromKey = "moved_from"
+
+type movedFrom struct {
+	Namespace  string `json:"namespace"`
+	Repository string `json:"repository"`
+}
+
+// followRename finds where Bitbucket moved the hook's repository when its name
+// answers 404 (repoErr): orbit-server learnt the rename from the repository event and
+// a binding of the integration names the new name with renamed_from the old one. On
+// success it points state at the new name and returns the private state to keep.
+func (r *repositoryWebhookResource) followRename(ctx context.Context, hooks repositoryHooks, in *orbitapi.Integration, state *repositoryWebhookModel, repoErr error) ([]byte, bool) {
+	if in == nil || !bitbucket.IsNotFound(repoErr) {
+		return nil, false
+	}
+	bindings, err := r.data.client.Integrations.Bindings(ctx, in.ID)
+	if err != nil {
+		tflog.Warn(ctx, "could not ask orbit-server whether "+state.where()+" was renamed: "+err.Error())
+		return nil, false
+	}
+	ns, repo := state.Namespace.ValueString(), state.Repository.ValueString()
+	for _, b := range bindings {
+		if b.RenamedFrom == nil || !strings.EqualFold(b.RenamedFrom.Namespace, ns) || b.RenamedFrom.Repository != repo {
+			continue
+		}
+		if hooks.repository(ctx, b.Namespace, b.Repository) != nil {
+			continue
+		}
+		moved, err := json.Marshal(movedFrom{Namespace: ns, Repository: repo})
+		if err != nil {
+			return nil, false
+		}
+		tflog.Warn(ctx, fmt.Sprintf("Bitbucket renamed or moved %s/%s to %s/%s (reported to orbit-server); the webhook moved with it: edit the configuration to the new name", ns, repo, b.Namespace, b.Repository))
+		state.Namespace, state.Repository = types.StringValue(b.Namespace), types.StringValue(b.Repository)
+		return moved, true
+	}
+	return nil, false
+}
+
+// replaceUnlessMoved: a change of namespace or repository (attr) replaces the hook,
+// except a change back to the name Bitbucket moved it from (a refresh followed a
+// rename and the configuration still names the old repository): that is an in-place
+// change, never a replacement that would delete the hook Bitbucket moved. The user
+// resolves it by editing the configuration to the new name.
+func replaceUnlessMoved(attr string) planmodifier.String {
+	const desc = "Changing it replaces the hook, unless Bitbucket moved the hook there from the configured name (a repository rename)."
+	return stringplanmodifier.RequiresReplaceIf(func(ctx context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
+		resp.RequiresReplace = true
+		raw, diags := req.Private.GetKey(ctx, movedFromKey)
+		resp.Diagnostics.Append(diags...)
+		var from movedFrom
+		if len(raw) == 0 || json.Unmarshal(raw, &from) != nil {
+			return
+		}
+		was := from.Repository
+		if attr == "namespace" {
+			was = from.Namespace
+		}
+		if req.PlanValue.ValueString() == was {
+			resp.RequiresReplace = false
+		}
+	}, desc, desc)
 }
 
 func (r *repositoryWebhookResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {

@@ -92,7 +92,7 @@ const recentDeliveriesWindow = 24 * time.Hour
 // log"), each counted in its own attribute of recent_deliveries. A test holds this list
 // to the server's (store.Decisions plus pending).
 var deliveryDecisions = []string{
-	"pending", "runs_started", "runs_ended", "no_binding", "branch_not_tracked",
+	"pending", "runs_started", "runs_ended", "repository_renamed", "no_binding", "branch_not_tracked",
 	"head_unchanged", "paths_not_touched", "event_ignored", "duplicate", "not_dispatched",
 }
 
@@ -101,6 +101,7 @@ var decisionDescriptions = map[string]string{
 	"pending":            "Deliveries the worker has not decided on yet.",
 	"runs_started":       "Deliveries that started runs.",
 	"runs_ended":         "Closed (merged, declined, deleted) pull requests that ended their unfinished runs.",
+	"repository_renamed": "Repositories Bitbucket reported renamed or moved (the bindings that named them name the new name).",
 	"no_binding":         "Deliveries for a repository no attached stack is bound to through this integration.",
 	"branch_not_tracked": "Deliveries for branches (or pull requests) the bound stacks do not run.",
 	"head_unchanged":     "Pull request updates whose source commit did not move.",

@@ -18,11 +18,11 @@ import (
 // The triggers a repository webhook needs (API.md, "Required events"), in the order the API lists them.
 var (
 	cloudRequiredEvents = []string{
-		"repo:push", "pullrequest:created", "pullrequest:updated", "pullrequest:approved",
+		"repo:push", "repo:updated", "pullrequest:created", "pullrequest:updated", "pullrequest:approved",
 		"pullrequest:unapproved", "pullrequest:fulfilled", "pullrequest:rejected", "pullrequest:comment_created",
 	}
 	dataCenterRequiredEvents = []string{
-		"repo:refs_changed", "pr:opened", "pr:from_ref_updated", "pr:modified",
+		"repo:refs_changed", "repo:modified", "pr:opened", "pr:from_ref_updated", "pr:modified",
 		"pr:reviewer:approved", "pr:reviewer:unapproved", "pr:merged", "pr:declined", "pr:deleted", "pr:comment:added",
 	}
 )

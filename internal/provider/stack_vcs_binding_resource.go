@@ -68,7 +68,12 @@ func stackVCSBindingSchema() schema.Schema {
 			"Updates and deletes name the binding's version this state last read, so they act on no binding made since by someone else.\n\n" +
 			"orbit-server checks at apply, with the integration's credential, that `namespace`/`repository` exists in Bitbucket and is readable: " +
 			"a missing one fails the apply naming it, and a Bitbucket that cannot be reached is an error to retry (nothing is stored, state is kept). " +
-			"A manual trigger of the stack before any push to `branch` runs on the branch head Bitbucket names (and fails for a branch Bitbucket does not have).\n\n" +
+			"A manual trigger of the stack asks Bitbucket, with the integration's credential, for the head of `branch` and runs on it: a branch or repository Bitbucket does not have " +
+			"(a deleted branch among them) fails the trigger naming namespace/repository/branch, and a Bitbucket that cannot be reached is an error to retry; a trigger is idempotent (`Idempotency-Key`).\n\n" +
+			"**Renames.** When Bitbucket renames or moves the repository, it sends the repository event (`repo:updated`, `repo:modified`; among `orbit_bitbucket_repository_webhook`'s default events) " +
+			"and orbit-server points the binding at the new name: pushes to the renamed repository keep starting runs, and the next plan shows `repository` (or `namespace`) " +
+			"changing from the configured old name to the new one, with a warning. Edit the configuration to the new name; the plan is then empty. " +
+			"The repository's hook moves with it in Bitbucket and `orbit_bitbucket_repository_webhook` follows it.\n\n" +
 			"**Runs.** A push to `branch` starts a tracked run (a push that deletes the branch, or pushes a tag, starts nothing); " +
 			"a pull request opened, or whose source moves, starts a proposed run when `pull_request_runs` is true. " +
 			"A run is `queued` until its result is reported (`succeeded`, `failed`, `canceled`), and its commit status follows (INPROGRESS, then SUCCESSFUL, FAILED or stopped). " +
@@ -245,6 +250,12 @@ func (r *stackVCSBindingResource) Read(ctx context.Context, req resource.ReadReq
 	}
 	if current.Status == orbitapi.BindingDetached {
 		tflog.Warn(ctx, fmt.Sprintf("The VCS binding of stack %q is detached: %s", current.StackID, current.DetachedReason))
+	}
+	if from := current.RenamedFrom; from != nil && from.Namespace == state.Namespace.ValueString() && from.Repository == state.Repository.ValueString() {
+		resp.Diagnostics.AddAttributeWarning(path.Root("repository"), "Repository renamed in Bitbucket",
+			fmt.Sprintf("Bitbucket reported that %s/%s was renamed or moved to %s/%s, and orbit-server's binding of stack %q now names %s/%s (pushes to it start runs). "+
+				"Edit the configuration to namespace %q and repository %q: applying the old name would point the binding back at a repository that no longer exists.",
+				from.Namespace, from.Repository, current.Namespace, current.Repository, current.StackID, current.Namespace, current.Repository, current.Namespace, current.Repository))
 	}
 	state.fromAPI(current)
 	resp.Diagnostics.Append(setModel(&resp.State.Raw, &state)...)

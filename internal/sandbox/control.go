@@ -13,6 +13,7 @@ import (
 func (s *Server) registerControl(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_sandbox/seed", s.ctlSeed)
 	mux.HandleFunc("POST /_sandbox/events", s.ctlFire)
+	mux.HandleFunc("POST /_sandbox/rename", s.ctlRename)
 	mux.HandleFunc("GET /_sandbox/deliveries", s.ctlDeliveries)
 	mux.HandleFunc("DELETE /_sandbox/deliveries", func(w http.ResponseWriter, r *http.Request) {
 		s.ClearDeliveries()

@@ -291,10 +291,19 @@ func TestThirdKindGoesThroughTheRegistry(t *testing.T) {
 	if !strings.Contains(outcome, `unsupported integration kind "fake_vcs"`) {
 		t.Errorf("outcome of a delivery of an unregistered kind: %q", outcome)
 	}
-	// A status to post is refused for good, and the run says why.
-	run := c.must(http.MethodPost, "/api/v1/stacks/"+str(stack, "id")+"/trigger", nil, http.StatusAccepted)
+	// A manual trigger cannot ask the kind for the branch head: refused, saying so.
+	if msg := c.wantError(http.MethodPost, "/api/v1/stacks/"+str(stack, "id")+"/trigger", nil, http.StatusServiceUnavailable, "unavailable", ""); !strings.Contains(msg, "unsupported integration kind") {
+		t.Errorf("trigger of a stack whose kind is unregistered: %q", msg)
+	}
+	// A status to post (of a run made before the kind left) is refused for good, and
+	// the run says why.
+	run, err := inst.Server.Store().CreateRun(ctx, store.Run{StackID: str(stack, "id"), IntegrationID: str(in, "id"),
+		Namespace: "team", Repository: "app", Kind: store.RunTracked, Commit: "c0ffee2", Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	testwait.For(t, 10*time.Second, "the run's status error", func() bool {
-		got := c.must(http.MethodGet, "/api/v1/runs/"+str(run, "id"), nil, http.StatusOK)
+		got := c.must(http.MethodGet, "/api/v1/runs/"+run.ID, nil, http.StatusOK)
 		return strings.Contains(str(got, "status_error"), "unsupported integration kind")
 	})
 	// The credential checker does not pass it either.

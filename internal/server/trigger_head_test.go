@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox/contract"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 )
 
 // TestTriggerAfterLateBindingAsksBitbucket: a stack bound after the last push (orbit
@@ -181,5 +183,115 @@ func TestBindingChecksRepositoryInBitbucket(t *testing.T) {
 			sb.ClearFaults()
 			c.must(http.MethodPost, path, body(tc.repo), http.StatusCreated)
 		})
+	}
+}
+
+// refPush is a signed push delivery of the ref server's repository: commit to
+// branch, or (commit "") the branch's deletion from old, as each product sends it
+// (Cloud new: null; Data Center a DELETE change to the zero hash).
+func (tc refCase) refPush(branch, old, commit string) string {
+	const zero = "0000000000000000000000000000000000000000"
+	if tc.product == "cloud" {
+		change := `{"new":{"type":"branch","name":"` + branch + `","target":{"hash":"` + commit + `"}},"old":null}`
+		if commit == "" {
+			change = `{"new":null,"old":{"type":"branch","name":"` + branch + `","target":{"hash":"` + old + `"}},"closed":true}`
+		}
+		return `{"repository":{"full_name":"` + tc.namespace + "/" + tc.repo + `"},"push":{"changes":[` + change + `]}}`
+	}
+	change := `"fromHash":"` + zero + `","toHash":"` + commit + `","type":"ADD"`
+	if commit == "" {
+		change = `"fromHash":"` + old + `","toHash":"` + zero + `","type":"DELETE"`
+	}
+	return `{"eventKey":"repo:refs_changed","repository":{"slug":"` + tc.repo + `","project":{"key":"` + tc.namespace + `"}},` +
+		`"changes":[{"ref":{"id":"refs/heads/` + branch + `","displayId":"` + branch + `","type":"BRANCH"},"refId":"refs/heads/` + branch + `",` + change + `}]}`
+}
+
+// TestTriggerOfDeletedBranchIsRefused: orbit received a push to a branch and then
+// its deletion (Cloud new: null, DC a DELETE change): the deletion starts nothing,
+// and a manual trigger, which asks Bitbucket through the integration's credential
+// whatever orbit heard, is refused with a 409 naming namespace/repository/branch
+// instead of running the last commit orbit heard of. Both products, against the
+// sandbox (which has no such branch).
+func TestTriggerOfDeletedBranchIsRefused(t *testing.T) {
+	t.Parallel()
+	inst, _, sandboxURL := startRefServer(t)
+	space := inst.NewSpace(t, "platform", "root", false)
+	for _, tc := range refCases(space, sandboxURL) {
+		t.Run(tc.product, func(t *testing.T) {
+			c := newClient(t, inst, inst.AdminKey)
+			in := c.must(http.MethodPost, "/api/v1/integrations", tc.integration, http.StatusCreated)
+			hook := hookTarget{provider: str(in, "provider"), url: str(in, "webhook_url"), secret: str(in, "webhook_secret")}
+			st := str(c.must(http.MethodPost, "/api/v1/stacks", map[string]any{"name": tc.product + "-gone", "space_id": space}, http.StatusCreated), "id")
+			c.must(http.MethodPost, "/api/v1/stacks/"+st+"/vcs-binding", map[string]any{"integration_id": str(in, "id"),
+				"namespace": tc.namespace, "repository": tc.repo, "branch": "feature"}, http.StatusCreated)
+
+			head := strings.Repeat("f", 40)
+			send := func(id, body string) store.Delivery {
+				status, answer := hook.send(t, delivery{body: body, event: tc.event, requestID: tc.product + "-" + id, signWith: hook.secret})
+				var ans struct {
+					DeliveryID string `json:"delivery_id"`
+				}
+				if status != http.StatusAccepted || json.Unmarshal([]byte(answer), &ans) != nil {
+					t.Fatalf("delivery %s: %d %s", id, status, answer)
+				}
+				return waitProcessed(t, inst, ans.DeliveryID)
+			}
+			if d := send("push", tc.refPush("feature", "", head)); d.Decision != store.DecisionRunsStarted {
+				t.Fatalf("push to feature: %s %s", d.Decision, d.Outcome)
+			}
+			if d := send("delete", tc.refPush("feature", head, "")); d.Decision != store.DecisionEventIgnored || !strings.Contains(d.Outcome, "deleted") {
+				t.Errorf("deletion of feature: %s %q, want event_ignored naming the deletion", d.Decision, d.Outcome)
+			}
+			if runs := c.must(http.MethodGet, "/api/v1/stacks/"+st+"/runs", nil, http.StatusOK); len(runs["items"].([]any)) != 1 {
+				t.Fatalf("runs after a push and a deletion: %v", runs)
+			}
+
+			msg := c.wantError(http.MethodPost, "/api/v1/stacks/"+st+"/trigger", nil, http.StatusConflict, "conflict", "branch")
+			for _, want := range []string{`"feature"`, tc.namespace + "/" + tc.repo} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("trigger of a deleted branch: message %q lacks %q", msg, want)
+				}
+			}
+			if runs := c.must(http.MethodGet, "/api/v1/stacks/"+st+"/runs", nil, http.StatusOK); len(runs["items"].([]any)) != 1 {
+				t.Errorf("a refused trigger started a run: %v", runs)
+			}
+		})
+	}
+}
+
+// TestTriggerIdempotencyKey: a trigger is a create; the same Idempotency-Key twice
+// starts one run and answers the first answer again, byte for byte (marked
+// replayed); the key with another stack is a 422; a new key starts a second run.
+func TestTriggerIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	inst, sb, sandboxURL := startRefServer(t)
+	space := inst.NewSpace(t, "platform", "root", false)
+	tc := refCases(space, sandboxURL)[0]
+	c := newClient(t, inst, inst.AdminKey)
+	in := c.must(http.MethodPost, "/api/v1/integrations", tc.integration, http.StatusCreated)
+	tc.push(t, sb, "main", 'c')
+	stack := func(name string) string {
+		st := str(c.must(http.MethodPost, "/api/v1/stacks", map[string]any{"name": name, "space_id": space}, http.StatusCreated), "id")
+		c.must(http.MethodPost, "/api/v1/stacks/"+st+"/vcs-binding", map[string]any{"integration_id": str(in, "id"),
+			"namespace": tc.namespace, "repository": tc.repo}, http.StatusCreated)
+		return st
+	}
+	st, other := stack("once"), stack("other")
+	keyed := c.withIdempotencyKey("trigger-once")
+	status, first := keyed.do(http.MethodPost, "/api/v1/stacks/"+st+"/trigger", nil)
+	if status != http.StatusAccepted {
+		t.Fatalf("first trigger: %d %s", status, first)
+	}
+	status, again := keyed.do(http.MethodPost, "/api/v1/stacks/"+st+"/trigger", nil)
+	if status != http.StatusAccepted || string(again) != string(first) {
+		t.Fatalf("repeat: %d %s, want 202 and the first answer %s", status, again, first)
+	}
+	if runs := c.must(http.MethodGet, "/api/v1/stacks/"+st+"/runs", nil, http.StatusOK); len(runs["items"].([]any)) != 1 {
+		t.Errorf("two triggers with one Idempotency-Key started %d runs", len(runs["items"].([]any)))
+	}
+	keyed.wantError(http.MethodPost, "/api/v1/stacks/"+other+"/trigger", nil, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key")
+	c.withIdempotencyKey("trigger-twice").must(http.MethodPost, "/api/v1/stacks/"+st+"/trigger", nil, http.StatusAccepted)
+	if runs := c.must(http.MethodGet, "/api/v1/stacks/"+st+"/runs", nil, http.StatusOK); len(runs["items"].([]any)) != 2 {
+		t.Errorf("a trigger with a new key: %d runs, want 2", len(runs["items"].([]any)))
 	}
 }

@@ -18,10 +18,12 @@ var HookEvents = []string{
 // pushes, pull request life cycle, approvals and comments. pullrequest:rejected (a
 // declined pull request) is among them on purpose, although a person setting up a
 // CI hook in the UI rarely ticks it: without it, the proposed runs of a declined pull
-// request stay queued and their statuses INPROGRESS for ever.
+// request stay queued and their statuses INPROGRESS for ever. repo:updated is in for the
+// same reason: it reports a rename or move of the repository, which the bindings
+// follow; without it, pushes to the renamed repository start nothing.
 func RequiredEvents() []string {
 	return []string{
-		"repo:push", "pullrequest:created", "pullrequest:updated", "pullrequest:approved",
+		"repo:push", "repo:updated", "pullrequest:created", "pullrequest:updated", "pullrequest:approved",
 		"pullrequest:unapproved", "pullrequest:fulfilled", "pullrequest:rejected", "pullrequest:comment_created",
 	}
 }

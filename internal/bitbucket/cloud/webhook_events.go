@@ -74,6 +74,15 @@ var webhookEvents = map[string]struct {
 // The wire shapes below hold only what orbit reads; everything else is ignored.
 type payloadRepository struct {
 	FullName string `json:"full_name"`
+	UUID     string `json:"uuid"`
+}
+
+// id is the repository's {uuid} in lower case ("" when absent or not one).
+func (r *payloadRepository) id() string {
+	if r == nil || len(r.UUID) < 3 || len(r.UUID) > 64 || r.UUID[0] != '{' || r.UUID[len(r.UUID)-1] != '}' {
+		return ""
+	}
+	return strings.ToLower(r.UUID)
 }
 
 // splitFullName splits "workspace/slug".
@@ -244,6 +253,7 @@ func ParseWebhook(eventKey string, body []byte) (bitbucket.WebhookEvent, error) 
 		}
 		return bad(`repository.full_name must be "workspace/repository"`)
 	}
+	ev.RepositoryID = repo.id()
 
 	switch ev.Kind {
 	case bitbucket.EventPush:

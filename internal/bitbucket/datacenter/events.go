@@ -18,10 +18,12 @@ var WebhookEvents = []string{
 // server versions reject them and fail the whole create. pr:declined and pr:deleted
 // are in on purpose, although a person setting up a CI hook in the UI rarely ticks
 // them: without them, the proposed runs of a declined or deleted pull request stay
-// queued and their statuses INPROGRESS for ever.
+// queued and their statuses INPROGRESS for ever. repo:modified is in for the same
+// reason: it reports a rename or move of the repository, which the bindings follow;
+// without it, pushes to the renamed repository start nothing.
 func RequiredEvents() []string {
 	return []string{
-		"repo:refs_changed", "pr:opened", "pr:from_ref_updated", "pr:modified",
+		"repo:refs_changed", "repo:modified", "pr:opened", "pr:from_ref_updated", "pr:modified",
 		"pr:reviewer:approved", "pr:reviewer:unapproved", "pr:merged", "pr:declined", "pr:deleted", "pr:comment:added",
 	}
 }

@@ -74,10 +74,19 @@ var webhookEvents = map[string]struct {
 
 // The wire shapes below hold only what orbit reads; everything else is ignored.
 type payloadRepository struct {
+	ID      int64  `json:"id"`
 	Slug    string `json:"slug"`
 	Project *struct {
 		Key string `json:"key"`
 	} `json:"project"`
+}
+
+// id is the repository's numeric id as text ("" when absent).
+func (r *payloadRepository) id() string {
+	if r == nil || r.ID <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(r.ID, 10)
 }
 
 func (r *payloadRepository) names() (project, slug string, ok bool) {
@@ -273,7 +282,7 @@ func ParseWebhook(eventKey string, body []byte) (bitbucket.WebhookEvent, error) 
 		if errOld != nil || errNew != nil || !okOld || !okNew {
 			return bad("old and new must be repositories with slug and project.key")
 		}
-		ev.Namespace, ev.Repository = newProject, newSlug
+		ev.Namespace, ev.Repository, ev.RepositoryID = newProject, newSlug, after.id()
 		if oldProject != newProject || oldSlug != newSlug {
 			ev.Rename = &bitbucket.RepositoryRename{OldNamespace: oldProject, OldRepository: oldSlug,
 				NewNamespace: newProject, NewRepository: newSlug}
@@ -314,7 +323,7 @@ func parseRefsChanged(ev bitbucket.WebhookEvent, fields bitbucket.PayloadFields)
 	if !ok {
 		return bad("repository with slug and project.key is missing")
 	}
-	ev.Namespace, ev.Repository = project, slug
+	ev.Namespace, ev.Repository, ev.RepositoryID = project, slug, repo.id()
 	var changes []payloadChange
 	if err := fields.Decode("changes", &changes); err != nil || changes == nil {
 		return bad("changes is missing")

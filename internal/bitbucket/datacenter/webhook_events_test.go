@@ -34,7 +34,7 @@ func TestParseWebhookRealPayloads(t *testing.T) {
 		file, event string
 		want        bitbucket.WebhookEvent
 	}{
-		{"push.json", "repo:refs_changed", bitbucket.WebhookEvent{Kind: bitbucket.EventPush, Namespace: "PRJ", Repository: "my-repo", Actor: jane,
+		{"push.json", "repo:refs_changed", bitbucket.WebhookEvent{Kind: bitbucket.EventPush, Namespace: "PRJ", Repository: "my-repo", RepositoryID: "1", Actor: jane,
 			Pushes: []bitbucket.BranchPush{{Branch: "master", Commit: "823b2230a56056231c9425d63758fa87078a66b4", Old: "5c64a07cd6c0f21b753bf261ef059c7e7633c50a"}}}},
 		{"pr_open.json", "pr:opened", bitbucket.WebhookEvent{Kind: bitbucket.EventPullRequestOpened, Namespace: "PRJ", Repository: "my-repo", Actor: jane,
 			PullRequest: pr(2, "develop", "208b0a5c05eddadad01f2aed8802fe0c3b3eaf5e", "added LICENSE")}},

@@ -25,7 +25,12 @@ type (
 )
 
 func toBindingResponse(b store.StackBinding) bindingResponse {
+	var renamedFrom *apiwire.RepositoryName
+	if b.RenamedFromRepository != "" {
+		renamedFrom = &apiwire.RepositoryName{Namespace: b.RenamedFromNamespace, Repository: b.RenamedFromRepository}
+	}
 	return bindingResponse{
+		RenamedFrom:            renamedFrom,
 		StackID:                b.StackID,
 		StackSpaceID:           b.StackSpaceID,
 		IntegrationID:          b.IntegrationID,

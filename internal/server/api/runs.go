@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -192,36 +193,46 @@ func (s *API) listRuns(w http.ResponseWriter, r *http.Request, p *principal) err
 	return s.writeRuns(w, r, f)
 }
 
-// startManualRun starts a tracked run of an attached stack on the head of b.Branch:
-// the newest commit orbit has heard of on that branch (from a push). Without one (a
-// binding made after the last push), it asks Bitbucket for the branch head through
-// the integration's kind and says so in the run's trigger_reason (and its page). A branch Bitbucket does not
-// have (or will not show) is a 409 naming it; a Bitbucket that cannot be asked is a
-// 503 to retry, never a run on a guess. Without a configured checker (nothing to ask
-// Bitbucket with) the head stays unknown: 409.
+// startManualRun starts a tracked run of an attached stack on the head of b.Branch.
+// With a checker configured, it first asks Bitbucket, through the integration's kind
+// and credential, for the branch head: this proves that the repository and the
+// branch exist and are readable (a deleted branch is refused), and the run goes on
+// that head. When it differs from the newest push orbit received, or no push was
+// received (a binding made after the last push), the run's trigger_reason (and its
+// page) says "branch head from Bitbucket". A branch or repository Bitbucket does not
+// have (or will not show) is a 409 naming namespace/repository/branch; a Bitbucket
+// that cannot be asked is a 503 to retry, never a run on a guess. Without a checker
+// (nothing to ask Bitbucket with) the run goes on the newest push received; before
+// any push the head is unknown: 409.
+//
+// The run is a create: with an Idempotency-Key, a repeat gets the first answer
+// and starts no second run.
 func (s *API) startManualRun(w http.ResponseWriter, r *http.Request, p *principal, st store.Stack, b store.StackBinding) error {
-	head, err := s.store.LatestBranchCommit(r.Context(), b.IntegrationID, b.Namespace, b.Repository, b.Branch)
+	pushed, err := s.store.LatestBranchCommit(r.Context(), b.IntegrationID, b.Namespace, b.Repository, b.Branch)
 	if err != nil {
 		return err
 	}
-	reason := ""
-	if head == "" {
-		head, err = s.askBranchHead(r, b)
+	head, reason := pushed, ""
+	asked, err := s.askBranchHead(r, b, pushed == "")
+	switch {
+	case err != nil:
+		return err
+	case asked != "" && pushed == "":
+		head, reason = asked, "branch head from Bitbucket: no push to "+b.Branch+" had been received"
+	case asked != "" && asked != pushed:
+		head, reason = asked, "branch head from Bitbucket: newer than the last push to "+b.Branch+" received ("+pushed+")"
+	}
+	return s.respondCreated(w, r, http.StatusAccepted, func(ctx context.Context) (any, error) {
+		run, err := s.store.CreateRun(ctx, store.Run{
+			StackID: st.ID, IntegrationID: b.IntegrationID, Namespace: b.Namespace, Repository: b.Repository,
+			Kind: store.RunTracked, Commit: head, Branch: b.Branch, TriggerReason: reason, TriggeredBy: keyLabel(p),
+		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		reason = "branch head from Bitbucket: no push to " + b.Branch + " had been received"
-	}
-	run, err := s.store.CreateRun(r.Context(), store.Run{
-		StackID: st.ID, IntegrationID: b.IntegrationID, Namespace: b.Namespace, Repository: b.Repository,
-		Kind: store.RunTracked, Commit: head, Branch: b.Branch, TriggerReason: reason, TriggeredBy: keyLabel(p),
+		s.queue.Wake(store.JobStatus)
+		return toRunResponse(run), nil
 	})
-	if err != nil {
-		return err
-	}
-	s.queue.Wake(store.JobStatus)
-	writeJSON(w, http.StatusAccepted, toRunResponse(run))
-	return nil
 }
 
 // keyLabel names the caller's API key on a run it triggered: "API key <name>"
@@ -240,10 +251,15 @@ func keyLabel(p *principal) string {
 const bitbucketRetryAfter = 5
 
 // askBranchHead reads the head of b's branch from Bitbucket with the integration's
-// credential (see startManualRun).
-func (s *API) askBranchHead(r *http.Request, b store.StackBinding) (string, error) {
+// credential (see startManualRun). Without a checker that can read branches it
+// returns "" when the head need not be known (a push was received: required false),
+// else the 409 that says no push was received.
+func (s *API) askBranchHead(r *http.Request, b store.StackBinding, required bool) (string, error) {
 	reader, ok := s.checker.(vcs.BranchReader)
 	if !ok {
+		if !required {
+			return "", nil
+		}
 		return "", errConflict("", fmt.Sprintf("no push to %s of %s/%s has been received yet, so its head commit is unknown; push to the branch (the webhook starts a run)",
 			b.Branch, b.Namespace, b.Repository))
 	}

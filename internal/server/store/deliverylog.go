@@ -20,6 +20,9 @@ const (
 	// DecisionPathsNotTouched: the change touched no bound stack's project_root
 	// or additional_project_globs.
 	DecisionPathsNotTouched = "paths_not_touched"
+	// DecisionRepositoryRenamed: Bitbucket reported a rename or move of the
+	// repository; the bindings that named it name the new one.
+	DecisionRepositoryRenamed = "repository_renamed"
 	// DecisionNotDispatched: the delivery could not be read any more (its kind is
 	// unknown to this server, or its stored body no longer parses).
 	DecisionNotDispatched = "not_dispatched"
@@ -27,7 +30,7 @@ const (
 
 // Decisions lists every decision code, for validation of the log's filter.
 var Decisions = []string{DecisionRunsStarted, DecisionNoBinding, DecisionBranchNotTracked, DecisionHeadUnchanged, DecisionPathsNotTouched,
-	DecisionRunsEnded, DecisionEventIgnored, DecisionDuplicate, DecisionNotDispatched}
+	DecisionRunsEnded, DecisionRepositoryRenamed, DecisionEventIgnored, DecisionDuplicate, DecisionNotDispatched}
 
 // DeliveryFilter narrows ListDeliveries. Empty fields do not filter. Results are
 // newest first.

@@ -154,6 +154,26 @@ type DeliveryResult struct {
 	// Closes, when set, ends the proposed runs of a pull request that was merged,
 	// declined or deleted.
 	Closes *PullRequestClose
+	// Rename, when set, points the integration's bindings of a renamed or moved
+	// repository at its new name, in the transaction that completes the delivery.
+	Rename *RepositoryRename
+	// RepositoryID, when set, is the stable id the delivery reported for the
+	// repository Namespace/Repository of IntegrationID: the bindings naming it that
+	// have another (or none) take it.
+	RepositoryID  string
+	IntegrationID string
+}
+
+// RepositoryRename is a repository of an integration renamed or moved in Bitbucket:
+// every binding of the integration that names Old* names New* afterwards (with a new
+// version), and keeps Old* as its RenamedFrom*.
+type RepositoryRename struct {
+	IntegrationID               string
+	OldNamespace, OldRepository string
+	NewNamespace, NewRepository string
+	// RepositoryID, when not "", also matches the bindings that learnt this id under
+	// another name (an earlier rename orbit did not hear of).
+	RepositoryID string
 }
 
 // PullRequestClose names a closed pull request: its proposed runs not yet finished

@@ -212,6 +212,15 @@ type StackBinding struct {
 	PullRequestRuns        bool
 
 	// Set by the store, ignored on write.
+	// RenamedFromNamespace and RenamedFromRepository are the repository's name before
+	// the last rename Bitbucket reported (DeliveryResult.Rename); "" when none has
+	// since the binding was last written.
+	RenamedFromNamespace  string
+	RenamedFromRepository string
+	// RepositoryID is the repository's stable id (Cloud {uuid}, Data Center numeric
+	// id) as deliveries reported it (DeliveryResult.RepositoryID); "" until one has,
+	// and after a write that names another repository.
+	RepositoryID   string
 	Status         string // BindingAttached or BindingDetached
 	DetachedReason string
 	// Version is opaque and new at every SetStackBinding (the API's ETag): a
@@ -337,6 +346,9 @@ type Store interface {
 	// id: the stacks a webhook delivery for that repository concerns. Detached
 	// bindings are never returned.
 	ListBindingsForRepository(ctx context.Context, integrationID, namespace, repository string) ([]StackBinding, error)
+	// ListBindingsForRepositoryID returns the attached bindings of one integration
+	// whose RepositoryID is repositoryID (not "").
+	ListBindingsForRepositoryID(ctx context.Context, integrationID, repositoryID string) ([]StackBinding, error)
 
 	// Idempotent runs write and records its answer under (rec.APIKeyID, rec.Key) in
 	// the same transaction: every store write write makes with the context it is

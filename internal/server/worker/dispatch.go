@@ -20,6 +20,9 @@ import (
 //     when its last proposed run of that pull request was on another commit;
 //   - a pull request merged, declined or deleted: its proposed runs not yet finished
 //     end canceled (lifecycle.go), and their statuses go to the stopped state;
+//   - a repository renamed or moved (Cloud repo:updated, DC repo:modified with a
+//     new name): the integration's bindings of the old name name the new one
+//     (rename.go), so that later pushes to it start runs again;
 //   - anything else (approval, comment, DC pr:modified): recorded only.
 //
 // Detached bindings are never listed, so detached stacks get nothing.
@@ -52,6 +55,9 @@ func (s *Worker) dispatch(ctx context.Context, d store.Delivery, cache *dispatch
 		result.Outcome, result.Decision = describe+": "+result.Closes.Message, store.DecisionRunsEnded
 		return result, nil
 	}
+	if ev.Kind == bitbucket.EventRepositoryUpdated && ev.Rename != nil {
+		return s.rename(ctx, in.ID, ev, describe, cache, result)
+	}
 	starts := ev.Kind == bitbucket.EventPush && len(ev.Pushes) > 0
 	switch ev.Kind {
 	case bitbucket.EventPullRequestOpened, bitbucket.EventPullRequestUpdated, bitbucket.EventPullRequestSourceMoved:
@@ -68,6 +74,7 @@ func (s *Worker) dispatch(ctx context.Context, d store.Delivery, cache *dispatch
 	if err != nil {
 		return result, err
 	}
+	learnRepositoryID(&result, in.ID, ev.RepositoryID, bindings)
 	// Who triggered the run and the pull request's title are kept on the run: the
 	// delivery's body may be pruned before the run is.
 	newRun := func(b store.StackBinding, kind store.RunKind, commit, branch string, pr int64) store.Run {

@@ -15,7 +15,7 @@ import (
 const bindingSelect = `SELECT b.stack_id, b.integration_id, b.provider, b.namespace, b.repository, b.branch,
 	b.project_root, b.additional_project_globs, b.pull_request_runs, b.status, b.detached_reason, b.version,
 	CASE WHEN b.status = 'attached' THEN COALESCE(i.user_facing_host, '') ELSE b.detached_host END,
-	st.space_id, b.created_at, b.updated_at
+	st.space_id, b.created_at, b.updated_at, b.renamed_from_namespace, b.renamed_from_repository, b.repository_id
 	FROM stack_vcs_bindings b
 	JOIN stacks st ON st.id = b.stack_id
 	LEFT JOIN integrations i ON i.id = b.integration_id`
@@ -36,7 +36,7 @@ func queryBindings(ctx context.Context, q queryer, where string, args ...any) ([
 		)
 		if err := rows.Scan(&b.StackID, &b.IntegrationID, &provider, &b.Namespace, &b.Repository, &b.Branch,
 			&b.ProjectRoot, &globs, &b.PullRequestRuns, &b.Status, &b.DetachedReason, &b.Version, &b.Host,
-			&b.StackSpaceID, &createdAt, &updatedAt); err != nil {
+			&b.StackSpaceID, &createdAt, &updatedAt, &b.RenamedFromNamespace, &b.RenamedFromRepository, &b.RepositoryID); err != nil {
 			return nil, err
 		}
 		b.Provider = store.Provider(provider)
@@ -122,7 +122,10 @@ func (s *Store) SetStackBinding(ctx context.Context, b store.StackBinding, ifVer
 		default:
 			_, err = tx.ExecContext(ctx, `UPDATE stack_vcs_bindings SET integration_id = $1, provider = $2, namespace = $3,
 				repository = $4, branch = $5, project_root = $6, additional_project_globs = $7, pull_request_runs = $8, status = 'attached',
-				detached_reason = '', detached_host = '', version = $9, updated_at = $10 WHERE stack_id = $11`,
+				detached_reason = '', detached_host = '', version = $9, updated_at = $10,
+				renamed_from_namespace = '', renamed_from_repository = '',
+				repository_id = CASE WHEN integration_id = $1 AND namespace = $3 AND repository = $4 THEN repository_id ELSE '' END
+				WHERE stack_id = $11`,
 				b.IntegrationID, provider, b.Namespace, b.Repository, b.Branch, b.ProjectRoot, globs, b.PullRequestRuns, version, now, b.StackID)
 			if err != nil {
 				return err
@@ -179,6 +182,13 @@ func (s *Store) ListBindingsForRepository(ctx context.Context, integrationID, na
 		integrationID, namespace, repository)
 }
 
+func (s *Store) ListBindingsForRepositoryID(ctx context.Context, integrationID, repositoryID string) ([]store.StackBinding, error) {
+	if repositoryID == "" {
+		return []store.StackBinding{}, nil
+	}
+	return s.listBindings(ctx, `b.integration_id = $1 AND b.repository_id = $2 AND b.status = 'attached'`, integrationID, repositoryID)
+}
+
 func (s *Store) listBindings(ctx context.Context, where string, args ...any) ([]store.StackBinding, error) {
 	var items []store.StackBinding
 	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
@@ -206,4 +216,29 @@ func encodeGlobs(globs []string) (string, error) {
 	}
 	out, err := json.Marshal(globs)
 	return string(out), err
+}
+
+// renameBindings points the bindings of a renamed repository at its new name (see
+// store.RepositoryRename). It runs in CompleteDeliveries' transaction.
+func renameBindings(ctx context.Context, tx *sql.Tx, r store.RepositoryRename, now string) error {
+	set := `UPDATE stack_vcs_bindings SET namespace = $1, repository = $2,
+		renamed_from_namespace = namespace, renamed_from_repository = repository, version = $3, updated_at = $4`
+	args := []any{r.NewNamespace, r.NewRepository, store.RandomToken(), now, r.IntegrationID, r.OldNamespace, r.OldRepository}
+	where := ` WHERE integration_id = $5 AND namespace = $6 AND repository = $7`
+	if r.RepositoryID != "" {
+		set += `, repository_id = $8`
+		where = ` WHERE integration_id = $5 AND (namespace = $6 AND repository = $7 OR repository_id = $8)`
+		args = append(args, r.RepositoryID)
+	}
+	_, err := tx.ExecContext(ctx, set+where, args...)
+	return err
+}
+
+// learnRepositoryID gives the bindings of integrationID naming namespace/repository
+// the repository's stable id a delivery reported. It runs in CompleteDeliveries'
+// transaction.
+func learnRepositoryID(ctx context.Context, tx *sql.Tx, integrationID, namespace, repository, id string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE stack_vcs_bindings SET repository_id = $1
+		WHERE integration_id = $2 AND namespace = $3 AND repository = $4 AND repository_id <> $1`, id, integrationID, namespace, repository)
+	return err
 }

@@ -264,6 +264,15 @@ func (s *Store) CompleteDeliveries(ctx context.Context, cs []store.DeliveryCompl
 					return err
 				}
 			}
+			if r.Rename != nil {
+				if err := renameBindings(ctx, tx, *r.Rename, formatTime(now)); err != nil {
+					return err
+				}
+			} else if r.RepositoryID != "" {
+				if err := learnRepositoryID(ctx, tx, r.IntegrationID, r.Namespace, r.Repository, r.RepositoryID); err != nil {
+					return err
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET processed_at = $1, outcome = $2,
 				decision = $3, namespace = $4, repository = $5 WHERE id = $6`,
 				formatTime(now), r.Outcome, r.Decision, r.Namespace, r.Repository, r.DeliveryID); err != nil {

@@ -28,6 +28,7 @@ var queueTests = []struct {
 	{"DeliveriesReplayedBody", testDeliveriesReplayedBody},
 	{"DeliveryDecidedOnReceipt", testDeliveryDecidedOnReceipt},
 	{"ConcurrentReplays", testConcurrentReplays},
+	{"RenamesFollowBindings", testRenamesFollowBindings},
 }
 
 // delivery is one of a push whose body differs with its request id (a body is
@@ -566,5 +567,57 @@ func testConcurrentReplays(t *testing.T, s store.Store) {
 	}
 	if jobs := must(s.ClaimJobs(ctx(t), store.JobDelivery, 1000, time.Hour))(t); len(jobs) != bodies {
 		t.Fatalf("%d delivery jobs, want %d", len(jobs), bodies)
+	}
+}
+
+// A completed delivery that saw a repository's stable id gives it to the bindings
+// naming the repository; a rename points the integration's bindings of the old name,
+// and those that learnt the id under another name, at the new name, keeping the name
+// each had as renamed_from, with a new version; others stay. An API write that names
+// another repository clears renamed_from and the id.
+func testRenamesFollowBindings(t *testing.T, s store.Store) {
+	in := must(s.CreateIntegration(ctx(t), cloudIntegration("renames", store.RootSpaceID)))(t)
+	other := must(s.CreateIntegration(ctx(t), cloudIntegration("renames-other", store.RootSpaceID)))(t)
+	bind := func(name, integrationID, repository string) store.StackBinding {
+		st := must(s.CreateStack(ctx(t), store.Stack{Name: name, SpaceID: store.RootSpaceID}))(t)
+		return must3(s.SetStackBinding(ctx(t), binding(st.ID, integrationID, "acme", repository), store.BindingCreateOnly))(t)
+	}
+	byName, learnt, elsewhere, otherIntegration := bind("by-name", in.ID, "infra"), bind("learnt", in.ID, "old"), bind("elsewhere", in.ID, "app"), bind("other-integration", other.ID, "infra")
+	complete := func(tag string, r store.DeliveryResult) {
+		t.Helper()
+		d := must(s.RecordDeliveries(ctx(t), []store.Delivery{delivery(in.ID, tag)}))(t)
+		r.DeliveryID, r.Outcome = d[0].ID, tag
+		must(s.CompleteDeliveries(ctx(t), []store.DeliveryCompletion{{Result: r}}))(t)
+	}
+	complete("learn", store.DeliveryResult{IntegrationID: in.ID, Namespace: "acme", Repository: "old", RepositoryID: "{r-1}"})
+	if got := must(s.GetStackBinding(ctx(t), learnt.StackID))(t); got.RepositoryID != "{r-1}" || got.Version != learnt.Version {
+		t.Fatalf("binding after a delivery saw its repository's id: %+v", got)
+	}
+	complete("rename", store.DeliveryResult{Decision: store.DecisionRepositoryRenamed, Rename: &store.RepositoryRename{IntegrationID: in.ID,
+		OldNamespace: "acme", OldRepository: "infra", NewNamespace: "acme", NewRepository: "platform", RepositoryID: "{r-1}"}})
+	for _, b := range []store.StackBinding{byName, learnt} {
+		got := must(s.GetStackBinding(ctx(t), b.StackID))(t)
+		if got.Namespace != "acme" || got.Repository != "platform" || got.RenamedFromNamespace != "acme" || got.RenamedFromRepository != b.Repository ||
+			got.RepositoryID != "{r-1}" || got.Version == b.Version {
+			t.Errorf("binding of %s after the rename: %+v", b.Repository, got)
+		}
+	}
+	for _, b := range []store.StackBinding{elsewhere, otherIntegration} {
+		if got := must(s.GetStackBinding(ctx(t), b.StackID))(t); got.Repository != b.Repository || got.RenamedFromRepository != "" || got.Version != b.Version {
+			t.Errorf("binding the rename does not concern changed: %+v", got)
+		}
+	}
+	equal(t, ids(must(s.ListBindingsForRepositoryID(ctx(t), in.ID, "{r-1}"))(t), bindingStackID), sortedIDs(byName.StackID, learnt.StackID), "bindings by repository id")
+	equal(t, must(s.ListBindingsForRepositoryID(ctx(t), in.ID, ""))(t), []store.StackBinding{}, "no id matches nothing")
+
+	cur := must(s.GetStackBinding(ctx(t), learnt.StackID))(t)
+	same := binding(learnt.StackID, in.ID, "acme", "platform")
+	kept := must3(s.SetStackBinding(ctx(t), same, cur.Version))(t)
+	if kept.RenamedFromRepository != "" || kept.RepositoryID != "{r-1}" {
+		t.Errorf("binding written with the same repository: %+v, want renamed_from cleared and the id kept", kept)
+	}
+	moved := must3(s.SetStackBinding(ctx(t), binding(learnt.StackID, in.ID, "acme", "web"), kept.Version))(t)
+	if moved.RepositoryID != "" {
+		t.Errorf("binding written with another repository keeps the old one's id: %+v", moved)
 	}
 }
