@@ -24,6 +24,7 @@ import (
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/egress"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/agenthub"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/api"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/auth"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
@@ -137,6 +138,14 @@ type Config struct {
 	// instead of migrating it (`orbit-server migrate` does it). A schema newer than
 	// this build is refused either way.
 	SkipMigrations bool
+	// VCSAgentAuthenticator checks the pool tokens of connecting VCS agents
+	// (internal/server/agenthub); nil: no agent can connect, and a private://<pool>
+	// Data Center integration cannot be reached.
+	VCSAgentAuthenticator agenthub.Authenticator
+	// VCSAgentWait is how long a commit status of a private://<pool> integration
+	// waits, when no agent of the pool is connected, before it looks again (0:
+	// worker.DefaultAgentWait).
+	VCSAgentWait time.Duration
 }
 
 // retentionConfig is the Config's retention with its defaults applied.
@@ -184,6 +193,7 @@ type Server struct {
 	receiver  *receiver.Receiver
 	worker    *worker.Worker
 	pruner    *retention.Pruner
+	agents    *agenthub.Hub
 	closeOnce sync.Once
 }
 
@@ -261,8 +271,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		trusted = append(trusted, httpx.NormalizeProxyPrefix(p))
 	}
 	pages := runpage.New(runpage.Config{Store: st, Box: box, PublicURL: publicURL, TrustedProxies: trusted, Logger: logger})
+	s.agents = agenthub.New(agenthub.Config{Auth: cfg.VCSAgentAuthenticator, Logger: logger, Registerer: m, TrustedProxies: trusted})
+	env := statusEnv(cfg)
+	env.Agents = s.agents
 	s.worker = worker.New(st, box, worker.Config{Lease: cfg.QueueLease, Poll: cfg.QueuePollInterval,
-		PublicURL: publicURL, Status: statusEnv(cfg), Logger: logger, Metrics: m, RunLink: pages.StatusURL})
+		PublicURL: publicURL, Status: env, Logger: logger, Metrics: m, RunLink: pages.StatusURL, AgentWait: cfg.VCSAgentWait})
 	s.receiver = receiver.New(st, box, m, receiver.Config{Grace: grace, MaxBody: cfg.WebhookMaxBody,
 		ReadSlots: cfg.WebhookReadSlots, FailureBurst: cfg.WebhookFailureBurst,
 		FailureInterval: cfg.WebhookFailureInterval, TrustedProxies: trusted},
@@ -271,6 +284,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	var checker vcs.CredentialChecker
 	if cfg.CredentialChecker != nil {
 		checker = cfg.CredentialChecker
+		// The checker reaches private://<pool> hosts through this server's agents.
+		if bc, ok := checker.(*vcs.BitbucketChecker); ok && bc.Agents == nil {
+			bc.Agents = s.agents
+		}
 	}
 	s.api = api.New(api.Config{
 		Store: st, Box: box, PublicURL: publicURL, Logger: logger, Checker: checker, Metrics: m,
@@ -278,7 +295,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		AuthLimit:      auth.NewLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval),
 		TrustedProxies: trusted, Inflight: &s.inflight, Draining: &s.draining,
 		Targets: s.receiver, Queue: s.worker, RunPages: pages,
-		PublicRoutes: append(s.receiver.Routes(), pages.Routes()...),
+		PublicRoutes: append(append(s.receiver.Routes(), pages.Routes()...), s.agents.Routes()...),
 	})
 	s.handler = s.api.Handler()
 	m.SetQueueStats(st.QueueStats)
@@ -328,6 +345,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.agents.Close()
 		s.receiver.Close()
 		s.worker.Stop()
 		s.pruner.Stop()
@@ -401,6 +419,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.logger.Info("orbit-server stopped")
 	return nil
 }
+
+// VCSAgents is the hub of the VCS agents connected to this server (their sessions,
+// per pool).
+func (s *Server) VCSAgents() *agenthub.Hub { return s.agents }
 
 // SetDraining makes /readyz answer 503 (used by Serve on shutdown, and by tests).
 func (s *Server) SetDraining(draining bool) { s.draining.Store(draining) }
