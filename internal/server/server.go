@@ -273,7 +273,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	pages := runpage.New(runpage.Config{Store: st, Box: box, PublicURL: publicURL, TrustedProxies: trusted, Logger: logger})
 	s.agents = agenthub.New(agenthub.Config{Auth: cfg.VCSAgentAuthenticator, Logger: logger, Registerer: m, TrustedProxies: trusted})
 	env := statusEnv(cfg)
-	env.Agents = s.agents
+	if cfg.VCSAgentAuthenticator != nil {
+		env.Agents = s.agents
+	}
 	s.worker = worker.New(st, box, worker.Config{Lease: cfg.QueueLease, Poll: cfg.QueuePollInterval,
 		PublicURL: publicURL, Status: env, Logger: logger, Metrics: m, RunLink: pages.StatusURL, AgentWait: cfg.VCSAgentWait})
 	s.receiver = receiver.New(st, box, m, receiver.Config{Grace: grace, MaxBody: cfg.WebhookMaxBody,
@@ -285,7 +287,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.CredentialChecker != nil {
 		checker = cfg.CredentialChecker
 		// The checker reaches private://<pool> hosts through this server's agents.
-		if bc, ok := checker.(*vcs.BitbucketChecker); ok && bc.Agents == nil {
+		if bc, ok := checker.(*vcs.BitbucketChecker); ok && bc.Agents == nil && cfg.VCSAgentAuthenticator != nil {
 			bc.Agents = s.agents
 		}
 	}

@@ -67,10 +67,10 @@ type Agent struct {
 	mu        sync.Mutex
 	session   *yamux.Session
 
-	registry  *prometheus.Registry
-	up        prometheus.Gauge
-	requests  *prometheus.CounterVec
-	connects  *prometheus.CounterVec
+	registry *prometheus.Registry
+	up       prometheus.Gauge
+	requests *prometheus.CounterVec
+	connects *prometheus.CounterVec
 }
 
 // New checks cfg and builds an agent.
