@@ -41,9 +41,9 @@ func main() {
 // options are the agent's flags.
 type options struct {
 	orbitURL, bitbucketURL, tokenFile, name string
-	listenHealth, logLevel, logFormat     string
-	orbitCAFile, bitbucketCAFile          string
-	showVersion                           bool
+	listenHealth, logLevel, logFormat       string
+	orbitCAFile, bitbucketCAFile            string
+	showVersion                             bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {

@@ -39,17 +39,17 @@ func TestVCSAgentAllowList(t *testing.T) {
 		{"https://bb.corp.example/bitbucket/rest/api/latest/projects?limit=1", true},
 		{"https://BB.corp.example:443/bitbucket/rest/api/latest/projects", true},
 		{"https://bb.corp.example/bitbucket", true},
-		{"http://bb.corp.example/bitbucket/rest/api/latest/projects", false},         // scheme
-		{"https://bb.corp.example:8443/bitbucket/rest/api/latest/projects", false},   // port
-		{"https://evil.example/bitbucket/rest/api/latest/projects", false},           // host
-		{"https://bb.corp.example.evil.example/bitbucket/rest", false},               // host suffix
-		{"https://bb.corp.example/other/rest/api/latest/projects", false},            // outside the path
-		{"https://bb.corp.example/bitbucketx/rest", false},                           // a prefix that is not a segment
-		{"https://bb.corp.example/bitbucket/../admin", false},                        // dot segments
-		{"https://bb.corp.example/bitbucket/%2e%2e/admin", false},                    // hidden dot segments
-		{"https://bb.corp.example/bitbucket//rest", false},                           // doubled slash
+		{"http://bb.corp.example/bitbucket/rest/api/latest/projects", false},          // scheme
+		{"https://bb.corp.example:8443/bitbucket/rest/api/latest/projects", false},    // port
+		{"https://evil.example/bitbucket/rest/api/latest/projects", false},            // host
+		{"https://bb.corp.example.evil.example/bitbucket/rest", false},                // host suffix
+		{"https://bb.corp.example/other/rest/api/latest/projects", false},             // outside the path
+		{"https://bb.corp.example/bitbucketx/rest", false},                            // a prefix that is not a segment
+		{"https://bb.corp.example/bitbucket/../admin", false},                         // dot segments
+		{"https://bb.corp.example/bitbucket/%2e%2e/admin", false},                     // hidden dot segments
+		{"https://bb.corp.example/bitbucket//rest", false},                            // doubled slash
 		{"https://user:pw@bb.corp.example/bitbucket/rest/api/latest/projects", false}, // user info
-		{"/bitbucket/rest/api/latest/projects", false},                               // not absolute
+		{"/bitbucket/rest/api/latest/projects", false},                                // not absolute
 	} {
 		target, err := url.Parse(tt.target)
 		if err != nil {
