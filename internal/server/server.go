@@ -36,6 +36,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secrets"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcsagent/pooltoken"
 	_ "github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs/bitbucketcloud" // registers the kind
 	_ "github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs/bitbucketdc"    // registers the kind
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/worker"
@@ -139,8 +140,8 @@ type Config struct {
 	// this build is refused either way.
 	SkipMigrations bool
 	// VCSAgentAuthenticator checks the pool tokens of connecting VCS agents
-	// (internal/server/agenthub); nil: no agent can connect, and a private://<pool>
-	// Data Center integration cannot be reached.
+	// (internal/server/agenthub); nil: the pool tokens of the store
+	// (pooltoken.NewAuthenticator).
 	VCSAgentAuthenticator agenthub.Authenticator
 	// VCSAgentWait is how long a commit status of a private://<pool> integration
 	// waits, when no agent of the pool is connected, before it looks again (0:
@@ -271,11 +272,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		trusted = append(trusted, httpx.NormalizeProxyPrefix(p))
 	}
 	pages := runpage.New(runpage.Config{Store: st, Box: box, PublicURL: publicURL, TrustedProxies: trusted, Logger: logger})
-	s.agents = agenthub.New(agenthub.Config{Auth: cfg.VCSAgentAuthenticator, Logger: logger, Registerer: m, TrustedProxies: trusted})
-	env := statusEnv(cfg)
-	if cfg.VCSAgentAuthenticator != nil {
-		env.Agents = s.agents
+	agentAuth := cfg.VCSAgentAuthenticator
+	if agentAuth == nil {
+		agentAuth = pooltoken.NewAuthenticator(st, nil)
 	}
+	s.agents = agenthub.New(agenthub.Config{Auth: agentAuth, Logger: logger, Registerer: m, TrustedProxies: trusted})
+	env := statusEnv(cfg)
+	env.Agents = s.agents
 	s.worker = worker.New(st, box, worker.Config{Lease: cfg.QueueLease, Poll: cfg.QueuePollInterval,
 		PublicURL: publicURL, Status: env, Logger: logger, Metrics: m, RunLink: pages.StatusURL, AgentWait: cfg.VCSAgentWait})
 	s.receiver = receiver.New(st, box, m, receiver.Config{Grace: grace, MaxBody: cfg.WebhookMaxBody,
@@ -287,7 +290,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.CredentialChecker != nil {
 		checker = cfg.CredentialChecker
 		// The checker reaches private://<pool> hosts through this server's agents.
-		if bc, ok := checker.(*vcs.BitbucketChecker); ok && bc.Agents == nil && cfg.VCSAgentAuthenticator != nil {
+		if bc, ok := checker.(*vcs.BitbucketChecker); ok && bc.Agents == nil {
 			bc.Agents = s.agents
 		}
 	}
@@ -296,7 +299,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		MaxLabels:      orDefault(cfg.MaxLabels, DefaultMaxLabels),
 		AuthLimit:      auth.NewLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval),
 		TrustedProxies: trusted, Inflight: &s.inflight, Draining: &s.draining,
-		Targets: s.receiver, Queue: s.worker, RunPages: pages,
+		Targets: s.receiver, Queue: s.worker, RunPages: pages, Agents: s.agents,
 		PublicRoutes: append(append(s.receiver.Routes(), pages.Routes()...), s.agents.Routes()...),
 	})
 	s.handler = s.api.Handler()

@@ -12,25 +12,30 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/egress"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
-	"github.com/orbit-iac/terraform-provider-orbit/internal/server/agenthub"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcsagent/pooltoken"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/testwait"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/vcsagent"
 )
 
-const (
-	agentPoolToken = "orbit-pool-token-e2e-0123456789abcdef"
-	agentPoolID    = "pool-0001"
-)
-
-// poolTokens stands in for the store's pool tokens: one pool, "corp", in root.
-type poolTokens struct{}
-
-func (poolTokens) AuthenticateAgent(_ context.Context, token string) (agenthub.PoolIdentity, error) {
-	if token == agentPoolToken {
-		return agenthub.PoolIdentity{PoolID: agentPoolID, PoolName: "corp", SpaceID: "root"}, nil
+// newPool creates the pool name in root and a token of it, in inst's store (the
+// pools' API is another part's).
+func newPool(t *testing.T, inst *servertest.Instance, name string) (poolID, token string) {
+	t.Helper()
+	st := inst.Server.Store()
+	pool, err := st.CreateVCSAgentPool(t.Context(), store.VCSAgentPool{Name: name, SpaceID: "root"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return agenthub.PoolIdentity{}, agenthub.ErrBadAgentToken
+	token, row, err := pooltoken.New(pool.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateVCSAgentPoolToken(t.Context(), row); err != nil {
+		t.Fatal(err)
+	}
+	return pool.ID, token
 }
 
 // runningAgent is an orbit-vcs-agent of the test, stopped by stop.
@@ -81,9 +86,9 @@ func TestVCSAgentEndToEnd(t *testing.T) {
 		servertest.WithConfig(func(c *server.Config) {
 			c.BitbucketCloudAPIURL = sb.URL
 			c.Egress = policy
-			c.VCSAgentAuthenticator = poolTokens{}
 			c.VCSAgentWait = 100 * time.Millisecond
 		}))
+	agentPoolID, agentPoolToken := newPool(t, inst, "corp")
 	l := &loop{t: t, sb: sb, inst: inst, c: newClient(t, inst, inst.AdminKey), stacks: map[string]string{}}
 	l.c.check = openAPIChecker(t)
 	hub := inst.Server.VCSAgents()
@@ -106,7 +111,7 @@ func TestVCSAgentEndToEnd(t *testing.T) {
 
 	first := startAgent(t, inst.URL, sb.URL, agentPoolToken, "agent-a", agentLogs)
 	connected(1)
-	if got := hub.ConnectedAgents(agentPoolID)[0]; got.Version != "1.2.3-test" || got.Name != "agent-a" || got.Since.IsZero() || got.BitbucketURL != sb.URL {
+	if got := hub.Agents(agentPoolID)[0]; got.Version != "1.2.3-test" || got.Name != "agent-a" || got.Since.IsZero() || got.BitbucketURL != sb.URL {
 		t.Fatalf("connected agent: %+v", got)
 	}
 	checks := countRequests(sb, http.MethodGet, "/rest/api/latest/projects")

@@ -258,7 +258,7 @@ func TestVCSAgentWrongTokenCannotConnect(t *testing.T) {
 		_, metrics := scrape(t, bad.HealthHandler(), "/metrics")
 		return strings.Contains(metrics, `orbit_vcs_agent_connects_total{outcome="refused"}`)
 	})
-	if len(hub.ConnectedAgents("p1")) != 0 || bad.Connected() {
+	if len(hub.Agents("p1")) != 0 || bad.Connected() {
 		t.Fatal("an agent with a wrong token connected")
 	}
 	if code, _ := scrape(t, bad.HealthHandler(), "/readyz"); code != http.StatusServiceUnavailable {
@@ -282,7 +282,7 @@ func TestVCSAgentWrongTokenCannotConnect(t *testing.T) {
 	hub2 := agenthub.New(agenthub.Config{Auth: tokens{}})
 	srv2 := hubServer(t, hub2)
 	good := runAgent(t, vcsagent.Config{OrbitURL: srv2.URL, BitbucketURL: "https://bb.corp.example", Token: goodToken})
-	testwait.For(t, 30*time.Second, "the right token connected", func() bool { return len(hub2.ConnectedAgents("p1")) == 1 && good.Connected() })
+	testwait.For(t, 30*time.Second, "the right token connected", func() bool { return len(hub2.Agents("p1")) == 1 && good.Connected() })
 	if code, _ := scrape(t, good.HealthHandler(), "/readyz"); code != http.StatusOK {
 		t.Fatalf("readyz of a connected agent: %d", code)
 	}
@@ -323,7 +323,7 @@ func TestVCSAgentTokenNeverLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Disconnect()
-	testwait.For(t, 30*time.Second, "reconnected", func() bool { return len(hub.ConnectedAgents("p1")) == 1 && a.Connected() })
+	testwait.For(t, 30*time.Second, "reconnected", func() bool { return len(hub.Agents("p1")) == 1 && a.Connected() })
 	_, err = (&http.Client{Transport: hub.Transport(storeIntegration(), "other-pool")}).Get("http://vcs-agent.invalid/rest")
 	if err == nil || !strings.Contains(err.Error(), `no agent of pool "other-pool"`) {
 		t.Fatalf("a pool without agents: %v", err)

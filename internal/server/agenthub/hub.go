@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -32,28 +33,24 @@ import (
 	"github.com/hashicorp/yamux"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/httpguard"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcsagent/pooltoken"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/vcsagent"
 )
 
-// PoolIdentity is the pool a token belongs to.
-type PoolIdentity struct {
-	PoolID   string
-	PoolName string
-	SpaceID  string
-}
+// PoolIdentity, ErrBadAgentToken and Authenticator are the pool tokens' (package
+// pooltoken): the hub only asks.
+type (
+	PoolIdentity  = pooltoken.PoolIdentity
+	Authenticator = pooltoken.AgentAuthenticator
+)
 
-// ErrBadAgentToken is an authenticator's answer for a token that names no pool (or
-// a revoked or expired one).
-var ErrBadAgentToken = errors.New("bad VCS agent pool token")
-
-// Authenticator checks a pool token.
-type Authenticator interface {
-	AuthenticateAgent(ctx context.Context, token string) (PoolIdentity, error)
-}
+// ErrBadAgentToken is pooltoken.ErrBadAgentToken.
+var ErrBadAgentToken = pooltoken.ErrBadAgentToken
 
 // ConnectedAgent is one agent connected to this replica.
 type ConnectedAgent struct {
@@ -80,9 +77,12 @@ type Config struct {
 	// them 429 until FailureInterval per failure has passed (0: 10 and 6s).
 	FailureBurst    int
 	FailureInterval time.Duration
-	// Resolve is the id of the pool named name that an integration of spaceID may
-	// use; nil matches the name among the connected agents' pools.
-	Resolve func(ctx context.Context, spaceID, name string) (poolID string, err error)
+	// Replica names this orbit-server in the lists of connected agents (default:
+	// the host name).
+	Replica string
+	// Reauthenticate is how often a connected agent's token is checked again, so
+	// that revoking it (or its grace ending) cuts the agent off (0: a minute).
+	Reauthenticate time.Duration
 }
 
 // Hub holds the agents' sessions.
@@ -105,6 +105,7 @@ type Hub struct {
 
 type agent struct {
 	ConnectedAgent
+	token    string // kept to check it again (Reauthenticate); never logged
 	pool     PoolIdentity
 	base     *url.URL
 	session  *yamux.Session
@@ -121,6 +122,12 @@ func New(cfg Config) *Hub {
 	}
 	if cfg.FailureInterval <= 0 {
 		cfg.FailureInterval = 6 * time.Second
+	}
+	if cfg.Reauthenticate <= 0 {
+		cfg.Reauthenticate = time.Minute
+	}
+	if cfg.Replica == "" {
+		cfg.Replica, _ = os.Hostname()
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -220,7 +227,7 @@ func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 		return nil //nolint:nilerr // the connection is gone; nothing to answer on
 	}
 	h.handshakes.WithLabelValues("accepted").Inc()
-	a := &agent{pool: pool, base: base, session: session, ConnectedAgent: ConnectedAgent{
+	a := &agent{token: token, pool: pool, base: base, session: session, ConnectedAgent: ConnectedAgent{
 		ID: fmt.Sprintf("%s-%d", pool.PoolID, h.seq.Add(1)), Name: truncate(r.Header.Get(vcsagent.NameHeader), 128),
 		Version: truncate(r.Header.Get(vcsagent.VersionHeader), 64), BitbucketURL: base.String(), Since: time.Now().UTC()}}
 	if !h.add(a) {
@@ -229,12 +236,31 @@ func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.log.Info("vcs agent connected", "pool", pool.PoolName, "pool_id", pool.PoolID, "agent", a.ID, "name", a.Name,
 		"version", a.Version, "bitbucket_url", a.BitbucketURL, "client", client)
-	go func() {
-		<-session.CloseChan()
-		h.remove(a)
-		h.log.Info("vcs agent disconnected", "pool", pool.PoolName, "agent", a.ID, "name", a.Name)
-	}()
+	go h.watch(a)
 	return nil
+}
+
+// watch removes a when its session ends, and checks its token again every
+// Reauthenticate: a revoked or expired token ends the session.
+func (h *Hub) watch(a *agent) {
+	ticker := time.NewTicker(h.cfg.Reauthenticate)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-a.session.CloseChan():
+			h.remove(a)
+			h.log.Info("vcs agent disconnected", "pool", a.pool.PoolName, "agent", a.ID, "name", a.Name)
+			return
+		case <-ticker.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, err := h.cfg.Auth.AuthenticateAgent(ctx, a.token)
+			cancel()
+			if errors.Is(err, ErrBadAgentToken) {
+				h.log.Warn("vcs agent cut off: its pool token was revoked or expired", "pool", a.pool.PoolName, "agent", a.ID)
+				_ = a.session.Close()
+			}
+		}
+	}
 }
 
 func (h *Hub) add(a *agent) bool {
@@ -272,8 +298,8 @@ func (h *Hub) Close() {
 	}
 }
 
-// ConnectedAgents lists the agents of poolID connected to this replica, oldest first.
-func (h *Hub) ConnectedAgents(poolID string) []ConnectedAgent {
+// Agents lists the agents of poolID connected to this replica, oldest first.
+func (h *Hub) Agents(poolID string) []ConnectedAgent {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := make([]ConnectedAgent, 0, len(h.agents[poolID]))
@@ -288,49 +314,46 @@ func (h *Hub) ConnectedAgents(poolID string) []ConnectedAgent {
 	return out
 }
 
-// candidates are the live agents of the pool named name seen from spaceID, the
-// least loaded first (ties in turn).
-func (h *Hub) candidates(ctx context.Context, spaceID, name string) ([]*agent, error) {
-	poolID := ""
-	if h.cfg.Resolve != nil {
-		id, err := h.cfg.Resolve(ctx, spaceID, name)
-		if err != nil {
-			return nil, err
-		}
-		poolID = id
+// ConnectedAgents implements pooltoken.AgentDirectory: the agents of poolID
+// connected to this replica (each replica knows only its own).
+func (h *Hub) ConnectedAgents(poolID string) []apiwire.ConnectedAgent {
+	agents := h.Agents(poolID)
+	out := make([]apiwire.ConnectedAgent, 0, len(agents))
+	for _, a := range agents {
+		out = append(out, apiwire.ConnectedAgent{ID: a.ID, Version: a.Version, ConnectedSince: apiwire.At(a.Since), Replica: h.cfg.Replica})
 	}
+	return out
+}
+
+// candidates are the live agents of the pool named name (pool names are unique
+// server-wide, and cannot change), the least loaded first (ties in turn).
+func (h *Hub) candidates(name string) []*agent {
 	h.mu.Lock()
 	var list []*agent
-	if poolID != "" {
-		list = slices.Clone(h.agents[poolID])
-	} else {
-		for _, agents := range h.agents {
-			for _, a := range agents {
-				if a.pool.PoolName == name {
-					list = append(list, a)
-				}
+	for _, agents := range h.agents {
+		for _, a := range agents {
+			if a.pool.PoolName == name && !a.session.IsClosed() {
+				list = append(list, a)
 			}
 		}
 	}
 	h.mu.Unlock()
-	list = slices.DeleteFunc(list, func(a *agent) bool { return a.session.IsClosed() })
 	if len(list) > 1 {
 		turn := int(h.rr.Add(1) % uint64(len(list)))
 		list = append(list[turn:], list[:turn]...)
 		slices.SortStableFunc(list, func(a, b *agent) int { return int(a.inflight.Load() - b.inflight.Load()) })
 	}
-	return list, nil
+	return list
 }
 
 // Transport implements vcs.Agents.
-func (h *Hub) Transport(in store.Integration, pool string) http.RoundTripper {
-	return &poolTransport{h: h, spaceID: in.SpaceID, pool: pool}
+func (h *Hub) Transport(_ store.Integration, pool string) http.RoundTripper {
+	return &poolTransport{h: h, pool: pool}
 }
 
 type poolTransport struct {
-	h       *Hub
-	spaceID string
-	pool    string
+	h    *Hub
+	pool string
 }
 
 // RoundTrip sends req (addressed to vcs.AgentBaseURL) through an agent of the
@@ -342,13 +365,7 @@ func (t *poolTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.Body.Close()
 		}
 	}
-	agents, err := t.h.candidates(req.Context(), t.spaceID, t.pool)
-	if err != nil {
-		closeBody()
-		t.h.requests.WithLabelValues(t.pool, "no_agent").Inc()
-		return nil, err
-	}
-	for _, a := range agents {
+	for _, a := range t.h.candidates(t.pool) {
 		stream, err := a.session.OpenStream()
 		if err != nil {
 			continue // this agent's session is gone; nothing was sent
