@@ -64,7 +64,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, err
 	}
 	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q: the pool token goes in %s or --token-file, never on the command line", fs.Arg(0), TokenEnv)
+		// Not echoed: it may be the token itself.
+		return o, fmt.Errorf("%d unexpected argument(s): orbit-vcs-agent takes flags only; the pool token goes in %s or --token-file, never on the command line", fs.NArg(), TokenEnv)
 	}
 	return o, nil
 }
