@@ -65,6 +65,7 @@ func (s *API) routeTable() []route {
 		{Method: "GET", Path: apiPrefix + "/stacks/{id}/runs", Resource: "stack", handle: s.listStackRuns},
 		{Method: "GET", Path: apiPrefix + "/runs", Resource: "run", handle: s.listRuns},
 		{Method: "GET", Path: apiPrefix + "/runs/{id}", Resource: "run", handle: s.getRun},
+		{Method: "POST", Path: apiPrefix + "/runs/{id}/start", Resource: "run", handle: s.startRun},
 		{Method: "POST", Path: apiPrefix + "/runs/{id}/result", Resource: "run", handle: s.reportRunResult},
 		{Method: "GET", Path: apiPrefix + "/runs/{id}/page", Resource: "run", handle: s.getRunPage},
 		{Method: "POST", Path: apiPrefix + "/runs/{id}/page-link", Resource: "run", handle: s.reissueRunPageLink},
