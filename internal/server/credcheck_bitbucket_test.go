@@ -119,6 +119,7 @@ func TestBitbucketCheckerThroughAPI(t *testing.T) {
 
 	// A private worker pool is checked through its agents; with none connected, the
 	// check says so (on api_host), and validate reports it as unreachable.
+	newPool(t, c, "pool-1", space)
 	private := with(dc("dc-private", "any-token"), "api_host", "private://pool-1", "user_facing_host", "https://bitbucket.example.com")
 	if msg := c.wantError(http.MethodPost, "/api/v1/integrations", private, http.StatusBadRequest, "invalid_argument", "api_host"); !strings.Contains(msg, `no agent of pool "pool-1" is connected`) {
 		t.Fatalf("private pool without an agent: %q", msg)

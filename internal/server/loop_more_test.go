@@ -250,6 +250,7 @@ func TestLoopStatusFailures(t *testing.T) {
 	t.Parallel()
 	l := newLoop(t, "individual")
 	readOnly := l.integration(with(cloudBody("cloud-read-only", "root", "sandbox-cloud-read-token"), "vcs_checks", "individual"))
+	newPool(t, l.c, "pool-1", "root")
 	private := l.integration(with(dcBody("dc-private", "root", "t"),
 		"api_host", "private://pool-1", "user_facing_host", "https://bitbucket.example.com"))
 	refused := l.bind("refused", readOnly, "acme")

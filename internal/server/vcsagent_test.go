@@ -13,29 +13,20 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
-	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
-	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcsagent/pooltoken"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/testwait"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/vcsagent"
 )
 
-// newPool creates the pool name in root and a token of it, in inst's store (the
-// pools' API is another part's).
-func newPool(t *testing.T, inst *servertest.Instance, name string) (poolID, token string) {
+// newPoolWithToken creates the pool name in root and issues a token of it, through
+// the API.
+func newPoolWithToken(t *testing.T, c *client, name string) (poolID, token string) {
 	t.Helper()
-	st := inst.Server.Store()
-	pool, err := st.CreateVCSAgentPool(t.Context(), store.VCSAgentPool{Name: name, SpaceID: "root"})
-	if err != nil {
-		t.Fatal(err)
+	pool := newPool(t, c, name, "root")
+	issued := c.must(http.MethodPost, poolsPath+"/"+str(pool, "id")+"/tokens", map[string]any{"description": "e2e"}, http.StatusCreated)
+	if str(issued, "token") == "" {
+		t.Fatalf("no token in %v", issued)
 	}
-	token, row, err := pooltoken.New(pool.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.CreateVCSAgentPoolToken(t.Context(), row); err != nil {
-		t.Fatal(err)
-	}
-	return pool.ID, token
+	return str(pool, "id"), str(issued, "token")
 }
 
 // runningAgent is an orbit-vcs-agent of the test, stopped by stop.
@@ -88,9 +79,9 @@ func TestVCSAgentEndToEnd(t *testing.T) {
 			c.Egress = policy
 			c.VCSAgentWait = 100 * time.Millisecond
 		}))
-	agentPoolID, agentPoolToken := newPool(t, inst, "corp")
 	l := &loop{t: t, sb: sb, inst: inst, c: newClient(t, inst, inst.AdminKey), stacks: map[string]string{}}
 	l.c.check = openAPIChecker(t)
+	agentPoolID, agentPoolToken := newPoolWithToken(t, l.c, "corp")
 	hub := inst.Server.VCSAgents()
 	connected := func(n int) {
 		t.Helper()

@@ -156,7 +156,9 @@ var InputSizeLimits = map[string]int{
 	"IntegrationInput.api_token": maxCredentialLen, "IntegrationInput.app_password": maxCredentialLen,
 	"IntegrationInput.access_token": maxCredentialLen, "IntegrationInput.api_host": maxURLLen,
 	"IntegrationInput.user_facing_host": maxURLLen,
-	"SpaceInput.labels":                 DefaultMaxLabels, "StackInput.labels": DefaultMaxLabels, "IntegrationInput.labels": DefaultMaxLabels,
+	"VCSAgentPoolInput.space_id":        maxIDLen, "VCSAgentPoolInput.description": maxDescriptionLen,
+	"VCSAgentPoolTokenInput.description": maxDescriptionLen, "VCSAgentPoolTokenRotateInput.description": maxDescriptionLen,
+	"SpaceInput.labels": DefaultMaxLabels, "StackInput.labels": DefaultMaxLabels, "IntegrationInput.labels": DefaultMaxLabels,
 	"param.NameFilter": maxFilterLen, "param.SpaceIDFilter": maxFilterLen, "param.PageToken": maxPageTokenLen,
 	"param.LabelFilter": DefaultMaxLabels,
 }

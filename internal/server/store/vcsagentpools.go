@@ -34,7 +34,7 @@ type VCSAgentPoolToken struct {
 
 // MaxVCSAgentPoolTokens is the most tokens one pool may hold (expired ones are
 // dropped first when a token is issued).
-const MaxVCSAgentPoolTokens = 50
+const MaxVCSAgentPoolTokens = 200
 
 // VCSAgentPoolStore keeps pools and their tokens.
 type VCSAgentPoolStore interface {
@@ -51,6 +51,9 @@ type VCSAgentPoolStore interface {
 	// DeleteVCSAgentPool deletes the pool and its tokens: a *ConflictError{Field: ""}
 	// while an integration's api_host names it.
 	DeleteVCSAgentPool(ctx context.Context, id string) error
+	// IntegrationsUsingVCSAgentPool lists the integrations whose api_host is
+	// private://<poolName>, by name.
+	IntegrationsUsingVCSAgentPool(ctx context.Context, poolName string) ([]Integration, error)
 
 	// CreateVCSAgentPoolToken stores t (ID filled when empty) after dropping the
 	// pool's expired tokens; a pool holding MaxVCSAgentPoolTokens live tokens is a

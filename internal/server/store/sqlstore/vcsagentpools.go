@@ -298,3 +298,13 @@ func (s *Store) RotateVCSAgentPoolToken(ctx context.Context, oldID string, next 
 	}
 	return next, nil
 }
+
+func (s *Store) IntegrationsUsingVCSAgentPool(ctx context.Context, poolName string) ([]store.Integration, error) {
+	var items []store.Integration
+	err := s.inReadTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		items, err = queryIntegrations(ctx, tx, `SELECT `+integrationColumns+` FROM integrations WHERE api_host = $1 ORDER BY integrations.name, integrations.id`, privateHostPrefix+poolName)
+		return err
+	})
+	return items, err
+}

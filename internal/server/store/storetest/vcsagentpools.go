@@ -103,11 +103,19 @@ func testPoolDeleteBlocked(t *testing.T, s store.Store) {
 	in := dcIntegration("dc", store.RootSpaceID)
 	in.APIHost = "private://inside"
 	in = must(s.CreateIntegration(ctx(t), in))(t)
+	must(s.CreateIntegration(ctx(t), dcIntegration("direct", store.RootSpaceID)))(t)
+	users := must(s.IntegrationsUsingVCSAgentPool(ctx(t), "inside"))(t)
+	if len(users) != 1 || users[0].ID != in.ID {
+		t.Fatalf("integrations using the pool: %+v", users)
+	}
 	err := s.DeleteVCSAgentPool(ctx(t), pool.ID)
 	wantConflict(t, err, "", "delete a pool an integration names")
 	must(s.GetVCSAgentPool(ctx(t), pool.ID))(t)
 	in.APIHost = "https://bitbucket.example.com"
 	must(s.UpdateIntegration(ctx(t), in))(t)
+	if users := must(s.IntegrationsUsingVCSAgentPool(ctx(t), "inside"))(t); len(users) != 0 {
+		t.Fatalf("integrations using the pool after the change: %+v", users)
+	}
 	mustNil(t, s.DeleteVCSAgentPool(ctx(t), pool.ID))
 }
 
