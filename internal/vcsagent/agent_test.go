@@ -335,3 +335,29 @@ func TestVCSAgentTokenNeverLogged(t *testing.T) {
 		}
 	}
 }
+
+// revocable accepts goodToken until revoked.
+type revocable struct{ revoked atomic.Bool }
+
+func (r *revocable) AuthenticateAgent(ctx context.Context, token string) (agenthub.PoolIdentity, error) {
+	if r.revoked.Load() {
+		return agenthub.PoolIdentity{}, agenthub.ErrBadAgentToken
+	}
+	return tokens{}.AuthenticateAgent(ctx, token)
+}
+
+// TestVCSAgentRevokedTokenCutOff: revoking the token of a connected agent ends its
+// session at the next check, and it cannot come back.
+func TestVCSAgentRevokedTokenCutOff(t *testing.T) {
+	t.Parallel()
+	auth := &revocable{}
+	hub := agenthub.New(agenthub.Config{Auth: auth, Reauthenticate: 20 * time.Millisecond})
+	srv := hubServer(t, hub)
+	a := runAgent(t, vcsagent.Config{OrbitURL: srv.URL, BitbucketURL: "https://bb.corp.example", Token: goodToken})
+	testwait.For(t, 30*time.Second, "connected", func() bool { return len(hub.Agents("p1")) == 1 })
+	auth.revoked.Store(true)
+	testwait.For(t, 30*time.Second, "cut off and refused", func() bool {
+		_, metrics := scrape(t, a.HealthHandler(), "/metrics")
+		return len(hub.Agents("p1")) == 0 && !a.Connected() && strings.Contains(metrics, `orbit_vcs_agent_connects_total{outcome="refused"}`)
+	})
+}
