@@ -107,10 +107,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.Proxy = nil
-		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
-		cfg.BitbucketTransport = tr
+		cfg.BitbucketTransport = vcsagent.BitbucketTransport(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots})
 	}
 	agent, err := vcsagent.New(cfg)
 	if err != nil {

@@ -112,9 +112,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	transport := cfg.BitbucketTransport
 	if transport == nil {
-		base := http.DefaultTransport.(*http.Transport).Clone()
-		base.Proxy = nil
-		transport = base
+		transport = BitbucketTransport(nil)
 	}
 	a := &Agent{cfg: cfg, bitbucket: bb, connect: orbit, log: log, slots: make(chan struct{}, cfg.MaxStreams),
 		client: &http.Client{Transport: transport,
@@ -134,6 +132,21 @@ func New(cfg Config) (*Agent, error) {
 	info.WithLabelValues(cfg.Version).Set(1)
 	a.registry.MustRegister(a.up, a.requests, a.connects, info)
 	return a, nil
+}
+
+// BitbucketTransport is the agent's transport to Bitbucket: http.DefaultTransport's
+// settings without a proxy from the environment, and tlsConfig (nil: the system's
+// roots).
+func BitbucketTransport(tlsConfig *tls.Config) *http.Transport {
+	tr := &http.Transport{}
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		tr = dt.Clone()
+	}
+	tr.Proxy = nil
+	if tlsConfig != nil {
+		tr.TLSClientConfig = tlsConfig
+	}
+	return tr
 }
 
 // Connected reports whether the agent holds a session with orbit-server now.

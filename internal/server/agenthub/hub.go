@@ -217,7 +217,7 @@ func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 		conn.Close()
 		return nil //nolint:nilerr // the agent went away; it reconnects
 	}
-	var c net.Conn = conn
+	c := conn
 	if rw.Reader.Buffered() > 0 {
 		c = &bufferedConn{Conn: conn, r: rw.Reader}
 	}
