@@ -14,6 +14,10 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/version"
 )
 
+// startProfile starts what a bench build (main_profile.go) records and returns
+// its stop; a release build records nothing.
+var startProfile = func() func() { return func() {} }
+
 func main() {
 	var debug, showVersion bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
@@ -29,11 +33,13 @@ func main() {
 	if err := provider.QuietLogsUnlessAsked(); err != nil {
 		log.Fatal(err)
 	}
+	stopProfile := startProfile()
 	err := providerserver.Serve(context.Background(), provider.New(version.Get()), providerserver.ServeOpts{
 		Address:         "registry.terraform.io/orbit-iac/orbit",
 		Debug:           debug,
 		ProtocolVersion: 6,
 	})
+	stopProfile()
 	if err != nil {
 		log.Fatal(err)
 	}

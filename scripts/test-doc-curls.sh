@@ -148,4 +148,5 @@ if [[ "$times" != finished$'\t'20*$'\t'20* ]]; then
   echo "error: the guide's run has no start and finish times (state, started_at, finished_at: $times)" >&2
   exit 1
 fi
+run_doc templates/guides/rotating-the-webhook-secret.md.tmpl
 echo "doc curls: ok (the guide's result is the commit status: $state; the run's states: $times)"

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,8 +39,9 @@ func main() {
 	table := benchfmt.Table{
 		Title: fmt.Sprintf("Ingest: signed deliveries from a separate process, %d clients, %.0f%% repeats", *concurrency, *repeat*100),
 		Header: []string{"database", "deliveries", "repeats", "2xx/s", "p50 ms", "p99 ms", "max ms", "failed",
-			"queue drained/s", "runs", "statuses"},
+			"queue drained/s", "runs", "statuses", "server CPU ms/delivery (sends)", "(until drained)"},
 	}
+	load := loadAverage()
 	for _, engine := range strings.Split(*engines, ",") {
 		row, err := measure(engine, *serverBin, *deliveries, *concurrency, *repeat)
 		e2e.MustEnv(err)
@@ -49,7 +51,10 @@ func main() {
 		"2xx/s counts every acknowledged send (repeats included); a 202 is sent only after the",
 		"delivery and its job are committed. queue drained/s: distinct deliveries divided by the",
 		"time from the first send until every delivery was dispatched into runs and every commit",
-		"status was posted to the sandbox. PostgreSQL runs with fsync on.",
+		"status was posted to the sandbox. PostgreSQL runs with fsync on. server CPU: orbit-server's",
+		"user+sys CPU per distinct delivery, while the load ran (sends) and until the queue drained",
+		"(the figure a busy machine disturbs least; the load generator and sandbox are other processes).",
+		"Load average (1/5/15 min) before: " + load + "; after: " + loadAverage() + " (2 cores, shared).",
 	}
 	cmd := "make bench: " + strings.Join(os.Args, " ")
 	e2e.MustEnv(benchfmt.Write(os.Stdout, *results, "ingest", cmd, table))
@@ -137,6 +142,7 @@ func measure(engine, serverBin string, deliveries, concurrency int, repeat float
 	if err := load.Wait(); err != nil {
 		return nil, fmt.Errorf("load process: %w", err)
 	}
+	sendCPU := processCPU(srv.Pid())
 	// Drained: every delivery dispatched and no job left (statuses posted).
 	var counts e2e.QueueCounts
 	for {
@@ -152,9 +158,49 @@ func measure(engine, serverBin string, deliveries, concurrency int, repeat float
 		time.Sleep(20 * time.Millisecond)
 	}
 	drained := time.Since(start).Seconds()
+	drainCPU := processCPU(srv.Pid())
 	statuses := len(sb.Statuses())
 	s := sum.Summary
 	return []string{engine, fmt.Sprint(s.Deliveries), fmt.Sprint(s.Repeats), fmt.Sprintf("%.0f", s.PerSecond),
 		fmt.Sprintf("%.1f", s.P50MS), fmt.Sprintf("%.1f", s.P99MS), fmt.Sprintf("%.1f", s.MaxMS), fmt.Sprint(s.Failed),
-		fmt.Sprintf("%.0f", float64(counts.Processed)/drained), fmt.Sprint(counts.Runs), fmt.Sprint(statuses)}, nil
+		fmt.Sprintf("%.0f", float64(counts.Processed)/drained), fmt.Sprint(counts.Runs), fmt.Sprint(statuses),
+		fmt.Sprintf("%.3f", sendCPU.Seconds()*1000/float64(s.Deliveries)),
+		fmt.Sprintf("%.3f", drainCPU.Seconds()*1000/float64(s.Deliveries))}, nil
+}
+
+// processCPU is a process's user+sys CPU so far (/proc/<pid>/stat, in clock ticks
+// of 1/100 s on Linux), 0 when unreadable.
+func processCPU(pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name (which may hold spaces) start at ") ".
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// loadAverage is /proc/loadavg's first three figures.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }

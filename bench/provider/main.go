@@ -17,6 +17,18 @@
 //     429 (half with Retry-After, half without) or 503, against a fault-free run.
 //
 //     go run ./bench/provider -mode scale|compare|bindings|faults   (make bench builds and runs it)
+//
+// Profiles: a provider built with -tags benchprofile (main_profile.go) writes a CPU
+// profile per process to the directory ORBIT_BENCH_CPUPROFILE names, which this
+// program passes through Terraform to it:
+//
+//	go build -tags benchprofile -o /tmp/provider-prof .
+//	ORBIT_BENCH_CPUPROFILE=/tmp/prof go run ./bench/provider -mode scale -n 500 -stacks=false -provider /tmp/provider-prof
+//	go tool pprof -top /tmp/provider-prof /tmp/prof/cpu-*.pprof
+//
+// Terraform itself has no profile switch; `perf record -g` on the terraform process
+// (TF_ACC_TERRAFORM_PATH pointing at a script that runs it under perf) works, its
+// stripped addresses symbolized with `go tool addr2line` (Go keeps the line table).
 package main
 
 import (

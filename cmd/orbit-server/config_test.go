@@ -37,6 +37,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		"ORBIT_TRUSTED_PROXIES":         "10.0.0.0/24",
 		"ORBIT_MAX_LABELS":              "7",
 		"ORBIT_BITBUCKET_CLOUD_API_URL": "http://127.0.0.1:1",
+		"ORBIT_WEBHOOK_SECRET_GRACE":    "90m",
 	}
 	cfg, err := configFromArgs(nil, env(vars), io.Discard, io.Discard)
 	if err != nil {
@@ -53,6 +54,13 @@ func TestConfigFromEnvironment(t *testing.T) {
 	}
 	if cfg.CredentialChecker != nil {
 		t.Error("ORBIT_CHECK_CREDENTIALS=false left the credential checker on")
+	}
+	if cfg.WebhookSecretGrace != 90*time.Minute {
+		t.Errorf("ORBIT_WEBHOOK_SECRET_GRACE=90m: WebhookSecretGrace %s", cfg.WebhookSecretGrace)
+	}
+	// 0 is "no grace", which server.Config spells as a negative value (its 0 is the default).
+	if none, err := configFromArgs(nil, env(map[string]string{"ORBIT_DB": vars["ORBIT_DB"], "ORBIT_WEBHOOK_SECRET_GRACE": "0"}), io.Discard, io.Discard); err != nil || none.WebhookSecretGrace >= 0 {
+		t.Errorf("ORBIT_WEBHOOK_SECRET_GRACE=0: WebhookSecretGrace %s, %v; want negative (none)", none.WebhookSecretGrace, err)
 	}
 	if len(cfg.TrustedProxies) != 1 {
 		t.Errorf("ORBIT_TRUSTED_PROXIES gave %d proxies, want 1", len(cfg.TrustedProxies))
@@ -122,6 +130,7 @@ func TestConfigEnvironmentErrors(t *testing.T) {
 		{"bad duration", nil, map[string]string{"ORBIT_QUEUE_LEASE": "soon"}, "ORBIT_QUEUE_LEASE"},
 		{"bad bool", nil, map[string]string{"ORBIT_CHECK_CREDENTIALS": "perhaps"}, "ORBIT_CHECK_CREDENTIALS"},
 		{"checked after env", nil, map[string]string{"ORBIT_QUEUE_LEASE": "10ms"}, "--queue-lease: 10ms is shorter than a second"},
+		{"negative grace", nil, map[string]string{"ORBIT_WEBHOOK_SECRET_GRACE": "-1h"}, "--webhook-secret-grace: -1h0m0s is negative"},
 		{"log level", []string{"--db", db}, map[string]string{"ORBIT_LOG_LEVEL": "verbose"}, `--log-level: "verbose" is not one of debug, info, warn, error`},
 		{"log format", []string{"--db", db, "--log-format", "xml"}, nil, `--log-format: "xml" is not one of json, text`},
 		{"db and db-file", []string{"--db-file", filepath.Join(dir, "db-url")}, map[string]string{"ORBIT_DB": db}, "--db-file and --db (or ORBIT_DB) both name the database"},

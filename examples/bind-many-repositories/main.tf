@@ -13,7 +13,7 @@
 #   terraform workspace select -or-create PLAT
 #   terraform apply -var project_key=PLAT
 #
-# Measured figures: see the orbit_stack_vcs_binding documentation.
+# Measured figures: README.md here and the orbit_stack_vcs_binding documentation.
 
 terraform {
   required_providers {

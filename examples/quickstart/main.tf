@@ -36,6 +36,9 @@ resource "orbit_bitbucket_cloud_integration" "platform" {
   api_token_wo_version = var.bitbucket_cloud_api_token_version
   labels               = ["team:platform"]
   vcs_checks           = "aggregated"
+
+  # Raise to rotate the webhook secret: the hooks below re-key in the same apply.
+  webhook_secret_version = 1
 }
 
 resource "orbit_bitbucket_datacenter_integration" "corp" {
@@ -46,6 +49,7 @@ resource "orbit_bitbucket_datacenter_integration" "corp" {
   access_token_wo         = var.bitbucket_dc_access_token
   access_token_wo_version = var.bitbucket_dc_access_token_version
   description             = "Company-wide Bitbucket Data Center."
+  webhook_secret_version  = 1
 }
 
 data "orbit_integration_webhook" "cloud" {
@@ -72,6 +76,8 @@ resource "orbit_bitbucket_repository_webhook" "cloud" {
   integration_id = orbit_bitbucket_cloud_integration.platform.id
   namespace      = each.value.namespace
   repository     = each.value.slug
+
+  webhook_secret_version = orbit_bitbucket_cloud_integration.platform.webhook_secret_version
 }
 
 resource "orbit_bitbucket_repository_webhook" "datacenter" {
@@ -80,4 +86,6 @@ resource "orbit_bitbucket_repository_webhook" "datacenter" {
   integration_id = orbit_bitbucket_datacenter_integration.corp.id
   namespace      = each.value.namespace
   repository     = each.value.slug
+
+  webhook_secret_version = orbit_bitbucket_datacenter_integration.corp.webhook_secret_version
 }

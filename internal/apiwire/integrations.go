@@ -49,6 +49,11 @@ type Integration struct {
 	// WebhookSecretFingerprint identifies the current secret without revealing it
 	// (first 16 hex digits of its SHA-256); every reader sees it.
 	WebhookSecretFingerprint string `json:"webhook_secret_fingerprint"`
+	// PreviousWebhookSecretExpiresAt is when the secret replaced by the last rotation
+	// stops verifying deliveries (the rotation plus the server's
+	// --webhook-secret-grace); null when the secret was never rotated. A time in the
+	// past means only the current secret verifies.
+	PreviousWebhookSecretExpiresAt *Time `json:"previous_webhook_secret_expires_at"`
 
 	// Bitbucket Cloud.
 	Email      *string `json:"email,omitempty"`

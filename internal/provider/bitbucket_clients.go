@@ -20,6 +20,8 @@ import (
 // so a configuration without those types needs neither block.
 type bitbucketClients struct {
 	version string
+	// http is the provider's HTTP client (newHTTPClient), shared by every client.
+	http *http.Client
 
 	mu         sync.Mutex
 	cloud      *cloud.Client
@@ -47,7 +49,7 @@ func (pd *providerData) cloudClient(diags *diag.Diagnostics) *cloud.Client {
 		return b.cloud
 	}
 	client, err := cloud.New(cloud.APIToken(creds.Email, bitbucket.Secret(creds.APIToken)),
-		bitbucket.WithBaseURL(creds.APIURL), bitbucket.WithUserAgent(bitbucket.UserAgent(b.version)))
+		bitbucket.WithBaseURL(creds.APIURL), bitbucket.WithUserAgent(bitbucket.UserAgent(b.version)), bitbucket.WithHTTPClient(b.http))
 	if err != nil {
 		diags.AddError("Invalid bitbucket_cloud configuration", err.Error()+". "+cloudBlockAdvice)
 		return nil
@@ -95,7 +97,7 @@ func (pd *providerData) dataCenterClient(in *orbitapi.Integration, diags *diag.D
 		return client
 	}
 	client, err := datacenter.New(bitbucket.Secret(creds.Token),
-		bitbucket.WithBaseURL(baseURL), bitbucket.WithUserAgent(bitbucket.UserAgent(b.version)))
+		bitbucket.WithBaseURL(baseURL), bitbucket.WithUserAgent(bitbucket.UserAgent(b.version)), bitbucket.WithHTTPClient(b.http))
 	if err != nil {
 		diags.AddError("Invalid bitbucket_datacenter configuration", err.Error()+". "+dataCenterBlockAdvice)
 		return nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -19,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -62,6 +64,9 @@ type repositoryWebhookModel struct {
 	URL                  types.String `tfsdk:"url"`
 	ProviderType         types.String `tfsdk:"provider_type"`
 	SecretFingerprint    types.String `tfsdk:"secret_fingerprint"`
+	// WebhookSecretVersion is configuration only (the integration's, by reference):
+	// a change of it re-keys the hook.
+	WebhookSecretVersion types.Int64 `tfsdk:"webhook_secret_version"`
 }
 
 func (m *repositoryWebhookModel) where() string {
@@ -83,8 +88,11 @@ func (r *repositoryWebhookResource) Schema(_ context.Context, _ resource.SchemaR
 			"The URL and signing secret come from orbit-server, never from configuration, and the secret never reaches state. " +
 			"Creating it adopts a hook of the repository that already has the integration's URL instead of adding a second one. " +
 			"A refresh reads the hook once from Bitbucket and the integration once per provider run, and shows what changed outside Terraform " +
-			"(hook deleted, disabled, URL, events or title changed, and on Bitbucket Cloud a removed secret); after the integration's secret is rotated the next plan updates the hook. " +
-			"Bitbucket never shows a hook's secret, so a secret replaced by hand with another value cannot be seen (nor, on current Data Center servers, a removed one): raise the integration's `webhook_secret_version` to re-key every hook.\n\n" +
+			"(hook deleted, disabled, URL, events or title changed, and on Bitbucket Cloud a removed secret). " +
+			"Set `webhook_secret_version` to the integration's own (`webhook_secret_version = orbit_bitbucket_cloud_integration.main.webhook_secret_version`): raising the integration's version then rotates the secret and re-keys this hook in the same apply, and the next plan is empty. " +
+			"Without it, a rotation re-keys the hook one apply later (the next plan shows `secret_fingerprint` changing), as it does after a rotation made outside Terraform. " +
+			"Bitbucket never shows a hook's secret, so a secret replaced by hand with another value cannot be seen (nor, on current Data Center servers, a removed one): raise the integration's `webhook_secret_version` to re-key every hook. " +
+			"See the guide [Rotating the webhook secret](../guides/rotating-the-webhook-secret.md).\n\n" +
 			"**Bitbucket permissions:** the provider's `bitbucket_cloud` block needs an API token with the webhook scopes (`read:webhook:bitbucket`, `write:webhook:bitbucket`) and `read:repository:bitbucket`, " +
 			"or admin on the repository; the `bitbucket_datacenter` block needs a token with **REPO_ADMIN** on the repository. The Orbit API key needs `admin` on the integration's space to read the secret it installs.\n\n" +
 			"**Rate limit:** Bitbucket Cloud limits webhook endpoints to about 1,000 requests an hour; the provider retries 429 answers with back-off, so very large refreshes slow down rather than fail.",
@@ -152,6 +160,13 @@ func (r *repositoryWebhookResource) Schema(_ context.Context, _ resource.SchemaR
 			"provider_type": schema.StringAttribute{
 				MarkdownDescription: "`bitbucket_cloud` or `bitbucket_datacenter`, from the integration.",
 				Computed:            true,
+			},
+			"webhook_secret_version": schema.Int64Attribute{
+				MarkdownDescription: "The integration's `webhook_secret_version`, by reference (`orbit_bitbucket_cloud_integration.main.webhook_secret_version`). " +
+					"When it changes, the plan updates the hook in place, after the integration (which the reference orders first): the update installs the integration's secret as it is then, so a rotation by a raised version re-keys the hook in the same apply. " +
+					"Not stored by orbit-server or Bitbucket. Optional: a hook without it is re-keyed by the apply after a rotation. Every change re-sends the secret, so adding it to an existing or imported hook plans one harmless update.",
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.AtLeast(0)},
 			},
 			"secret_fingerprint": schema.StringAttribute{
 				MarkdownDescription: "Fingerprint of the secret installed on the hook (the integration's `webhook_secret_fingerprint` when it was installed; empty when Bitbucket Cloud reports that the hook has no secret). Never the secret itself.",
@@ -245,7 +260,28 @@ func (r *repositoryWebhookResource) ModifyPlan(ctx context.Context, req resource
 	plan.URL = types.StringValue(in.WebhookURL)
 	plan.ProviderType = types.StringValue(in.Provider)
 	plan.SecretFingerprint = types.StringValue(in.WebhookSecretFingerprint)
+	rekey, diags := secretVersionChanges(plan, req.State)
+	resp.Diagnostics.Append(diags...)
+	if rekey {
+		// The integration, applied first, may rotate its secret in this very apply:
+		// what the hook ends up with is known only then.
+		plan.SecretFingerprint = types.StringUnknown()
+	}
 	resp.Diagnostics.Append(setModel(&resp.Plan.Raw, &plan)...)
+}
+
+// secretVersionChanges: the plan creates a hook with a webhook_secret_version, or
+// changes (or drops) the one in state, so the hook is to be re-keyed in this apply.
+func secretVersionChanges(plan repositoryWebhookModel, prior tfsdk.State) (bool, diag.Diagnostics) {
+	if prior.Raw.IsNull() {
+		return !plan.WebhookSecretVersion.IsNull(), nil
+	}
+	var state repositoryWebhookModel
+	diags := getModel(prior.Raw, &state)
+	if diags.HasError() {
+		return false, diags
+	}
+	return !plan.WebhookSecretVersion.Equal(state.WebhookSecretVersion), nil
 }
 
 func productName(providerType string) string {
@@ -291,8 +327,9 @@ func (m *repositoryWebhookModel) fromHook(h hookView) {
 }
 
 // installed records what an apply installed: the planned fingerprint when the plan
-// knew it (a rotation between plan and apply then shows in the next plan), else the
-// integration's.
+// knew it (a rotation between plan and apply then shows in the next plan), else (a
+// changed webhook_secret_version, whose rotation came first in this apply) the
+// integration's as the apply read it.
 func (m *repositoryWebhookModel) installed(in *orbitapi.Integration) {
 	if m.SecretFingerprint.IsUnknown() || m.SecretFingerprint.IsNull() {
 		m.SecretFingerprint = types.StringValue(in.WebhookSecretFingerprint)

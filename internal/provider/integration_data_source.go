@@ -105,6 +105,11 @@ func integrationCommonAttributes() map[string]schema.Attribute {
 			MarkdownDescription: "URL Bitbucket repository webhooks of this integration are sent to.",
 			Computed:            true,
 		},
+		"previous_webhook_secret_expires_at": schema.StringAttribute{
+			MarkdownDescription: "When the webhook secret replaced by the last rotation stops verifying deliveries (RFC 3339, UTC): the rotation plus orbit-server's `--webhook-secret-grace` (default 24h). " +
+				"Until then a hook not yet re-keyed still delivers; a time in the past means only the current secret verifies. Null when the secret was never rotated.",
+			Computed: true,
+		},
 		"recent_deliveries": recentDeliveriesAttribute(),
 	}
 }
@@ -233,6 +238,8 @@ type integrationDataSourceFields struct {
 	VCSChecks   types.String `tfsdk:"vcs_checks"`
 	WebhookURL  types.String `tfsdk:"webhook_url"`
 
+	PreviousWebhookSecretExpiresAt types.String `tfsdk:"previous_webhook_secret_expires_at"`
+
 	RecentDeliveries types.Object `tfsdk:"recent_deliveries"`
 }
 
@@ -293,6 +300,10 @@ func (d *integrationDataSource[M, P]) Read(ctx context.Context, req datasource.R
 	common.Labels = labels
 	common.VCSChecks = types.StringValue(integration.VCSChecks)
 	common.WebhookURL = types.StringValue(integration.WebhookURL)
+	common.PreviousWebhookSecretExpiresAt = types.StringNull()
+	if at := integration.PreviousWebhookSecretExpiresAt; at != nil {
+		common.PreviousWebhookSecretExpiresAt = types.StringValue(at.UTC().Format(time.RFC3339))
+	}
 	P(&data).kindFromAPI(integration)
 	recent, diags := recentDeliveries(ctx, client, integration.ID, time.Now())
 	resp.Diagnostics.Append(diags...)

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"math/big"
 	"reflect"
 	"sync"
 
@@ -123,9 +124,16 @@ func fieldFromTerraform(kind modelFieldKind, a tftypes.Value) (any, error) {
 		case a.IsNull():
 			return types.Int64Null(), nil
 		}
-		var n int64
-		err := a.As(&n)
-		return types.Int64Value(n), err
+		// tftypes reads a number only as a *big.Float.
+		var f big.Float
+		if err := a.As(&f); err != nil {
+			return nil, err
+		}
+		n, acc := f.Int64()
+		if acc != big.Exact {
+			return nil, fmt.Errorf("%s is not a whole number in the int64 range", f.String())
+		}
+		return types.Int64Value(n), nil
 	default:
 		switch {
 		case !a.IsKnown():

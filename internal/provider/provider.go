@@ -194,7 +194,8 @@ func (p *orbitProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	}
 
-	client, err := orbitapi.NewClient(endpoint, apiKey, orbitapi.WithVersion(p.version))
+	hc := newHTTPClient()
+	client, err := orbitapi.NewClient(endpoint, apiKey, orbitapi.WithVersion(p.version), orbitapi.WithHTTPClient(hc))
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("endpoint"), "Invalid Orbit endpoint",
 			fmt.Sprintf("%s. Check endpoint in the orbit provider block or the %s environment variable.", err, envEndpoint))
@@ -202,7 +203,7 @@ func (p *orbitProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	}
 	// The probe gives up sooner than the client does for real work: a wrong
 	// endpoint should fail fast, while a brief blip still gets a second chance.
-	probeClient, err := orbitapi.NewClient(endpoint, apiKey, orbitapi.WithVersion(p.version),
+	probeClient, err := orbitapi.NewClient(endpoint, apiKey, orbitapi.WithVersion(p.version), orbitapi.WithHTTPClient(hc),
 		orbitapi.WithRetry(2, 250*time.Millisecond, time.Second))
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("endpoint"), "Invalid Orbit endpoint", err.Error())
@@ -214,7 +215,7 @@ func (p *orbitProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	}
 
-	data := &providerData{client: client, access: &access{client: client, whoami: who}, integrations: newIntegrationCache(client), bitbucket: &bitbucketClients{version: p.version}}
+	data := &providerData{client: client, access: &access{client: client, whoami: who}, integrations: newIntegrationCache(client), bitbucket: &bitbucketClients{version: p.version, http: hc}}
 	data.bitbucketCloud.APIURL = defaultBitbucketCloudAPIURL
 	setIfKnown(&data.bitbucketCloud.APIURL, types.StringValue(os.Getenv(envBitbucketCloudAPIURL)))
 	data.bitbucketCloud.Email = os.Getenv(envBitbucketCloudEmail)

@@ -77,9 +77,11 @@ func integrationPlacementAttributes(attrs map[string]schema.Attribute) {
 		Validators:          vcsChecksValidators(),
 	}
 	attrs["webhook_secret_version"] = schema.Int64Attribute{
-		MarkdownDescription: "Raise it to rotate the webhook secret in the same apply (orbit-server makes a new one; every `orbit_bitbucket_repository_webhook` of this integration then shows an update in the next plan, which installs the new secret). Setting it for the first time, or lowering it, records the value without rotating.",
-		Optional:            true,
-		Validators:          []validator.Int64{int64validator.AtLeast(0)},
+		MarkdownDescription: "Raise it to rotate the webhook secret in the same apply: orbit-server makes a new one, and every `orbit_bitbucket_repository_webhook` whose own `webhook_secret_version` refers to this attribute is re-keyed in that same apply (so the next plan is empty); a hook without that reference shows the update in the next plan instead. " +
+			"The replaced secret keeps verifying deliveries for orbit-server's `--webhook-secret-grace` (default 24h; the data source shows the end as `previous_webhook_secret_expires_at`). " +
+			"Setting it for the first time, or lowering it, records the value without rotating. See the guide [Rotating the webhook secret](../guides/rotating-the-webhook-secret.md).",
+		Optional:   true,
+		Validators: []validator.Int64{int64validator.AtLeast(0)},
 	}
 	attrs["check_credentials"] = schema.BoolAttribute{
 		MarkdownDescription: "Whether orbit-server tries the credential against Bitbucket when the integration is created or changed (Cloud: `GET /2.0/user`; Data Center: a project list), and refuses it with a clear message when Bitbucket does. orbit-server itself must reach the Bitbucket host for that. Set `false` to create an integration for a host orbit-server cannot reach yet. Defaults to `true`. Not stored by orbit-server.",

@@ -65,8 +65,11 @@ type Config struct {
 	// CredentialChecker verifies integration credentials against Bitbucket; nil = no check.
 	CredentialChecker CredentialChecker
 	// WebhookSecretGrace is how long a rotated-out webhook secret still verifies
-	// deliveries; 0 means DefaultWebhookSecretGrace, a negative value none.
+	// deliveries; 0 means DefaultWebhookSecretGrace, a negative value none. The
+	// integration's answer shows when it ends (previous_webhook_secret_expires_at).
 	WebhookSecretGrace time.Duration
+	// Now is the receiver's clock for that window; nil is time.Now (tests move it).
+	Now func() time.Time
 	// WebhookMaxBody bounds a webhook delivery's body; 0 means
 	// DefaultWebhookMaxBody (4 MiB: a signed Data Center push of 3,001 refs fits).
 	WebhookMaxBody int64
@@ -280,8 +283,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	env := statusEnv(cfg)
 	env.Agents = s.agents
 	s.worker = worker.New(st, box, worker.Config{Lease: cfg.QueueLease, Poll: cfg.QueuePollInterval,
-		PublicURL: publicURL, Status: env, Logger: logger, Metrics: m, RunLink: pages.StatusURL, AgentWait: cfg.VCSAgentWait})
-	s.receiver = receiver.New(st, box, m, receiver.Config{Grace: grace, MaxBody: cfg.WebhookMaxBody,
+		PublicURL: publicURL, Status: env, Logger: logger, Metrics: m, RunLink: pages.StatusURL, RunLinks: pages.AddLinks,
+		AgentWait: cfg.VCSAgentWait})
+	s.receiver = receiver.New(st, box, m, receiver.Config{Grace: grace, Now: cfg.Now, MaxBody: cfg.WebhookMaxBody,
 		ReadSlots: cfg.WebhookReadSlots, FailureBurst: cfg.WebhookFailureBurst,
 		FailureInterval: cfg.WebhookFailureInterval, TrustedProxies: trusted},
 		func() { s.worker.Wake(store.JobDelivery) })
@@ -299,7 +303,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		MaxLabels:      orDefault(cfg.MaxLabels, DefaultMaxLabels),
 		AuthLimit:      auth.NewLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval),
 		TrustedProxies: trusted, Inflight: &s.inflight, Draining: &s.draining,
-		Targets: s.receiver, Queue: s.worker, RunPages: pages, Agents: s.agents,
+		Targets: s.receiver, Queue: s.worker, RunPages: pages, WebhookSecretGrace: grace, Agents: s.agents,
 		PublicRoutes: append(append(s.receiver.Routes(), pages.Routes()...), s.agents.Routes()...),
 	})
 	s.handler = s.api.Handler()

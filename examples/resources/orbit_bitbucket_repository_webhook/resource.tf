@@ -15,7 +15,8 @@ resource "orbit_bitbucket_cloud_integration" "main" {
   api_token_wo         = var.bitbucket_api_token
   api_token_wo_version = 1
 
-  # Raise to rotate the webhook secret; the hooks below then re-key in the next plan.
+  # Raise to rotate the webhook secret; the hooks below that take it re-key in the
+  # same apply.
   webhook_secret_version = 1
 }
 
@@ -24,6 +25,9 @@ resource "orbit_bitbucket_repository_webhook" "infra" {
   integration_id = orbit_bitbucket_cloud_integration.main.id
   namespace      = "acme"  # Cloud workspace (Data Center: project key)
   repository     = "infra" # repository slug
+
+  # Re-key in the apply that rotates the integration's secret.
+  webhook_secret_version = orbit_bitbucket_cloud_integration.main.webhook_secret_version
 }
 
 # Every repository of a workspace project, one webhook each.
@@ -39,6 +43,8 @@ resource "orbit_bitbucket_repository_webhook" "platform" {
   namespace      = each.value.namespace
   repository     = each.value.slug
   title          = "Orbit (platform)"
+
+  webhook_secret_version = orbit_bitbucket_cloud_integration.main.webhook_secret_version
 }
 
 variable "bitbucket_api_token" {

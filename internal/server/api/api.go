@@ -61,6 +61,9 @@ type Config struct {
 	// Agents says which VCS agents of each pool are connected (nil: none, as on a
 	// server without an agent hub).
 	Agents pooltoken.AgentDirectory
+	// WebhookSecretGrace is the receiver's window for a rotated-out webhook secret
+	// (negative: none); answers show when it ends.
+	WebhookSecretGrace time.Duration
 }
 
 // API serves the management API.
@@ -82,6 +85,7 @@ type API struct {
 	runPages       RunPages
 	publicRoutes   []httpx.Route
 	agents         pooltoken.AgentDirectory
+	secretGrace    time.Duration
 	// bodyLimits are the routes (patterns) whose body cap is not httpx.MaxBodyBytes.
 	bodyLimits map[string]int64
 	// refusedLog writes the access-log lines of requests refused before anyone was
@@ -106,6 +110,7 @@ func New(cfg Config) *API {
 		trustedProxies: cfg.TrustedProxies, inflight: cfg.Inflight, draining: cfg.Draining,
 		ready:          writeProbe{interval: readyProbeInterval, now: time.Now},
 		webhookTargets: cfg.Targets, queue: cfg.Queue, runPages: cfg.RunPages, publicRoutes: cfg.PublicRoutes,
+		secretGrace:        cfg.WebhookSecretGrace,
 		idempotencyHashKey: cfg.Box.DeriveKey("orbit idempotency request hash"),
 		bodyLimits:         map[string]int64{},
 		agents:             cfg.Agents,

@@ -65,6 +65,10 @@ func (s *API) toIntegrationResponse(in store.Integration, withSecret bool) integ
 		CreatedAt:   wireTime(in.CreatedAt),
 		UpdatedAt:   wireTime(in.UpdatedAt),
 	}
+	if until := in.PreviousWebhookSecretExpiry(s.secretGrace); !until.IsZero() {
+		expires := wireTime(until)
+		resp.PreviousWebhookSecretExpiresAt = &expires
+	}
 	username := in.Username
 	resp.Username = &username
 	if kind, err := vcs.Lookup(in.Provider); err == nil {

@@ -69,8 +69,11 @@ const (
 
 // Config is how a receiver is built; zero values are the defaults.
 type Config struct {
-	// Grace is how long a rotated-out webhook secret still verifies deliveries.
+	// Grace is how long a rotated-out webhook secret still verifies deliveries
+	// (negative: not at all).
 	Grace time.Duration
+	// Now is the clock the grace is measured with; nil is time.Now.
+	Now func() time.Time
 	// MaxBody bounds a delivery's body (DefaultMaxBody).
 	MaxBody int64
 	// ReadSlots bounds how many bodies larger than SmallBody (or of undeclared
@@ -92,6 +95,7 @@ type Receiver struct {
 	box      *secrets.Box
 	metrics  *metrics.Metrics
 	grace    time.Duration
+	now      func() time.Time
 	maxBody  int64
 	reads    *httpguard.Gate // bodies over SmallBody or of undeclared length
 	small    *httpguard.Gate // bodies declaring at most SmallBody
@@ -116,7 +120,10 @@ func New(st store.Store, box *secrets.Box, m *metrics.Metrics, cfg Config, commi
 	if cfg.FailureInterval <= 0 {
 		cfg.FailureInterval = DefaultFailureInterval
 	}
-	rc := &Receiver{store: st, box: box, metrics: m, grace: cfg.Grace, maxBody: cfg.MaxBody,
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	rc := &Receiver{store: st, box: box, metrics: m, grace: cfg.Grace, now: cfg.Now, maxBody: cfg.MaxBody,
 		reads:    httpguard.NewGate(cfg.ReadSlots),
 		small:    httpguard.NewGate(SmallReadSlots),
 		failures: httpguard.NewFailureLimiter(httpguard.FailureLimit{Burst: cfg.FailureBurst, Interval: cfg.FailureInterval}),
@@ -323,12 +330,12 @@ func (rc *Receiver) readVerified(r *http.Request, kind vcs.Kind, provider store.
 		}
 		return nil, -1, httpx.InvalidArg("", "cannot read the webhook body")
 	}
-	matched = (*target).verify(kind, r.Header, body, rc.grace)
+	matched = (*target).verify(kind, r.Header, body, rc.now())
 	if matched < 0 && !(*target).fresh() {
 		// A rotation elsewhere may have made the cached secrets stale.
 		if fresh, err := rc.targets.get(r.Context(), provider, name, true); err == nil {
 			*target = fresh
-			matched = fresh.verify(kind, r.Header, body, rc.grace)
+			matched = fresh.verify(kind, r.Header, body, rc.now())
 		}
 	}
 	if matched < 0 {
@@ -343,15 +350,17 @@ type webhookTarget struct {
 	integrationID string
 	current       bitbucket.Secret
 	previous      bitbucket.Secret // "" when never rotated
-	rotatedAt     time.Time
+	// previousUntil is the last instant previous verifies
+	// (store.Integration.PreviousWebhookSecretExpiry).
+	previousUntil time.Time
 	loadedAt      time.Time
 }
 
 // verify returns 0 when the current secret signed body, 1 for the previous one
-// (accepted only within grace of the rotation), -1 otherwise.
-func (t *webhookTarget) verify(kind vcs.Kind, header http.Header, body []byte, grace time.Duration) int {
+// (tried only until previousUntil: within the grace of the rotation), -1 otherwise.
+func (t *webhookTarget) verify(kind vcs.Kind, header http.Header, body []byte, now time.Time) int {
 	previous := t.previous
-	if previous != "" && time.Since(t.rotatedAt) > grace {
+	if now.After(t.previousUntil) {
 		previous = ""
 	}
 	return kind.VerifyDelivery(header, body, t.current, previous)
@@ -386,7 +395,7 @@ func (c *webhookTargetCache) get(ctx context.Context, provider store.Provider, n
 		}
 		return nil, err
 	}
-	t = &webhookTarget{integrationID: in.ID, rotatedAt: in.WebhookSecretRotatedAt, loadedAt: time.Now()}
+	t = &webhookTarget{integrationID: in.ID, previousUntil: in.PreviousWebhookSecretExpiry(c.rc.grace), loadedAt: time.Now()}
 	current, err := c.rc.box.WebhookSecret(in)
 	if err != nil {
 		return nil, err

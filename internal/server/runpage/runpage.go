@@ -131,6 +131,18 @@ func (p *Pages) Link(ctx context.Context, run store.Run) (string, error) {
 	return p.publicURLOf(token), nil
 }
 
+// AddLinks makes, in one transaction, the links of the runs that have none yet, so
+// that Link then only reads them: the worker calls it for a batch of status jobs
+// (each link made alone is a write transaction of its own, a disk sync on SQLite).
+func (p *Pages) AddLinks(ctx context.Context, runIDs []string) error {
+	ls := make([]store.RunPageLink, 0, len(runIDs))
+	for _, id := range runIDs {
+		nonce := store.RandomToken()
+		ls = append(ls, store.RunPageLink{RunID: id, Nonce: nonce, TokenHash: hashToken(p.token(id, nonce))})
+	}
+	return p.store.AddRunPageLinks(ctx, ls)
+}
+
 // StatusURL is the link a commit status of run carries: its capability link, or
 // the stable URL when the link was revoked.
 func (p *Pages) StatusURL(ctx context.Context, run store.Run) (string, error) {

@@ -90,6 +90,11 @@ type RunPageStore interface {
 	// it leaves an existing link (live or revoked) alone. It returns the link
 	// stored. A missing run is a *NotFoundError{Kind: "run"}.
 	PutRunPageLink(ctx context.Context, l RunPageLink, onlyIfAbsent bool) (RunPageLink, error)
+	// AddRunPageLinks creates, in one transaction, the link of each run of ls that
+	// has none; a run with a link (live or revoked) keeps it, and a run that no
+	// longer exists is skipped. The worker makes the links of a batch of status
+	// jobs this way instead of one transaction per run.
+	AddRunPageLinks(ctx context.Context, ls []RunPageLink) error
 	// RevokeRunPageLink revokes the run's link (no error when it has none or it
 	// is revoked already).
 	RevokeRunPageLink(ctx context.Context, runID string) error

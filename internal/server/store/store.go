@@ -170,6 +170,18 @@ type Integration struct {
 	UpdatedAt time.Time
 }
 
+// PreviousWebhookSecretExpiry is the last instant at which the secret the last
+// rotation replaced still verifies deliveries, for the server's grace (negative:
+// none): the rotation plus grace, down to the whole second the API writes times in,
+// so that what the API shows (previous_webhook_secret_expires_at) is exactly what the
+// receiver does. Zero when the secret was never rotated.
+func (in Integration) PreviousWebhookSecretExpiry(grace time.Duration) time.Time {
+	if len(in.PreviousSealedWebhookSecret) == 0 || in.WebhookSecretRotatedAt.IsZero() {
+		return time.Time{}
+	}
+	return in.WebhookSecretRotatedAt.Add(max(grace, 0)).Truncate(time.Second)
+}
+
 // Binding statuses. A binding is attached while its integration exists; deleting the
 // integration detaches it (the binding and its stack stay) until it is pointed at an
 // integration again.

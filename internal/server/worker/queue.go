@@ -57,6 +57,9 @@ type Config struct {
 	// RunLink is the link a run's commit status carries (the run page's; see
 	// package runpage); nil links to the run in the API.
 	RunLink func(ctx context.Context, run store.Run) (string, error)
+	// RunLinks makes the links of a batch of runs ahead of RunLink, in one
+	// transaction (nil: RunLink makes each).
+	RunLinks func(ctx context.Context, runIDs []string) error
 	// AgentWait is how long a status job waits when no VCS agent of its
 	// integration's pool is connected before it looks again (0: DefaultAgentWait).
 	AgentWait time.Duration
@@ -75,6 +78,7 @@ type Worker struct {
 	busy      func() bool
 	metrics   *metrics.Metrics
 	runLink   func(ctx context.Context, run store.Run) (string, error)
+	runLinks  func(ctx context.Context, runIDs []string) error
 	agentWait time.Duration
 	queue     *queue
 }
@@ -82,7 +86,7 @@ type Worker struct {
 // New builds the worker; Start runs it.
 func New(st store.Store, box *secrets.Box, cfg Config) *Worker {
 	s := &Worker{store: st, box: box, logger: cfg.Logger, publicURL: cfg.PublicURL, env: cfg.Status, busy: cfg.Busy,
-		metrics: cfg.Metrics, runLink: cfg.RunLink, agentWait: cfg.AgentWait}
+		metrics: cfg.Metrics, runLink: cfg.RunLink, runLinks: cfg.RunLinks, agentWait: cfg.AgentWait}
 	if s.agentWait <= 0 {
 		s.agentWait = DefaultAgentWait
 	}

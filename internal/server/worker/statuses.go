@@ -191,6 +191,7 @@ func (s *Worker) handleStatusJobs(ctx context.Context, jobs []store.Job) {
 	claimed := time.Now()
 	postBudget := min(statusPostTimeout, s.queue.lease/3)
 	integrations := integrationCache{}
+	s.addRunLinks(ctx, jobs)
 	var finished []string
 	for i, job := range jobs {
 		if ctx.Err() != nil || time.Since(claimed) > s.queue.lease/3 {
@@ -209,6 +210,21 @@ func (s *Worker) handleStatusJobs(ctx context.Context, jobs []store.Job) {
 	defer cancel()
 	if err := s.store.DeleteJobs(dctx, finished...); err != nil {
 		s.logger.Error("queue: delete finished status jobs", "jobs", len(finished), "error", err.Error())
+	}
+}
+
+// addRunLinks makes the run page links of the jobs' runs in one transaction. A
+// failure only costs time: each status then makes its run's link itself.
+func (s *Worker) addRunLinks(ctx context.Context, jobs []store.Job) {
+	if s.runLinks == nil || s.runLink == nil {
+		return
+	}
+	ids := make([]string, 0, len(jobs))
+	for _, j := range jobs {
+		ids = append(ids, j.SubjectID)
+	}
+	if err := s.runLinks(ctx, ids); err != nil && ctx.Err() == nil {
+		s.logger.Warn("queue: make the run page links of a batch", "runs", len(ids), "error", err.Error())
 	}
 }
 

@@ -221,6 +221,25 @@ func (s *Store) PutRunPageLink(ctx context.Context, l store.RunPageLink, onlyIfA
 	return l, err
 }
 
+func (s *Store) AddRunPageLinks(ctx context.Context, ls []store.RunPageLink) error {
+	if len(ls) == 0 {
+		return nil
+	}
+	return s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		now := formatTime(s.nowUTC())
+		for _, l := range ls {
+			// WHERE EXISTS: a run deleted meanwhile (with its stack) is skipped, not a
+			// foreign-key error that would fail the others.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO run_page_links (run_id, nonce, token_hash, created_at)
+				SELECT id, $2, $3, $4 FROM runs WHERE id = $1
+				ON CONFLICT (run_id) DO NOTHING`, l.RunID, l.Nonce, l.TokenHash, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 func (s *Store) RevokeRunPageLink(ctx context.Context, runID string) error {
 	_, err := s.writer.ExecContext(ctx, `UPDATE run_page_links SET revoked_at = $1 WHERE run_id = $2 AND revoked_at = ''`,
 		formatTime(s.nowUTC()), runID)

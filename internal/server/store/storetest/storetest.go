@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, retentionTests...)
 	tests = append(tests, keyTests...)
 	tests = append(tests, poolTests...)
+	tests = append(tests, runPageTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
