@@ -71,7 +71,7 @@ echo "all provider zips and orbit-server archives are listed and match their has
 work_dir="$(mktemp -d "${TMPDIR:-/tmp}/orbit-release-test.XXXXXX")"
 trap 'rm -rf "$work_dir"' EXIT
 tar -xzf "$dist/orbit-server_${version}_linux_amd64.tar.gz" -C "$work_dir"
-for f in orbit-server LICENSE CHANGELOG.md OPERATIONS.md deploy/orbit-server.service; do
+for f in orbit-server orbit-vcs-agent LICENSE CHANGELOG.md OPERATIONS.md deploy/orbit-server.service; do
   if [[ ! -e "$work_dir/$f" ]]; then
     echo "error: the orbit-server archive has no $f" >&2
     exit 1
@@ -81,6 +81,12 @@ reported="$("$work_dir/orbit-server" --version)"
 echo "$reported"
 if [[ "$reported" != "orbit-server $version "* ]]; then
   echo "error: orbit-server --version says '$reported', want version $version" >&2
+  exit 1
+fi
+
+agent_reported="$("$work_dir/orbit-vcs-agent" --version)"
+if [[ "$agent_reported" != "orbit-vcs-agent $version" ]]; then
+  echo "error: orbit-vcs-agent --version says '$agent_reported', want version $version" >&2
   exit 1
 fi
 

@@ -117,12 +117,16 @@ func TestBitbucketCheckerThroughAPI(t *testing.T) {
 		t.Fatalf("validate bad cloud: %v", res)
 	}
 
-	// A private worker pool cannot be reached from the server: skipped, not refused.
+	// A private worker pool is checked through its agents; with none connected, the
+	// check says so (on api_host), and validate reports it as unreachable.
 	newPool(t, c, "pool-1", space)
 	private := with(dc("dc-private", "any-token"), "api_host", "private://pool-1", "user_facing_host", "https://bitbucket.example.com")
-	created := c.must(http.MethodPost, "/api/v1/integrations", private, http.StatusCreated)
+	if msg := c.wantError(http.MethodPost, "/api/v1/integrations", private, http.StatusBadRequest, "invalid_argument", "api_host"); !strings.Contains(msg, `no agent of pool "pool-1" is connected`) {
+		t.Fatalf("private pool without an agent: %q", msg)
+	}
+	created := c.must(http.MethodPost, "/api/v1/integrations?check_credentials=false", private, http.StatusCreated)
 	res = c.must(http.MethodPost, "/api/v1/integrations/"+str(created, "id")+"/validate", nil, http.StatusOK)
-	if res["valid"] != true || res["reason"] != "skipped" {
+	if res["valid"] != false || res["reason"] != "unreachable" || !strings.Contains(str(res, "message"), "no agent of pool") {
 		t.Fatalf("validate private pool: %v", res)
 	}
 

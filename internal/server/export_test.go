@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/agenthub"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/api"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/receiver"
@@ -12,7 +13,7 @@ import (
 
 // RoutePatterns exposes the route table to the external tests ("METHOD /path").
 func RoutePatterns() []string {
-	return api.RoutePatterns(append((&receiver.Receiver{}).Routes(), (&runpage.Pages{}).Routes()...))
+	return api.RoutePatterns(append((&receiver.Receiver{}).Routes(), append((&runpage.Pages{}).Routes(), (&agenthub.Hub{}).Routes()...)...))
 }
 
 // Store exposes the server's store to the external tests (to look at deliveries and

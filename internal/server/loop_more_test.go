@@ -244,7 +244,7 @@ func TestLoopRestartMidProcessing(t *testing.T) {
 }
 
 // TestLoopStatusFailures: a refusal for good is recorded on the run with Bitbucket's
-// message and not retried; a private:// host is recorded; 5xx answers are retried
+// message and not retried; a private:// host without an agent waits; 5xx answers are retried
 // from the queue until the status lands.
 func TestLoopStatusFailures(t *testing.T) {
 	t.Parallel()
@@ -277,13 +277,18 @@ func TestLoopStatusFailures(t *testing.T) {
 	dcHead := hash(61)
 	l.fire(sandbox.Event{Product: "datacenter", Project: "PLAT", Repository: "infra", Event: "repo:refs_changed", Branch: "main", Commits: []sandbox.Commit{{Hash: dcHead}}})
 	l.waitStatuses("datacenter", dcHead, map[string]string{stackKey(retried): "INPROGRESS"})
-	eventually(t, "the private:// refusal recorded", func() (bool, string) {
-		var body struct {
-			Items []apiRun `json:"items"`
-		}
-		_ = json.Unmarshal(mustBody(l.c, "/api/v1/stacks/"+unreachable+"/runs"), &body)
-		return len(body.Items) == 1 && strings.Contains(body.Items[0].StatusError, "private"), string(mustBody(l.c, "/api/v1/stacks/"+unreachable+"/runs"))
+	// The private:// host has no agent connected: its status waits in the queue,
+	// with no error on the run (TestVCSAgentEndToEnd shows it landing later).
+	eventually(t, "the private:// status waiting", func() (bool, string) {
+		return metricFloat(t, l.c, `orbit_status_posts_total{outcome="waiting",product="bitbucket_datacenter"}`) >= 1, "not yet"
 	})
+	var waiting struct {
+		Items []apiRun `json:"items"`
+	}
+	_ = json.Unmarshal(mustBody(l.c, "/api/v1/stacks/"+unreachable+"/runs"), &waiting)
+	if len(waiting.Items) != 1 || waiting.Items[0].StatusError != "" {
+		t.Fatalf("the waiting run: %+v", waiting.Items)
+	}
 	for _, r := range l.runs(dcHead) {
 		if r.StackID == retried && r.StatusError != "" {
 			t.Errorf("retried run keeps an error: %+v", r)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/egress"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/agenthub"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/api"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/auth"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
@@ -37,6 +38,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
 	_ "github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs/bitbucketcloud" // registers the kind
 	_ "github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs/bitbucketdc"    // registers the kind
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcsagent/pooltoken"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/worker"
 )
 
@@ -140,6 +142,14 @@ type Config struct {
 	// instead of migrating it (`orbit-server migrate` does it). A schema newer than
 	// this build is refused either way.
 	SkipMigrations bool
+	// VCSAgentAuthenticator checks the pool tokens of connecting VCS agents
+	// (internal/server/agenthub); nil: the pool tokens of the store
+	// (pooltoken.NewAuthenticator).
+	VCSAgentAuthenticator agenthub.Authenticator
+	// VCSAgentWait is how long a commit status of a private://<pool> integration
+	// waits, when no agent of the pool is connected, before it looks again (0:
+	// worker.DefaultAgentWait).
+	VCSAgentWait time.Duration
 }
 
 // retentionConfig is the Config's retention with its defaults applied.
@@ -187,6 +197,7 @@ type Server struct {
 	receiver  *receiver.Receiver
 	worker    *worker.Worker
 	pruner    *retention.Pruner
+	agents    *agenthub.Hub
 	closeOnce sync.Once
 }
 
@@ -264,8 +275,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		trusted = append(trusted, httpx.NormalizeProxyPrefix(p))
 	}
 	pages := runpage.New(runpage.Config{Store: st, Box: box, PublicURL: publicURL, TrustedProxies: trusted, Logger: logger})
+	agentAuth := cfg.VCSAgentAuthenticator
+	if agentAuth == nil {
+		agentAuth = pooltoken.NewAuthenticator(st, nil)
+	}
+	s.agents = agenthub.New(agenthub.Config{Auth: agentAuth, Logger: logger, Registerer: m, TrustedProxies: trusted})
+	env := statusEnv(cfg)
+	env.Agents = s.agents
 	s.worker = worker.New(st, box, worker.Config{Lease: cfg.QueueLease, Poll: cfg.QueuePollInterval,
-		PublicURL: publicURL, Status: statusEnv(cfg), Logger: logger, Metrics: m, RunLink: pages.StatusURL, RunLinks: pages.AddLinks})
+		PublicURL: publicURL, Status: env, Logger: logger, Metrics: m, RunLink: pages.StatusURL, RunLinks: pages.AddLinks,
+		AgentWait: cfg.VCSAgentWait})
 	s.receiver = receiver.New(st, box, m, receiver.Config{Grace: grace, Now: cfg.Now, MaxBody: cfg.WebhookMaxBody,
 		ReadSlots: cfg.WebhookReadSlots, FailureBurst: cfg.WebhookFailureBurst,
 		FailureInterval: cfg.WebhookFailureInterval, TrustedProxies: trusted},
@@ -274,14 +293,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	var checker vcs.CredentialChecker
 	if cfg.CredentialChecker != nil {
 		checker = cfg.CredentialChecker
+		// The checker reaches private://<pool> hosts through this server's agents.
+		if bc, ok := checker.(*vcs.BitbucketChecker); ok && bc.Agents == nil {
+			bc.Agents = s.agents
+		}
 	}
 	s.api = api.New(api.Config{
 		Store: st, Box: box, PublicURL: publicURL, Logger: logger, Checker: checker, Metrics: m,
 		MaxLabels:      orDefault(cfg.MaxLabels, DefaultMaxLabels),
 		AuthLimit:      auth.NewLimiter(cfg.AuthFailureBurst, cfg.AuthFailureInterval),
 		TrustedProxies: trusted, Inflight: &s.inflight, Draining: &s.draining,
-		Targets: s.receiver, Queue: s.worker, RunPages: pages, WebhookSecretGrace: grace,
-		PublicRoutes: append(s.receiver.Routes(), pages.Routes()...),
+		Targets: s.receiver, Queue: s.worker, RunPages: pages, WebhookSecretGrace: grace, Agents: s.agents,
+		PublicRoutes: append(append(s.receiver.Routes(), pages.Routes()...), s.agents.Routes()...),
 	})
 	s.handler = s.api.Handler()
 	m.SetQueueStats(st.QueueStats)
@@ -331,6 +354,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.agents.Close()
 		s.receiver.Close()
 		s.worker.Stop()
 		s.pruner.Stop()
@@ -404,6 +428,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.logger.Info("orbit-server stopped")
 	return nil
 }
+
+// VCSAgents is the hub of the VCS agents connected to this server (their sessions,
+// per pool).
+func (s *Server) VCSAgents() *agenthub.Hub { return s.agents }
 
 // SetDraining makes /readyz answer 503 (used by Serve on shutdown, and by tests).
 func (s *Server) SetDraining(draining bool) { s.draining.Store(draining) }

@@ -91,6 +91,9 @@ func New() *Metrics {
 	return m
 }
 
+// Register adds another part's collectors (the VCS agent hub's) to the registry.
+func (m *Metrics) Register(cs ...prometheus.Collector) { m.registry.MustRegister(cs...) }
+
 // Observe counts one answered request.
 func (m *Metrics) Observe(route string, status int, elapsed time.Duration) {
 	code := strconv.Itoa(status)

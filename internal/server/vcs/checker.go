@@ -52,6 +52,10 @@ type BitbucketChecker struct {
 	// Timeout bounds one check, retries included; zero means 20s. An API request
 	// waits on it, so it stays short.
 	Timeout time.Duration
+	// Agents reaches a private://<pool> api_host through the pool's VCS agents
+	// (orbit-server sets it to its hub when it is nil); nil: such a host is not
+	// checked.
+	Agents Agents
 
 	once           sync.Once
 	policy         *egress.Policy
@@ -104,6 +108,8 @@ type CheckEnv struct {
 	CloudBaseURL string
 	// Policy limits where a caller-chosen host may be reached.
 	Policy *egress.Policy
+	// Agents reaches private://<pool> hosts (nil: they cannot be reached).
+	Agents Agents
 	c      *BitbucketChecker
 }
 
@@ -125,6 +131,25 @@ func (e CheckEnv) Client(callerChosen bool) ([]bitbucket.Option, *Recorder) {
 	return opts, rec
 }
 
+// AgentClient is Client for a private://<pool> host of in: the pool's agents
+// carry the requests (with the same retry policy as a direct check), addressed to
+// AgentBaseURL. ok is false when this server has no agents at all.
+func (e CheckEnv) AgentClient(in store.Integration, pool string) (opts []bitbucket.Option, rec *Recorder, ok bool) {
+	if e.Agents == nil {
+		return nil, nil, false
+	}
+	rec = &Recorder{base: e.Agents.Transport(in, pool)}
+	opts = []bitbucket.Option{
+		bitbucket.WithRetryPolicy(checkRetryPolicy),
+		bitbucket.WithHTTPClient(&http.Client{Transport: rec}),
+		bitbucket.WithBaseURL(AgentBaseURL),
+	}
+	if e.c.UserAgent != "" {
+		opts = append(opts, bitbucket.WithUserAgent(e.c.UserAgent))
+	}
+	return opts, rec, true
+}
+
 // Check implements CredentialChecker.
 func (c *BitbucketChecker) Check(ctx context.Context, in store.Integration, credential string) CredentialCheck {
 	c.init()
@@ -140,7 +165,7 @@ func (c *BitbucketChecker) Check(ctx context.Context, in store.Integration, cred
 		// Never valid: a kind this server does not know has nothing to check with.
 		return CredentialCheck{Valid: false, Reason: CheckNotFound, Message: err.Error(), Detail: err.Error()}
 	}
-	env := CheckEnv{CloudBaseURL: c.CloudBaseURL, Policy: c.policy, c: c}
+	env := CheckEnv{CloudBaseURL: c.CloudBaseURL, Policy: c.policy, Agents: c.Agents, c: c}
 	if env.CloudBaseURL == "" {
 		env.CloudBaseURL = bitbucket.DefaultCloudBaseURL
 	}
@@ -180,7 +205,7 @@ func (c *BitbucketChecker) withKind(ctx context.Context, in store.Integration, d
 	if err != nil {
 		return &RefError{Reason: RefUnreachable, Message: err.Error(), Detail: err.Error()}
 	}
-	env := CheckEnv{CloudBaseURL: c.CloudBaseURL, Policy: c.policy, c: c}
+	env := CheckEnv{CloudBaseURL: c.CloudBaseURL, Policy: c.policy, Agents: c.Agents, c: c}
 	if env.CloudBaseURL == "" {
 		env.CloudBaseURL = bitbucket.DefaultCloudBaseURL
 	}
@@ -221,7 +246,18 @@ func ClassifyConnection(product, host string, obs Observation) (CredentialCheck,
 		return CredentialCheck{}, false
 	}
 	var blocked *egress.BlockedError
+	var noAgent *NoAgentError
+	var agentErr *AgentError
 	switch {
+	case errors.As(obs.Err, &noAgent):
+		return CredentialCheck{Reason: CheckUnreachable,
+			Message: fmt.Sprintf("no agent of pool %q is connected to orbit-server, so %s could not be asked; start orbit-vcs-agent with a token of the pool, then try again", noAgent.Pool, product)}, true
+	case errors.As(obs.Err, &agentErr) && agentErr.Reason == "unreachable":
+		return CredentialCheck{Reason: CheckUnreachable,
+			Message: fmt.Sprintf("the agent of pool %q could not reach %s (check its --bitbucket-url and its network)", agentErr.Pool, product)}, true
+	case errors.As(obs.Err, &agentErr):
+		return CredentialCheck{Reason: CheckUnreachable,
+			Message: fmt.Sprintf("the agent of pool %q refused the request: it is not for its --bitbucket-url", agentErr.Pool)}, true
 	case errors.As(obs.Err, &blocked):
 		return CredentialCheck{Reason: CheckHostNotAllowed, Message: HostNotAllowedMessage(host)}, true
 	case isTLSError(obs.Err):

@@ -202,6 +202,9 @@ type StatusEnv struct {
 	OperatorClient *http.Client
 	CallerClient   *http.Client
 	Egress         *egress.Policy
+	// Agents reaches private://<pool> hosts through the pools' VCS agents (nil:
+	// such a host is refused).
+	Agents Agents
 	// Options go to every client (retry policy, logger).
 	Options []bitbucket.Option
 }

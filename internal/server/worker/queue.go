@@ -60,7 +60,13 @@ type Config struct {
 	// RunLinks makes the links of a batch of runs ahead of RunLink, in one
 	// transaction (nil: RunLink makes each).
 	RunLinks func(ctx context.Context, runIDs []string) error
+	// AgentWait is how long a status job waits when no VCS agent of its
+	// integration's pool is connected before it looks again (0: DefaultAgentWait).
+	AgentWait time.Duration
 }
+
+// DefaultAgentWait is Config.AgentWait when unset.
+const DefaultAgentWait = 30 * time.Second
 
 // Worker runs the queue's workers.
 type Worker struct {
@@ -73,13 +79,17 @@ type Worker struct {
 	metrics   *metrics.Metrics
 	runLink   func(ctx context.Context, run store.Run) (string, error)
 	runLinks  func(ctx context.Context, runIDs []string) error
+	agentWait time.Duration
 	queue     *queue
 }
 
 // New builds the worker; Start runs it.
 func New(st store.Store, box *secrets.Box, cfg Config) *Worker {
 	s := &Worker{store: st, box: box, logger: cfg.Logger, publicURL: cfg.PublicURL, env: cfg.Status, busy: cfg.Busy,
-		metrics: cfg.Metrics, runLink: cfg.RunLink, runLinks: cfg.RunLinks}
+		metrics: cfg.Metrics, runLink: cfg.RunLink, runLinks: cfg.RunLinks, agentWait: cfg.AgentWait}
+	if s.agentWait <= 0 {
+		s.agentWait = DefaultAgentWait
+	}
 	s.env.Options = append(s.env.Options, bitbucket.WithRetryPolicy(statusRetryPolicy), bitbucket.WithLogger(cfg.Logger))
 	s.queue = newQueue(s, cfg.Lease, cfg.Poll)
 	return s

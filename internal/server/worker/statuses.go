@@ -273,6 +273,17 @@ func (s *Worker) handleStatusJob(ctx context.Context, job store.Job, integration
 	if msg, permanent := permanentStatusError(err); permanent {
 		return giveUp("refused", msg)
 	}
+	var noAgent *vcs.NoAgentError
+	if errors.As(err, &noAgent) {
+		// No agent of the pool is connected to this replica: the status waits in
+		// the queue (any replica may take it next), however long that takes; it is
+		// not an attempt at Bitbucket, so it never abandons the job. Retention
+		// removing the run ends the wait.
+		s.logger.Info("commit status waits for a VCS agent", "run_id", run.ID, "pool", noAgent.Pool)
+		s.metrics.StatusPost(product, "waiting")
+		s.rescheduleJob(ctx, job, err, s.agentWait)
+		return false
+	}
 	if job.Attempts >= maxStatusAttempts {
 		return giveUp("abandoned", fmt.Sprintf("the commit status was not posted after %d attempts: %v", job.Attempts, err))
 	}

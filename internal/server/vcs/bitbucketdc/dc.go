@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
@@ -165,16 +166,26 @@ func (Kind) CredentialField(_ store.Integration, reason string) string {
 // which the caller chose: through the egress policy, and answered with a few fixed
 // messages (the raw outcome goes to Detail, for the log).
 func (Kind) CheckCredentials(ctx context.Context, env vcs.CheckEnv, in store.Integration, secret string) vcs.CredentialCheck {
-	if strings.HasPrefix(in.APIHost, "private://") {
-		return vcs.CredentialCheck{Valid: true, Reason: vcs.CheckSkipped,
-			Message: "api_host is a private worker pool (" + in.APIHost + "), which orbit-server cannot reach; the credential was not checked"}
+	if pool, ok := vcs.PrivatePool(in.APIHost); ok {
+		opts, rec, ok := env.AgentClient(in, pool)
+		if !ok {
+			return vcs.CredentialCheck{Valid: true, Reason: vcs.CheckSkipped,
+				Message: "api_host is a private worker pool (" + in.APIHost + "), and this server takes no VCS agents; the credential was not checked"}
+		}
+		return checkWith(ctx, in.APIHost, secret, opts, rec)
 	}
 	host := vcs.HostOf(in.APIHost)
 	if err := env.Policy.CheckHost(vcs.HostnameOf(in.APIHost)); err != nil {
 		return vcs.CredentialCheck{Valid: false, Reason: vcs.CheckHostNotAllowed, Message: vcs.HostNotAllowedMessage(host), Detail: err.Error()}
 	}
 	opts, rec := env.Client(true)
-	client, err := datacenter.New(bitbucket.Secret(secret), append(opts, bitbucket.WithBaseURL(in.APIHost))...)
+	return checkWith(ctx, host, secret, append(opts, bitbucket.WithBaseURL(in.APIHost)), rec)
+}
+
+// checkWith makes the check with a client of opts (base URL included); host names
+// the far end in messages (api_host's host, or private://<pool>).
+func checkWith(ctx context.Context, host, secret string, opts []bitbucket.Option, rec *vcs.Recorder) vcs.CredentialCheck {
+	client, err := datacenter.New(bitbucket.Secret(secret), opts...)
 	if err != nil {
 		return vcs.CredentialCheck{Valid: false, Reason: vcs.CheckNotBitbucket, Message: "api_host is not a URL orbit-server can check", Detail: err.Error()}
 	}
@@ -185,29 +196,37 @@ func (Kind) CheckCredentials(ctx context.Context, env vcs.CheckEnv, in store.Int
 }
 
 // refClient is the client of BranchHead and CheckRepository: api_host, which the
-// integration's admin chose, through the egress policy like the credential check.
-// ok is false (and the client nil) for a private worker pool, which orbit-server
-// cannot reach by design.
-func refClient(env vcs.CheckEnv, in store.Integration, secret string) (client *datacenter.Client, where string, ok bool, err error) {
-	if strings.HasPrefix(in.APIHost, "private://") {
-		return nil, "", false, nil
+// integration's admin chose, through the egress policy like the credential check,
+// or a private://<pool> through the pool's agents. ok is false (and the client nil)
+// for a private pool on a server that takes no agents.
+func refClient(env vcs.CheckEnv, in store.Integration, secret string) (client *datacenter.Client, where string, rec *vcs.Recorder, ok bool, err error) {
+	var opts []bitbucket.Option
+	if pool, private := vcs.PrivatePool(in.APIHost); private {
+		opts, rec, ok = env.AgentClient(in, pool)
+		if !ok {
+			return nil, "", nil, false, nil
+		}
+		where = fmt.Sprintf("Bitbucket Data Center (through the agents of pool %q)", pool)
+	} else {
+		host := vcs.HostOf(in.APIHost)
+		if err := env.Policy.CheckHost(vcs.HostnameOf(in.APIHost)); err != nil {
+			return nil, "", nil, false, &vcs.RefError{Reason: vcs.RefUnreachable, Message: vcs.HostNotAllowedMessage(host), Detail: err.Error()}
+		}
+		opts, _ = env.Client(true)
+		opts = append(opts, bitbucket.WithBaseURL(in.APIHost))
+		where = "Bitbucket Data Center at " + host
 	}
-	host := vcs.HostOf(in.APIHost)
-	if err := env.Policy.CheckHost(vcs.HostnameOf(in.APIHost)); err != nil {
-		return nil, "", false, &vcs.RefError{Reason: vcs.RefUnreachable, Message: vcs.HostNotAllowedMessage(host), Detail: err.Error()}
-	}
-	opts, _ := env.Client(true)
-	client, err = datacenter.New(bitbucket.Secret(secret), append(opts, bitbucket.WithBaseURL(in.APIHost))...)
+	client, err = datacenter.New(bitbucket.Secret(secret), opts...)
 	if err != nil {
-		return nil, "", false, &vcs.RefError{Reason: vcs.RefUnreachable, Message: "api_host is not a URL orbit-server can ask", Detail: err.Error()}
+		return nil, "", nil, false, &vcs.RefError{Reason: vcs.RefUnreachable, Message: "api_host is not a URL orbit-server can ask", Detail: err.Error()}
 	}
-	return client, "Bitbucket Data Center at " + host, true, nil
+	return client, where, rec, true, nil
 }
 
 // BranchHead implements vcs.Kind with GET .../branches?filterText= on api_host. A
 // private worker pool cannot be asked: unreachable, with what to do instead.
 func (Kind) BranchHead(ctx context.Context, env vcs.CheckEnv, in store.Integration, secret, namespace, repository, branch string) (string, error) {
-	client, where, ok, err := refClient(env, in, secret)
+	client, where, rec, ok, err := refClient(env, in, secret)
 	if err != nil {
 		return "", err
 	}
@@ -216,7 +235,7 @@ func (Kind) BranchHead(ctx context.Context, env vcs.CheckEnv, in store.Integrati
 	}
 	b, err := client.Branch(ctx, namespace, repository, branch)
 	if err != nil {
-		return "", vcs.ClassifyRefError(where, namespace, repository, branch, err)
+		return "", refError(rec, where, namespace, repository, branch, err)
 	}
 	if b.LatestCommit == "" {
 		return "", &vcs.RefError{Reason: vcs.RefUnreachable, Message: fmt.Sprintf("%s named no head commit for branch %q of %s/%s; try again later", where, branch, namespace, repository)}
@@ -228,14 +247,24 @@ func (Kind) BranchHead(ctx context.Context, env vcs.CheckEnv, in store.Integrati
 // private worker pool is not checked (as its credential is not): orbit-server cannot
 // reach it by design, and says so in the integration's validation.
 func (Kind) CheckRepository(ctx context.Context, env vcs.CheckEnv, in store.Integration, secret, namespace, repository string) error {
-	client, where, ok, err := refClient(env, in, secret)
+	client, where, rec, ok, err := refClient(env, in, secret)
 	if err != nil || !ok {
 		return err
 	}
 	if _, err := client.GetRepository(ctx, namespace, repository); err != nil {
-		return vcs.ClassifyRefError(where, namespace, repository, "", err)
+		return refError(rec, where, namespace, repository, "", err)
 	}
 	return nil
+}
+
+// refError is vcs.ClassifyRefError, except that a request no agent of the pool
+// could carry (rec saw a *vcs.NoAgentError) says so.
+func refError(rec *vcs.Recorder, where, namespace, repository, branch string, err error) *vcs.RefError {
+	var noAgent *vcs.NoAgentError
+	if rec != nil && errors.As(rec.Last().Err, &noAgent) {
+		return &vcs.RefError{Reason: vcs.RefUnreachable, Message: noAgent.Error(), Detail: err.Error()}
+	}
+	return vcs.ClassifyRefError(where, namespace, repository, branch, err)
 }
 
 // classify turns what happened on the wire into one of a few fixed messages. A
@@ -289,30 +318,66 @@ func (Kind) ParseEvent(eventKey string, body []byte) (bitbucket.WebhookEvent, er
 }
 
 // client builds the Data Center client of in. api_host is what the integration's
-// admin chose, so it is reached only through the egress policy.
-func client(env vcs.StatusEnv, in store.Integration, secret string) (*datacenter.Client, error) {
-	if pool, ok := strings.CutPrefix(in.APIHost, "private://"); ok {
-		return nil, &vcs.StatusRefusal{Msg: fmt.Sprintf("api_host is the private worker pool %q, which orbit-server cannot reach", pool)}
-	}
-	if u, err := url.Parse(in.APIHost); err == nil {
-		if err := env.Egress.CheckHost(u.Hostname()); err != nil {
-			return nil, &vcs.StatusRefusal{Msg: fmt.Sprintf("orbit-server may not connect to %s: it is outside the hosts the operator allows (--bitbucket-allowed-hosts), or a link-local or cloud metadata address", u.Host)}
-		}
-	}
+// admin chose, so it is reached only through the egress policy; a private://<pool>
+// through the pool's agents (memo then tells a missing agent from other failures).
+func client(env vcs.StatusEnv, in store.Integration, secret string) (*datacenter.Client, *noAgentMemo, error) {
 	opts := env.Options
-	if env.CallerClient != nil {
-		opts = append(opts, bitbucket.WithHTTPClient(env.CallerClient))
+	var memo *noAgentMemo
+	if pool, ok := vcs.PrivatePool(in.APIHost); ok {
+		if env.Agents == nil {
+			return nil, nil, &vcs.StatusRefusal{Msg: fmt.Sprintf("api_host is the private worker pool %q, and this server takes no VCS agents", pool)}
+		}
+		memo = &noAgentMemo{base: env.Agents.Transport(in, pool)}
+		opts = append(append([]bitbucket.Option{}, opts...), bitbucket.WithHTTPClient(&http.Client{Transport: memo}), bitbucket.WithBaseURL(vcs.AgentBaseURL))
+	} else {
+		if u, err := url.Parse(in.APIHost); err == nil {
+			if err := env.Egress.CheckHost(u.Hostname()); err != nil {
+				return nil, nil, &vcs.StatusRefusal{Msg: fmt.Sprintf("orbit-server may not connect to %s: it is outside the hosts the operator allows (--bitbucket-allowed-hosts), or a link-local or cloud metadata address", u.Host)}
+			}
+		}
+		if env.CallerClient != nil {
+			opts = append(append([]bitbucket.Option{}, opts...), bitbucket.WithHTTPClient(env.CallerClient))
+		}
+		opts = append(opts, bitbucket.WithBaseURL(in.APIHost))
 	}
-	c, err := datacenter.New(bitbucket.Secret(secret), append(opts, bitbucket.WithBaseURL(in.APIHost))...)
+	c, err := datacenter.New(bitbucket.Secret(secret), opts...)
 	if err != nil {
-		return nil, &vcs.StatusRefusal{Msg: "cannot build the Bitbucket Data Center client: " + err.Error()}
+		return nil, nil, &vcs.StatusRefusal{Msg: "cannot build the Bitbucket Data Center client: " + err.Error()}
 	}
-	return c, nil
+	return c, memo, nil
+}
+
+// noAgentMemo is a pool's transport that remembers when no agent was connected:
+// the Bitbucket client reports transport errors as text, and the queue must tell
+// "no agent" (wait for one) from other failures.
+type noAgentMemo struct {
+	base    http.RoundTripper
+	noAgent atomic.Pointer[vcs.NoAgentError]
+}
+
+func (m *noAgentMemo) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := m.base.RoundTrip(req)
+	var noAgent *vcs.NoAgentError
+	if errors.As(err, &noAgent) {
+		m.noAgent.Store(noAgent)
+	}
+	return resp, err
+}
+
+// explain is err, or the *vcs.NoAgentError behind it.
+func (m *noAgentMemo) explain(err error) error {
+	if err == nil || m == nil {
+		return err
+	}
+	if noAgent := m.noAgent.Swap(nil); noAgent != nil {
+		return noAgent
+	}
+	return err
 }
 
 // NewStatusPoster implements vcs.Kind: statuses go to api_host, through the egress policy.
 func (Kind) NewStatusPoster(env vcs.StatusEnv, in store.Integration, secret string, run store.Run) (vcs.StatusPoster, error) {
-	client, err := client(env, in, secret)
+	client, memo, err := client(env, in, secret)
 	if err != nil {
 		var refusal *vcs.StatusRefusal
 		if errors.As(err, &refusal) {
@@ -325,8 +390,8 @@ func (Kind) NewStatusPoster(env vcs.StatusEnv, in store.Integration, secret stri
 		if st.State == "STOPPED" {
 			state = datacenter.StateCancelled
 		}
-		return client.SetBuildStatus(ctx, run.Namespace, run.Repository, run.Commit, datacenter.BuildStatusRequest{
-			Key: st.Key, State: state, Name: st.Name, Description: st.Description, URL: st.URL, Ref: "refs/heads/" + run.Branch})
+		return memo.explain(client.SetBuildStatus(ctx, run.Namespace, run.Repository, run.Commit, datacenter.BuildStatusRequest{
+			Key: st.Key, State: state, Name: st.Name, Description: st.Description, URL: st.URL, Ref: "refs/heads/" + run.Branch}))
 	}, nil
 }
 
@@ -349,12 +414,14 @@ func (k Kind) PullRequestURL(b store.StackBinding, id int64) string {
 // ChangedPaths implements vcs.Kind: the pull request's changes, or compare/changes of
 // the push's range (a new branch: "to" left out, the repository's default branch).
 func (Kind) ChangedPaths(ctx context.Context, env vcs.StatusEnv, in store.Integration, secret string, ch vcs.Change) ([]string, error) {
-	client, err := client(env, in, secret)
+	client, memo, err := client(env, in, secret)
 	if err != nil {
 		return nil, err
 	}
 	if ch.PullRequest > 0 {
-		return client.PullRequestChangedPaths(ctx, ch.Namespace, ch.Repository, ch.PullRequest)
+		paths, err := client.PullRequestChangedPaths(ctx, ch.Namespace, ch.Repository, ch.PullRequest)
+		return paths, memo.explain(err)
 	}
-	return client.CompareChangedPaths(ctx, ch.Namespace, ch.Repository, ch.Commit, ch.Old)
+	paths, err := client.CompareChangedPaths(ctx, ch.Namespace, ch.Repository, ch.Commit, ch.Old)
+	return paths, memo.explain(err)
 }

@@ -1,0 +1,187 @@
+package server_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/egress"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/testwait"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/vcsagent"
+)
+
+// newPoolWithToken creates the pool name in root and issues a token of it, through
+// the API.
+func newPoolWithToken(t *testing.T, c *client, name string) (poolID, token string) {
+	t.Helper()
+	pool := newPool(t, c, name, "root")
+	issued := c.must(http.MethodPost, poolsPath+"/"+str(pool, "id")+"/tokens", map[string]any{"description": "e2e"}, http.StatusCreated)
+	if str(issued, "token") == "" {
+		t.Fatalf("no token in %v", issued)
+	}
+	return str(pool, "id"), str(issued, "token")
+}
+
+// runningAgent is an orbit-vcs-agent of the test, stopped by stop.
+type runningAgent struct {
+	*vcsagent.Agent
+	stop func()
+}
+
+func startAgent(t *testing.T, orbitURL, bitbucketURL, token, name string, logs *syncBuffer) *runningAgent {
+	t.Helper()
+	a, err := vcsagent.New(vcsagent.Config{OrbitURL: orbitURL, BitbucketURL: bitbucketURL, Token: token, Name: name,
+		Version: "1.2.3-test", Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = a.Run(ctx)
+	}()
+	var once sync.Once
+	ra := &runningAgent{Agent: a, stop: func() { once.Do(func() { cancel(); <-done }) }}
+	t.Cleanup(ra.stop)
+	return ra
+}
+
+// TestVCSAgentEndToEnd: orbit-server's egress policy refuses the sandbox's address,
+// so only the agent reaches it. A private://corp integration is created with its
+// credential check passing through the agent; a push makes a run whose status lands
+// through the agent; with the agent stopped the final status waits in the queue and
+// lands once the agent is back; with two agents, killing one loses nothing.
+func TestVCSAgentEndToEnd(t *testing.T) {
+	t.Parallel()
+	sb := sandbox.StartTest(t)
+	if err := sb.Seed(sandbox.DemoSeed()); err != nil {
+		t.Fatal(err)
+	}
+	policy, err := egress.Parse("bitbucket.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverLogs, agentLogs := &syncBuffer{}, &syncBuffer{}
+	inst := servertest.Start(t,
+		servertest.WithCredentialChecker(&server.BitbucketChecker{Egress: policy}),
+		servertest.WithLogger(slog.New(slog.NewJSONHandler(serverLogs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		servertest.WithConfig(func(c *server.Config) {
+			c.BitbucketCloudAPIURL = sb.URL
+			c.Egress = policy
+			c.VCSAgentWait = 100 * time.Millisecond
+		}))
+	l := &loop{t: t, sb: sb, inst: inst, c: newClient(t, inst, inst.AdminKey), stacks: map[string]string{}}
+	l.c.check = openAPIChecker(t)
+	agentPoolID, agentPoolToken := newPoolWithToken(t, l.c, "corp")
+	hub := inst.Server.VCSAgents()
+	connected := func(n int) {
+		t.Helper()
+		testwait.For(t, 30*time.Second, "agents connected", func() bool { return len(hub.ConnectedAgents(agentPoolID)) == n })
+	}
+
+	// Without the agent, orbit-server may not reach the sandbox at all.
+	l.c.wantError(http.MethodPost, "/api/v1/integrations", with(dcBody("dc-direct", "root", "sandbox-dc-admin-token"),
+		"api_host", sb.URL, "username", "admin"), http.StatusBadRequest, "invalid_argument", "api_host")
+
+	private := with(dcBody("dc-private", "root", "sandbox-dc-admin-token"), "api_host", "private://corp",
+		"user_facing_host", sb.URL, "username", "admin", "vcs_checks", "individual")
+	// No agent yet: the check says so, and nothing is stored.
+	msg := l.c.wantError(http.MethodPost, "/api/v1/integrations", private, http.StatusBadRequest, "invalid_argument", "api_host")
+	if !strings.Contains(msg, `no agent of pool "corp" is connected`) {
+		t.Fatalf("message without an agent: %q", msg)
+	}
+
+	first := startAgent(t, inst.URL, sb.URL, agentPoolToken, "agent-a", agentLogs)
+	connected(1)
+	if got := hub.Agents(agentPoolID)[0]; got.Version != "1.2.3-test" || got.Name != "agent-a" || got.Since.IsZero() || got.BitbucketURL != sb.URL {
+		t.Fatalf("connected agent: %+v", got)
+	}
+	checks := countRequests(sb, http.MethodGet, "/rest/api/latest/projects")
+	dc := l.integration(private) // created: its credential check went through the agent
+	if countRequests(sb, http.MethodGet, "/rest/api/latest/projects") <= checks {
+		t.Fatal("the credential check did not reach the sandbox")
+	}
+	res := l.c.must(http.MethodPost, "/api/v1/integrations/"+dc+"/validate", nil, http.StatusOK)
+	if res["valid"] != true || res["reason"] != "ok" {
+		t.Fatalf("validate through the agent: %v", res)
+	}
+	stack := l.bind("net", dc, "PLAT")
+
+	head := hash(900)
+	l.fire(sandbox.Event{Product: "datacenter", Project: "PLAT", Repository: "infra", Event: "repo:refs_changed", Branch: "main", Commits: []sandbox.Commit{{Hash: head}}})
+	runs := l.waitRuns(head, 1)
+	l.waitStatuses("datacenter", head, map[string]string{stackKey(stack): "INPROGRESS"})
+
+	// The agent stops: the final status waits in the queue ...
+	first.stop()
+	connected(0)
+	l.finish(runs[0].ID, "succeeded")
+	eventually(t, "the status waiting for an agent", func() (bool, string) {
+		return metricFloat(t, l.c, `orbit_status_posts_total{outcome="waiting",product="bitbucket_datacenter"}`) >= 2, "not yet"
+	})
+	if got := l.statusesOf("datacenter", head)[stackKey(stack)]; got != "INPROGRESS" {
+		t.Fatalf("status without an agent: %s", got)
+	}
+	if metricFloat(t, l.c, `orbit_vcs_agent_requests_total{outcome="no_agent",pool="corp"}`) == 0 {
+		t.Fatal("no_agent requests not counted")
+	}
+	// ... and lands once an agent is back.
+	startAgent(t, inst.URL, sb.URL, agentPoolToken, "agent-b", agentLogs)
+	l.waitStatuses("datacenter", head, map[string]string{stackKey(stack): "SUCCESSFUL"})
+	for _, r := range l.runs(head) {
+		if r.StatusError != "" {
+			t.Fatalf("run keeps a status error: %+v", r)
+		}
+	}
+
+	// Two agents; one is killed while statuses are being posted: none is lost.
+	third := startAgent(t, inst.URL, sb.URL, agentPoolToken, "agent-c", agentLogs)
+	connected(2)
+	if v := metricFloat(t, l.c, `orbit_vcs_agents_connected{pool="corp"}`); v != 2 {
+		t.Fatalf("orbit_vcs_agents_connected = %v", v)
+	}
+	others := []string{l.bind("dns", dc, "PLAT"), l.bind("iam", dc, "PLAT")}
+	next := hash(901)
+	l.fire(sandbox.Event{Product: "datacenter", Project: "PLAT", Repository: "infra", Event: "repo:refs_changed", Branch: "main", Commits: []sandbox.Commit{{Hash: next}}})
+	third.Disconnect() // cut off first, as a crash would
+	third.stop()
+	runs = l.waitRuns(next, 3)
+	for _, r := range runs {
+		l.finish(r.ID, "succeeded")
+	}
+	want := map[string]string{stackKey(stack): "SUCCESSFUL"}
+	for _, id := range others {
+		want[stackKey(id)] = "SUCCESSFUL"
+	}
+	l.waitStatuses("datacenter", next, want)
+	connected(1)
+
+	// The pool token is in no log line, of the server or of the agents.
+	for what, logs := range map[string]string{"server": serverLogs.String(), "agent": agentLogs.String()} {
+		if strings.Contains(logs, agentPoolToken) {
+			t.Fatalf("the %s log holds the pool token", what)
+		}
+		if !strings.Contains(logs, "connected") {
+			t.Fatalf("the %s log says nothing of the connection:\n%s", what, logs)
+		}
+	}
+}
+
+func countRequests(sb *sandbox.TestServer, method, path string) int {
+	n := 0
+	for _, r := range sb.Requests() {
+		if r.Method == method && r.Path == path {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,5 @@
+package vcsagent
+
+import "os"
+
+var osHostname = os.Hostname
