@@ -352,3 +352,14 @@ func decodeJSON(body []byte) (any, error) {
 	}
 	return value, nil
 }
+
+// Operation is the description's operation at path (as the description writes it:
+// Cloud without /2.0, Data Center as /api/latest/...) and method, or nil when the
+// description has none.
+func (v *Validator) Operation(method, path string) *openapi3.Operation {
+	item := v.doc.Paths.Value(path)
+	if item == nil {
+		return nil
+	}
+	return item.GetOperation(strings.ToUpper(method))
+}
