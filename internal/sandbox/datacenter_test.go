@@ -255,3 +255,33 @@ func TestDataCenterBuildStatuses(t *testing.T) {
 	}
 	c.expect("POST", "/rest/api/latest/projects/OPS/repos/tools/commits/"+commit+"/builds", dcAdmin(), map[string]any{"key": "k", "state": "FAILED", "url": "https://x.example.com"}, 404)
 }
+
+// TestDataCenterRepositorySearch: GET /rest/api/latest/repos lists the repositories a
+// token may see, and with permission=... those it holds that permission on, as the
+// description of the resource says; a token for a project without repositories sees
+// none.
+func TestDataCenterRepositorySearch(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	c.expect("POST", "/_sandbox/seed", nil, `{"datacenter":{"projects":[{"key":"EMPTY"}],"users":[{"name":"admin","tokens":[{"token":"empty-project","permission":"PROJECT_ADMIN","project":"EMPTY"}]}]}}`, 204)
+	slugs := func(token, query string) string {
+		page := c.expect("GET", "/rest/api/latest/repos"+query, bearer(token), nil, 200).json(t)
+		var out []string
+		for _, v := range page["values"].([]any) {
+			r := v.(map[string]any)
+			out = append(out, r["project"].(map[string]any)["key"].(string)+"/"+r["slug"].(string))
+		}
+		return strings.Join(out, ",")
+	}
+	for _, tt := range []struct{ token, query, want string }{
+		{dcReadToken, "?permission=REPO_READ", "OPS/tools,PLAT/app,PLAT/infra"},
+		{dcReadToken, "?permission=REPO_ADMIN", ""},
+		{dcRepoAdminToken, "?permission=REPO_ADMIN", "PLAT/infra"},
+		{dcAdminToken, "?permission=REPO_READ&projectkey=plat", "PLAT/app,PLAT/infra"},
+		{"empty-project", "?permission=REPO_READ", ""},
+	} {
+		if got := slugs(tt.token, tt.query); got != tt.want {
+			t.Errorf("%s %s: %q, want %q", tt.token, tt.query, got, tt.want)
+		}
+	}
+}
