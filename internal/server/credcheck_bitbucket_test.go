@@ -40,8 +40,9 @@ func startCheckedServerWith(t *testing.T, tune func(*server.BitbucketChecker)) (
 			Workspaces: []sandbox.CloudWorkspace{{Slug: "acme"}},
 		},
 		DataCenter: sandbox.DataCenterSeed{
-			Users:    []sandbox.DataCenterUser{{Name: "orbit-bot", Tokens: []sandbox.DataCenterToken{{Token: sbDCToken, Permission: "PROJECT_ADMIN", Project: "PLAT"}}}},
-			Projects: []sandbox.DataCenterProject{{Key: "PLAT"}},
+			Users:        []sandbox.DataCenterUser{{Name: "orbit-bot", Tokens: []sandbox.DataCenterToken{{Token: sbDCToken, Permission: "PROJECT_ADMIN", Project: "PLAT"}}}},
+			Projects:     []sandbox.DataCenterProject{{Key: "PLAT"}},
+			Repositories: []sandbox.DataCenterRepository{{Project: "PLAT", Slug: "infra"}},
 		},
 	}); err != nil {
 		t.Fatal(err)
