@@ -21,10 +21,10 @@ const (
 	// cloudNoRepoToken holds the account and pull request read scopes, but not
 	// read:repository:bitbucket.
 	cloudNoRepoToken = "tok-no-repository"
-	appUser         = "devuser"
-	appPassword     = "legacy-app-password"
-	otherEmail      = "other@example.com"
-	otherToken      = "tok-other"
+	appUser          = "devuser"
+	appPassword      = "legacy-app-password"
+	otherEmail       = "other@example.com"
+	otherToken       = "tok-other"
 
 	dcAdminToken     = "dc-admin"
 	dcReadToken      = "dc-read"
