@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/access"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
 )
 
@@ -282,6 +283,43 @@ func TestDataCenterRepositorySearch(t *testing.T) {
 	} {
 		if got := slugs(tt.token, tt.query); got != tt.want {
 			t.Errorf("%s %s: %q, want %q", tt.token, tt.query, got, tt.want)
+		}
+	}
+}
+
+// TestDataCenterPermissionsFollowAccessTable: for every Data Center operation of the
+// access table (held to Atlassian's descriptions), a token holding the permission the
+// description names is let through, and a REPO_READ token on a REPO_ADMIN operation
+// gets the description's 401 (AuthorisationException).
+func TestDataCenterPermissionsFollowAccessTable(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	const commit = "0123456789abcdef0123456789abcdef01234567"
+	path := strings.NewReplacer("{projectKey}", "PLAT", "{repositorySlug}", "infra", "{commitId}", commit, "{pullRequestId}", "1")
+	bodies := map[string]any{
+		"/builds":   map[string]any{"key": "k", "state": "INPROGRESS", "url": "https://orbit.example.com/r"},
+		"/webhooks": map[string]any{"name": "n", "url": "https://orbit.example.com/hook", "events": []string{"repo:refs_changed"}},
+	}
+	for _, op := range access.DataCenter {
+		var body any
+		for suffix, b := range bodies {
+			if op.Method == "POST" && strings.HasSuffix(op.Path, suffix) {
+				body = b
+			}
+		}
+		p := "/rest" + path.Replace(op.Path)
+		if strings.HasSuffix(op.Path, "/compare/changes") {
+			p += "?from=" + commit
+		}
+		holder := map[string]string{access.RepoRead: dcReadToken, access.RepoAdmin: dcAdminToken, access.ProjectView: dcReadToken, "": dcReadToken}[op.Permission]
+		if r := c.do(op.Method, p, bearer(holder), body); r.status == 401 || r.status == 403 {
+			t.Errorf("%s %s with %s: %d %s", op.Method, op.Path, op.Permission, r.status, r.body)
+		}
+		if op.Permission == access.RepoAdmin {
+			r := c.expect(op.Method, p, bearer(dcReadToken), body, 401)
+			if ex := dcException(t, r); ex != "com.atlassian.bitbucket.AuthorisationException" {
+				t.Errorf("%s %s: exceptionName %q", op.Method, op.Path, ex)
+			}
 		}
 	}
 }
