@@ -141,4 +141,11 @@ if [[ "$state" != SUCCESSFUL ]]; then
   echo "error: the guide's result did not reach the commit status (state: ${state:-none})" >&2
   exit 1
 fi
-echo "doc curls: ok (the guide's result is the commit status: $state)"
+# The guide's start and result are the run's history: started, then finished.
+times="$(curl -fsS -H "Authorization: Bearer $admin_key" "$orbit_url/api/v1/runs?commit=$commit" |
+  jq -r '.items[0] | [.state, (.started_at // "none"), (.finished_at // "none")] | @tsv')"
+if [[ "$times" != finished$'\t'20*$'\t'20* ]]; then
+  echo "error: the guide's run has no start and finish times (state, started_at, finished_at: $times)" >&2
+  exit 1
+fi
+echo "doc curls: ok (the guide's result is the commit status: $state; the run's states: $times)"

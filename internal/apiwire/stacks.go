@@ -75,12 +75,22 @@ type Run struct {
 	// TriggerReason says why the run started (e.g. the changed paths that concern
 	// the stack, or why the change could not be listed).
 	TriggerReason string `json:"trigger_reason,omitempty"`
+	// TriggeredBy is who or what started the run: the pusher, the pull request's
+	// author (as Bitbucket's payload named them), or "API key <name>" for a manual
+	// trigger; absent when unknown.
+	TriggeredBy string `json:"triggered_by,omitempty"`
+	// PullRequestTitle is the pull request's title when the run was made.
+	PullRequestTitle string `json:"pull_request_title,omitempty"`
 	// PageURL and PublicPageURL are set in the answer about one run: its page for
 	// API-key holders, and the capability link (null when revoked).
 	PageURL       string  `json:"page_url,omitempty"`
 	PublicPageURL *string `json:"public_page_url,omitempty"`
-	CreatedAt     Time    `json:"created_at"`
-	UpdatedAt     Time    `json:"updated_at"`
+	// CreatedAt is when the run was queued; StartedAt when a runner reported it
+	// started (null if none did), FinishedAt when it finished (null until then).
+	CreatedAt  Time  `json:"created_at"`
+	StartedAt  *Time `json:"started_at"`
+	FinishedAt *Time `json:"finished_at"`
+	UpdatedAt  Time  `json:"updated_at"`
 }
 
 // RunResultRequest is the body of POST /runs/{id}/result.

@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/textcap"
 )
 
 // EventKind is what a webhook delivery means to orbit, whichever product sent it.
@@ -73,6 +77,10 @@ type WebhookEvent struct {
 	Rename *RepositoryRename
 	// Reason says why an EventIgnored delivery starts nothing, for the delivery record.
 	Reason string
+	// Actor is who caused the event as the payload names them (Cloud actor, DC
+	// actor; see PersonName), "" when it names nobody. Display only: nothing is
+	// decided by it.
+	Actor string
 }
 
 // RepositoryRename is a repository's name before and after a rename or move.
@@ -97,7 +105,44 @@ type PullRequestRef struct {
 	DestinationBranch string
 	// PreviousSourceCommit is DC pr:from_ref_updated's previousFromHash.
 	PreviousSourceCommit string
+	// Title and Author (see PersonName) are shown with the runs of the pull
+	// request; "" when the payload lacks them. Display only, capped (DisplayText).
+	Title  string
+	Author string
 }
+
+// Display caps: what a payload's names and titles may put on a run.
+const (
+	maxPersonName = 255
+	maxTitle      = 1024
+)
+
+// DisplayText makes a payload's free text fit for a one-line display: control
+// characters become spaces, runs of spaces one, and the result is capped at limit
+// bytes ("… and N more bytes").
+func DisplayText(s string, limit int) string {
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError
+	}), " ")
+	return textcap.String(s, limit)
+}
+
+// PersonName is how a payload's user shows on a run: the display name with the
+// handle (Cloud nickname or username, DC name) in parentheses when they differ,
+// or whichever of the two is set. E-mail addresses are never used.
+func PersonName(display, handle string) string {
+	display, handle = DisplayText(display, maxPersonName), DisplayText(handle, maxPersonName)
+	switch {
+	case display == "" || display == handle:
+		return handle
+	case handle == "":
+		return display
+	}
+	return DisplayText(display+" ("+handle+")", maxPersonName)
+}
+
+// Title is a pull request's title fit for display (DisplayText).
+func Title(s string) string { return DisplayText(s, maxTitle) }
 
 // PayloadError says why a body does not have the product's webhook shape. It quotes
 // no value from the body.

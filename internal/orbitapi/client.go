@@ -46,10 +46,11 @@ type Client struct {
 	http      *retryablehttp.Client
 	retry     retry.Policy
 
-	Spaces       *SpacesService
-	Stacks       *StacksService
-	Integrations *IntegrationsService
-	Runs         *RunsService
+	Spaces        *SpacesService
+	Stacks        *StacksService
+	Integrations  *IntegrationsService
+	VCSAgentPools *VCSAgentPoolsService
+	Runs          *RunsService
 }
 
 // Option configures a Client.
@@ -141,6 +142,7 @@ func NewClient(endpoint, apiKey string, opts ...Option) (*Client, error) {
 	c.Spaces = &SpacesService{client: c}
 	c.Stacks = &StacksService{client: c}
 	c.Integrations = &IntegrationsService{client: c}
+	c.VCSAgentPools = &VCSAgentPoolsService{client: c}
 	c.Runs = &RunsService{client: c}
 	return c, nil
 }

@@ -261,6 +261,28 @@ func TestContract(t *testing.T) {
 		cov.call("Stacks.DeleteBinding", c.Stacks.DeleteBinding(ctx, stack.ID, updated.Version))
 	}
 
+	pool, err := c.VCSAgentPools.Create(ctx, orbitapi.VCSAgentPoolRequest{Name: "contract-pool", SpaceID: space.ID, Description: "d"})
+	cov.call("VCSAgentPools.Create", err)
+	_, err = c.VCSAgentPools.Get(ctx, pool.ID)
+	cov.call("VCSAgentPools.Get", err)
+	_, err = c.VCSAgentPools.Update(ctx, pool.ID, orbitapi.VCSAgentPoolRequest{Name: "contract-pool", SpaceID: space.ID})
+	cov.call("VCSAgentPools.Update", err)
+	_, _, err = c.VCSAgentPools.List(ctx, orbitapi.ListOptions{SpaceID: space.ID, PageSize: 1})
+	cov.call("VCSAgentPools.List", err)
+	_, err = c.VCSAgentPools.ListAll(ctx, orbitapi.ListOptions{Name: "contract-pool"})
+	cov.call("VCSAgentPools.ListAll", err)
+	poolToken, err := c.VCSAgentPools.IssueToken(ctx, pool.ID, orbitapi.VCSAgentPoolTokenRequest{Description: "agent", ExpiresInSeconds: 3600})
+	cov.call("VCSAgentPools.IssueToken", err)
+	rotation, err := c.VCSAgentPools.RotateToken(ctx, pool.ID, poolToken.ID, orbitapi.VCSAgentPoolTokenRotateRequest{GraceSeconds: 60})
+	cov.call("VCSAgentPools.RotateToken", err)
+	_, err = c.VCSAgentPools.ListTokens(ctx, pool.ID)
+	cov.call("VCSAgentPools.ListTokens", err)
+	cov.call("VCSAgentPools.RevokeToken", c.VCSAgentPools.RevokeToken(ctx, pool.ID, rotation.Issued.ID))
+	if _, err := c.VCSAgentPools.Create(ctx, orbitapi.VCSAgentPoolRequest{Name: "contract-pool", SpaceID: space.ID}); !orbitapi.IsConflict(err) {
+		t.Fatalf("second create of a pool name: %v, want a conflict", err)
+	}
+	cov.call("VCSAgentPools.Delete", c.VCSAgentPools.Delete(ctx, pool.ID))
+
 	// Error answers are part of the contract too.
 	_, err = c.Spaces.Get(ctx, "no-such-space")
 	if !orbitapi.IsNotFound(err) {

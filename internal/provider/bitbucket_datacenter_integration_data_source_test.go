@@ -17,6 +17,9 @@ func TestAccBitbucketDataCenterIntegrationDataSource(t *testing.T) {
 	t.Parallel()
 	env := newAccEnv(t)
 	spaceID := env.server.NewSpace(t, "platform", "root", false)
+	if _, err := env.api.VCSAgentPools.Create(t.Context(), orbitapi.VCSAgentPoolRequest{Name: "pool-eu", SpaceID: spaceID}); err != nil {
+		t.Fatal(err)
+	}
 
 	private := env.seedDataCenterIntegration(t, orbitapi.IntegrationRequest{
 		Name: "private-dc", SpaceID: spaceID, APIHost: "private://pool-eu", UserFacingHost: "https://bitbucket.corp.example.com",

@@ -72,7 +72,7 @@ func bitbucketDataCenterIntegrationSchema() schema.Schema {
 		"description": descriptionAttribute(),
 		"labels":      labelsAttribute(),
 		"api_host": schema.StringAttribute{
-			MarkdownDescription: "Where orbit-server reaches Bitbucket Data Center: an `https://` URL (`http://` is accepted only on a loopback host, for a local stand-in such as the Bitbucket sandbox), or `private://<pool>` for a server reachable only through a private worker pool.",
+			MarkdownDescription: "Where orbit-server reaches Bitbucket Data Center: an `https://` URL (`http://` is accepted only on a loopback host, for a local stand-in such as the Bitbucket sandbox), or `private://<pool>` for a server reachable only through the agents of a VCS agent pool (`orbit_vcs_agent_pool`; the pool must exist and be visible from the integration's space, else apply fails on `api_host`).",
 			Required:            true,
 			Validators:          []validator.String{apiHostValidator()},
 		},

@@ -43,10 +43,16 @@ resource "orbit_space" "infra" {
   name = "infra"
 }
 
+# In root, a pool is visible from every space (the integration becomes the default below).
+resource "orbit_vcs_agent_pool" "pool" {
+  name     = "pool-1"
+  space_id = "root"
+}
+
 resource "orbit_bitbucket_datacenter_integration" "test" {
   name                    = "main-dc"
   space_id                = orbit_space.infra.id
-  api_host                = "private://pool-1"
+  api_host                = "private://${orbit_vcs_agent_pool.pool.name}"
   user_facing_host        = "https://bitbucket.example.com/bb"
   username                = "svc-orbit"
   access_token_wo         = %q

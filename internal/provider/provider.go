@@ -274,6 +274,7 @@ func (p *orbitProvider) Resources(context.Context) []func() resource.Resource {
 		NewStackResource,
 		NewStackVCSBindingResource,
 		NewRepositoryWebhookResource,
+		NewVCSAgentPoolResource,
 	}
 }
 
@@ -284,12 +285,14 @@ func (p *orbitProvider) DataSources(context.Context) []func() datasource.DataSou
 		NewIntegrationWebhookDataSource,
 		NewStackDataSource,
 		NewRepositoriesDataSource,
+		NewVCSAgentPoolDataSource,
 	}
 }
 
 func (p *orbitProvider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {
 	return []func() ephemeral.EphemeralResource{
 		NewIntegrationWebhookEphemeralResource,
+		NewVCSAgentPoolTokenEphemeralResource,
 	}
 }
 

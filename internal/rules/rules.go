@@ -36,8 +36,8 @@ const (
 const (
 	LabelPattern           = `^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,62}$`
 	IntegrationNamePattern = `^[a-z0-9][a-z0-9_-]{0,62}$`
-	// PoolPattern is the <pool> of api_host = private://<pool>.
-	PoolPattern = `^[a-z0-9][a-z0-9_-]*$`
+	// PoolPattern is a VCS agent pool's name, the <pool> of api_host = private://<pool>.
+	PoolPattern = `^[a-z0-9][a-z0-9_-]{0,62}$`
 )
 
 // Compiled patterns.

@@ -132,6 +132,7 @@ func TestBitbucketCheckerThroughAPI(t *testing.T) {
 	}
 
 	// A private worker pool cannot be reached from the server: skipped, not refused.
+	newPool(t, c, "pool-1", space)
 	private := with(dc("dc-private", "any-token"), "api_host", "private://pool-1", "user_facing_host", "https://bitbucket.example.com")
 	created := c.must(http.MethodPost, "/api/v1/integrations", private, http.StatusCreated)
 	res = c.must(http.MethodPost, "/api/v1/integrations/"+str(created, "id")+"/validate", nil, http.StatusOK)

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
 )
 
@@ -58,7 +61,9 @@ func runIDs(entry map[string]any) []string {
 	return out
 }
 
-// TestDeliveryLog: each reason for no run is recorded as its decision; a
+// TestDeliveryLog: each reason for no run is recorded as its decision (no_binding,
+// branch_not_tracked, head_unchanged, event_ignored, paths_not_touched, runs_ended,
+// duplicate, not_dispatched); a
 // redelivery after the missing binding was added starts exactly one run, and a
 // second one starts none (duplicate); the log filters; a read-only key reads the
 // log but not bodies, nor redelivers; a body no longer retained says so.
@@ -114,6 +119,17 @@ func TestDeliveryLog(t *testing.T) {
 	if e := l.fireOne(sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "pullrequest:updated", PullRequest: pr}); e["decision"] != "head_unchanged" {
 		t.Errorf("pull request updated without a new commit: %v", e["decision"])
 	}
+	if e := l.fireOne(sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "pullrequest:approved", PullRequest: pr}); e["decision"] != "event_ignored" || len(runIDs(e)) != 0 {
+		t.Errorf("pull request approved: %v", e["decision"])
+	}
+	// A stack of a monorepo's directory on another branch: a push there that
+	// touches none of its paths starts nothing, and says why.
+	l.bind("mono", l.cloud, "acme", "branch", "release", "project_root", "envs/prod")
+	docs := push("release", 703)
+	docs.Commits[0].Files = []string{"README.md"}
+	if e := l.fireOne(docs); e["decision"] != "paths_not_touched" || len(runIDs(e)) != 0 {
+		t.Errorf("push outside the bound project_root: %v (%v)", e["decision"], e["outcome"])
+	}
 	if e := l.fireOne(sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "pullrequest:fulfilled", PullRequest: pr}); e["decision"] != "runs_ended" {
 		t.Errorf("pull request merged: %v", e["decision"])
 	}
@@ -163,5 +179,45 @@ func TestDeliveryLog(t *testing.T) {
 		if e["id"] == orphan["id"] && e["body_retained"] != false {
 			t.Errorf("the list says the dropped body is retained: %v", e)
 		}
+	}
+
+	// A stored body that no longer parses (checked on receipt, so only a changed
+	// database gets one) is recorded as not dispatched, and not retried.
+	if _, err := db.Exec(`UPDATE webhook_deliveries SET body = '{}' WHERE id = $1`, str(opened, "id")); err != nil {
+		t.Fatal(err)
+	}
+	unreadable := l.c.must(http.MethodPost, "/api/v1/integrations/"+l.cloud+"/deliveries/"+str(opened, "id")+"/redeliver", nil, http.StatusAccepted)
+	if e := l.decided(str(unreadable, "id")); e["decision"] != "not_dispatched" || len(runIDs(e)) != 0 {
+		t.Errorf("an unreadable stored body: %v (%v)", e["decision"], e["outcome"])
+	}
+}
+
+// TestDeliveryLogRetention: once the retention pruner (not a test's SQL) drops a
+// processed delivery's body, the log and the entry say it is not retained, the
+// entry has no body, and a redelivery is refused saying why.
+func TestDeliveryLogRetention(t *testing.T) {
+	t.Parallel()
+	l := newLoop(t, "individual", servertest.WithConfig(func(c *server.Config) {
+		c.DeliveryBodyRetention, c.RetentionInterval = time.Nanosecond, 20*time.Millisecond
+	}))
+	sent := l.fire(sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "repo:push",
+		Branch: "main", Commits: []sandbox.Commit{{Hash: hash(720), Message: "change"}}})
+	var entry map[string]any
+	eventually(t, "the delivery's body pruned", func() (bool, string) {
+		for _, e := range l.deliveryLog(url.Values{"event": {"repo:push"}}) {
+			if e["request_id"] == sent[0].RequestID {
+				entry = e
+				return e["decision"] == "no_binding" && e["body_retained"] == false, fmt.Sprint(e["decision"], e["body_retained"])
+			}
+		}
+		return false, "not listed"
+	})
+	got := l.c.must(http.MethodGet, "/api/v1/integrations/"+l.cloud+"/deliveries/"+str(entry, "id"), nil, http.StatusOK)
+	if got["body_retained"] != false || got["body"] != nil || got["decision"] != "no_binding" {
+		t.Errorf("pruned entry: body_retained %v, body %v, decision %v", got["body_retained"], got["body"], got["decision"])
+	}
+	msg := l.c.wantError(http.MethodPost, "/api/v1/integrations/"+l.cloud+"/deliveries/"+str(entry, "id")+"/redeliver", nil, http.StatusConflict, "conflict", "body")
+	if !strings.Contains(msg, "no longer retained") {
+		t.Errorf("redeliver a pruned body: %q, want it to say the body is no longer retained", msg)
 	}
 }

@@ -61,6 +61,7 @@ func TestIntegrationCreateValidation(t *testing.T) {
 		{"dc api_host with userinfo", with(dc, "api_host", "https://u:p@bitbucket.example.com"), "api_host"},
 		{"dc bad private pool", with(dc, "api_host", "private://Pool!"), "api_host"},
 		{"dc private without user_facing_host", with(dc, "api_host", "private://pool-1"), "user_facing_host"},
+		{"dc private pool that does not exist", with(dc, "api_host", "private://no-such-pool", "user_facing_host", "https://bb.example.com"), "api_host"},
 		{"dc bad user_facing_host", with(dc, "user_facing_host", "ftp://x"), "user_facing_host"},
 		{"dc username missing", with(dc, "username", nil), "username"},
 		{"dc token missing", with(dc, "access_token", nil), "access_token"},
@@ -82,6 +83,7 @@ func TestIntegrationCreateValidation(t *testing.T) {
 	// The valid bodies the cases derive from are accepted.
 	c.must(http.MethodPost, "/api/v1/integrations", cloud, http.StatusCreated)
 	c.must(http.MethodPost, "/api/v1/integrations", dc, http.StatusCreated)
+	newPool(t, c, "pool-1", space)
 	c.must(http.MethodPost, "/api/v1/integrations", with(dc, "name", "private-dc", "api_host", "private://pool-1", "user_facing_host", "https://bb.example.com"), http.StatusCreated)
 	// Plain http only on loopback, so that a local sandbox can stand in for Data Center.
 	for i, host := range []string{"http://127.0.0.1:7990", "http://localhost:7990/bitbucket", "http://[::1]:7990"} {
@@ -218,6 +220,7 @@ func TestIntegrationUpdate(t *testing.T) {
 	c.wantError(http.MethodPut, path, dcBody("dc", spaceA, ""), http.StatusBadRequest, "invalid_argument", "access_token")
 
 	// Absent credential keeps the stored one: the checker sees the stored plaintext.
+	newPool(t, c, "pool-a", spaceB)
 	updated := c.must(http.MethodPut, path, map[string]any{
 		"space_id": spaceB, "api_host": "private://pool-a", "user_facing_host": "https://bb.example.com",
 		"username": "bot2", "labels": []string{"x"}, "vcs_checks": "all",

@@ -256,6 +256,7 @@ func TestLoopStatusFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	readOnly := l.integration(with(cloudBody("cloud-read-only", "root", "no-repository-token"), "vcs_checks", "individual"))
+	newPool(t, l.c, "pool-1", "root")
 	private := l.integration(with(dcBody("dc-private", "root", "t"),
 		"api_host", "private://pool-1", "user_facing_host", "https://bitbucket.example.com"))
 	refused := l.bind("refused", readOnly, "acme")

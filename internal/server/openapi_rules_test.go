@@ -41,10 +41,11 @@ func TestOpenAPIRulesMatchPackageRules(t *testing.T) {
 	}
 	// name differs by object: integrations have a pattern, the others a length.
 	bySchemaProperty := map[string]want{
-		"IntegrationInput.name": {pattern: rules.IntegrationNamePattern},
-		"SpaceInput.name":       {maxLength: rules.MaxNameLen},
-		"StackInput.name":       {maxLength: rules.MaxNameLen},
-		"APIKeyInput.name":      {maxLength: rules.MaxNameLen},
+		"IntegrationInput.name":  {pattern: rules.IntegrationNamePattern},
+		"VCSAgentPoolInput.name": {pattern: rules.PoolPattern},
+		"SpaceInput.name":        {maxLength: rules.MaxNameLen},
+		"StackInput.name":        {maxLength: rules.MaxNameLen},
+		"APIKeyInput.name":       {maxLength: rules.MaxNameLen},
 	}
 
 	var doc struct {

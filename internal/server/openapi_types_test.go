@@ -50,6 +50,15 @@ var wireSchemas = []struct {
 	{"DeliveryWithBody", apiwire.DeliveryWithBody{}, false},
 	{"DeliveryList", apiwire.Page[apiwire.Delivery]{}, false},
 	{"RunPageLink", apiwire.RunPageLink{}, false},
+	{"VCSAgentPoolInput", apiwire.VCSAgentPoolRequest{}, true},
+	{"VCSAgentPool", apiwire.VCSAgentPool{}, false},
+	{"VCSAgentPoolList", apiwire.Page[apiwire.VCSAgentPool]{}, false},
+	{"ConnectedAgent", apiwire.ConnectedAgent{}, false},
+	{"VCSAgentPoolTokenInput", apiwire.VCSAgentPoolTokenRequest{}, true},
+	{"VCSAgentPoolTokenRotateInput", apiwire.VCSAgentPoolTokenRotateRequest{}, true},
+	{"VCSAgentPoolToken", apiwire.VCSAgentPoolToken{}, false},
+	{"VCSAgentPoolTokenList", apiwire.Page[apiwire.VCSAgentPoolToken]{}, false},
+	{"VCSAgentPoolTokenRotation", apiwire.VCSAgentPoolTokenRotation{}, false},
 }
 
 // TestWireTypesMatchOpenAPI holds the Go wire types (one definition, used by the

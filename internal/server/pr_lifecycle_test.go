@@ -61,7 +61,8 @@ func TestLoopClosedPullRequestEndsItsRuns(t *testing.T) {
 			l.fire(event(tc.closed, id, second))
 			l.waitStatuses(tc.product, short(second), map[string]string{stackKey(tc.stack): tc.stopped})
 			ended := l.waitRuns(short(second), 1)[0]
-			if ended.ID != queued.ID || ended.State != "finished" || ended.Result == nil || *ended.Result != "canceled" {
+			if ended.ID != queued.ID || ended.State != "finished" || ended.Result == nil || *ended.Result != "canceled" ||
+				ended.FinishedAt == nil || ended.FinishedAt.Before(ended.CreatedAt.Time) {
 				t.Fatalf("run of the %s pull request: %+v", tc.how, ended)
 			}
 			var message string

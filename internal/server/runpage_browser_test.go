@@ -72,8 +72,11 @@ func pageText(t *testing.T, ctx context.Context, sel string) string {
 
 // TestBrowserRunPage: a push in the sandbox starts a run whose commit status
 // links to the run's page; headless Chromium opens the link taken from the
-// sandbox's statuses without an API key and sees state, commit and trigger; a
-// result reported through the API shows after a reload; a tampered link is 404.
+// sandbox's statuses without an API key and sees state, commit, trigger and the
+// pusher; a runner's start and then its result, reported through the API, show
+// after reloads with their times; a tampered link is 404; a pull request's page
+// shows its number, title (escaped) and author. Screenshots go to the test's
+// temporary directory ($ORBIT_BROWSER_ARTIFACTS keeps them).
 func TestBrowserRunPage(t *testing.T) {
 	t.Parallel()
 	browser := newBrowser(t)
@@ -83,19 +86,7 @@ func TestBrowserRunPage(t *testing.T) {
 	l.fire(sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "repo:push",
 		Branch: "main", Commits: []sandbox.Commit{{Hash: head, Message: "change"}}})
 	runs := l.waitRuns(head, 1)
-	var link string
-	eventually(t, "the run's commit status in the sandbox", func() (bool, string) {
-		for _, st := range l.sb.Statuses() {
-			if st.Product == "cloud" && st.Commit == head && st.Key == stackKey(stack) {
-				link = st.URL
-				return true, ""
-			}
-		}
-		return false, fmt.Sprint(l.sb.Statuses())
-	})
-	if !strings.HasPrefix(link, l.inst.PublicURL+"/run-pages/") {
-		t.Fatalf("status link %q is not a run page of %s", link, l.inst.PublicURL)
-	}
+	link := statusLink(t, l, stack, head)
 
 	resp, err := chromedp.Run(browser, chromedp.NavigateResponse(link))
 	if err != nil {
@@ -124,6 +115,22 @@ func TestBrowserRunPage(t *testing.T) {
 	if got := pageText(t, browser, "#trigger"); !strings.Contains(got, "push to main") || !strings.Contains(got, "repo:push") {
 		t.Errorf("trigger %q, want a push to main (repo:push)", got)
 	}
+	// The pusher, as the sandbox's push payload names its Cloud user.
+	if got := pageText(t, browser, "#triggered-by"); got != "Dev Eloper (dev)" {
+		t.Errorf("triggered by %q, want the pusher Dev Eloper (dev)", got)
+	}
+
+	// A runner reports it started: running, with its time in the history.
+	l.c.must(http.MethodPost, "/api/v1/runs/"+runs[0].ID+"/start", nil, http.StatusOK)
+	if _, err := chromedp.Run(browser, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	if got := pageText(t, browser, "#state"); got != "running" {
+		t.Errorf("after the start, state %q, want running", got)
+	}
+	if got := pageText(t, browser, "#history li:nth-child(2)"); !strings.HasPrefix(got, "running ") || !strings.Contains(got, " UTC") {
+		t.Errorf("history's second step %q, want running with its time", got)
+	}
 
 	l.c.must(http.MethodPost, "/api/v1/runs/"+runs[0].ID+"/result",
 		map[string]any{"result": "succeeded", "message": "plan: 1 to add"}, http.StatusOK)
@@ -136,8 +143,8 @@ func TestBrowserRunPage(t *testing.T) {
 	if got := pageText(t, browser, "#message"); got != "plan: 1 to add" {
 		t.Errorf("message %q", got)
 	}
-	if got := pageText(t, browser, "#history"); !strings.Contains(got, "finished") {
-		t.Errorf("history %q has no finished step", got)
+	if got := pageText(t, browser, "#history li:nth-child(3)"); !strings.HasPrefix(got, "succeeded ") || !strings.Contains(got, "finished") {
+		t.Errorf("history's third step %q, want succeeded (finished) with its time", got)
 	}
 	shot, err := chromedp.Run(browser, chromedp.FullScreenshot(100))
 	if err != nil {
@@ -170,4 +177,56 @@ func TestBrowserRunPage(t *testing.T) {
 	if got := pageText(t, browser, "body"); strings.Contains(got, runs[0].ID) || strings.Contains(got, "run") {
 		t.Errorf("the 404 says more than nothing: %q", got)
 	}
+
+	// A pull request: its status's link shows the number, the title (as text, not
+	// markup) and its author.
+	source := hash(902)
+	title := `Add the VPC <b>now</b> & “subnets”`
+	l.fire(sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "pullrequest:created",
+		PullRequest: &sandbox.PullRequest{ID: 42, Title: title, SourceBranch: "feature", SourceCommit: source}})
+	l.waitRuns(source[:12], 1)
+	prLink := statusLink(t, l, stack, source)
+	if resp, err := chromedp.Run(browser, chromedp.NavigateResponse(prLink)); err != nil || resp.Status != http.StatusOK {
+		t.Fatalf("GET %s: %v %v", prLink, resp, err)
+	}
+	if got := pageText(t, browser, "#trigger"); !strings.Contains(got, "pull request #42 “"+title+"” from feature") ||
+		!strings.Contains(got, "pullrequest:created") {
+		t.Errorf("trigger %q, want pull request #42 with its title", got)
+	}
+	if bold, err := chromedp.Run(browser, chromedp.Evaluate[int](`document.querySelectorAll("#trigger b").length`)); err != nil || bold != 0 {
+		t.Errorf("the title's markup became elements (%d <b>, %v)", bold, err)
+	}
+	if got := pageText(t, browser, "#triggered-by"); got != "Dev Eloper (dev)" {
+		t.Errorf("triggered by %q, want the pull request's author Dev Eloper (dev)", got)
+	}
+	shot, err = chromedp.Run(browser, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(dir, "run-page-pull-request.png")
+	if err := os.WriteFile(path, shot, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// statusLink waits for the commit status of stack's run on commit (a Cloud pull
+// request's status is on its 12-digit hash) in the sandbox and returns its link,
+// a run page of the server.
+func statusLink(t *testing.T, l *loop, stack, commit string) string {
+	t.Helper()
+	var link string
+	eventually(t, "the run's commit status in the sandbox", func() (bool, string) {
+		for _, st := range l.sb.Statuses() {
+			if st.Product == "cloud" && (st.Commit == commit || st.Commit == commit[:12]) && st.Key == stackKey(stack) {
+				link = st.URL
+				return true, ""
+			}
+		}
+		return false, fmt.Sprint(l.sb.Statuses())
+	})
+	if !strings.HasPrefix(link, l.inst.PublicURL+"/run-pages/") {
+		t.Fatalf("status link %q is not a run page of %s", link, l.inst.PublicURL)
+	}
+	return link
 }

@@ -111,8 +111,39 @@ type payloadRef struct {
 
 type payloadPullRequest struct {
 	ID          int64         `json:"id"`
+	Title       string        `json:"title"`
+	Author      *payloadUser  `json:"author"`
 	Source      payloadPRSide `json:"source"`
 	Destination payloadPRSide `json:"destination"`
+}
+
+// payloadUser is a Cloud user (or team) of a payload: actor, a pull request's
+// author. Current payloads carry display_name and nickname; older ones username.
+type payloadUser struct {
+	DisplayName string `json:"display_name"`
+	Nickname    string `json:"nickname"`
+	Username    string `json:"username"`
+}
+
+func (u *payloadUser) name() string {
+	if u == nil {
+		return ""
+	}
+	handle := u.Nickname
+	if handle == "" {
+		handle = u.Username
+	}
+	return bitbucket.PersonName(u.DisplayName, handle)
+}
+
+// actorOf is who caused the event; a missing or odd actor is "" (display only,
+// never a reason to refuse a delivery).
+func actorOf(fields bitbucket.PayloadFields) string {
+	var actor *payloadUser
+	if fields.Decode("actor", &actor) != nil {
+		return ""
+	}
+	return actor.name()
 }
 
 type payloadPRSide struct {
@@ -144,6 +175,8 @@ func (pr *payloadPullRequest) ref() (ref *bitbucket.PullRequestRef, reason strin
 		SourceBranch:      pr.Source.Branch.Name,
 		SourceCommit:      pr.Source.Commit.Hash,
 		DestinationBranch: pr.Destination.Branch.Name,
+		Title:             bitbucket.Title(pr.Title),
+		Author:            pr.Author.name(),
 	}, ""
 }
 
@@ -173,6 +206,7 @@ func ParseWebhook(eventKey string, body []byte) (bitbucket.WebhookEvent, error) 
 	if err := bitbucket.DecodeWebhook(bitbucket.ProductCloud, eventKey, body, &fields); err != nil {
 		return bitbucket.WebhookEvent{}, err
 	}
+	ev.Actor = actorOf(fields)
 	var repo *payloadRepository
 	repoErr := fields.Decode("repository", &repo)
 	var pr *payloadPullRequest

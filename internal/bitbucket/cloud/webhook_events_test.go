@@ -29,17 +29,22 @@ func TestParseWebhookRealPayloads(t *testing.T) {
 		file, event string
 		want        bitbucket.WebhookEvent
 	}{
-		{"push.json", "repo:push", bitbucket.WebhookEvent{Kind: bitbucket.EventPush, Namespace: "brydzewski", Repository: "foo",
+		{"push.json", "repo:push", bitbucket.WebhookEvent{Kind: bitbucket.EventPush, Namespace: "brydzewski", Repository: "foo", Actor: "Brad Rydzewski (brydzewski)",
 			Pushes: []bitbucket.BranchPush{{Branch: "master", Commit: "141977fedf5cf35aa290ac87d4b5177ac4cd9de1", Old: "40e7580cf11311d84a6e5e97e2cbba6df1675750"}}}},
 		{"pr_created.json", "pullrequest:created", bitbucket.WebhookEvent{Kind: bitbucket.EventPullRequestOpened, Namespace: "brydzewski", Repository: "foo",
-			PullRequest: &bitbucket.PullRequestRef{ID: 1, SourceBranch: "develop", SourceCommit: "507a576e59b3", DestinationBranch: "master"}}},
+			Actor: "Brad Rydzewski (brydzewski)",
+			PullRequest: &bitbucket.PullRequestRef{ID: 1, SourceBranch: "develop", SourceCommit: "507a576e59b3", DestinationBranch: "master",
+				Title: "Awesome new feature", Author: "Brad Rydzewski (brydzewski)"}}},
 		{"pr_fulfilled.json", "pullrequest:fulfilled", bitbucket.WebhookEvent{Kind: bitbucket.EventPullRequestMerged, Namespace: "brydzewski", Repository: "foo",
-			PullRequest: &bitbucket.PullRequestRef{ID: 1, SourceBranch: "develop", SourceCommit: "0704fc5beccc", DestinationBranch: "master"}}},
+			Actor: "Brad Rydzewski (brydzewski)",
+			PullRequest: &bitbucket.PullRequestRef{ID: 1, SourceBranch: "develop", SourceCommit: "0704fc5beccc", DestinationBranch: "master",
+				Title: "Awesome new feature", Author: "Brad Rydzewski (brydzewski)"}}},
 		{"pr_comment_created.json", "pullrequest:comment_created", bitbucket.WebhookEvent{Kind: bitbucket.EventPullRequestComment,
-			Namespace: "rutvijmehta-harness", Repository: "spring-cloud-alibaba",
-			PullRequest: &bitbucket.PullRequestRef{ID: 1, SourceBranch: "tiwhitepaper-rutvij", SourceCommit: "b9437f32dddd", DestinationBranch: "2021.x"}}},
+			Namespace: "rutvijmehta-harness", Repository: "spring-cloud-alibaba", Actor: "Rutvij Mehta", // no username: current payloads
+			PullRequest: &bitbucket.PullRequestRef{ID: 1, SourceBranch: "tiwhitepaper-rutvij", SourceCommit: "b9437f32dddd", DestinationBranch: "2021.x",
+				Title: "Update pom.xml", Author: "Rutvij Mehta"}}},
 		// The same push body under a key orbit does not act on is only recorded.
-		{"push.json", "repo:commit_status_created", bitbucket.WebhookEvent{Kind: bitbucket.EventIgnored, Namespace: "brydzewski", Repository: "foo",
+		{"push.json", "repo:commit_status_created", bitbucket.WebhookEvent{Kind: bitbucket.EventIgnored, Namespace: "brydzewski", Repository: "foo", Actor: "Brad Rydzewski (brydzewski)",
 			Reason: "commit statuses (orbit's own among them) start no run"}},
 	}
 	for _, tc := range cases {

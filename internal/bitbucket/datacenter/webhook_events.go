@@ -102,8 +102,36 @@ type payloadChange struct {
 
 type payloadPullRequest struct {
 	ID      int64       `json:"id"`
+	Title   string      `json:"title"`
 	FromRef *payloadRef `json:"fromRef"`
 	ToRef   *payloadRef `json:"toRef"`
+	Author  *struct {
+		User *payloadUser `json:"user"`
+	} `json:"author"`
+}
+
+// payloadUser is a Data Center user of a payload: actor, a pull request's
+// author.user.
+type payloadUser struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName"`
+}
+
+func (u *payloadUser) name() string {
+	if u == nil {
+		return ""
+	}
+	return bitbucket.PersonName(u.DisplayName, u.Name)
+}
+
+// actorOf is who caused the event; a missing or odd actor is "" (display only,
+// never a reason to refuse a delivery).
+func actorOf(fields bitbucket.PayloadFields) string {
+	var actor *payloadUser
+	if fields.Decode("actor", &actor) != nil {
+		return ""
+	}
+	return actor.name()
 }
 
 type payloadRef struct {
@@ -137,12 +165,17 @@ func (pr *payloadPullRequest) ref() (ref *bitbucket.PullRequestRef, project, slu
 	if !ok {
 		return nil, "", "", "pullRequest.toRef.repository with slug and project.key is missing"
 	}
-	return &bitbucket.PullRequestRef{
+	ref = &bitbucket.PullRequestRef{
 		ID:                pr.ID,
 		SourceBranch:      pr.FromRef.branch(),
 		SourceCommit:      pr.FromRef.LatestCommit,
 		DestinationBranch: pr.ToRef.branch(),
-	}, project, slug, ""
+		Title:             bitbucket.Title(pr.Title),
+	}
+	if pr.Author != nil {
+		ref.Author = pr.Author.User.name()
+	}
+	return ref, project, slug, ""
 }
 
 // repositoryOf finds the repository an ignored event is about, wherever its payload
@@ -204,6 +237,7 @@ func ParseWebhook(eventKey string, body []byte) (bitbucket.WebhookEvent, error) 
 	if err := bitbucket.DecodeWebhook(bitbucket.ProductDataCenter, eventKey, body, &fields); err != nil {
 		return bitbucket.WebhookEvent{}, err
 	}
+	ev.Actor = actorOf(fields)
 	event, known := webhookEvents[eventKey]
 	if !known {
 		event.reason = reasonUnknown

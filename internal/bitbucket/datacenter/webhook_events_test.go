@@ -25,21 +25,23 @@ func readPayload(t testing.TB, name string) []byte {
 // commit and pull request orbit acts on.
 func TestParseWebhookRealPayloads(t *testing.T) {
 	t.Parallel()
-	pr := func(id int64, branch, commit string) *bitbucket.PullRequestRef {
-		return &bitbucket.PullRequestRef{ID: id, SourceBranch: branch, SourceCommit: commit, DestinationBranch: "master"}
+	const jane = "Jane Citizen (jcitizen)" // displayName (name); never the e-mail address
+	pr := func(id int64, branch, commit, title string) *bitbucket.PullRequestRef {
+		return &bitbucket.PullRequestRef{ID: id, SourceBranch: branch, SourceCommit: commit, DestinationBranch: "master",
+			Title: title, Author: jane}
 	}
 	cases := []struct {
 		file, event string
 		want        bitbucket.WebhookEvent
 	}{
-		{"push.json", "repo:refs_changed", bitbucket.WebhookEvent{Kind: bitbucket.EventPush, Namespace: "PRJ", Repository: "my-repo",
+		{"push.json", "repo:refs_changed", bitbucket.WebhookEvent{Kind: bitbucket.EventPush, Namespace: "PRJ", Repository: "my-repo", Actor: jane,
 			Pushes: []bitbucket.BranchPush{{Branch: "master", Commit: "823b2230a56056231c9425d63758fa87078a66b4", Old: "5c64a07cd6c0f21b753bf261ef059c7e7633c50a"}}}},
-		{"pr_open.json", "pr:opened", bitbucket.WebhookEvent{Kind: bitbucket.EventPullRequestOpened, Namespace: "PRJ", Repository: "my-repo",
-			PullRequest: pr(2, "develop", "208b0a5c05eddadad01f2aed8802fe0c3b3eaf5e")}},
-		{"pr_merged.json", "pr:merged", bitbucket.WebhookEvent{Kind: bitbucket.EventPullRequestMerged, Namespace: "PRJ", Repository: "my-repo",
-			PullRequest: pr(3, "develop", "b9eaed50a03c073b20dfa82e5e753d295e7f0e56")}},
-		{"pr_modified_meta.json", "pr:modified", bitbucket.WebhookEvent{Kind: bitbucket.EventPullRequestModified, Namespace: "PRJ", Repository: "my-repo",
-			PullRequest: pr(6, "cleanup", "a268fca7b65055e13f60ac1a2c9a527615f113ca")}},
+		{"pr_open.json", "pr:opened", bitbucket.WebhookEvent{Kind: bitbucket.EventPullRequestOpened, Namespace: "PRJ", Repository: "my-repo", Actor: jane,
+			PullRequest: pr(2, "develop", "208b0a5c05eddadad01f2aed8802fe0c3b3eaf5e", "added LICENSE")}},
+		{"pr_merged.json", "pr:merged", bitbucket.WebhookEvent{Kind: bitbucket.EventPullRequestMerged, Namespace: "PRJ", Repository: "my-repo", Actor: jane,
+			PullRequest: pr(3, "develop", "b9eaed50a03c073b20dfa82e5e753d295e7f0e56", "Develop")}},
+		{"pr_modified_meta.json", "pr:modified", bitbucket.WebhookEvent{Kind: bitbucket.EventPullRequestModified, Namespace: "PRJ", Repository: "my-repo", Actor: jane,
+			PullRequest: pr(6, "cleanup", "a268fca7b65055e13f60ac1a2c9a527615f113ca", "Clean README.md")}},
 	}
 	for _, tc := range cases {
 		got, err := datacenter.ParseWebhook(tc.event, readPayload(t, tc.file))

@@ -22,6 +22,7 @@ import (
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/secrets"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcs"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/vcsagent/pooltoken"
 )
 
 // WebhookTargets is what the API needs of the receiver: to drop what it cached of
@@ -57,6 +58,9 @@ type Config struct {
 	RunPages RunPages
 	// PublicRoutes are the routes of other components (the receiver's).
 	PublicRoutes []httpx.Route
+	// Agents says which VCS agents of each pool are connected (nil: none, as on a
+	// server without an agent hub).
+	Agents pooltoken.AgentDirectory
 }
 
 // API serves the management API.
@@ -77,6 +81,7 @@ type API struct {
 	queue          Waker
 	runPages       RunPages
 	publicRoutes   []httpx.Route
+	agents         pooltoken.AgentDirectory
 	// bodyLimits are the routes (patterns) whose body cap is not httpx.MaxBodyBytes.
 	bodyLimits map[string]int64
 	// refusedLog writes the access-log lines of requests refused before anyone was
@@ -103,6 +108,10 @@ func New(cfg Config) *API {
 		webhookTargets: cfg.Targets, queue: cfg.Queue, runPages: cfg.RunPages, publicRoutes: cfg.PublicRoutes,
 		idempotencyHashKey: cfg.Box.DeriveKey("orbit idempotency request hash"),
 		bodyLimits:         map[string]int64{},
+		agents:             cfg.Agents,
+	}
+	if s.agents == nil {
+		s.agents = pooltoken.NoAgents{}
 	}
 	for _, rt := range cfg.PublicRoutes {
 		if rt.MaxBodyBytes > 0 {
@@ -147,7 +156,9 @@ var InputSizeLimits = map[string]int{
 	"IntegrationInput.api_token": maxCredentialLen, "IntegrationInput.app_password": maxCredentialLen,
 	"IntegrationInput.access_token": maxCredentialLen, "IntegrationInput.api_host": maxURLLen,
 	"IntegrationInput.user_facing_host": maxURLLen,
-	"SpaceInput.labels":                 DefaultMaxLabels, "StackInput.labels": DefaultMaxLabels, "IntegrationInput.labels": DefaultMaxLabels,
+	"VCSAgentPoolInput.space_id":        maxIDLen, "VCSAgentPoolInput.description": maxDescriptionLen,
+	"VCSAgentPoolTokenInput.description": maxDescriptionLen, "VCSAgentPoolTokenRotateInput.description": maxDescriptionLen,
+	"SpaceInput.labels": DefaultMaxLabels, "StackInput.labels": DefaultMaxLabels, "IntegrationInput.labels": DefaultMaxLabels,
 	"param.NameFilter": maxFilterLen, "param.SpaceIDFilter": maxFilterLen, "param.PageToken": maxPageTokenLen,
 	"param.LabelFilter": DefaultMaxLabels,
 }

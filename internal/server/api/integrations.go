@@ -294,6 +294,9 @@ func (s *API) createIntegration(w http.ResponseWriter, r *http.Request, p *princ
 	if err != nil {
 		return err
 	}
+	if err := s.checkPrivatePool(r.Context(), p, in); err != nil {
+		return err
+	}
 	if err := s.checkCredentials(r.Context(), r, in, cred.Plaintext); err != nil {
 		return err
 	}
@@ -400,6 +403,9 @@ func (s *API) updateIntegration(w http.ResponseWriter, r *http.Request, p *princ
 	}
 	in, cred, err := decodeIntegration(r, p, s.limits, &current)
 	if err != nil {
+		return err
+	}
+	if err := s.checkPrivatePool(r.Context(), p, in); err != nil {
 		return err
 	}
 	if in.IsDefault != current.IsDefault || in.SpaceID != current.SpaceID {

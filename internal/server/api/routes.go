@@ -65,6 +65,7 @@ func (s *API) routeTable() []route {
 		{Method: "GET", Path: apiPrefix + "/stacks/{id}/runs", Resource: "stack", handle: s.listStackRuns},
 		{Method: "GET", Path: apiPrefix + "/runs", Resource: "run", handle: s.listRuns},
 		{Method: "GET", Path: apiPrefix + "/runs/{id}", Resource: "run", handle: s.getRun},
+		{Method: "POST", Path: apiPrefix + "/runs/{id}/start", Resource: "run", handle: s.startRun},
 		{Method: "POST", Path: apiPrefix + "/runs/{id}/result", Resource: "run", handle: s.reportRunResult},
 		{Method: "GET", Path: apiPrefix + "/runs/{id}/page", Resource: "run", handle: s.getRunPage},
 		{Method: "POST", Path: apiPrefix + "/runs/{id}/page-link", Resource: "run", handle: s.reissueRunPageLink},
@@ -82,6 +83,16 @@ func (s *API) routeTable() []route {
 		{Method: "GET", Path: apiPrefix + "/integrations/{id}/deliveries", Resource: "integration", handle: s.listDeliveries},
 		{Method: "GET", Path: apiPrefix + "/integrations/{id}/deliveries/{delivery_id}", Resource: "delivery", handle: s.getDelivery},
 		{Method: "POST", Path: apiPrefix + "/integrations/{id}/deliveries/{delivery_id}/redeliver", Resource: "delivery", handle: s.redeliverDelivery},
+
+		{Method: "GET", Path: apiPrefix + "/vcs-agent-pools", Resource: "VCS agent pool", handle: s.listVCSAgentPools},
+		{Method: "POST", Path: apiPrefix + "/vcs-agent-pools", Resource: "VCS agent pool", handle: s.createVCSAgentPool},
+		{Method: "GET", Path: apiPrefix + "/vcs-agent-pools/{id}", Resource: "VCS agent pool", handle: s.getVCSAgentPool},
+		{Method: "PUT", Path: apiPrefix + "/vcs-agent-pools/{id}", Resource: "VCS agent pool", handle: s.updateVCSAgentPool},
+		{Method: "DELETE", Path: apiPrefix + "/vcs-agent-pools/{id}", Resource: "VCS agent pool", handle: s.deleteVCSAgentPool},
+		{Method: "GET", Path: apiPrefix + "/vcs-agent-pools/{id}/tokens", Resource: "VCS agent pool", handle: s.listVCSAgentPoolTokens},
+		{Method: "POST", Path: apiPrefix + "/vcs-agent-pools/{id}/tokens", Resource: "VCS agent pool", handle: s.issueVCSAgentPoolToken},
+		{Method: "DELETE", Path: apiPrefix + "/vcs-agent-pools/{id}/tokens/{token_id}", Resource: "VCS agent pool", handle: s.revokeVCSAgentPoolToken},
+		{Method: "POST", Path: apiPrefix + "/vcs-agent-pools/{id}/tokens/{token_id}/rotate", Resource: "VCS agent pool", handle: s.rotateVCSAgentPoolToken},
 	}
 	// The routes of other components (the receiver's webhooks) are public.
 	for _, rt := range s.publicRoutes {

@@ -41,6 +41,15 @@ func toRunResponse(r store.Run) runResponse {
 		id := r.DeliveryID
 		resp.DeliveryID = &id
 	}
+	resp.TriggeredBy, resp.PullRequestTitle = r.TriggeredBy, r.PullRequestTitle
+	if !r.StartedAt.IsZero() {
+		at := wireTime(r.StartedAt)
+		resp.StartedAt = &at
+	}
+	if !r.FinishedAt.IsZero() {
+		at := wireTime(r.FinishedAt)
+		resp.FinishedAt = &at
+	}
 	return resp
 }
 
@@ -111,6 +120,25 @@ func (s *API) reportRunResult(w http.ResponseWriter, r *http.Request, p *princip
 	return nil
 }
 
+// startRun is POST /runs/{id}/start: a runner says it started the run, which
+// becomes running (its commit status says so). Idempotent: a running run is
+// answered as it is; a finished one is a 409 on state.
+func (s *API) startRun(w http.ResponseWriter, r *http.Request, p *principal) error {
+	run, err := s.readableRun(r, p, store.RoleWrite)
+	if err != nil {
+		return err
+	}
+	running, started, err := s.store.StartRun(r.Context(), run.ID)
+	if err != nil {
+		return err
+	}
+	if started {
+		s.queue.Wake(store.JobStatus)
+	}
+	writeJSON(w, http.StatusOK, toRunResponse(running))
+	return nil
+}
+
 func (s *API) writeRuns(w http.ResponseWriter, r *http.Request, f store.RunFilter) error {
 	lp, err := parseListParams(r, s.limits)
 	if err != nil {
@@ -171,7 +199,7 @@ func (s *API) listRuns(w http.ResponseWriter, r *http.Request, p *principal) err
 // have (or will not show) is a 409 naming it; a Bitbucket that cannot be asked is a
 // 503 to retry, never a run on a guess. Without a configured checker (nothing to ask
 // Bitbucket with) the head stays unknown: 409.
-func (s *API) startManualRun(w http.ResponseWriter, r *http.Request, _ *principal, st store.Stack, b store.StackBinding) error {
+func (s *API) startManualRun(w http.ResponseWriter, r *http.Request, p *principal, st store.Stack, b store.StackBinding) error {
 	head, err := s.store.LatestBranchCommit(r.Context(), b.IntegrationID, b.Namespace, b.Repository, b.Branch)
 	if err != nil {
 		return err
@@ -186,7 +214,7 @@ func (s *API) startManualRun(w http.ResponseWriter, r *http.Request, _ *principa
 	}
 	run, err := s.store.CreateRun(r.Context(), store.Run{
 		StackID: st.ID, IntegrationID: b.IntegrationID, Namespace: b.Namespace, Repository: b.Repository,
-		Kind: store.RunTracked, Commit: head, Branch: b.Branch, TriggerReason: reason,
+		Kind: store.RunTracked, Commit: head, Branch: b.Branch, TriggerReason: reason, TriggeredBy: keyLabel(p),
 	})
 	if err != nil {
 		return err
@@ -194,6 +222,16 @@ func (s *API) startManualRun(w http.ResponseWriter, r *http.Request, _ *principa
 	s.queue.Wake(store.JobStatus)
 	writeJSON(w, http.StatusAccepted, toRunResponse(run))
 	return nil
+}
+
+// keyLabel names the caller's API key on a run it triggered: "API key <name>"
+// (its id when it has no name). Never the secret part.
+func keyLabel(p *principal) string {
+	k := p.Key()
+	if k.Name == "" {
+		return "API key " + k.ID
+	}
+	return "API key " + k.Name
 }
 
 // bitbucketRetryAfter is the Retry-After (seconds) of a trigger or binding write

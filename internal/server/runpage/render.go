@@ -57,7 +57,7 @@ type deliveryView struct {
 type view struct {
 	Title, RunID, Kind, StateClass, StateLabel, Message, StatusError string
 	StackName, StackID, SpaceName, SpaceID                           string
-	Trigger, TriggerURL                                              string
+	Trigger, TriggerURL, TriggeredBy                                 string
 	Repository, RepositoryURL, Branch, BranchURL, Commit, CommitURL  string
 	Integration                                                      string
 	History                                                          []historyStep
@@ -143,19 +143,15 @@ func (p *Pages) build(ctx context.Context, run store.Run) (view, error) {
 		if run.TriggerReason != "" {
 			v.Trigger += " (" + run.TriggerReason + ")"
 		}
+	case run.PullRequest > 0 && run.PullRequestTitle != "":
+		v.Trigger = fmt.Sprintf("pull request #%d “%s” from %s", run.PullRequest, run.PullRequestTitle, run.Branch)
 	case run.PullRequest > 0:
 		v.Trigger = fmt.Sprintf("pull request #%d from %s", run.PullRequest, run.Branch)
 	default:
 		v.Trigger = "push to " + run.Branch
 	}
-
-	at, iso := formatAt(run.CreatedAt)
-	v.History = append(v.History, historyStep{State: "queued", At: at, ISO: iso, Detail: "run created"})
-	if run.State == store.RunFinished {
-		at, iso := formatAt(run.UpdatedAt)
-		detail := "result reported: " + string(run.Result)
-		v.History = append(v.History, historyStep{State: "finished", At: at, ISO: iso, Detail: detail})
-	}
+	v.TriggeredBy = run.TriggeredBy
+	v.History = history(run)
 
 	if run.DeliveryID != "" {
 		d, err := p.store.GetDelivery(ctx, run.DeliveryID)
@@ -177,4 +173,25 @@ func (p *Pages) build(ctx context.Context, run store.Run) (view, error) {
 		}
 	}
 	return v, nil
+}
+
+// history is every state the run went through, with its time: queued, running
+// (when a runner reported it started), and its result once finished.
+func history(run store.Run) []historyStep {
+	step := func(state string, t time.Time, detail string) historyStep {
+		at, iso := formatAt(t)
+		return historyStep{State: state, At: at, ISO: iso, Detail: detail}
+	}
+	out := []historyStep{step(string(store.RunQueued), run.CreatedAt, "run recorded, commit status posted")}
+	if !run.StartedAt.IsZero() {
+		out = append(out, step(string(store.RunRunning), run.StartedAt, "a runner reported it started"))
+	}
+	if run.State == store.RunFinished {
+		finished := run.FinishedAt
+		if finished.IsZero() {
+			finished = run.UpdatedAt // a run finished before finished_at was kept
+		}
+		out = append(out, step(string(run.Result), finished, "finished"))
+	}
+	return out
 }

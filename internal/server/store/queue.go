@@ -128,8 +128,18 @@ type Run struct {
 	// TriggerReason says why a run of a delivery started: the changed paths that
 	// concern its stack (a few, with a count), or why they could not be listed.
 	TriggerReason string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// TriggeredBy is who or what started the run: the pusher (push), the pull
+	// request's author, or the API key of a manual trigger ("" when unknown).
+	TriggeredBy string
+	// PullRequestTitle is the pull request's title when the run was made ("" for
+	// other runs).
+	PullRequestTitle string
+	CreatedAt        time.Time // queued
+	// StartedAt is when a runner reported the run started (RunRunning), zero
+	// when none did; FinishedAt when it finished, zero until then.
+	StartedAt  time.Time
+	FinishedAt time.Time
+	UpdatedAt  time.Time
 }
 
 // DeliveryResult is what dispatching a delivery produced.
@@ -224,6 +234,10 @@ type QueueStore interface {
 	// FinishRun sets the result of a queued or running run and queues its status;
 	// ConflictError{Field: "result"} when it already finished.
 	FinishRun(ctx context.Context, id string, result RunResult, message string) (Run, error)
+	// StartRun moves a queued run to RunRunning (StartedAt now) and queues its
+	// status; started is false, and nothing changes, when it is running already.
+	// ConflictError{Field: "state"} when it finished.
+	StartRun(ctx context.Context, id string) (run Run, started bool, err error)
 	// SetRunStatusError records why the run's commit status was not posted ("" clears it).
 	SetRunStatusError(ctx context.Context, id, message string) error
 	// LatestPullRequestCommit returns the commit of the newest proposed run of stackID

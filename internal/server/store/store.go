@@ -300,6 +300,7 @@ type Store interface {
 	KeyStore
 	DeliveryLogStore
 	RunPageStore
+	VCSAgentPoolStore
 	// SetStackBinding writes the binding of b.StackID and attaches it to
 	// b.IntegrationID (re-attaching a detached binding). Provider is taken from the
 	// integration. A missing stack or integration is a *NotFoundError of that kind.

@@ -68,9 +68,18 @@ func (s *Worker) dispatch(ctx context.Context, d store.Delivery, cache *dispatch
 	if err != nil {
 		return result, err
 	}
+	// Who triggered the run and the pull request's title are kept on the run: the
+	// delivery's body may be pruned before the run is.
 	newRun := func(b store.StackBinding, kind store.RunKind, commit, branch string, pr int64) store.Run {
-		return store.Run{StackID: b.StackID, IntegrationID: in.ID, Namespace: ev.Namespace, Repository: ev.Repository,
-			Kind: kind, Commit: commit, Branch: branch, PullRequest: pr}
+		run := store.Run{StackID: b.StackID, IntegrationID: in.ID, Namespace: ev.Namespace, Repository: ev.Repository,
+			Kind: kind, Commit: commit, Branch: branch, PullRequest: pr, TriggeredBy: ev.Actor}
+		if pr > 0 && ev.PullRequest != nil {
+			run.PullRequestTitle = ev.PullRequest.Title
+			if ev.PullRequest.Author != "" {
+				run.TriggeredBy = ev.PullRequest.Author
+			}
+		}
+		return run
 	}
 	var unchanged, untouched int
 	// decide adds b's run unless the change (a push's range or a pull request) did

@@ -34,7 +34,8 @@ func closePullRequestRuns(ctx context.Context, tx *sql.Tx, c store.PullRequestCl
 	}
 	at := formatTime(now)
 	for _, id := range ids {
-		if _, err := tx.ExecContext(ctx, `UPDATE runs SET state = $1, result = $2, message = $3, updated_at = $4 WHERE id = $5`,
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET state = $1, result = $2, message = $3, finished_at = $4, updated_at = $4
+			WHERE id = $5`,
 			string(store.RunFinished), string(store.ResultCanceled), c.Message, at, id); err != nil {
 			return 0, err
 		}

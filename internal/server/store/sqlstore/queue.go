@@ -297,14 +297,14 @@ func insertRun(ctx context.Context, tx *sql.Tx, run *store.Run, now time.Time, s
 		pr = run.PullRequest
 	}
 	query := `INSERT INTO runs (id, stack_id, integration_id, namespace, repository, kind, commit_sha, branch, pull_request,
-		state, result, message, delivery_id, status_error, trigger_reason, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)`
+		state, result, message, delivery_id, status_error, trigger_reason, triggered_by, pull_request_title, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)`
 	if skipDuplicate {
 		query += ` ON CONFLICT DO NOTHING`
 	}
 	res, err := tx.ExecContext(ctx, query, run.ID, run.StackID, run.IntegrationID, run.Namespace, run.Repository,
 		string(run.Kind), run.Commit, run.Branch, pr, string(run.State), string(run.Result), run.Message,
-		run.DeliveryID, run.StatusError, run.TriggerReason, formatTime(now))
+		run.DeliveryID, run.StatusError, run.TriggerReason, run.TriggeredBy, run.PullRequestTitle, formatTime(now))
 	if err != nil {
 		return false, err
 	}
@@ -326,17 +326,19 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, error) {
 }
 
 const runColumns = `id, stack_id, integration_id, namespace, repository, kind, commit_sha, branch, pull_request,
-	state, result, message, delivery_id, status_error, trigger_reason, created_at, updated_at`
+	state, result, message, delivery_id, status_error, trigger_reason, triggered_by, pull_request_title,
+	created_at, started_at, finished_at, updated_at`
 
 func scanRun(row interface{ Scan(...any) error }) (store.Run, error) {
 	var (
-		r                    store.Run
-		kind, state, result  string
-		pr                   sql.NullInt64
-		createdAt, updatedAt string
+		r                                         store.Run
+		kind, state, result                       string
+		pr                                        sql.NullInt64
+		createdAt, startedAt, finishedAt, updated string
 	)
 	err := row.Scan(&r.ID, &r.StackID, &r.IntegrationID, &r.Namespace, &r.Repository, &kind, &r.Commit, &r.Branch, &pr,
-		&state, &result, &r.Message, &r.DeliveryID, &r.StatusError, &r.TriggerReason, &createdAt, &updatedAt)
+		&state, &result, &r.Message, &r.DeliveryID, &r.StatusError, &r.TriggerReason, &r.TriggeredBy, &r.PullRequestTitle,
+		&createdAt, &startedAt, &finishedAt, &updated)
 	if err != nil {
 		return r, err
 	}
@@ -345,7 +347,17 @@ func scanRun(row interface{ Scan(...any) error }) (store.Run, error) {
 	if r.CreatedAt, err = parseTime(createdAt); err != nil {
 		return r, err
 	}
-	r.UpdatedAt, err = parseTime(updatedAt)
+	if startedAt != "" {
+		if r.StartedAt, err = parseTime(startedAt); err != nil {
+			return r, err
+		}
+	}
+	if finishedAt != "" {
+		if r.FinishedAt, err = parseTime(finishedAt); err != nil {
+			return r, err
+		}
+	}
+	r.UpdatedAt, err = parseTime(updated)
 	return r, err
 }
 
@@ -425,18 +437,50 @@ func (s *Store) FinishRun(ctx context.Context, id string, result store.RunResult
 			return &store.ConflictError{Field: "result", Reason: "the run already finished (" + string(current.Result) + ")"}
 		}
 		now := s.nowUTC()
-		if _, err := tx.ExecContext(ctx, `UPDATE runs SET state = $1, result = $2, message = $3, updated_at = $4 WHERE id = $5`,
-			string(store.RunFinished), string(result), message, formatTime(now), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET state = $1, result = $2, message = $3, finished_at = $4, updated_at = $4
+			WHERE id = $5`, string(store.RunFinished), string(result), message, formatTime(now), id); err != nil {
 			return err
 		}
 		if err := insertJob(ctx, tx, store.JobStatus, id, now); err != nil {
 			return err
 		}
-		current.State, current.Result, current.Message, current.UpdatedAt = store.RunFinished, result, message, now
+		current.State, current.Result, current.Message, current.FinishedAt, current.UpdatedAt = store.RunFinished, result, message, now, now
 		out = current
 		return nil
 	})
 	return out, err
+}
+
+func (s *Store) StartRun(ctx context.Context, id string) (store.Run, bool, error) {
+	var (
+		out     store.Run
+		started bool
+	)
+	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		current, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = $1`, id))
+		if err != nil {
+			return noRows(err, "run", id)
+		}
+		switch current.State {
+		case store.RunFinished:
+			return &store.ConflictError{Field: "state", Reason: "the run already finished (" + string(current.Result) + ")"}
+		case store.RunRunning:
+			out = current
+			return nil
+		}
+		now := s.nowUTC()
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET state = $1, started_at = $2, updated_at = $2 WHERE id = $3`,
+			string(store.RunRunning), formatTime(now), id); err != nil {
+			return err
+		}
+		if err := insertJob(ctx, tx, store.JobStatus, id, now); err != nil {
+			return err
+		}
+		current.State, current.StartedAt, current.UpdatedAt = store.RunRunning, now, now
+		out, started = current, true
+		return nil
+	})
+	return out, started, err
 }
 
 func (s *Store) SetRunStatusError(ctx context.Context, id, message string) error {

@@ -330,6 +330,7 @@ func (s *Store) DeleteSpace(ctx context.Context, id string) error {
 			{`SELECT 1 FROM spaces WHERE parent_space_id = $1`, "child spaces"},
 			{`SELECT 1 FROM stacks WHERE space_id = $1`, "stacks"},
 			{`SELECT 1 FROM integrations WHERE space_id = $1`, "integrations"},
+			{`SELECT 1 FROM vcs_agent_pools WHERE space_id = $1`, "VCS agent pools"},
 		} {
 			var one int
 			err := tx.QueryRowContext(ctx, dep.query+` LIMIT 1`, id).Scan(&one)
@@ -342,7 +343,7 @@ func (s *Store) DeleteSpace(ctx context.Context, id string) error {
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM spaces WHERE id = $1`, id)
 		return s.constraintError(err, nil, func() error {
-			return &store.ConflictError{Reason: "the space still has child spaces, stacks or integrations"}
+			return &store.ConflictError{Reason: "the space still has child spaces, stacks, integrations or VCS agent pools"}
 		})
 	})
 }

@@ -260,7 +260,8 @@ func testRunsFinishAndList(t *testing.T, s store.Store) {
 	for i, stack := range []string{st.ID, st.ID, other.ID, st.ID} {
 		run := store.Run{StackID: stack, IntegrationID: "i", Namespace: "PLAT", Repository: "infra", Kind: store.RunProposed,
 			Commit: []string{"c1", "c2", "c1", "c1"}[i], Branch: "feature", PullRequest: 7,
-			TriggerReason: []string{"changed paths in envs/app: envs/app/main.tf", "", "", ""}[i]}
+			TriggerReason: []string{"changed paths in envs/app: envs/app/main.tf", "", "", ""}[i],
+			TriggeredBy:   []string{"Jane Citizen (jcitizen)", "", "", ""}[i], PullRequestTitle: []string{"Add <b>the</b> VPC", "", "", ""}[i]}
 		made = append(made, must(s.CreateRun(ctx(t), run))(t))
 	}
 	_, err := s.CreateRun(ctx(t), store.Run{StackID: "no-such-stack", Kind: store.RunTracked, Commit: "c", Branch: "main"})
@@ -268,12 +269,30 @@ func testRunsFinishAndList(t *testing.T, s store.Store) {
 
 	got := must(s.GetRun(ctx(t), made[0].ID))(t)
 	equal(t, got, made[0], "get run")
-	if got.PullRequest != 7 || got.State != store.RunQueued || got.Result != "" || got.TriggerReason != "changed paths in envs/app: envs/app/main.tf" {
+	if got.PullRequest != 7 || got.State != store.RunQueued || got.Result != "" || got.TriggerReason != "changed paths in envs/app: envs/app/main.tf" ||
+		got.TriggeredBy != "Jane Citizen (jcitizen)" || got.PullRequestTitle != "Add <b>the</b> VPC" || !got.StartedAt.IsZero() || !got.FinishedAt.IsZero() {
 		t.Fatalf("run: %+v", got)
 	}
+	// A runner reports it started: running, with the time; again changes nothing.
+	running, started := must2(s.StartRun(ctx(t), made[0].ID))(t)
+	if !started || running.State != store.RunRunning || running.StartedAt.IsZero() || running.StartedAt.Before(got.CreatedAt) {
+		t.Fatalf("started: %v %+v", started, running)
+	}
+	equal(t, must(s.GetRun(ctx(t), made[0].ID))(t), running, "get after start")
+	again, started := must2(s.StartRun(ctx(t), made[0].ID))(t)
+	if started || !again.StartedAt.Equal(running.StartedAt) || again.State != store.RunRunning {
+		t.Fatalf("started twice: %v %+v", started, again)
+	}
+	_, _, err = s.StartRun(ctx(t), "no-such-run")
+	wantNotFound(t, err, "start a missing run")
 	finished := must(s.FinishRun(ctx(t), made[0].ID, store.ResultFailed, "plan failed"))(t)
-	if finished.State != store.RunFinished || finished.Result != store.ResultFailed || finished.Message != "plan failed" {
+	if finished.State != store.RunFinished || finished.Result != store.ResultFailed || finished.Message != "plan failed" ||
+		!finished.StartedAt.Equal(running.StartedAt) || finished.FinishedAt.Before(running.StartedAt) || finished.FinishedAt.IsZero() {
 		t.Fatalf("finished: %+v", finished)
+	}
+	var started409 *store.ConflictError
+	if _, _, err := s.StartRun(ctx(t), made[0].ID); !errors.As(err, &started409) || started409.Field != "state" {
+		t.Fatalf("start a finished run: %v", err)
 	}
 	equal(t, must(s.GetRun(ctx(t), made[0].ID))(t), finished, "get after finish")
 	_, err = s.FinishRun(ctx(t), made[0].ID, store.ResultSucceeded, "")

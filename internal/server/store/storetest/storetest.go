@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, queueTests...)
 	tests = append(tests, retentionTests...)
 	tests = append(tests, keyTests...)
+	tests = append(tests, poolTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
