@@ -136,6 +136,11 @@ type CheckResult struct {
 	// Account identifies who the credential authenticates as when that is known
 	// (Cloud: display name or nickname; Data Center: not reported).
 	Account string
+	// Scopes are the scopes Bitbucket Cloud reported the credential holds (its
+	// X-OAuth-Scopes header on GET /2.0/user); ScopesReported is false when it sent
+	// no such header.
+	Scopes         []string
+	ScopesReported bool
 }
 
 // OK reports whether the credential works for everything that was checked.

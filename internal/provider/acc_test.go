@@ -96,18 +96,38 @@ type accEnv struct {
 
 func newAccEnv(t *testing.T, opts ...servertest.Option) *accEnv {
 	t.Helper()
-	return newAccEnvWith(t, false, opts...)
+	return newAccEnvWith(t, accRecordCredentials, opts...)
 }
+
+// What an acceptance test's orbit-server checks against the sandbox.
+type accChecks int
+
+const (
+	// accRecordCredentials: credentials are only recorded.
+	accRecordCredentials accChecks = iota
+	// accCheckRepositories: bound repositories are checked too.
+	accCheckRepositories
+	// accCheckCredentials: the real BitbucketChecker checks everything, credentials included.
+	accCheckCredentials
+)
 
 // newAccEnvCheckingRepositories is newAccEnv whose orbit-server also checks, as the
 // real one does, that a bound repository exists in Bitbucket (Cloud: the sandbox,
 // with the integration's own credential); credentials are still only recorded.
 func newAccEnvCheckingRepositories(t *testing.T, opts ...servertest.Option) *accEnv {
 	t.Helper()
-	return newAccEnvWith(t, true, opts...)
+	return newAccEnvWith(t, accCheckRepositories, opts...)
 }
 
-func newAccEnvWith(t *testing.T, checkRepositories bool, opts ...servertest.Option) *accEnv {
+// newAccEnvCheckingCredentials is newAccEnv whose orbit-server checks integration
+// credentials (and bound repositories) against the sandbox with the real
+// BitbucketChecker, as a deployed one checks them against Bitbucket.
+func newAccEnvCheckingCredentials(t *testing.T, opts ...servertest.Option) *accEnv {
+	t.Helper()
+	return newAccEnvWith(t, accCheckCredentials, opts...)
+}
+
+func newAccEnvWith(t *testing.T, checks accChecks, opts ...servertest.Option) *accEnv {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("acceptance test: skipped under -short (make test runs it)")
@@ -121,8 +141,11 @@ func newAccEnvWith(t *testing.T, checkRepositories bool, opts ...servertest.Opti
 	}
 	recorder := &recordingChecker{seen: map[string][]string{}}
 	var checker server.CredentialChecker = recorder
-	if checkRepositories {
+	switch checks {
+	case accCheckRepositories:
 		checker = repositoryCheckingChecker{recordingChecker: recorder, bitbucket: &server.BitbucketChecker{CloudBaseURL: sb.URL}}
+	case accCheckCredentials:
+		checker = &server.BitbucketChecker{CloudBaseURL: sb.URL}
 	}
 	instance := servertest.Start(t, append([]servertest.Option{servertest.WithCredentialChecker(checker)}, opts...)...)
 	api, err := orbitapi.NewClient(instance.URL, instance.AdminKey)

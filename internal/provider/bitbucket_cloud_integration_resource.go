@@ -136,7 +136,8 @@ func bitbucketCloudIntegrationSchema() schema.Schema {
 	integrationPlacementAttributes(attrs)
 	return schema.Schema{
 		MarkdownDescription: "A Bitbucket Cloud integration in Orbit: the credentials orbit-server uses to report commit statuses, and the webhook URL repositories deliver events to. " +
-			"Exactly one credential form is required: `email` with `api_token` or `api_token_wo`, or (deprecated) `username` with `app_password` or `app_password_wo`.",
+			"Exactly one credential form is required: `email` with `api_token` or `api_token_wo`, or (deprecated) `username` with `app_password` or `app_password_wo`." +
+			cloudScopesMarkdown(),
 		Attributes: attrs,
 	}
 }

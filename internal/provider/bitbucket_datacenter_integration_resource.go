@@ -116,7 +116,8 @@ func bitbucketDataCenterIntegrationSchema() schema.Schema {
 	integrationPlacementAttributes(attrs)
 	return schema.Schema{
 		MarkdownDescription: "A Bitbucket Data Center integration in Orbit: the access token orbit-server uses to report build statuses, and the webhook URL repositories deliver events to. " +
-			"Exactly one of `access_token` and `access_token_wo` is required.",
+			"Exactly one of `access_token` and `access_token_wo` is required." +
+			dataCenterPermissionsMarkdown(),
 		Attributes: attrs,
 	}
 }

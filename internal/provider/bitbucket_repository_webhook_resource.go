@@ -94,7 +94,7 @@ func (r *repositoryWebhookResource) Schema(_ context.Context, _ resource.SchemaR
 			"Without it, a rotation re-keys the hook one apply later (the next plan shows `secret_fingerprint` changing), as it does after a rotation made outside Terraform. " +
 			"Bitbucket never shows a hook's secret, so a secret replaced by hand with another value cannot be seen (nor, on current Data Center servers, a removed one): raise the integration's `webhook_secret_version` to re-key every hook. " +
 			"See the guide [Rotating the webhook secret](../guides/rotating-the-webhook-secret.md).\n\n" +
-			"**Bitbucket permissions:** the provider's `bitbucket_cloud` block needs an API token with the webhook scopes (`read:webhook:bitbucket`, `write:webhook:bitbucket`) and `read:repository:bitbucket`, " +
+			"**Bitbucket permissions:** the provider's `bitbucket_cloud` block needs an API token with the webhook scopes (`read:webhook:bitbucket`, `write:webhook:bitbucket`, and `delete:webhook:bitbucket` to remove a hook) and `read:repository:bitbucket`, " +
 			"or admin on the repository; the `bitbucket_datacenter` block needs a token with **REPO_ADMIN** on the repository. The Orbit API key needs `admin` on the integration's space to read the secret it installs.\n\n" +
 			"**Rate limit:** Bitbucket Cloud limits webhook endpoints to about 1,000 requests an hour; the provider retries 429 answers with back-off, so very large refreshes slow down rather than fail.",
 		Attributes: map[string]schema.Attribute{

@@ -141,7 +141,7 @@ func (p *orbitProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 						Validators:          emailValidators(),
 					},
 					"api_token": schema.StringAttribute{
-						MarkdownDescription: "Atlassian API token with the webhook scopes (`read:webhook:bitbucket`, `write:webhook:bitbucket`) and `read:repository:bitbucket`, or admin on the repositories. Defaults to the `" + envBitbucketCloudAPIToken + "` environment variable.",
+						MarkdownDescription: "Atlassian API token with the webhook scopes (`read:webhook:bitbucket`, `write:webhook:bitbucket`, and `delete:webhook:bitbucket` to remove a hook) and `read:repository:bitbucket`, or admin on the repositories. Defaults to the `" + envBitbucketCloudAPIToken + "` environment variable.",
 						Optional:            true,
 						Sensitive:           true,
 					},

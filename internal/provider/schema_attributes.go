@@ -84,7 +84,7 @@ func integrationPlacementAttributes(attrs map[string]schema.Attribute) {
 		Validators: []validator.Int64{int64validator.AtLeast(0)},
 	}
 	attrs["check_credentials"] = schema.BoolAttribute{
-		MarkdownDescription: "Whether orbit-server tries the credential against Bitbucket when the integration is created or changed (Cloud: `GET /2.0/user`; Data Center: a project list), and refuses it with a clear message when Bitbucket does. orbit-server itself must reach the Bitbucket host for that. Set `false` to create an integration for a host orbit-server cannot reach yet. Defaults to `true`. Not stored by orbit-server.",
+		MarkdownDescription: "Whether orbit-server tries the credential against Bitbucket when the integration is created or changed (Cloud: `GET /2.0/user` and the scopes Bitbucket reports the token holds; Data Center: a project list and the repositories the token may read), and refuses it with a message naming what is missing (see the sections on required API token scopes and required permissions). orbit-server itself must reach the Bitbucket host for that. Set `false` to create an integration for a host orbit-server cannot reach yet. Defaults to `true`. Not stored by orbit-server.",
 		Optional:            true,
 		Computed:            true,
 		Default:             booldefault.StaticBool(true),

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/access"
 )
 
 const (
@@ -36,31 +38,48 @@ var cloudHookEvents = []string{
 var cloudStatusStates = []string{"INPROGRESS", "SUCCESSFUL", "FAILED", "STOPPED"}
 
 func (s *Server) registerCloud(mux *http.ServeMux) {
-	mux.HandleFunc("GET /2.0/user", s.cloudAuth(levelRead, s.cloudGetUser))
-	mux.HandleFunc("GET /2.0/user/emails", s.cloudAuth(levelRead, s.cloudListEmails))
-	mux.HandleFunc("GET /2.0/user/workspaces", s.cloudAuth(levelRead, s.cloudListWorkspaceAccess))
-	mux.HandleFunc("GET /2.0/user/permissions/workspaces", s.cloudAuth(levelRead, s.cloudListMemberships))
-	mux.HandleFunc("GET /2.0/workspaces", s.cloudAuth(levelRead, s.cloudListWorkspaces))
-	mux.HandleFunc("GET /2.0/workspaces/{workspace}", s.cloudAuth(levelRead, s.cloudGetWorkspace))
-	mux.HandleFunc("GET /2.0/repositories/{workspace}", s.cloudAuth(levelRead, s.cloudListRepos))
-	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}", s.cloudAuth(levelRead, s.cloudGetRepo))
-	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/refs/branches", s.cloudAuth(levelRead, s.cloudListBranches))
-	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/refs/branches/{name...}", s.cloudAuth(levelRead, s.cloudGetBranch))
-	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/branching-model", s.cloudAuth(levelRead, s.cloudGetBranchingModel))
-	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/diffstat/{spec}", s.cloudAuth(levelRead, s.cloudDiffstat))
-	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/pullrequests/{pull_request_id}/diffstat", s.cloudAuth(levelRead, s.cloudPullRequestDiffstat))
-	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/hooks", s.cloudAuth(levelRead, s.cloudListHooks))
-	mux.HandleFunc("POST /2.0/repositories/{workspace}/{repo_slug}/hooks", s.cloudAuth(levelAdmin, s.cloudCreateHook))
-	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/hooks/{uid}", s.cloudAuth(levelRead, s.cloudGetHook))
-	mux.HandleFunc("PUT /2.0/repositories/{workspace}/{repo_slug}/hooks/{uid}", s.cloudAuth(levelAdmin, s.cloudUpdateHook))
-	mux.HandleFunc("DELETE /2.0/repositories/{workspace}/{repo_slug}/hooks/{uid}", s.cloudAuth(levelAdmin, s.cloudDeleteHook))
-	mux.HandleFunc("POST /2.0/repositories/{workspace}/{repo_slug}/commit/{commit}/statuses/build", s.cloudAuth(levelWrite, s.cloudPostStatus))
-	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/commit/{commit}/statuses/build/{key}", s.cloudAuth(levelRead, s.cloudGetStatus))
-	mux.HandleFunc("PUT /2.0/repositories/{workspace}/{repo_slug}/commit/{commit}/statuses/build/{key}", s.cloudAuth(levelWrite, s.cloudPutStatus))
-	mux.HandleFunc("GET /2.0/repositories/{workspace}/{repo_slug}/commit/{commit}/statuses", s.cloudAuth(levelRead, s.cloudListStatuses))
+	route := func(method, path string, h cloudHandler) {
+		// The description's path, and the sandbox's pattern for it ({name...}: a
+		// branch name may hold slashes).
+		pattern := strings.Replace(path, "/refs/branches/{name}", "/refs/branches/{name...}", 1)
+		mux.HandleFunc(method+" /2.0"+pattern, s.cloudAuth(cloudOperation(method, path), h))
+	}
+	const repo = "/repositories/{workspace}/{repo_slug}"
+	route("GET", "/user", s.cloudGetUser)
+	route("GET", "/user/emails", s.cloudListEmails)
+	route("GET", "/user/workspaces", s.cloudListWorkspaceAccess)
+	route("GET", "/user/permissions/workspaces", s.cloudListMemberships)
+	route("GET", "/workspaces", s.cloudListWorkspaces)
+	route("GET", "/workspaces/{workspace}", s.cloudGetWorkspace)
+	route("GET", "/repositories/{workspace}", s.cloudListRepos)
+	route("GET", repo, s.cloudGetRepo)
+	route("GET", repo+"/refs/branches", s.cloudListBranches)
+	route("GET", repo+"/refs/branches/{name}", s.cloudGetBranch)
+	route("GET", repo+"/branching-model", s.cloudGetBranchingModel)
+	route("GET", repo+"/diffstat/{spec}", s.cloudDiffstat)
+	route("GET", repo+"/pullrequests/{pull_request_id}/diffstat", s.cloudPullRequestDiffstat)
+	route("GET", repo+"/hooks", s.cloudListHooks)
+	route("POST", repo+"/hooks", s.cloudCreateHook)
+	route("GET", repo+"/hooks/{uid}", s.cloudGetHook)
+	route("PUT", repo+"/hooks/{uid}", s.cloudUpdateHook)
+	route("DELETE", repo+"/hooks/{uid}", s.cloudDeleteHook)
+	route("POST", repo+"/commit/{commit}/statuses/build", s.cloudPostStatus)
+	route("GET", repo+"/commit/{commit}/statuses/build/{key}", s.cloudGetStatus)
+	route("PUT", repo+"/commit/{commit}/statuses/build/{key}", s.cloudPutStatus)
+	route("GET", repo+"/commit/{commit}/statuses", s.cloudListStatuses)
 	mux.HandleFunc("/2.0/", func(w http.ResponseWriter, r *http.Request) {
 		cloudError(w, http.StatusNotFound, "Resource not found", "There is no API hosted at this URL.")
 	})
+}
+
+// cloudOperation is the row of access.Cloud for a route: the scopes Atlassian's
+// description lists for it. A route without a row is a programming error.
+func cloudOperation(method, path string) access.Operation {
+	op, ok := access.Find(access.Cloud, method, path)
+	if !ok {
+		panic("sandbox: no access.Cloud row for " + method + " " + path)
+	}
+	return op
 }
 
 func cloudError(w http.ResponseWriter, status int, message, detail string) {
@@ -72,16 +91,18 @@ func cloudError(w http.ResponseWriter, status int, message, detail string) {
 }
 
 type cloudCaller struct {
-	user  *CloudUser
-	level int
+	user   *CloudUser
+	scopes []string
 }
 
 type cloudHandler func(w http.ResponseWriter, r *http.Request, c cloudCaller)
 
-// cloudAuth checks Basic email:api_token and the scope a route needs. Scope is checked
-// after the resource is found (by the handler via requireLevel), as Bitbucket answers 404
-// for a missing repository before it complains about scopes.
-func (s *Server) cloudAuth(need int, h cloudHandler) http.HandlerFunc {
+// cloudAuth checks Basic email:api_token and the scopes op lists (access.Cloud, from
+// the description's x-atlassian-oauth2-scopes): every one of them, as API token scopes
+// do not imply one another. On repository routes the scopes are checked after the
+// repository is found (cloudRepoFor), as Bitbucket answers 404 for a missing
+// repository before it complains about scopes.
+func (s *Server) cloudAuth(op access.Operation, h cloudHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		user, pass, ok := r.BasicAuth()
 		unauthorized := func(msg, detail string) {
@@ -105,27 +126,39 @@ func (s *Server) cloudAuth(need int, h cloudHandler) http.HandlerFunc {
 			return
 		}
 		c := cloudCaller(tok)
-		if need > c.level && !routeNeedsRepo(r) {
-			cloudScopeError(w, need)
+		// Bitbucket reports the token's scopes and the operation's on every answer
+		// (Atlassian's "How to fetch the scope of a token via command line").
+		w.Header().Set("X-OAuth-Scopes", strings.Join(c.scopes, ", "))
+		w.Header().Set("X-Accepted-OAuth-Scopes", strings.Join(op.Scopes, ", "))
+		if !routeNeedsRepo(r) && !c.holds(op.Scopes) {
+			cloudScopeError(w, op.Scopes, c.scopes)
 			return
 		}
-		r = r.WithContext(withNeed(r.Context(), need))
+		r = r.WithContext(withNeed(r.Context(), op.Scopes))
 		h(w, r, c)
 	}
 }
 
 func routeNeedsRepo(r *http.Request) bool { return r.PathValue("repo_slug") != "" }
 
-func cloudScopeError(w http.ResponseWriter, need int) {
-	scope := map[int]string{levelRead: "read", levelWrite: "write", levelAdmin: "admin"}[need]
-	detail := "The API token does not have the required scope."
-	switch need {
-	case levelAdmin:
-		detail = "This request needs a token with the admin scope (webhook: write:webhook:bitbucket)."
-	case levelWrite:
-		detail = "This request needs a token with the write scope (write:repository:bitbucket)."
+// holds reports whether the caller's token has every scope of need.
+func (c cloudCaller) holds(need []string) bool {
+	for _, sc := range need {
+		if !slices.Contains(c.scopes, sc) {
+			return false
+		}
 	}
-	cloudError(w, http.StatusForbidden, "Your credentials lack one or more required privilege scopes: "+scope, detail)
+	return true
+}
+
+// cloudScopeError is Bitbucket's answer to a token lacking a scope: 403, the message
+// and the required and granted scopes, as Bitbucket sends them (the description's
+// error schema types detail as a string; Bitbucket sends an object there).
+func cloudScopeError(w http.ResponseWriter, need, granted []string) {
+	writeJSON(w, http.StatusForbidden, map[string]any{"type": "error", "error": map[string]any{
+		"message": "Your credentials lack one or more required privilege scopes.",
+		"detail":  map[string]any{"required": need, "granted": append([]string{}, granted...)},
+	}})
 }
 
 // cloudRepoFor finds the repository and checks the caller may use it at the route's level.
@@ -143,8 +176,8 @@ func (s *Server) cloudRepoFor(w http.ResponseWriter, r *http.Request, c cloudCal
 		cloudError(w, http.StatusForbidden, "You do not have access to this repository.", "")
 		return nil
 	}
-	if need := needFrom(r.Context()); need > c.level {
-		cloudScopeError(w, need)
+	if need := needFrom(r.Context()); !c.holds(need) {
+		cloudScopeError(w, need, c.scopes)
 		return nil
 	}
 	return repo

@@ -73,7 +73,13 @@ func TestCloudScopes(t *testing.T) {
 		{"read cannot update a hook", "PUT", hook, cloudReadToken, map[string]any{"active": false}, 403},
 		{"read cannot delete a hook", "DELETE", hook, cloudReadToken, nil, 403},
 		{"write cannot create a hook", "POST", hooks, cloudWriteToken, map[string]any{"url": "https://x.example.com", "events": []string{"repo:push"}}, 403},
-		{"read cannot post a build status", "POST", status, cloudReadToken, statusBody, 403},
+		// The description lists read:repository:bitbucket for posting a build status.
+		{"read posts a build status", "POST", status, cloudReadToken, statusBody, 201},
+		{"no read:repository cannot post a build status", "POST", status, cloudNoRepoToken, statusBody, 403},
+		{"no read:repository cannot read the repository", "GET", "/2.0/repositories/acme/infra", cloudNoRepoToken, nil, 403},
+		{"no read:repository lists no repositories", "GET", "/2.0/repositories/acme", cloudNoRepoToken, nil, 403},
+		{"no read:repository reads the account", "GET", "/2.0/user", cloudNoRepoToken, nil, 200},
+		{"no read:workspace cannot read a workspace", "GET", "/2.0/workspaces/acme", cloudNoRepoToken, nil, 403},
 		{"write posts a build status", "POST", status, cloudWriteToken, statusBody, 201},
 		{"missing repository is 404 before scope", "POST", "/2.0/repositories/acme/nope/hooks", cloudReadToken, map[string]any{"url": "https://x.example.com", "events": []string{"repo:push"}}, 404},
 		{"workspace outside the user's access", "GET", "/2.0/repositories/acme/infra", otherToken, nil, 403},
@@ -412,4 +418,32 @@ func TestCloudTrailingSlashCollections(t *testing.T) {
 	if vals := hooks["values"].([]any); len(vals) != 1 || vals[0].(map[string]any)["uuid"] != created["uuid"] {
 		t.Fatalf("hooks/ = %v, want the created hook", hooks["values"])
 	}
+}
+
+// TestCloudScopeRefusal: a token lacking a scope the description lists for the
+// operation gets Bitbucket's 403, naming the required and the granted scopes; every
+// answer reports the token's scopes in X-OAuth-Scopes and the operation's in
+// X-Accepted-OAuth-Scopes, as Atlassian's "fetch the scope of a token" article shows.
+func TestCloudScopeRefusal(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	status := "/2.0/repositories/acme/infra/commit/0123456789abcdef0123456789abcdef01234567/statuses/build"
+	r := c.expect("POST", status, basic(cloudEmail, cloudNoRepoToken), map[string]any{"type": "build", "key": "k", "state": "INPROGRESS", "url": "https://orbit.example.com/r"}, 403)
+	if msg := cloudErrorMessage(t, r); msg != "Your credentials lack one or more required privilege scopes." {
+		t.Fatalf("message %q", msg)
+	}
+	detail, _ := r.json(t)["error"].(map[string]any)["detail"].(map[string]any)
+	if fmt.Sprint(detail["required"]) != "[read:repository:bitbucket]" || fmt.Sprint(detail["granted"]) != "[read:pullrequest:bitbucket read:user:bitbucket]" {
+		t.Fatalf("detail %v", detail)
+	}
+	if got := r.header.Get("X-OAuth-Scopes"); got != "read:pullrequest:bitbucket, read:user:bitbucket" {
+		t.Fatalf("X-OAuth-Scopes %q", got)
+	}
+	if got := r.header.Get("X-Accepted-OAuth-Scopes"); got != "read:repository:bitbucket" {
+		t.Fatalf("X-Accepted-OAuth-Scopes %q", got)
+	}
+	// Webhook creation needs both webhook scopes; a token with only one is refused.
+	c.expect("POST", "/_sandbox/seed", nil, `{"cloud":{"users":[{"email":"`+cloudEmail+`","api_tokens":[{"token":"hook-reader","scopes":["read:webhook:bitbucket"]}]}]}}`, 204)
+	c.expect("POST", "/2.0/repositories/acme/infra/hooks", basic(cloudEmail, "hook-reader"), map[string]any{"url": "https://x.example.com", "events": []string{"repo:push"}}, 403)
+	c.expect("GET", "/2.0/repositories/acme/infra/hooks", basic(cloudEmail, "hook-reader"), nil, 200)
 }

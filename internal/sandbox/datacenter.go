@@ -45,6 +45,7 @@ func (s *Server) registerDataCenter(mux *http.ServeMux) {
 		mux.HandleFunc("GET "+api+"/projects", s.dcAuth(s.dcListProjects))
 		mux.HandleFunc("GET "+api+"/projects/{projectKey}", s.dcAuth(s.dcGetProject))
 		mux.HandleFunc("GET "+api+"/projects/{projectKey}/repos", s.dcAuth(s.dcListRepos))
+		mux.HandleFunc("GET "+api+"/repos", s.dcAuth(s.dcSearchRepos))
 		mux.HandleFunc("GET "+repo, s.dcAuth(s.dcGetRepo))
 		mux.HandleFunc("GET "+repo+"/default-branch", s.dcAuth(s.dcGetDefaultBranch))
 		mux.HandleFunc("GET "+repo+"/branches", s.dcAuth(s.dcListBranches))
@@ -297,6 +298,40 @@ func (s *Server) dcListRepos(w http.ResponseWriter, r *http.Request, tok dcToken
 		dcError(w, http.StatusNotFound, excNoProject, "Project "+r.PathValue("projectKey")+" does not exist.")
 		return
 	}
+	dcPage(w, r, items)
+}
+
+// dcSearchRepos answers GET /api/latest/repos: the repositories the token may see, or
+// with permission=REPO_READ|REPO_WRITE|REPO_ADMIN those it holds that permission on
+// (Atlassian's description of the resource); projectkey narrows to one project. An
+// unknown permission is a 400.
+func (s *Server) dcSearchRepos(w http.ResponseWriter, r *http.Request, tok dcToken) {
+	q := r.URL.Query()
+	need := levelRead
+	if p := q.Get("permission"); p != "" {
+		var ok bool
+		if need, ok = map[string]int{"REPO_READ": levelRead, "REPO_WRITE": levelWrite, "REPO_ADMIN": levelAdmin}[p]; !ok {
+			dcFieldError(w, "permission", "The permission level is unknown or not related to repositories.")
+			return
+		}
+	}
+	project := strings.ToUpper(strings.TrimSpace(q.Get("projectkey")))
+	s.mu.Lock()
+	var repos []*dcRepo
+	for _, repo := range s.state.dcRepos {
+		if (project == "" || repo.Project == project) && tok.level(repo.Project, repo.Slug) >= need {
+			repos = append(repos, repo)
+		}
+	}
+	sort.Slice(repos, func(i, j int) bool {
+		return repos[i].Project+"/"+repos[i].Slug < repos[j].Project+"/"+repos[j].Slug
+	})
+	base := s.baseURL(r)
+	items := make([]any, 0, len(repos))
+	for _, repo := range repos {
+		items = append(items, s.dcRepoJSON(base, repo))
+	}
+	s.mu.Unlock()
 	dcPage(w, r, items)
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/access"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
 )
 
@@ -254,4 +255,71 @@ func TestDataCenterBuildStatuses(t *testing.T) {
 		dcException(t, c.expectInvalid("POST", builds, dcAdmin(), bad, 400))
 	}
 	c.expect("POST", "/rest/api/latest/projects/OPS/repos/tools/commits/"+commit+"/builds", dcAdmin(), map[string]any{"key": "k", "state": "FAILED", "url": "https://x.example.com"}, 404)
+}
+
+// TestDataCenterRepositorySearch: GET /rest/api/latest/repos lists the repositories a
+// token may see, and with permission=... those it holds that permission on, as the
+// description of the resource says; a token for a project without repositories sees
+// none.
+func TestDataCenterRepositorySearch(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	c.expect("POST", "/_sandbox/seed", nil, `{"datacenter":{"projects":[{"key":"EMPTY"}],"users":[{"name":"admin","tokens":[{"token":"empty-project","permission":"PROJECT_ADMIN","project":"EMPTY"}]}]}}`, 204)
+	slugs := func(token, query string) string {
+		page := c.expect("GET", "/rest/api/latest/repos"+query, bearer(token), nil, 200).json(t)
+		var out []string
+		for _, v := range page["values"].([]any) {
+			r := v.(map[string]any)
+			out = append(out, r["project"].(map[string]any)["key"].(string)+"/"+r["slug"].(string))
+		}
+		return strings.Join(out, ",")
+	}
+	for _, tt := range []struct{ token, query, want string }{
+		{dcReadToken, "?permission=REPO_READ", "OPS/tools,PLAT/app,PLAT/infra"},
+		{dcReadToken, "?permission=REPO_ADMIN", ""},
+		{dcRepoAdminToken, "?permission=REPO_ADMIN", "PLAT/infra"},
+		{dcAdminToken, "?permission=REPO_READ&projectkey=plat", "PLAT/app,PLAT/infra"},
+		{"empty-project", "?permission=REPO_READ", ""},
+	} {
+		if got := slugs(tt.token, tt.query); got != tt.want {
+			t.Errorf("%s %s: %q, want %q", tt.token, tt.query, got, tt.want)
+		}
+	}
+}
+
+// TestDataCenterPermissionsFollowAccessTable: for every Data Center operation of the
+// access table (held to Atlassian's descriptions), a token holding the permission the
+// description names is let through, and a REPO_READ token on a REPO_ADMIN operation
+// gets the description's 401 (AuthorisationException).
+func TestDataCenterPermissionsFollowAccessTable(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	const commit = "0123456789abcdef0123456789abcdef01234567"
+	path := strings.NewReplacer("{projectKey}", "PLAT", "{repositorySlug}", "infra", "{commitId}", commit, "{pullRequestId}", "1")
+	bodies := map[string]any{
+		"/builds":   map[string]any{"key": "k", "state": "INPROGRESS", "url": "https://orbit.example.com/r"},
+		"/webhooks": map[string]any{"name": "n", "url": "https://orbit.example.com/hook", "events": []string{"repo:refs_changed"}},
+	}
+	for _, op := range access.DataCenter {
+		var body any
+		for suffix, b := range bodies {
+			if op.Method == "POST" && strings.HasSuffix(op.Path, suffix) {
+				body = b
+			}
+		}
+		p := "/rest" + path.Replace(op.Path)
+		if strings.HasSuffix(op.Path, "/compare/changes") {
+			p += "?from=" + commit
+		}
+		holder := map[string]string{access.RepoRead: dcReadToken, access.RepoAdmin: dcAdminToken, access.ProjectView: dcReadToken, "": dcReadToken}[op.Permission]
+		if r := c.do(op.Method, p, bearer(holder), body); r.status == 401 || r.status == 403 {
+			t.Errorf("%s %s with %s: %d %s", op.Method, op.Path, op.Permission, r.status, r.body)
+		}
+		if op.Permission == access.RepoAdmin {
+			r := c.expect(op.Method, p, bearer(dcReadToken), body, 401)
+			if ex := dcException(t, r); ex != "com.atlassian.bitbucket.AuthorisationException" {
+				t.Errorf("%s %s: exceptionName %q", op.Method, op.Path, ex)
+			}
+		}
+	}
 }

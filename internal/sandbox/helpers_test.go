@@ -18,10 +18,13 @@ const (
 	cloudAdminToken = "tok-admin"
 	cloudReadToken  = "tok-read"
 	cloudWriteToken = "tok-write"
-	appUser         = "devuser"
-	appPassword     = "legacy-app-password"
-	otherEmail      = "other@example.com"
-	otherToken      = "tok-other"
+	// cloudNoRepoToken holds the account and pull request read scopes, but not
+	// read:repository:bitbucket.
+	cloudNoRepoToken = "tok-no-repository"
+	appUser          = "devuser"
+	appPassword      = "legacy-app-password"
+	otherEmail       = "other@example.com"
+	otherToken       = "tok-other"
 
 	dcAdminToken     = "dc-admin"
 	dcReadToken      = "dc-read"
@@ -38,6 +41,7 @@ func standardSeed() sandbox.Seed {
 						{Token: cloudAdminToken, Scopes: []string{"admin"}},
 						{Token: cloudReadToken, Scopes: []string{"read"}},
 						{Token: cloudWriteToken, Scopes: []string{"write"}},
+						{Token: cloudNoRepoToken, Scopes: []string{"read:user:bitbucket", "read:pullrequest:bitbucket"}},
 					},
 					AppPasswords: []sandbox.CloudAppPassword{{Username: appUser, Password: appPassword}},
 				},

@@ -220,15 +220,15 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 
 type needKey struct{}
 
-// withNeed carries the permission level a route needs down to the handler, which checks
-// it once the resource is known (Bitbucket answers 404 before it complains about scope).
-func withNeed(ctx context.Context, level int) context.Context {
-	return context.WithValue(ctx, needKey{}, level)
+// withNeed carries the scopes a Cloud route needs down to the handler, which checks
+// them once the resource is known (Bitbucket answers 404 before it complains about scope).
+func withNeed(ctx context.Context, scopes []string) context.Context {
+	return context.WithValue(ctx, needKey{}, scopes)
 }
 
-func needFrom(ctx context.Context) int {
-	level, _ := ctx.Value(needKey{}).(int)
-	return level
+func needFrom(ctx context.Context) []string {
+	scopes, _ := ctx.Value(needKey{}).([]string)
+	return scopes
 }
 
 // uuidFrom derives a stable UUID-shaped string from a name.

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/access"
 )
 
 type Seed struct {
@@ -34,7 +36,8 @@ type CloudUser struct {
 	AppPasswords []CloudAppPassword `json:"app_passwords,omitempty"`
 }
 
-// CloudAPIToken is an API token with scopes "read", "write" or "admin".
+// CloudAPIToken is an API token with scopes: Atlassian's names (read:repository:bitbucket,
+// ...) or the shorthands "read", "write" and "admin" (see cloudTokenScopes).
 type CloudAPIToken struct {
 	Token  string   `json:"token"`
 	Scopes []string `json:"scopes"`
@@ -142,23 +145,47 @@ func DemoSeed() Seed {
 	}
 }
 
-func cloudScopeLevel(scopes []string) (int, error) {
-	level := levelNone
-	for _, sc := range scopes {
-		var l int
-		switch strings.ToLower(sc) {
-		case "read":
-			l = levelRead
-		case "write":
-			l = levelWrite
-		case "admin":
-			l = levelAdmin
-		default:
-			return 0, fmt.Errorf("api_tokens.scopes: unknown scope %q (want read, write or admin)", sc)
+// cloudTokenScopes expands a seeded token's scopes: Atlassian's scope names
+// (read:repository:bitbucket, ...) as they are, and three shorthands for tests and the
+// demo: "read" is every read scope the project's operations list (access.Cloud),
+// "write" adds write:repository:bitbucket, "admin" is every scope access.Cloud lists
+// plus the repository write and admin scopes.
+func cloudTokenScopes(scopes []string) ([]string, error) {
+	all := access.CloudScopesOf(access.Cloud)
+	var out []string
+	add := func(names ...string) {
+		for _, n := range names {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
 		}
-		level = max(level, l)
 	}
-	return level, nil
+	for _, sc := range scopes {
+		switch {
+		case strings.EqualFold(sc, "read"):
+			for _, n := range all {
+				if strings.HasPrefix(n, "read:") {
+					add(n)
+				}
+			}
+		case strings.EqualFold(sc, "write"):
+			for _, n := range all {
+				if strings.HasPrefix(n, "read:") {
+					add(n)
+				}
+			}
+			add("write:repository:bitbucket")
+		case strings.EqualFold(sc, "admin"):
+			add(all...)
+			add("write:repository:bitbucket", "admin:repository:bitbucket")
+		case access.IsScope(sc):
+			add(sc)
+		default:
+			return nil, fmt.Errorf("api_tokens.scopes: unknown scope %q (want read, write, admin or a scope such as %s)", sc, access.ReadRepository)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 func dcPermissionValid(p string) bool {
@@ -213,7 +240,7 @@ func (st *state) checkCloudSeed(seed CloudSeed) error {
 			if tok.Token == "" {
 				return fmt.Errorf("cloud.users[%d].api_tokens[%d].token: required", i, j)
 			}
-			if _, err := cloudScopeLevel(tok.Scopes); err != nil {
+			if _, err := cloudTokenScopes(tok.Scopes); err != nil {
 				return fmt.Errorf("cloud.users[%d].%w", i, err)
 			}
 		}
@@ -317,8 +344,8 @@ func (st *state) seedCloudUser(u CloudUser) {
 		st.firstCloud = key
 	}
 	for _, tok := range u.APITokens {
-		level, _ := cloudScopeLevel(tok.Scopes)
-		st.cloudTokens[tok.Token] = cloudToken{user: user, level: level}
+		scopes, _ := cloudTokenScopes(tok.Scopes)
+		st.cloudTokens[tok.Token] = cloudToken{user: user, scopes: scopes}
 	}
 	for _, ap := range u.AppPasswords {
 		st.appPasswords[ap.Username+"\x00"+ap.Password] = true

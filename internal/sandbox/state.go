@@ -82,8 +82,8 @@ type cloudStatus struct {
 }
 
 type cloudToken struct {
-	user  *CloudUser
-	level int
+	user   *CloudUser
+	scopes []string
 }
 
 type dcProject struct {

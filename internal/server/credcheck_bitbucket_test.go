@@ -16,6 +16,13 @@ const (
 	sbCloudToken = "sb-cloud-admin-token-cc"
 	sbAppPass    = "sb-app-password-cc"
 	sbDCToken    = "sb-dc-token-cc"
+
+	sbCloudNoRepoToken    = "sb-cloud-no-repository-cc"
+	sbCloudNoPRToken      = "sb-cloud-no-pullrequest-cc"
+	sbCloudNoUserToken    = "sb-cloud-no-user-cc"
+	sbCloudMinimalToken   = "sb-cloud-minimal-cc"
+	sbDCEmptyProjectToken = "sb-dc-empty-project-cc"
+	sbDCRepoReadToken     = "sb-dc-repo-read-cc"
 )
 
 // startCheckedServer runs orbit-server with the real BitbucketChecker pointed at the
@@ -34,14 +41,21 @@ func startCheckedServerWith(t *testing.T, tune func(*server.BitbucketChecker)) (
 		Cloud: sandbox.CloudSeed{
 			Users: []sandbox.CloudUser{{
 				Email: "dev@example.com", DisplayName: "Dev",
-				APITokens:    []sandbox.CloudAPIToken{{Token: sbCloudToken, Scopes: []string{"admin"}}},
+				APITokens: []sandbox.CloudAPIToken{{Token: sbCloudToken, Scopes: []string{"admin"}},
+					{Token: sbCloudNoRepoToken, Scopes: []string{"read:user:bitbucket", "read:pullrequest:bitbucket"}},
+					{Token: sbCloudNoPRToken, Scopes: []string{"read:user:bitbucket", "read:repository:bitbucket"}},
+					{Token: sbCloudNoUserToken, Scopes: []string{"read:repository:bitbucket", "read:pullrequest:bitbucket"}},
+					{Token: sbCloudMinimalToken, Scopes: []string{"read:user:bitbucket", "read:repository:bitbucket", "read:pullrequest:bitbucket"}}},
 				AppPasswords: []sandbox.CloudAppPassword{{Username: "devuser", Password: sbAppPass}},
 			}},
 			Workspaces: []sandbox.CloudWorkspace{{Slug: "acme"}},
 		},
 		DataCenter: sandbox.DataCenterSeed{
-			Users:    []sandbox.DataCenterUser{{Name: "orbit-bot", Tokens: []sandbox.DataCenterToken{{Token: sbDCToken, Permission: "PROJECT_ADMIN", Project: "PLAT"}}}},
-			Projects: []sandbox.DataCenterProject{{Key: "PLAT"}},
+			Users: []sandbox.DataCenterUser{{Name: "orbit-bot", Tokens: []sandbox.DataCenterToken{{Token: sbDCToken, Permission: "PROJECT_ADMIN", Project: "PLAT"},
+				{Token: sbDCEmptyProjectToken, Permission: "PROJECT_READ", Project: "EMPTY"},
+				{Token: sbDCRepoReadToken, Permission: "REPO_READ", Project: "PLAT", Repository: "infra"}}}},
+			Projects:     []sandbox.DataCenterProject{{Key: "PLAT"}, {Key: "EMPTY"}},
+			Repositories: []sandbox.DataCenterRepository{{Project: "PLAT", Slug: "infra"}},
 		},
 	}); err != nil {
 		t.Fatal(err)
@@ -136,5 +150,61 @@ func TestBitbucketCheckerThroughAPI(t *testing.T) {
 				t.Fatalf("a response carries a credential: %s", body)
 			}
 		}
+	}
+}
+
+// TestCredentialCheckProvesScopes: a Cloud API token is accepted only when the scopes
+// Bitbucket reports it holds cover every operation orbit-server calls (posting
+// statuses and reading repositories need read:repository:bitbucket, a pull request's
+// changed paths read:pullrequest:bitbucket, the check itself read:user:bitbucket, as
+// Atlassian's description lists them); the refusal names the missing scope and what
+// needs it, on the api_token field, never the token. A Data Center token must hold
+// REPO_READ on some repository; one that reaches none is refused naming REPO_READ.
+func TestCredentialCheckProvesScopes(t *testing.T) {
+	t.Parallel()
+	inst, sandboxURL := startCheckedServer(t)
+	c := newClient(t, inst, inst.AdminKey)
+	space := inst.NewSpace(t, "platform", "root", false)
+
+	c.must(http.MethodPost, "/api/v1/integrations", cloudBody("cloud-minimal", space, sbCloudMinimalToken), http.StatusCreated)
+	c.must(http.MethodPost, "/api/v1/integrations", with(dcBody("dc-repo-read", space, sbDCRepoReadToken), "api_host", sandboxURL), http.StatusCreated)
+
+	tests := []struct {
+		name, token string
+		body        map[string]any
+		field       string
+		says        []string
+	}{
+		{"cloud without read:repository", sbCloudNoRepoToken, cloudBody("cloud-no-repo", space, sbCloudNoRepoToken), "api_token",
+			[]string{"lacks the scope(s) read:repository:bitbucket", "post commit statuses"}},
+		{"cloud without read:pullrequest", sbCloudNoPRToken, cloudBody("cloud-no-pr", space, sbCloudNoPRToken), "api_token",
+			[]string{"lacks the scope(s) read:pullrequest:bitbucket", "pull request's changed paths"}},
+		{"cloud without read:user", sbCloudNoUserToken, cloudBody("cloud-no-user", space, sbCloudNoUserToken), "api_token",
+			[]string{"read:user:bitbucket", "403"}},
+		{"dc reaching no repository", sbDCEmptyProjectToken, with(dcBody("dc-empty", space, sbDCEmptyProjectToken), "api_host", sandboxURL), "access_token",
+			[]string{"holds REPO_READ on no repository", "post commit statuses"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClient(t, inst, inst.AdminKey)
+			msg := c.wantError(http.MethodPost, "/api/v1/integrations", tt.body, http.StatusBadRequest, "invalid_argument", tt.field)
+			for _, want := range tt.says {
+				if !strings.Contains(msg, want) {
+					t.Errorf("message %q lacks %q", msg, want)
+				}
+			}
+			for _, body := range c.responses() {
+				if strings.Contains(body, tt.token) {
+					t.Errorf("the answer echoes the credential: %q", body)
+				}
+			}
+		})
+	}
+
+	// Stored unchecked, the same token fails validate with reason missing_scope.
+	stored := c.must(http.MethodPost, "/api/v1/integrations?check_credentials=false", cloudBody("cloud-unchecked-scopes", space, sbCloudNoRepoToken), http.StatusCreated)
+	res := c.must(http.MethodPost, "/api/v1/integrations/"+str(stored, "id")+"/validate", nil, http.StatusOK)
+	if res["valid"] != false || res["reason"] != "missing_scope" || !strings.Contains(str(res, "message"), "read:repository:bitbucket") {
+		t.Fatalf("validate: %v", res)
 	}
 }

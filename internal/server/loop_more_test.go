@@ -249,7 +249,13 @@ func TestLoopRestartMidProcessing(t *testing.T) {
 func TestLoopStatusFailures(t *testing.T) {
 	t.Parallel()
 	l := newLoop(t, "individual")
-	readOnly := l.integration(with(cloudBody("cloud-read-only", "root", "sandbox-cloud-read-token"), "vcs_checks", "individual"))
+	// A token without read:repository:bitbucket, which posting a status needs (the
+	// Cloud description's x-atlassian-oauth2-scopes; a "read" token posts statuses).
+	if err := l.sb.Seed(sandbox.Seed{Cloud: sandbox.CloudSeed{Users: []sandbox.CloudUser{{Email: "dev@example.com",
+		APITokens: []sandbox.CloudAPIToken{{Token: "no-repository-token", Scopes: []string{"read:user:bitbucket", "read:pullrequest:bitbucket"}}}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	readOnly := l.integration(with(cloudBody("cloud-read-only", "root", "no-repository-token"), "vcs_checks", "individual"))
 	newPool(t, l.c, "pool-1", "root")
 	private := l.integration(with(dcBody("dc-private", "root", "t"),
 		"api_host", "private://pool-1", "user_facing_host", "https://bitbucket.example.com"))
@@ -258,7 +264,7 @@ func TestLoopStatusFailures(t *testing.T) {
 	unreachable := newStack(t, l.c, "unreachable", "root")
 	l.c.must(http.MethodPost, bindingPath(unreachable), bindingBody(private, "PLAT", "infra"), http.StatusCreated)
 
-	// Cloud with a read-only token: 403 on the status, recorded, not retried.
+	// Cloud with a token lacking the scope: 403 on the status, recorded, not retried.
 	head := hash(60)
 	l.fire(sandbox.Event{Product: "cloud", Workspace: "acme", Repository: "infra", Event: "repo:push", Branch: "main", Commits: []sandbox.Commit{{Hash: head}}})
 	eventually(t, "the refusal recorded", func() (bool, string) {

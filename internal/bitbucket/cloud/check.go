@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/access"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/internal/rest"
 )
 
@@ -20,10 +22,19 @@ type User struct {
 
 // CurrentUser returns the authenticated account.
 func (c *Client) CurrentUser(ctx context.Context) (User, error) {
-	var u User
-	_, err := c.do(ctx, rest.Request{Method: http.MethodGet, Path: rest.Path("2.0", "user"), Out: &u, Expect: []int{http.StatusOK}})
+	u, _, err := c.currentUser(ctx)
 	return u, err
 }
+
+func (c *Client) currentUser(ctx context.Context) (User, http.Header, error) {
+	var u User
+	h, err := c.do(ctx, rest.Request{Method: http.MethodGet, Path: rest.Path("2.0", "user"), Out: &u, Expect: []int{http.StatusOK}})
+	return u, h, err
+}
+
+// scopesHeader is where Bitbucket Cloud reports the scopes of the credential a
+// request was made with (Atlassian's "How to fetch the scope of a token").
+const scopesHeader = "X-OAuth-Scopes"
 
 // Workspace is the part of a workspace the check reads.
 type Workspace struct {
@@ -71,11 +82,17 @@ type CheckTarget struct {
 }
 
 // CheckCredentials tells whether the credential works: GET /2.0/user, then the
-// workspace and the repository when given. The result says why it failed.
+// workspace and the repository when given. The result says why it failed, and which
+// scopes Bitbucket reported the credential holds.
 func (c *Client) CheckCredentials(ctx context.Context, target CheckTarget) bitbucket.CheckResult {
-	user, err := c.CurrentUser(ctx)
+	user, header, err := c.currentUser(ctx)
 	if err != nil {
-		return classify(err, "the account (GET /2.0/user)")
+		return classify(err, "the account (GET /2.0/user, which needs the scope "+strings.Join(scopesOf("GET", "/user"), ", ")+")")
+	}
+	var scopes []string
+	_, reported := header[http.CanonicalHeaderKey(scopesHeader)]
+	if reported {
+		scopes = access.ParseScopes(strings.Join(header.Values(scopesHeader), ","))
 	}
 	account := user.DisplayName
 	if account == "" {
@@ -83,19 +100,26 @@ func (c *Client) CheckCredentials(ctx context.Context, target CheckTarget) bitbu
 	}
 	if target.Workspace != "" {
 		if _, err := c.GetWorkspace(ctx, target.Workspace); err != nil {
-			r := classify(err, fmt.Sprintf("workspace %q", target.Workspace))
+			r := classify(err, fmt.Sprintf("workspace %q (which needs the scope %s)", target.Workspace, strings.Join(scopesOf("GET", "/workspaces/{workspace}"), ", ")))
 			r.Account = account
 			return r
 		}
 	}
 	if target.Repository != "" {
 		if _, err := c.GetRepository(ctx, target.Workspace, target.Repository); err != nil {
-			r := classify(err, fmt.Sprintf("repository %s/%s", target.Workspace, target.Repository))
+			r := classify(err, fmt.Sprintf("repository %s/%s (which needs the scope %s)", target.Workspace, target.Repository, strings.Join(scopesOf("GET", "/repositories/{workspace}/{repo_slug}"), ", ")))
 			r.Account = account
 			return r
 		}
 	}
-	return bitbucket.CheckResult{Reason: bitbucket.ReasonOK, Message: "credentials accepted by Bitbucket Cloud", Account: account}
+	return bitbucket.CheckResult{Reason: bitbucket.ReasonOK, Message: "credentials accepted by Bitbucket Cloud", Account: account,
+		Scopes: scopes, ScopesReported: reported}
+}
+
+// scopesOf are the scopes Atlassian's description lists for an operation.
+func scopesOf(method, path string) []string {
+	op, _ := access.Find(access.Cloud, method, path)
+	return op.Scopes
 }
 
 func classify(err error, what string) bitbucket.CheckResult {
@@ -109,6 +133,6 @@ func classify(err error, what string) bitbucket.CheckResult {
 				Message: "Bitbucket Cloud rejected the email and API token (401: " + apiErr.Message + "); check that the token is valid and belongs to this Atlassian account email"}
 		}
 		return bitbucket.CheckResult{Reason: bitbucket.ReasonMissingScope,
-			Message: "the API token cannot read " + what + " (403: " + apiErr.Message + "); give the token the needed scopes or access"}
+			Message: "the API token cannot read " + what + " (403: " + apiErr.Message + "); give the token that scope, or the account access"}
 	})
 }

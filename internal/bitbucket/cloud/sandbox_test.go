@@ -21,10 +21,12 @@ const (
 	sbEmail      = "dev@example.com"
 	sbAdminToken = "sb-cloud-admin-token"
 	sbReadToken  = "sb-cloud-read-token"
-	sbWriteToken = "sb-cloud-write-token"
-	sbAppUser    = "devuser"
-	sbAppPass    = "sb-legacy-app-pw"
-	hookURL      = "https://orbit.example.com/webhooks/bitbucket-cloud/main"
+	// sbNoRepoToken lacks read:repository:bitbucket, which posting a status needs.
+	sbNoRepoToken = "sb-cloud-no-repository-token"
+	sbWriteToken  = "sb-cloud-write-token"
+	sbAppUser     = "devuser"
+	sbAppPass     = "sb-legacy-app-pw"
+	hookURL       = "https://orbit.example.com/webhooks/bitbucket-cloud/main"
 )
 
 var requiredEvents = []string{"repo:push", "pullrequest:created", "pullrequest:updated", "pullrequest:approved",
@@ -41,6 +43,7 @@ func startSandbox(t *testing.T) *sandbox.TestServer {
 					{Token: sbAdminToken, Scopes: []string{"admin"}},
 					{Token: sbWriteToken, Scopes: []string{"write"}},
 					{Token: sbReadToken, Scopes: []string{"read"}},
+					{Token: sbNoRepoToken, Scopes: []string{"read:user:bitbucket", "read:pullrequest:bitbucket"}},
 				},
 				AppPasswords: []sandbox.CloudAppPassword{{Username: sbAppUser, Password: sbAppPass}},
 			},
@@ -359,9 +362,15 @@ func TestSandboxBuildStatuses(t *testing.T) {
 	if _, err := c.GetBuildStatus(ctx, "acme", "infra", commit, "never-posted"); !bitbucket.IsNotFound(err) {
 		t.Fatalf("missing key: %v", err)
 	}
+	// The description lists read:repository:bitbucket for posting a status.
 	read := client(t, sb, cloud.APIToken(sbEmail, sbReadToken))
-	if _, err := read.CreateBuildStatus(ctx, "acme", "infra", commit, in); !bitbucket.IsForbidden(err) {
+	if _, err := read.CreateBuildStatus(ctx, "acme", "infra", commit, in); err != nil {
 		t.Fatalf("read token posting a status: %v", err)
+	}
+	noRepo := client(t, sb, cloud.APIToken(sbEmail, sbNoRepoToken))
+	_, err = noRepo.CreateBuildStatus(ctx, "acme", "infra", commit, in)
+	if apiErr, ok := bitbucket.AsAPIError(err); !bitbucket.IsForbidden(err) || !ok || !strings.Contains(apiErr.Message, "required scopes read:repository:bitbucket") {
+		t.Fatalf("token without read:repository posting a status: %v", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/access"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/internal/rest"
 )
 
@@ -38,6 +39,16 @@ func (c *Client) listProjectsPage(ctx context.Context, limit int) ([]Project, er
 	return page.Values, err
 }
 
+// repositoriesWith reads one page of the repositories the token holds permission on.
+func (c *Client) repositoriesWith(ctx context.Context, permission string, limit int) ([]Repository, error) {
+	var page page[Repository]
+	_, err := c.rest.Do(ctx, rest.Request{
+		Method: http.MethodGet, Path: apiPath("repos"),
+		Query: url.Values{"permission": {permission}, "limit": {fmt.Sprint(limit)}}, Out: &page, Expect: []int{http.StatusOK},
+	})
+	return page.Values, err
+}
+
 // GetProject reads a project.
 func (c *Client) GetProject(ctx context.Context, projectKey string) (Project, error) {
 	if strings.TrimSpace(projectKey) == "" {
@@ -62,6 +73,10 @@ func (c *Client) GetRepository(ctx context.Context, projectKey, repoSlug string)
 type CheckTarget struct {
 	ProjectKey string
 	Repository string // needs ProjectKey
+	// SomeRepository asks for proof that the token holds REPO_READ (what everything
+	// orbit-server does needs, per Atlassian's description) on at least one
+	// repository: GET /rest/api/latest/repos?permission=REPO_READ&limit=1.
+	SomeRepository bool
 }
 
 // authorisationException is the exceptionName of a 401 for a valid token that lacks
@@ -82,6 +97,16 @@ func (c *Client) CheckCredentials(ctx context.Context, target CheckTarget) bitbu
 	if target.Repository != "" {
 		if _, err := c.GetRepository(ctx, target.ProjectKey, target.Repository); err != nil {
 			return classify(err, fmt.Sprintf("repository %s/%s", target.ProjectKey, target.Repository), true)
+		}
+	}
+	if target.SomeRepository {
+		repos, err := c.repositoriesWith(ctx, access.RepoRead, 1)
+		if err != nil {
+			return classify(err, "the repository list", true)
+		}
+		if len(repos) == 0 {
+			return bitbucket.CheckResult{Reason: bitbucket.ReasonMissingScope,
+				Message: "the access token holds " + access.RepoRead + " on no repository"}
 		}
 	}
 	return bitbucket.CheckResult{Reason: bitbucket.ReasonOK, Message: "access token accepted by Bitbucket Data Center"}

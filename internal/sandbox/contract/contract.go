@@ -9,6 +9,8 @@
 //     properties, so nothing needs patching, and this package asserts that it stays so.
 //   - Cloud answers 429 without documenting it or `Retry-After`; undocumented statuses are
 //     checked against the product's error body instead (see validateErrorBody).
+//   - Cloud's 403 for a token lacking a scope carries {"required":[...],"granted":[...]}
+//     in error.detail, which the description types as a string; detail takes either.
 //   - Cloud's GET /user/emails documents only a default (error) response; a success an
 //     operation does not list is not checked against its default error schema.
 //   - Data Center error bodies carry `"context": null` and `"exceptionName": null`, which
@@ -165,6 +167,22 @@ func patchCloud(v *Validator) error {
 		return errors.New("no #/components/schemas/error")
 	}
 	v.errorSchema = errRef.Value
+	// Bitbucket's answer to a token lacking a scope carries the required and granted
+	// scopes as an object in error.detail, which the description types as a string:
+	// detail takes either.
+	if inner := errRef.Value.Properties["error"]; inner != nil && inner.Value != nil {
+		if detail := inner.Value.Properties["detail"]; detail != nil && detail.Value != nil {
+			detail.Value = &openapi3.Schema{OneOf: openapi3.SchemaRefs{
+				{Value: openapi3.NewStringSchema()},
+				{Value: &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeObject}, Properties: openapi3.Schemas{
+					"required": {Value: openapi3.NewArraySchema().WithItems(openapi3.NewStringSchema())},
+					"granted":  {Value: openapi3.NewArraySchema().WithItems(openapi3.NewStringSchema())},
+				}}},
+			}}
+		} else {
+			return errors.New("error.detail is no longer in #/components/schemas/error")
+		}
+	}
 	// skip_cert_verification is undocumented; it validates only while webhook_subscription
 	// keeps allowing extra properties. Fail loudly if a newer description changes that.
 	hook := v.doc.Components.Schemas["webhook_subscription"]
@@ -351,4 +369,15 @@ func decodeJSON(body []byte) (any, error) {
 		return nil, fmt.Errorf("body is not JSON: %w", err)
 	}
 	return value, nil
+}
+
+// Operation is the description's operation at path (as the description writes it:
+// Cloud without /2.0, Data Center as /api/latest/...) and method, or nil when the
+// description has none.
+func (v *Validator) Operation(method, path string) *openapi3.Operation {
+	item := v.doc.Paths.Value(path)
+	if item == nil {
+		return nil
+	}
+	return item.GetOperation(strings.ToUpper(method))
 }

@@ -240,8 +240,8 @@ func (c *Client) apiError(resp *http.Response, r Request, target *url.URL) *bitb
 func ParseErrorMessage(body []byte) (message, exception string) {
 	var shape struct {
 		Error *struct {
-			Message string `json:"message"`
-			Detail  string `json:"detail"`
+			Message string          `json:"message"`
+			Detail  json.RawMessage `json:"detail"`
 		} `json:"error"`
 		Errors []struct {
 			Message       string `json:"message"`
@@ -252,8 +252,8 @@ func ParseErrorMessage(body []byte) (message, exception string) {
 		return "", ""
 	}
 	if shape.Error != nil && shape.Error.Message != "" {
-		if shape.Error.Detail != "" && shape.Error.Detail != shape.Error.Message {
-			return shape.Error.Message + ": " + shape.Error.Detail, ""
+		if detail := cloudDetail(shape.Error.Detail); detail != "" && detail != shape.Error.Message {
+			return shape.Error.Message + ": " + detail, ""
 		}
 		return shape.Error.Message, ""
 	}
@@ -267,6 +267,23 @@ func ParseErrorMessage(body []byte) (message, exception string) {
 		}
 	}
 	return strings.Join(msgs, "; "), exception
+}
+
+// cloudDetail reads Cloud's error.detail: a string, or, on a refusal for a missing
+// scope, {"required": [...], "granted": [...]}.
+func cloudDetail(raw json.RawMessage) string {
+	var text string
+	if json.Unmarshal(raw, &text) == nil {
+		return text
+	}
+	var scopes struct {
+		Required []string `json:"required"`
+		Granted  []string `json:"granted"`
+	}
+	if json.Unmarshal(raw, &scopes) != nil || len(scopes.Required) == 0 {
+		return ""
+	}
+	return "required scopes " + strings.Join(scopes.Required, ", ") + "; granted " + strings.Join(scopes.Granted, ", ")
 }
 
 func (c *Client) scrub(s string, extra []string) string {

@@ -12,10 +12,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/access"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/cloud"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/rules"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
@@ -158,7 +161,8 @@ func credential(in store.Integration, secret bitbucket.Secret) cloud.Credential 
 // product names Bitbucket Cloud in messages.
 const product = "Bitbucket Cloud"
 
-// CheckCredentials implements vcs.Kind with GET /2.0/user on the operator's URL.
+// CheckCredentials implements vcs.Kind with GET /2.0/user on the operator's URL, and
+// the scopes Bitbucket answers the token holds (checkScopes).
 func (Kind) CheckCredentials(ctx context.Context, env vcs.CheckEnv, in store.Integration, secret string) vcs.CredentialCheck {
 	opts, rec := env.Client(false)
 	client, err := cloud.New(credential(in, bitbucket.Secret(secret)), append(opts, bitbucket.WithBaseURL(env.CloudBaseURL))...)
@@ -173,7 +177,41 @@ func (Kind) CheckCredentials(ctx context.Context, env vcs.CheckEnv, in store.Int
 	}
 	// Past the connection, the answer comes from the Bitbucket Cloud the operator
 	// configured, so its own explanation is passed on.
-	return vcs.CredentialCheck{Valid: result.OK(), Reason: string(result.Reason), Message: result.Message, Detail: result.Message}
+	check := vcs.CredentialCheck{Valid: result.OK(), Reason: string(result.Reason), Message: result.Message, Detail: result.Message}
+	if result.OK() {
+		check = checkScopes(check, result)
+	}
+	return check
+}
+
+// checkScopes proves, from the scopes Bitbucket reported the token holds
+// (X-OAuth-Scopes), that it may do everything orbit-server does with it
+// (access.CloudRequiredScopes, from Atlassian's description); a token lacking one is
+// refused, naming it and what needs it. When Bitbucket reports no API token scopes,
+// nothing more can be proven without a repository: the check passes and says so
+// (a binding's check then reads the repository with the token).
+func checkScopes(check vcs.CredentialCheck, result bitbucket.CheckResult) vcs.CredentialCheck {
+	required := strings.Join(access.CloudRequiredScopes(), ", ")
+	if !result.ScopesReported || !slices.ContainsFunc(result.Scopes, access.IsScope) {
+		check.Message += "; Bitbucket did not report the token's API token scopes, so they were not proven (orbit-server needs " + required + ")"
+		check.Detail = check.Message
+		return check
+	}
+	missing := access.MissingCloudScopes(result.Scopes)
+	if len(missing) == 0 {
+		check.Message += "; the token holds every scope orbit-server needs (" + required + ")"
+		check.Detail = check.Message
+		return check
+	}
+	var needs []string
+	for _, m := range missing {
+		needs = append(needs, m+" (to "+access.NeededFor(m)+")")
+	}
+	check.Valid, check.Reason = false, vcs.CheckMissingScope
+	check.Message = fmt.Sprintf("the API token lacks the scope(s) %s; Bitbucket reports it holds %s. "+
+		"Create an API token with the scopes %s", strings.Join(needs, ", "), strings.Join(result.Scopes, ", "), required)
+	check.Detail = check.Message
+	return check
 }
 
 // refClient is the client of BranchHead and CheckRepository: the operator's URL.

@@ -12,12 +12,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/access"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/bitbucket/datacenter"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/rules"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/httpx"
@@ -162,9 +164,11 @@ func (Kind) CredentialField(_ store.Integration, reason string) string {
 	return "access_token"
 }
 
-// CheckCredentials implements vcs.Kind with a one-item project list on api_host,
-// which the caller chose: through the egress policy, and answered with a few fixed
-// messages (the raw outcome goes to Detail, for the log).
+// CheckCredentials implements vcs.Kind with a one-item project list on api_host, then
+// a one-item list of the repositories the token holds REPO_READ on (what everything
+// orbit-server does with it needs, per Atlassian's description: access.DataCenter).
+// api_host is the caller's choice: it is reached through the egress policy, and
+// answered with a few fixed messages (the raw outcome goes to Detail, for the log).
 func (Kind) CheckCredentials(ctx context.Context, env vcs.CheckEnv, in store.Integration, secret string) vcs.CredentialCheck {
 	if pool, ok := vcs.PrivatePool(in.APIHost); ok {
 		opts, rec, ok := env.AgentClient(in, pool)
@@ -189,7 +193,7 @@ func checkWith(ctx context.Context, host, secret string, opts []bitbucket.Option
 	if err != nil {
 		return vcs.CredentialCheck{Valid: false, Reason: vcs.CheckNotBitbucket, Message: "api_host is not a URL orbit-server can check", Detail: err.Error()}
 	}
-	result := client.CheckCredentials(ctx, datacenter.CheckTarget{})
+	result := client.CheckCredentials(ctx, datacenter.CheckTarget{SomeRepository: true})
 	check := classify(host, result, rec.Last())
 	check.Detail = strings.TrimSpace(result.Message + " " + rec.Last().String())
 	return check
@@ -281,8 +285,15 @@ func classify(host string, result bitbucket.CheckResult, obs vcs.Observation) vc
 	case obs.Status == 0:
 		return notBitbucket
 	case obs.Status == http.StatusOK:
-		if result.OK() && obs.JSONHas("isLastPage") {
-			return vcs.CredentialCheck{Valid: true, Reason: vcs.CheckOK, Message: "access token accepted by Bitbucket Data Center"}
+		switch {
+		case !obs.JSONHas("isLastPage"):
+			return notBitbucket
+		case result.OK():
+			return vcs.CredentialCheck{Valid: true, Reason: vcs.CheckOK,
+				Message: "access token accepted by Bitbucket Data Center; it holds " + access.RepoRead + " on at least one repository (each bound repository is checked when it is bound)"}
+		case result.Reason == bitbucket.ReasonMissingScope:
+			return vcs.CredentialCheck{Reason: vcs.CheckMissingScope,
+				Message: fmt.Sprintf("%s at %s accepted the access token, but it holds %s on no repository: orbit-server needs %s on every bound repository (to %s); grant the token repository read (or project read) permission", product, host, access.RepoRead, access.RepoRead, dcNeeds())}
 		}
 		return notBitbucket
 	case obs.Status == http.StatusTooManyRequests || obs.Status >= 500:
@@ -297,6 +308,17 @@ func classify(host string, result bitbucket.CheckResult, obs vcs.Observation) vc
 			Message: fmt.Sprintf("%s at %s rejected the access token (%d); check that the HTTP access token is valid and not expired", product, host, obs.Status)}
 	}
 	return notBitbucket
+}
+
+// dcNeeds is what orbit-server does with REPO_READ, from access.DataCenter.
+func dcNeeds() string {
+	var uses []string
+	for _, op := range access.ServerUses(access.DataCenter) {
+		if op.Permission == access.RepoRead && !slices.Contains(uses, op.Use) {
+			uses = append(uses, op.Use)
+		}
+	}
+	return strings.Join(uses, "; ")
 }
 
 // ReadDelivery implements vcs.Kind: Data Center sends X-Request-Id, and a
