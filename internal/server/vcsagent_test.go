@@ -1,20 +1,28 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/yamux"
 
 	"github.com/orbit-iac/terraform-provider-orbit/internal/egress"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/sandbox"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/agenthub"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/server/servertest"
+	"github.com/orbit-iac/terraform-provider-orbit/internal/server/store"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/testwait"
 	"github.com/orbit-iac/terraform-provider-orbit/internal/vcsagent"
 )
@@ -257,5 +265,97 @@ func TestVCSAgentOutageKeepsStatusAttempts(t *testing.T) {
 		if r.StatusError != "" {
 			t.Fatalf("run keeps a status error: %+v", r)
 		}
+	}
+}
+
+// fakeAgent connects to orbit-server as an agent of the pool with token (the
+// handshake of package vcsagent, by hand) and serves every stream with serve.
+func fakeAgent(t *testing.T, orbitURL, token string, serve func(stream net.Conn)) {
+	t.Helper()
+	u, err := url.Parse(orbitURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	req, err := http.NewRequest(http.MethodGet, orbitURL+vcsagent.ConnectPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", vcsagent.UpgradeProtocol)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set(vcsagent.BitbucketURLHeader, "https://bitbucket.corp.example")
+	if err := req.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	if br.Buffered() != 0 {
+		t.Fatal("bytes after the handshake")
+	}
+	session, err := yamux.Server(conn, vcsagent.SessionConfig(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { session.Close() })
+	go func() {
+		for {
+			stream, err := session.AcceptStream()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer stream.Close()
+				serve(stream)
+			}()
+		}
+	}()
+}
+
+// TestVCSAgentEndlessAnswerHeaders: an agent that answers with headers that never
+// end gets the request failed once a bounded number of bytes was read (not the
+// 64 MiB it offers).
+func TestVCSAgentEndlessAnswerHeaders(t *testing.T) {
+	t.Parallel()
+	al := newAgentLoop(t, 100*time.Millisecond)
+	var written atomic.Int64
+	fakeAgent(t, al.loop.inst.URL, al.token, func(stream net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(stream)); err != nil {
+			return
+		}
+		if _, err := io.WriteString(stream, "HTTP/1.1 200 OK\r\n"); err != nil {
+			return
+		}
+		line := "X-Pad: " + strings.Repeat("a", 1000) + "\r\n"
+		for written.Load() < 64<<20 { // far past any cap, but not forever
+			n, err := io.WriteString(stream, line)
+			written.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	})
+	al.connected(1)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "https://bitbucket.corp.example/rest/api/latest/projects", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := al.hub.Transport(store.Integration{}, "corp").RoundTrip(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("an answer with endless headers was taken: %d %v", resp.StatusCode, len(resp.Header))
+	}
+	if !strings.Contains(err.Error(), "headers are longer than") {
+		t.Fatalf("error: %v", err)
+	}
+	if w := written.Load(); w >= 64<<20 {
+		t.Fatalf("the server read all the %d bytes the agent wrote", w)
 	}
 }

@@ -408,7 +408,12 @@ func (t *poolTransport) send(req *http.Request, a *agent, stream *yamux.Stream) 
 		}
 		return nil, fmt.Errorf("vcs agent %s of pool %q: sending the request: %w", a.ID, t.pool, err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(stream), out)
+	// The status line and headers are read under a cap (an agent, or whatever
+	// answers behind it, must not make this replica buffer without end); the body
+	// after them is streamed without one.
+	head := &headLimit{r: stream, n: maxAnswerHeadBytes}
+	resp, err := http.ReadResponse(bufio.NewReader(head), out)
+	head.lift()
 	if err != nil {
 		stop()
 		done()
@@ -436,6 +441,38 @@ func (t *poolTransport) send(req *http.Request, a *agent, stream *yamux.Stream) 
 	resp.Body = &streamBody{ReadCloser: resp.Body, close: func() { once.Do(func() { stop(); done() }) }}
 	return resp, nil
 }
+
+// maxAnswerHeadBytes caps what is read from an agent's stream before the answer's
+// headers are complete (net/http's default MaxResponseHeaderBytes is 10 MiB; a
+// Bitbucket answer's headers are a few KiB). It includes the reader's buffer of
+// up to 4 KiB read ahead of the body.
+const maxAnswerHeadBytes = 1 << 20
+
+var errAnswerHeadTooLong = fmt.Errorf("the answer's headers are longer than %d bytes", maxAnswerHeadBytes)
+
+// headLimit reads r, failing once n bytes were read, until lift.
+type headLimit struct {
+	r      io.Reader
+	n      int64
+	lifted atomic.Bool
+}
+
+func (l *headLimit) Read(p []byte) (int, error) {
+	if l.lifted.Load() {
+		return l.r.Read(p)
+	}
+	if l.n <= 0 {
+		return 0, errAnswerHeadTooLong
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+func (l *headLimit) lift() { l.lifted.Store(true) }
 
 // streamBody ends the stream when the answer is closed.
 type streamBody struct {
