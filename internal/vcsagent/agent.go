@@ -24,9 +24,13 @@ import (
 
 // Config is what an agent needs.
 type Config struct {
-	// OrbitURL is orbit-server's base URL (https:// in production); the agent
-	// connects to OrbitURL + ConnectPath.
+	// OrbitURL is orbit-server's base URL; the agent connects to OrbitURL +
+	// ConnectPath. It must be https:// (the handshake carries the pool token)
+	// unless its host is a loopback address or InsecureOrbitURLAllowHTTP is set.
 	OrbitURL string
+	// InsecureOrbitURLAllowHTTP accepts an http:// OrbitURL to any host: the pool
+	// token then crosses the network in clear text.
+	InsecureOrbitURLAllowHTTP bool
 	// BitbucketURL is the Bitbucket Data Center base URL the agent serves, with any
 	// context path: the only origin and path it sends requests to.
 	BitbucketURL string
@@ -83,6 +87,9 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil || (orbit.Scheme != "https" && orbit.Scheme != "http") || orbit.Host == "" || orbit.User != nil || orbit.RawQuery != "" {
 		return nil, fmt.Errorf("orbit URL %q: want an absolute http:// or https:// URL without user info or query", cfg.OrbitURL)
 	}
+	if orbit.Scheme == "http" && !isLoopback(orbit.Hostname()) && !cfg.InsecureOrbitURLAllowHTTP {
+		return nil, fmt.Errorf("orbit URL %q: http:// would send the pool token in clear text; use https:// (http:// is accepted only for a loopback host, or with --insecure-orbit-url-allow-http)", cfg.OrbitURL)
+	}
 	orbit.Path += ConnectPath
 	if cfg.Token == "" {
 		return nil, errors.New("no pool token: set ORBIT_VCS_AGENT_TOKEN or --token-file")
@@ -110,6 +117,9 @@ func New(cfg Config) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if orbit.Scheme == "http" && !isLoopback(orbit.Hostname()) {
+		log.Warn("vcs agent: INSECURE: --orbit-url is http:// to another host; the pool token crosses the network in clear text", "orbit_url", orbit.Scheme+"://"+orbit.Host)
+	}
 	transport := cfg.BitbucketTransport
 	if transport == nil {
 		transport = BitbucketTransport(nil)
@@ -132,6 +142,16 @@ func New(cfg Config) (*Agent, error) {
 	info.WithLabelValues(cfg.Version).Set(1)
 	a.registry.MustRegister(a.up, a.requests, a.connects, info)
 	return a, nil
+}
+
+// isLoopback reports whether host (a URL's host name) is this machine: localhost
+// or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // BitbucketTransport is the agent's transport to Bitbucket: http.DefaultTransport's

@@ -361,3 +361,32 @@ func TestVCSAgentRevokedTokenCutOff(t *testing.T) {
 		return len(hub.Agents("p1")) == 0 && !a.Connected() && strings.Contains(metrics, `orbit_vcs_agent_connects_total{outcome="refused"}`)
 	})
 }
+
+// TestVCSAgentOrbitURLMustBeHTTPS: the handshake carries the pool token, so an
+// http:// orbit URL is refused unless its host is this machine, or the insecure
+// option says so; the refusal names the flag.
+func TestVCSAgentOrbitURLMustBeHTTPS(t *testing.T) {
+	t.Parallel()
+	cfg := func(orbitURL string, insecure bool) vcsagent.Config {
+		return vcsagent.Config{OrbitURL: orbitURL, BitbucketURL: "https://bb.corp.example", Token: goodToken, InsecureOrbitURLAllowHTTP: insecure}
+	}
+	for _, ok := range []vcsagent.Config{
+		cfg("https://orbit.example.com", false),
+		cfg("http://127.0.0.1:8700", false),
+		cfg("http://127.8.9.10:8700", false),
+		cfg("http://[::1]:8700", false),
+		cfg("http://localhost:8700", false),
+		cfg("http://LOCALHOST", false),
+		cfg("http://orbit.internal:8700", true),
+	} {
+		if _, err := vcsagent.New(ok); err != nil {
+			t.Errorf("%s (insecure %v): %v", ok.OrbitURL, ok.InsecureOrbitURLAllowHTTP, err)
+		}
+	}
+	for _, bad := range []string{"http://orbit.example.com", "http://10.0.0.5:8700", "http://localhost.evil.example", "http://[::ffff:10.0.0.1]"} {
+		_, err := vcsagent.New(cfg(bad, false))
+		if err == nil || !strings.Contains(err.Error(), "https://") || !strings.Contains(err.Error(), "--insecure-orbit-url-allow-http") {
+			t.Errorf("%s: %v, want a refusal asking for https://", bad, err)
+		}
+	}
+}
