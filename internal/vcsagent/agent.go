@@ -54,7 +54,7 @@ type Config struct {
 	// failure doubles it, with jitter (0: 1s and 1 min).
 	MinBackoff, MaxBackoff time.Duration
 	// MaxStreams bounds the requests served at once (0: 64); beyond it a request
-	// waits for a slot.
+	// is accepted and waits for a slot.
 	MaxStreams int
 }
 
@@ -73,6 +73,7 @@ type Agent struct {
 
 	registry *prometheus.Registry
 	up       prometheus.Gauge
+	waiting  prometheus.Gauge
 	requests *prometheus.CounterVec
 	connects *prometheus.CounterVec
 }
@@ -131,6 +132,8 @@ func New(cfg Config) (*Agent, error) {
 		registry: prometheus.NewRegistry(),
 		up: prometheus.NewGauge(prometheus.GaugeOpts{Name: "orbit_vcs_agent_connected",
 			Help: "1 while the agent holds a session with orbit-server, 0 otherwise."}),
+		waiting: prometheus.NewGauge(prometheus.GaugeOpts{Name: "orbit_vcs_agent_requests_waiting",
+			Help: "Requests from orbit-server waiting for one of the agent's slots (64 served at once)."}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orbit_vcs_agent_requests_total",
 			Help: "Requests orbit-server sent through the agent, by outcome: answered (Bitbucket answered, any status), refused (not for the agent's Bitbucket URL), failed (Bitbucket could not be reached), broken (the request or answer could not be relayed)."},
 			[]string{"outcome"}),
@@ -140,7 +143,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "orbit_vcs_agent_build_info", Help: "Always 1; the version label says which build runs."}, []string{"version"})
 	info.WithLabelValues(cfg.Version).Set(1)
-	a.registry.MustRegister(a.up, a.requests, a.connects, info)
+	a.registry.MustRegister(a.up, a.waiting, a.requests, a.connects, info)
 	return a, nil
 }
 
@@ -279,15 +282,21 @@ func (a *Agent) serveOnce(ctx context.Context) error {
 			}
 			return fmt.Errorf("session with orbit-server ended: %w", err)
 		}
-		select {
-		case a.slots <- struct{}{}:
-		case <-session.CloseChan():
-			stream.Close()
-			continue
-		}
+		// Accepted at once, whatever the load: orbit-server's yamux ends the whole
+		// session when a stream it opens is not accepted within StreamOpenTimeout.
+		// The request waits for one of MaxStreams slots in its own goroutine.
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			a.waiting.Inc()
+			select {
+			case a.slots <- struct{}{}:
+				a.waiting.Dec()
+			case <-session.CloseChan():
+				a.waiting.Dec()
+				stream.Close()
+				return
+			}
 			defer func() { <-a.slots }()
 			a.serveStream(ctx, stream)
 		}()

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -388,5 +389,58 @@ func TestVCSAgentOrbitURLMustBeHTTPS(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "https://") || !strings.Contains(err.Error(), "--insecure-orbit-url-allow-http") {
 			t.Errorf("%s: %v, want a refusal asking for https://", bad, err)
 		}
+	}
+}
+
+// TestVCSAgentAcceptsStreamsBeyondItsSlots: with every slot taken by a slow
+// Bitbucket request, further requests are still accepted at once (orbit-server's
+// yamux would otherwise end the whole session when its stream-open timeout runs
+// out), wait for a slot, and are all served once the slow one ends.
+func TestVCSAgentAcceptsStreamsBeyondItsSlots(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 16)
+	bitbucket := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(bitbucket.Close)
+	orbit := startFakeOrbit(t)
+	a := runAgent(t, vcsagent.Config{OrbitURL: orbit.URL, BitbucketURL: bitbucket.URL, Token: goodToken, MaxStreams: 1})
+	unblock := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(unblock) // before the agent stops: it waits for its requests
+	var s *yamux.Session
+	select {
+	case s = <-orbit.sessions:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the agent did not connect")
+	}
+	const n = 4
+	var wg sync.WaitGroup
+	statuses := make(chan int, n)
+	for range n {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodGet, bitbucket.URL+"/rest/api/latest/projects", nil)
+			resp, _ := send(t, s, req)
+			statuses <- resp.StatusCode
+		})
+	}
+	<-arrived // one holds the only slot ...
+	testwait.For(t, 30*time.Second, "the other requests accepted and waiting", func() bool {
+		rec := httptest.NewRecorder()
+		a.HealthHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return strings.Contains(rec.Body.String(), fmt.Sprintf("orbit_vcs_agent_requests_waiting %d\n", n-1))
+	})
+	unblock()
+	wg.Wait()
+	close(statuses)
+	for st := range statuses {
+		if st != http.StatusOK {
+			t.Fatalf("status %d", st)
+		}
+	}
+	if s.IsClosed() {
+		t.Fatal("the session ended")
 	}
 }
