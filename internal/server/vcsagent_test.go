@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -357,5 +358,34 @@ func TestVCSAgentEndlessAnswerHeaders(t *testing.T) {
 	}
 	if w := written.Load(); w >= 64<<20 {
 		t.Fatalf("the server read all the %d bytes the agent wrote", w)
+	}
+}
+
+// TestVCSAgentOldTokensDoNotLockOutTheAddress: pods behind one address (a NAT)
+// still running with a revoked token use up that token's allowance of failures,
+// not the address's: an agent with a current token from the same address
+// connects.
+func TestVCSAgentOldTokensDoNotLockOutTheAddress(t *testing.T) {
+	t.Parallel()
+	al := newAgentLoop(t, 100*time.Millisecond)
+	c := al.loop.c
+	old := c.must(http.MethodPost, poolsPath+"/"+al.poolID+"/tokens", map[string]any{"description": "old"}, http.StatusCreated)
+	c.must(http.MethodDelete, poolsPath+"/"+al.poolID+"/tokens/"+str(old, "id"), nil, http.StatusNoContent)
+	stale := startAgent(t, al.loop.inst.URL, al.loop.sb.URL, str(old, "token"), "stale", al.agentLogs)
+	eventually(t, "the old token rate limited", func() (bool, string) {
+		n := metricFloat(t, c, `orbit_vcs_agent_handshakes_total{outcome="rate_limited"}`)
+		return n > 0, fmt.Sprintf("%v rate limited", n)
+	})
+	if stale.Connected() {
+		t.Fatal("a revoked token connected")
+	}
+	current := al.start("current")
+	al.connected(1)
+	// At its first attempt: no 429 on the way.
+	rec := httptest.NewRecorder()
+	current.HealthHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if m := rec.Body.String(); strings.Contains(m, `orbit_vcs_agent_connects_total{outcome="failed"}`) ||
+		!strings.Contains(m, `orbit_vcs_agent_connects_total{outcome="connected"} 1`) {
+		t.Fatalf("the current token's agent did not connect at once:\n%s", m)
 	}
 }

@@ -157,10 +157,12 @@ func (h *Hub) Routes() []httpx.Route {
 
 // connect authenticates an agent and takes its connection over. Before the token
 // is known to be good, what a client can cost is bounded: failures per client
-// address (429 beyond a burst), handshakes at once (503), sampled log lines.
+// address and token id (429 beyond a burst; failureKey), handshakes at once (503),
+// sampled log lines.
 func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 	client := httpx.ClientAddress(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.cfg.TrustedProxies)
-	if wait := h.failures.RetryAfter(client); wait > 0 {
+	limited := failureKey(client, r.Header.Get("Authorization"))
+	if wait := h.failures.RetryAfter(limited); wait > 0 {
 		h.handshakes.WithLabelValues("rate_limited").Inc()
 		seconds := httpguard.SetRetryAfter(w, wait)
 		return &httpx.Error{Status: http.StatusTooManyRequests, Code: httpx.CodeRateLimited,
@@ -180,7 +182,7 @@ func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 	defer release()
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || token == "" {
-		h.failures.Failed(client)
+		h.failures.Failed(limited)
 		h.handshakes.WithLabelValues("bad_token").Inc()
 		return httpx.Unauthenticated("a pool token is required (Authorization: Bearer)")
 	}
@@ -192,7 +194,7 @@ func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 	pool, err := h.cfg.Auth.AuthenticateAgent(actx, token)
 	cancel()
 	if errors.Is(err, ErrBadAgentToken) {
-		h.failures.Failed(client)
+		h.failures.Failed(limited)
 		h.handshakes.WithLabelValues("bad_token").Inc()
 		h.refused.Warn("vcs agent: pool token refused", "client", client)
 		return httpx.Unauthenticated("the pool token is not valid (unknown, revoked or expired)")
@@ -238,6 +240,22 @@ func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 		"version", a.Version, "bitbucket_url", a.BitbucketURL, "client", client)
 	go h.watch(a)
 	return nil
+}
+
+// failureKey is what wrong pool tokens are counted against: the client address
+// with the token's public id (pooltoken.Parse; none for a header that is no
+// token). Pods behind one address (a NAT) that still hold an old token so use up
+// only that token's allowance, not the address's: an agent with a good token
+// there still connects. A client trying many made-up ids gains nothing from
+// the separate allowances (the secret is 256 random bits), and costs one lookup
+// by id each, within the handshake gate.
+func failureKey(client, authorization string) string {
+	key := httpguard.ClientKey(client)
+	token, _ := strings.CutPrefix(authorization, "Bearer ")
+	if id, _, err := pooltoken.Parse(token); err == nil {
+		key += " " + id
+	}
+	return key
 }
 
 // watch removes a when its session ends, and checks its token again every
