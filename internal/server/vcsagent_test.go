@@ -389,3 +389,25 @@ func TestVCSAgentOldTokensDoNotLockOutTheAddress(t *testing.T) {
 		t.Fatalf("the current token's agent did not connect at once:\n%s", m)
 	}
 }
+
+// TestVCSAgentRevokeCutsOffAtOnce: revoking a token ends the sessions of the
+// agents that connected with it at once (not at the next periodic check), and
+// leaves the pool's other agents connected; deleting the pool ends them all.
+func TestVCSAgentRevokeCutsOffAtOnce(t *testing.T) {
+	t.Parallel()
+	al := newAgentLoop(t, 100*time.Millisecond)
+	c := al.loop.c
+	other := c.must(http.MethodPost, poolsPath+"/"+al.poolID+"/tokens", map[string]any{"description": "other"}, http.StatusCreated)
+	kept := al.start("kept")
+	revoked := startAgent(t, al.loop.inst.URL, al.loop.sb.URL, str(other, "token"), "revoked", al.agentLogs)
+	al.connected(2)
+	c.must(http.MethodDelete, poolsPath+"/"+al.poolID+"/tokens/"+str(other, "id"), nil, http.StatusNoContent)
+	testwait.For(t, 30*time.Second, "the revoked token's agent cut off", func() bool { return !revoked.Connected() })
+	al.connected(1)
+	if !kept.Connected() || al.hub.Agents(al.poolID)[0].Name != "kept" {
+		t.Fatalf("the other token's agent: connected %v, agents %+v", kept.Connected(), al.hub.Agents(al.poolID))
+	}
+	c.must(http.MethodDelete, poolsPath+"/"+al.poolID, nil, http.StatusNoContent)
+	testwait.For(t, 30*time.Second, "the deleted pool's agent cut off", func() bool { return !kept.Connected() })
+	al.connected(0)
+}

@@ -316,6 +316,25 @@ func (h *Hub) Close() {
 	}
 }
 
+// Disconnect ends the sessions on this replica of poolID's agents that connected
+// with the token whose id is tokenID (every one of the pool's when tokenID is
+// ""): the token was revoked or the pool deleted. Other replicas cut theirs off
+// when they check the token again (Reauthenticate).
+func (h *Hub) Disconnect(poolID, tokenID string) {
+	h.mu.Lock()
+	var cut []*agent
+	for _, a := range h.agents[poolID] {
+		if id, _, err := pooltoken.Parse(a.token); tokenID == "" || err == nil && id == tokenID {
+			cut = append(cut, a)
+		}
+	}
+	h.mu.Unlock()
+	for _, a := range cut {
+		h.log.Info("vcs agent cut off: its pool token was revoked or its pool deleted", "pool", a.pool.PoolName, "agent", a.ID)
+		_ = a.session.Close()
+	}
+}
+
 // Agents lists the agents of poolID connected to this replica, oldest first.
 func (h *Hub) Agents(poolID string) []ConnectedAgent {
 	h.mu.Lock()
