@@ -409,9 +409,13 @@ func (a *Agent) serveStream(ctx context.Context, stream net.Conn) {
 	if err != nil {
 		target = nil
 	}
-	if reason := Allowed(a.bitbucket, target); reason != "" {
+	reason := Allowed(a.bitbucket, target)
+	if reason == "" && !AllowedMethod(req.Method) {
+		reason = fmt.Sprintf("method %q is not one of Bitbucket's API", truncateMethod(req.Method))
+	}
+	if reason != "" {
 		a.requests.WithLabelValues("refused").Inc()
-		a.log.Warn("vcs agent: refused a request that is not for its Bitbucket URL", "method", req.Method, "host", hostOf(target), "reason", reason)
+		a.log.Warn("vcs agent: refused a request that is not for its Bitbucket URL", "method", truncateMethod(req.Method), "host", hostOf(target), "reason", reason)
 		a.answerItself(stream, http.StatusForbidden, "refused", "orbit-vcs-agent serves only "+a.bitbucket.String()+": "+reason)
 		return
 	}
@@ -436,6 +440,9 @@ func (a *Agent) serveStream(ctx context.Context, stream net.Conn) {
 	for _, h := range hopHeaders {
 		resp.Header.Del(h)
 	}
+	// Only the agent's own answers carry it: Bitbucket (or whatever answers at its
+	// address) must not pass for the agent refusing.
+	resp.Header.Del(RefusedHeader)
 	resp.TransferEncoding = nil
 	if err := resp.Write(stream); err != nil {
 		a.requests.WithLabelValues("broken").Inc()
@@ -444,6 +451,14 @@ func (a *Agent) serveStream(ctx context.Context, stream net.Conn) {
 	}
 	a.requests.WithLabelValues("answered").Inc()
 	a.log.Debug("vcs agent: relayed", "method", req.Method, "path", target.Path, "status", resp.StatusCode, "elapsed", time.Since(started).String())
+}
+
+// truncateMethod keeps a method short enough to quote.
+func truncateMethod(m string) string {
+	if len(m) > 16 {
+		return m[:16] + "..."
+	}
+	return m
 }
 
 // answerItself writes the agent's own answer (not Bitbucket's), marked with

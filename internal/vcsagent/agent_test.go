@@ -51,6 +51,9 @@ func TestVCSAgentAllowList(t *testing.T) {
 		{"https://bb.corp.example/bitbucket//rest", false},                            // doubled slash
 		{"https://user:pw@bb.corp.example/bitbucket/rest/api/latest/projects", false}, // user info
 		{"/bitbucket/rest/api/latest/projects", false},                                // not absolute
+		{"https://bb.corp.example/bitbucket/rest;jsessionid=x/api", false},            // path parameter
+		{"https://bb.corp.example/bitbucket;x/rest/api/latest/projects", false},       // path parameter in the base
+		{"https://bb.corp.example/bitbucket/rest/api/latest/projects?q=a;b", true},    // a ';' in the query is the query's
 	} {
 		target, err := url.Parse(tt.target)
 		if err != nil {
@@ -442,5 +445,49 @@ func TestVCSAgentAcceptsStreamsBeyondItsSlots(t *testing.T) {
 	}
 	if s.IsClosed() {
 		t.Fatal("the session ended")
+	}
+}
+
+// TestVCSAgentRefusesMethodsAndMarks: a request with a method Bitbucket's API does
+// not use is refused by the agent and never sent; an answer from Bitbucket that
+// carries the agent's refusal header reaches orbit-server without it (only the
+// agent's own answers are marked).
+func TestVCSAgentRefusesMethodsAndMarks(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int64
+	bitbucket := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set(vcsagent.RefusedHeader, "refused")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, `{"errors":[{"message":"no"}]}`)
+	}))
+	t.Cleanup(bitbucket.Close)
+	orbit := startFakeOrbit(t)
+	runAgent(t, vcsagent.Config{OrbitURL: orbit.URL, BitbucketURL: bitbucket.URL, Token: goodToken})
+	var s *yamux.Session
+	select {
+	case s = <-orbit.sessions:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the agent did not connect")
+	}
+	for _, m := range []string{"TRACE", "CONNECT", "OPTIONS", "PROPFIND"} {
+		req, _ := http.NewRequest(m, bitbucket.URL+"/rest/api/latest/projects", nil)
+		resp, body := send(t, s, req)
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get(vcsagent.RefusedHeader) != "refused" || !strings.Contains(string(body), "method") {
+			t.Errorf("%s: %d %q %s", m, resp.StatusCode, resp.Header.Get(vcsagent.RefusedHeader), body)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("a refused method was sent on (%d)", n)
+	}
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"} {
+		req, _ := http.NewRequest(m, bitbucket.URL+"/rest/api/latest/projects", nil)
+		resp, _ := send(t, s, req)
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get(vcsagent.RefusedHeader) != "" {
+			t.Errorf("%s relayed: %d, refusal header %q", m, resp.StatusCode, resp.Header.Get(vcsagent.RefusedHeader))
+		}
+	}
+	if n := hits.Load(); n != 6 {
+		t.Fatalf("bitbucket hits: %d, want 6", n)
 	}
 }

@@ -79,7 +79,8 @@ func ParseBitbucketURL(raw string) (*url.URL, error) {
 
 // Allowed reports why target is not a request the agent of base may send ("" when it
 // is): the same scheme, host and port (the default port of the scheme spelled out or
-// not), and a path within base's path once cleaned of "." and ".." segments.
+// not), and a path within base's path once cleaned of "." and ".." segments, with no
+// ';' (path parameters).
 func Allowed(base, target *url.URL) string {
 	if target == nil || !target.IsAbs() {
 		return "the request has no absolute URL"
@@ -100,6 +101,11 @@ func Allowed(base, target *url.URL) string {
 	if strings.Contains(p, "%2e") || strings.Contains(p, "%2E") || strings.Contains(p, "\\") {
 		return "the request path hides a dot segment or a backslash"
 	}
+	if strings.Contains(p, ";") {
+		// Path parameters (";jsessionid=...") are read by some servlet containers as
+		// part of a segment and ignored by others: a path that means two things.
+		return "the request path has a ';' (path parameters)"
+	}
 	cleaned := path.Clean(p)
 	if cleaned != strings.TrimRight(p, "/") && cleaned != p {
 		return "the request path has dot segments or doubled slashes"
@@ -109,6 +115,16 @@ func Allowed(base, target *url.URL) string {
 		return fmt.Sprintf("path %s is outside the agent's Bitbucket path %s", cleaned, prefix)
 	}
 	return ""
+}
+
+// AllowedMethod reports whether the agent sends a request of method on: the
+// methods of Bitbucket's REST API (no CONNECT, TRACE, OPTIONS or made-up ones).
+func AllowedMethod(method string) bool {
+	switch method {
+	case "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH":
+		return true
+	}
+	return false
 }
 
 func hostPort(u *url.URL) string {
