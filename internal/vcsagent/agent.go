@@ -85,11 +85,14 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	orbit, err := url.Parse(strings.TrimRight(strings.TrimSpace(cfg.OrbitURL), "/"))
-	if err != nil || (orbit.Scheme != "https" && orbit.Scheme != "http") || orbit.Host == "" || orbit.User != nil || orbit.RawQuery != "" {
-		return nil, fmt.Errorf("orbit URL %q: want an absolute http:// or https:// URL without user info or query", cfg.OrbitURL)
+	if err != nil {
+		return nil, fmt.Errorf("orbit URL: %w", urlCause(err))
+	}
+	if (orbit.Scheme != "https" && orbit.Scheme != "http") || orbit.Host == "" || orbit.User != nil || orbit.RawQuery != "" {
+		return nil, fmt.Errorf("orbit URL %q: want an absolute http:// or https:// URL without user info or query", orbit.Redacted())
 	}
 	if orbit.Scheme == "http" && !isLoopback(orbit.Hostname()) && !cfg.InsecureOrbitURLAllowHTTP {
-		return nil, fmt.Errorf("orbit URL %q: http:// would send the pool token in clear text; use https:// (http:// is accepted only for a loopback host, or with --insecure-orbit-url-allow-http)", cfg.OrbitURL)
+		return nil, fmt.Errorf("orbit URL %q: http:// would send the pool token in clear text; use https:// (http:// is accepted only for a loopback host, or with --insecure-orbit-url-allow-http)", orbit.Redacted())
 	}
 	orbit.Path += ConnectPath
 	if cfg.Token == "" {

@@ -491,3 +491,26 @@ func TestVCSAgentRefusesMethodsAndMarks(t *testing.T) {
 		t.Fatalf("bitbucket hits: %d, want 6", n)
 	}
 }
+
+// TestVCSAgentURLErrorsHidePasswords: a wrong --orbit-url or --bitbucket-url is
+// refused with an error that does not repeat a password it carries.
+func TestVCSAgentURLErrorsHidePasswords(t *testing.T) {
+	t.Parallel()
+	const password = "s3cret-pw"
+	for _, cfg := range []vcsagent.Config{
+		{OrbitURL: "https://user:" + password + "@orbit.example", BitbucketURL: "https://bb.corp.example", Token: goodToken},
+		{OrbitURL: "http://user:" + password + "@orbit.example", BitbucketURL: "https://bb.corp.example", Token: goodToken},
+		{OrbitURL: "https://user:" + password + "@orbit.example/%zz", BitbucketURL: "https://bb.corp.example", Token: goodToken},
+		{OrbitURL: "https://orbit.example", BitbucketURL: "https://user:" + password + "@bb.corp.example", Token: goodToken},
+		{OrbitURL: "https://orbit.example", BitbucketURL: "ftp://user:" + password + "@bb.corp.example", Token: goodToken},
+		{OrbitURL: "https://orbit.example", BitbucketURL: "https://user:" + password + "@bb.corp.example/%zz", Token: goodToken},
+	} {
+		_, err := vcsagent.New(cfg)
+		if err == nil {
+			t.Fatalf("%+v accepted", cfg)
+		}
+		if strings.Contains(err.Error(), password) {
+			t.Errorf("the error quotes the password: %v", err)
+		}
+	}
+}

@@ -13,6 +13,7 @@
 package vcsagent
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -64,17 +65,27 @@ func SessionConfig(w io.Writer) *yamux.Config {
 func ParseBitbucketURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, fmt.Errorf("bitbucket URL: %w", err)
+		return nil, fmt.Errorf("bitbucket URL: %w", urlCause(err))
 	}
 	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Hostname() == "" {
-		return nil, fmt.Errorf("bitbucket URL %q: want an absolute http:// or https:// URL", raw)
+		return nil, fmt.Errorf("bitbucket URL %q: want an absolute http:// or https:// URL", u.Redacted())
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("bitbucket URL %q: must not carry user info, a query or a fragment", raw)
+		return nil, fmt.Errorf("bitbucket URL %q: must not carry user info, a query or a fragment", u.Redacted())
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
+}
+
+// urlCause is what url.Parse found wrong, without the URL it quotes (which may
+// carry a password).
+func urlCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // Allowed reports why target is not a request the agent of base may send ("" when it
