@@ -15,12 +15,16 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/vcsagent"
 )
 
 // knownVariables are the environment variables orbit-server reads.
 func knownVariables(t *testing.T) map[string]bool {
 	t.Helper()
-	known := map[string]bool{"ORBIT_SECRET_KEY": true, "ORBIT_BOOTSTRAP_KEY": true, newKeyEnvVar: true}
+	known := map[string]bool{"ORBIT_SECRET_KEY": true, "ORBIT_BOOTSTRAP_KEY": true, newKeyEnvVar: true,
+		// OPERATIONS.md also runs orbit-vcs-agent, whose one variable is its pool token.
+		vcsagent.TokenEnv: true}
 	fs := serverFlagSet(t)
 	for name := range setOfFlagNames(fs) {
 		if !flagsWithoutEnv[name] {

@@ -27,7 +27,7 @@ import (
 )
 
 // TokenEnv is the environment variable holding the pool token (or use --token-file).
-const TokenEnv = "ORBIT_VCS_AGENT_TOKEN"
+const TokenEnv = vcsagent.TokenEnv
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
