@@ -43,14 +43,15 @@ type options struct {
 	orbitURL, bitbucketURL, tokenFile, name string
 	listenHealth, logLevel, logFormat       string
 	orbitCAFile, bitbucketCAFile            string
-	showVersion                             bool
+	showVersion, insecureHTTP               bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("orbit-vcs-agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.orbitURL, "orbit-url", "", "orbit-server's base URL, as the agent reaches it (https:// in production)")
+	fs.StringVar(&o.orbitURL, "orbit-url", "", "orbit-server's base URL, as the agent reaches it: https:// (http:// only to a loopback host, or with --insecure-orbit-url-allow-http)")
+	fs.BoolVar(&o.insecureHTTP, "insecure-orbit-url-allow-http", false, "INSECURE: accept an http:// --orbit-url to any host; the pool token then crosses the network in clear text")
 	fs.StringVar(&o.bitbucketURL, "bitbucket-url", "", "the Bitbucket Data Center base URL (with its context path, if any): the only place the agent sends requests to")
 	fs.StringVar(&o.tokenFile, "token-file", "", "file holding the pool token (default: the "+TokenEnv+" environment variable); never pass the token itself as an argument")
 	fs.StringVar(&o.name, "name", "", "the agent's name in orbit-server's list of connected agents (default: the host name)")
@@ -94,7 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return errors.New("--orbit-url and --bitbucket-url are required")
 	}
 	cfg := vcsagent.Config{OrbitURL: o.orbitURL, BitbucketURL: o.bitbucketURL, Token: token, Name: o.name,
-		Version: version.Get(), Logger: logger}
+		Version: version.Get(), Logger: logger, InsecureOrbitURLAllowHTTP: o.insecureHTTP}
 	if o.orbitCAFile != "" {
 		roots, err := loadRoots(o.orbitCAFile)
 		if err != nil {

@@ -87,7 +87,9 @@ func (s *VCSAgentPoolsService) ListTokens(ctx context.Context, poolID string) ([
 	return out.Items, nil
 }
 
-// RevokeToken makes a token stop working at once.
+// RevokeToken deletes a token: no agent connects with it any more, and the
+// sessions it holds on the replica that answers end at once; those on other
+// replicas end when those check it again (within a minute).
 func (s *VCSAgentPoolsService) RevokeToken(ctx context.Context, poolID, tokenID string) error {
 	return s.client.do(ctx, request{method: "DELETE", path: poolPath(poolID) + "/tokens/" + pathEscape(tokenID)}, nil)
 }

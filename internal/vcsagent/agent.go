@@ -24,9 +24,13 @@ import (
 
 // Config is what an agent needs.
 type Config struct {
-	// OrbitURL is orbit-server's base URL (https:// in production); the agent
-	// connects to OrbitURL + ConnectPath.
+	// OrbitURL is orbit-server's base URL; the agent connects to OrbitURL +
+	// ConnectPath. It must be https:// (the handshake carries the pool token)
+	// unless its host is a loopback address or InsecureOrbitURLAllowHTTP is set.
 	OrbitURL string
+	// InsecureOrbitURLAllowHTTP accepts an http:// OrbitURL to any host: the pool
+	// token then crosses the network in clear text.
+	InsecureOrbitURLAllowHTTP bool
 	// BitbucketURL is the Bitbucket Data Center base URL the agent serves, with any
 	// context path: the only origin and path it sends requests to.
 	BitbucketURL string
@@ -50,7 +54,7 @@ type Config struct {
 	// failure doubles it, with jitter (0: 1s and 1 min).
 	MinBackoff, MaxBackoff time.Duration
 	// MaxStreams bounds the requests served at once (0: 64); beyond it a request
-	// waits for a slot.
+	// is accepted and waits for a slot.
 	MaxStreams int
 }
 
@@ -69,6 +73,7 @@ type Agent struct {
 
 	registry *prometheus.Registry
 	up       prometheus.Gauge
+	waiting  prometheus.Gauge
 	requests *prometheus.CounterVec
 	connects *prometheus.CounterVec
 }
@@ -80,8 +85,14 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	orbit, err := url.Parse(strings.TrimRight(strings.TrimSpace(cfg.OrbitURL), "/"))
-	if err != nil || (orbit.Scheme != "https" && orbit.Scheme != "http") || orbit.Host == "" || orbit.User != nil || orbit.RawQuery != "" {
-		return nil, fmt.Errorf("orbit URL %q: want an absolute http:// or https:// URL without user info or query", cfg.OrbitURL)
+	if err != nil {
+		return nil, fmt.Errorf("orbit URL: %w", urlCause(err))
+	}
+	if (orbit.Scheme != "https" && orbit.Scheme != "http") || orbit.Host == "" || orbit.User != nil || orbit.RawQuery != "" {
+		return nil, fmt.Errorf("orbit URL %q: want an absolute http:// or https:// URL without user info or query", orbit.Redacted())
+	}
+	if orbit.Scheme == "http" && !isLoopback(orbit.Hostname()) && !cfg.InsecureOrbitURLAllowHTTP {
+		return nil, fmt.Errorf("orbit URL %q: http:// would send the pool token in clear text; use https:// (http:// is accepted only for a loopback host, or with --insecure-orbit-url-allow-http)", orbit.Redacted())
 	}
 	orbit.Path += ConnectPath
 	if cfg.Token == "" {
@@ -110,6 +121,9 @@ func New(cfg Config) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if orbit.Scheme == "http" && !isLoopback(orbit.Hostname()) {
+		log.Warn("vcs agent: INSECURE: --orbit-url is http:// to another host; the pool token crosses the network in clear text", "orbit_url", orbit.Scheme+"://"+orbit.Host)
+	}
 	transport := cfg.BitbucketTransport
 	if transport == nil {
 		transport = BitbucketTransport(nil)
@@ -121,6 +135,8 @@ func New(cfg Config) (*Agent, error) {
 		registry: prometheus.NewRegistry(),
 		up: prometheus.NewGauge(prometheus.GaugeOpts{Name: "orbit_vcs_agent_connected",
 			Help: "1 while the agent holds a session with orbit-server, 0 otherwise."}),
+		waiting: prometheus.NewGauge(prometheus.GaugeOpts{Name: "orbit_vcs_agent_requests_waiting",
+			Help: "Requests from orbit-server waiting for one of the agent's slots (64 served at once)."}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orbit_vcs_agent_requests_total",
 			Help: "Requests orbit-server sent through the agent, by outcome: answered (Bitbucket answered, any status), refused (not for the agent's Bitbucket URL), failed (Bitbucket could not be reached), broken (the request or answer could not be relayed)."},
 			[]string{"outcome"}),
@@ -130,8 +146,18 @@ func New(cfg Config) (*Agent, error) {
 	}
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "orbit_vcs_agent_build_info", Help: "Always 1; the version label says which build runs."}, []string{"version"})
 	info.WithLabelValues(cfg.Version).Set(1)
-	a.registry.MustRegister(a.up, a.requests, a.connects, info)
+	a.registry.MustRegister(a.up, a.waiting, a.requests, a.connects, info)
 	return a, nil
+}
+
+// isLoopback reports whether host (a URL's host name) is this machine: localhost
+// or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // BitbucketTransport is the agent's transport to Bitbucket: http.DefaultTransport's
@@ -259,15 +285,21 @@ func (a *Agent) serveOnce(ctx context.Context) error {
 			}
 			return fmt.Errorf("session with orbit-server ended: %w", err)
 		}
-		select {
-		case a.slots <- struct{}{}:
-		case <-session.CloseChan():
-			stream.Close()
-			continue
-		}
+		// Accepted at once, whatever the load: orbit-server's yamux ends the whole
+		// session when a stream it opens is not accepted within StreamOpenTimeout.
+		// The request waits for one of MaxStreams slots in its own goroutine.
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			a.waiting.Inc()
+			select {
+			case a.slots <- struct{}{}:
+				a.waiting.Dec()
+			case <-session.CloseChan():
+				a.waiting.Dec()
+				stream.Close()
+				return
+			}
 			defer func() { <-a.slots }()
 			a.serveStream(ctx, stream)
 		}()
@@ -380,9 +412,13 @@ func (a *Agent) serveStream(ctx context.Context, stream net.Conn) {
 	if err != nil {
 		target = nil
 	}
-	if reason := Allowed(a.bitbucket, target); reason != "" {
+	reason := Allowed(a.bitbucket, target)
+	if reason == "" && !AllowedMethod(req.Method) {
+		reason = fmt.Sprintf("method %q is not one of Bitbucket's API", truncateMethod(req.Method))
+	}
+	if reason != "" {
 		a.requests.WithLabelValues("refused").Inc()
-		a.log.Warn("vcs agent: refused a request that is not for its Bitbucket URL", "method", req.Method, "host", hostOf(target), "reason", reason)
+		a.log.Warn("vcs agent: refused a request that is not for its Bitbucket URL", "method", truncateMethod(req.Method), "host", hostOf(target), "reason", reason)
 		a.answerItself(stream, http.StatusForbidden, "refused", "orbit-vcs-agent serves only "+a.bitbucket.String()+": "+reason)
 		return
 	}
@@ -407,6 +443,9 @@ func (a *Agent) serveStream(ctx context.Context, stream net.Conn) {
 	for _, h := range hopHeaders {
 		resp.Header.Del(h)
 	}
+	// Only the agent's own answers carry it: Bitbucket (or whatever answers at its
+	// address) must not pass for the agent refusing.
+	resp.Header.Del(RefusedHeader)
 	resp.TransferEncoding = nil
 	if err := resp.Write(stream); err != nil {
 		a.requests.WithLabelValues("broken").Inc()
@@ -415,6 +454,14 @@ func (a *Agent) serveStream(ctx context.Context, stream net.Conn) {
 	}
 	a.requests.WithLabelValues("answered").Inc()
 	a.log.Debug("vcs agent: relayed", "method", req.Method, "path", target.Path, "status", resp.StatusCode, "elapsed", time.Since(started).String())
+}
+
+// truncateMethod keeps a method short enough to quote.
+func truncateMethod(m string) string {
+	if len(m) > 16 {
+		return m[:16] + "..."
+	}
+	return m
 }
 
 // answerItself writes the agent's own answer (not Bitbucket's), marked with

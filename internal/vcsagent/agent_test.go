@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -50,6 +51,9 @@ func TestVCSAgentAllowList(t *testing.T) {
 		{"https://bb.corp.example/bitbucket//rest", false},                            // doubled slash
 		{"https://user:pw@bb.corp.example/bitbucket/rest/api/latest/projects", false}, // user info
 		{"/bitbucket/rest/api/latest/projects", false},                                // not absolute
+		{"https://bb.corp.example/bitbucket/rest;jsessionid=x/api", false},            // path parameter
+		{"https://bb.corp.example/bitbucket;x/rest/api/latest/projects", false},       // path parameter in the base
+		{"https://bb.corp.example/bitbucket/rest/api/latest/projects?q=a;b", true},    // a ';' in the query is the query's
 	} {
 		target, err := url.Parse(tt.target)
 		if err != nil {
@@ -360,4 +364,153 @@ func TestVCSAgentRevokedTokenCutOff(t *testing.T) {
 		_, metrics := scrape(t, a.HealthHandler(), "/metrics")
 		return len(hub.Agents("p1")) == 0 && !a.Connected() && strings.Contains(metrics, `orbit_vcs_agent_connects_total{outcome="refused"}`)
 	})
+}
+
+// TestVCSAgentOrbitURLMustBeHTTPS: the handshake carries the pool token, so an
+// http:// orbit URL is refused unless its host is this machine, or the insecure
+// option says so; the refusal names the flag.
+func TestVCSAgentOrbitURLMustBeHTTPS(t *testing.T) {
+	t.Parallel()
+	cfg := func(orbitURL string, insecure bool) vcsagent.Config {
+		return vcsagent.Config{OrbitURL: orbitURL, BitbucketURL: "https://bb.corp.example", Token: goodToken, InsecureOrbitURLAllowHTTP: insecure}
+	}
+	for _, ok := range []vcsagent.Config{
+		cfg("https://orbit.example.com", false),
+		cfg("http://127.0.0.1:8700", false),
+		cfg("http://127.8.9.10:8700", false),
+		cfg("http://[::1]:8700", false),
+		cfg("http://localhost:8700", false),
+		cfg("http://LOCALHOST", false),
+		cfg("http://orbit.internal:8700", true),
+	} {
+		if _, err := vcsagent.New(ok); err != nil {
+			t.Errorf("%s (insecure %v): %v", ok.OrbitURL, ok.InsecureOrbitURLAllowHTTP, err)
+		}
+	}
+	for _, bad := range []string{"http://orbit.example.com", "http://10.0.0.5:8700", "http://localhost.evil.example", "http://[::ffff:10.0.0.1]"} {
+		_, err := vcsagent.New(cfg(bad, false))
+		if err == nil || !strings.Contains(err.Error(), "https://") || !strings.Contains(err.Error(), "--insecure-orbit-url-allow-http") {
+			t.Errorf("%s: %v, want a refusal asking for https://", bad, err)
+		}
+	}
+}
+
+// TestVCSAgentAcceptsStreamsBeyondItsSlots: with every slot taken by a slow
+// Bitbucket request, further requests are still accepted at once (orbit-server's
+// yamux would otherwise end the whole session when its stream-open timeout runs
+// out), wait for a slot, and are all served once the slow one ends.
+func TestVCSAgentAcceptsStreamsBeyondItsSlots(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 16)
+	bitbucket := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(bitbucket.Close)
+	orbit := startFakeOrbit(t)
+	a := runAgent(t, vcsagent.Config{OrbitURL: orbit.URL, BitbucketURL: bitbucket.URL, Token: goodToken, MaxStreams: 1})
+	unblock := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(unblock) // before the agent stops: it waits for its requests
+	var s *yamux.Session
+	select {
+	case s = <-orbit.sessions:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the agent did not connect")
+	}
+	const n = 4
+	var wg sync.WaitGroup
+	statuses := make(chan int, n)
+	for range n {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodGet, bitbucket.URL+"/rest/api/latest/projects", nil)
+			resp, _ := send(t, s, req)
+			statuses <- resp.StatusCode
+		})
+	}
+	<-arrived // one holds the only slot ...
+	testwait.For(t, 30*time.Second, "the other requests accepted and waiting", func() bool {
+		rec := httptest.NewRecorder()
+		a.HealthHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return strings.Contains(rec.Body.String(), fmt.Sprintf("orbit_vcs_agent_requests_waiting %d\n", n-1))
+	})
+	unblock()
+	wg.Wait()
+	close(statuses)
+	for st := range statuses {
+		if st != http.StatusOK {
+			t.Fatalf("status %d", st)
+		}
+	}
+	if s.IsClosed() {
+		t.Fatal("the session ended")
+	}
+}
+
+// TestVCSAgentRefusesMethodsAndMarks: a request with a method Bitbucket's API does
+// not use is refused by the agent and never sent; an answer from Bitbucket that
+// carries the agent's refusal header reaches orbit-server without it (only the
+// agent's own answers are marked).
+func TestVCSAgentRefusesMethodsAndMarks(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int64
+	bitbucket := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set(vcsagent.RefusedHeader, "refused")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, `{"errors":[{"message":"no"}]}`)
+	}))
+	t.Cleanup(bitbucket.Close)
+	orbit := startFakeOrbit(t)
+	runAgent(t, vcsagent.Config{OrbitURL: orbit.URL, BitbucketURL: bitbucket.URL, Token: goodToken})
+	var s *yamux.Session
+	select {
+	case s = <-orbit.sessions:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the agent did not connect")
+	}
+	for _, m := range []string{"TRACE", "CONNECT", "OPTIONS", "PROPFIND"} {
+		req, _ := http.NewRequest(m, bitbucket.URL+"/rest/api/latest/projects", nil)
+		resp, body := send(t, s, req)
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get(vcsagent.RefusedHeader) != "refused" || !strings.Contains(string(body), "method") {
+			t.Errorf("%s: %d %q %s", m, resp.StatusCode, resp.Header.Get(vcsagent.RefusedHeader), body)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("a refused method was sent on (%d)", n)
+	}
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"} {
+		req, _ := http.NewRequest(m, bitbucket.URL+"/rest/api/latest/projects", nil)
+		resp, _ := send(t, s, req)
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get(vcsagent.RefusedHeader) != "" {
+			t.Errorf("%s relayed: %d, refusal header %q", m, resp.StatusCode, resp.Header.Get(vcsagent.RefusedHeader))
+		}
+	}
+	if n := hits.Load(); n != 6 {
+		t.Fatalf("bitbucket hits: %d, want 6", n)
+	}
+}
+
+// TestVCSAgentURLErrorsHidePasswords: a wrong --orbit-url or --bitbucket-url is
+// refused with an error that does not repeat a password it carries.
+func TestVCSAgentURLErrorsHidePasswords(t *testing.T) {
+	t.Parallel()
+	const password = "s3cret-pw"
+	for _, cfg := range []vcsagent.Config{
+		{OrbitURL: "https://user:" + password + "@orbit.example", BitbucketURL: "https://bb.corp.example", Token: goodToken},
+		{OrbitURL: "http://user:" + password + "@orbit.example", BitbucketURL: "https://bb.corp.example", Token: goodToken},
+		{OrbitURL: "https://user:" + password + "@orbit.example/%zz", BitbucketURL: "https://bb.corp.example", Token: goodToken},
+		{OrbitURL: "https://orbit.example", BitbucketURL: "https://user:" + password + "@bb.corp.example", Token: goodToken},
+		{OrbitURL: "https://orbit.example", BitbucketURL: "ftp://user:" + password + "@bb.corp.example", Token: goodToken},
+		{OrbitURL: "https://orbit.example", BitbucketURL: "https://user:" + password + "@bb.corp.example/%zz", Token: goodToken},
+	} {
+		_, err := vcsagent.New(cfg)
+		if err == nil {
+			t.Fatalf("%+v accepted", cfg)
+		}
+		if strings.Contains(err.Error(), password) {
+			t.Errorf("the error quotes the password: %v", err)
+		}
+	}
 }

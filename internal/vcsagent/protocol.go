@@ -13,6 +13,7 @@
 package vcsagent
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -64,22 +65,33 @@ func SessionConfig(w io.Writer) *yamux.Config {
 func ParseBitbucketURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, fmt.Errorf("bitbucket URL: %w", err)
+		return nil, fmt.Errorf("bitbucket URL: %w", urlCause(err))
 	}
 	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Hostname() == "" {
-		return nil, fmt.Errorf("bitbucket URL %q: want an absolute http:// or https:// URL", raw)
+		return nil, fmt.Errorf("bitbucket URL %q: want an absolute http:// or https:// URL", u.Redacted())
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("bitbucket URL %q: must not carry user info, a query or a fragment", raw)
+		return nil, fmt.Errorf("bitbucket URL %q: must not carry user info, a query or a fragment", u.Redacted())
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
 }
 
+// urlCause is what url.Parse found wrong, without the URL it quotes (which may
+// carry a password).
+func urlCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
 // Allowed reports why target is not a request the agent of base may send ("" when it
 // is): the same scheme, host and port (the default port of the scheme spelled out or
-// not), and a path within base's path once cleaned of "." and ".." segments.
+// not), and a path within base's path once cleaned of "." and ".." segments, with no
+// ';' (path parameters).
 func Allowed(base, target *url.URL) string {
 	if target == nil || !target.IsAbs() {
 		return "the request has no absolute URL"
@@ -100,6 +112,11 @@ func Allowed(base, target *url.URL) string {
 	if strings.Contains(p, "%2e") || strings.Contains(p, "%2E") || strings.Contains(p, "\\") {
 		return "the request path hides a dot segment or a backslash"
 	}
+	if strings.Contains(p, ";") {
+		// Path parameters (";jsessionid=...") are read by some servlet containers as
+		// part of a segment and ignored by others: a path that means two things.
+		return "the request path has a ';' (path parameters)"
+	}
 	cleaned := path.Clean(p)
 	if cleaned != strings.TrimRight(p, "/") && cleaned != p {
 		return "the request path has dot segments or doubled slashes"
@@ -109,6 +126,16 @@ func Allowed(base, target *url.URL) string {
 		return fmt.Sprintf("path %s is outside the agent's Bitbucket path %s", cleaned, prefix)
 	}
 	return ""
+}
+
+// AllowedMethod reports whether the agent sends a request of method on: the
+// methods of Bitbucket's REST API (no CONNECT, TRACE, OPTIONS or made-up ones).
+func AllowedMethod(method string) bool {
+	switch method {
+	case "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH":
+		return true
+	}
+	return false
 }
 
 func hostPort(u *url.URL) string {

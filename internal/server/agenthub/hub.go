@@ -157,10 +157,12 @@ func (h *Hub) Routes() []httpx.Route {
 
 // connect authenticates an agent and takes its connection over. Before the token
 // is known to be good, what a client can cost is bounded: failures per client
-// address (429 beyond a burst), handshakes at once (503), sampled log lines.
+// address and token id (429 beyond a burst; failureKey), handshakes at once (503),
+// sampled log lines.
 func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 	client := httpx.ClientAddress(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.cfg.TrustedProxies)
-	if wait := h.failures.RetryAfter(client); wait > 0 {
+	limited := failureKey(client, r.Header.Get("Authorization"))
+	if wait := h.failures.RetryAfter(limited); wait > 0 {
 		h.handshakes.WithLabelValues("rate_limited").Inc()
 		seconds := httpguard.SetRetryAfter(w, wait)
 		return &httpx.Error{Status: http.StatusTooManyRequests, Code: httpx.CodeRateLimited,
@@ -180,7 +182,7 @@ func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 	defer release()
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || token == "" {
-		h.failures.Failed(client)
+		h.failures.Failed(limited)
 		h.handshakes.WithLabelValues("bad_token").Inc()
 		return httpx.Unauthenticated("a pool token is required (Authorization: Bearer)")
 	}
@@ -192,7 +194,7 @@ func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 	pool, err := h.cfg.Auth.AuthenticateAgent(actx, token)
 	cancel()
 	if errors.Is(err, ErrBadAgentToken) {
-		h.failures.Failed(client)
+		h.failures.Failed(limited)
 		h.handshakes.WithLabelValues("bad_token").Inc()
 		h.refused.Warn("vcs agent: pool token refused", "client", client)
 		return httpx.Unauthenticated("the pool token is not valid (unknown, revoked or expired)")
@@ -238,6 +240,22 @@ func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 		"version", a.Version, "bitbucket_url", a.BitbucketURL, "client", client)
 	go h.watch(a)
 	return nil
+}
+
+// failureKey is what wrong pool tokens are counted against: the client address
+// with the token's public id (pooltoken.Parse; none for a header that is no
+// token). Pods behind one address (a NAT) that still hold an old token so use up
+// only that token's allowance, not the address's: an agent with a good token
+// there still connects. A client trying many made-up ids gains nothing from
+// the separate allowances (the secret is 256 random bits), and costs one lookup
+// by id each, within the handshake gate.
+func failureKey(client, authorization string) string {
+	key := httpguard.ClientKey(client)
+	token, _ := strings.CutPrefix(authorization, "Bearer ")
+	if id, _, err := pooltoken.Parse(token); err == nil {
+		key += " " + id
+	}
+	return key
 }
 
 // watch removes a when its session ends, and checks its token again every
@@ -294,6 +312,25 @@ func (h *Hub) Close() {
 	}
 	h.mu.Unlock()
 	for _, a := range all {
+		_ = a.session.Close()
+	}
+}
+
+// Disconnect ends the sessions on this replica of poolID's agents that connected
+// with the token whose id is tokenID (every one of the pool's when tokenID is
+// ""): the token was revoked or the pool deleted. Other replicas cut theirs off
+// when they check the token again (Reauthenticate).
+func (h *Hub) Disconnect(poolID, tokenID string) {
+	h.mu.Lock()
+	var cut []*agent
+	for _, a := range h.agents[poolID] {
+		if id, _, err := pooltoken.Parse(a.token); tokenID == "" || err == nil && id == tokenID {
+			cut = append(cut, a)
+		}
+	}
+	h.mu.Unlock()
+	for _, a := range cut {
+		h.log.Info("vcs agent cut off: its pool token was revoked or its pool deleted", "pool", a.pool.PoolName, "agent", a.ID)
 		_ = a.session.Close()
 	}
 }
@@ -408,7 +445,12 @@ func (t *poolTransport) send(req *http.Request, a *agent, stream *yamux.Stream) 
 		}
 		return nil, fmt.Errorf("vcs agent %s of pool %q: sending the request: %w", a.ID, t.pool, err)
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(stream), out)
+	// The status line and headers are read under a cap (an agent, or whatever
+	// answers behind it, must not make this replica buffer without end); the body
+	// after them is streamed without one.
+	head := &headLimit{r: stream, n: maxAnswerHeadBytes}
+	resp, err := http.ReadResponse(bufio.NewReader(head), out)
+	head.lift()
 	if err != nil {
 		stop()
 		done()
@@ -436,6 +478,38 @@ func (t *poolTransport) send(req *http.Request, a *agent, stream *yamux.Stream) 
 	resp.Body = &streamBody{ReadCloser: resp.Body, close: func() { once.Do(func() { stop(); done() }) }}
 	return resp, nil
 }
+
+// maxAnswerHeadBytes caps what is read from an agent's stream before the answer's
+// headers are complete (net/http's default MaxResponseHeaderBytes is 10 MiB; a
+// Bitbucket answer's headers are a few KiB). It includes the reader's buffer of
+// up to 4 KiB read ahead of the body.
+const maxAnswerHeadBytes = 1 << 20
+
+var errAnswerHeadTooLong = fmt.Errorf("the answer's headers are longer than %d bytes", maxAnswerHeadBytes)
+
+// headLimit reads r, failing once n bytes were read, until lift.
+type headLimit struct {
+	r      io.Reader
+	n      int64
+	lifted atomic.Bool
+}
+
+func (l *headLimit) Read(p []byte) (int, error) {
+	if l.lifted.Load() {
+		return l.r.Read(p)
+	}
+	if l.n <= 0 {
+		return 0, errAnswerHeadTooLong
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+func (l *headLimit) lift() { l.lifted.Store(true) }
 
 // streamBody ends the stream when the answer is closed.
 type streamBody struct {

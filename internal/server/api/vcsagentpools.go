@@ -229,6 +229,7 @@ func (s *API) deleteVCSAgentPool(w http.ResponseWriter, r *http.Request, p *prin
 	if err := s.store.DeleteVCSAgentPool(r.Context(), pool.ID); err != nil {
 		return err
 	}
+	s.agents.Disconnect(pool.ID, "")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -363,6 +364,7 @@ func (s *API) revokeVCSAgentPoolToken(w http.ResponseWriter, r *http.Request, p 
 		}
 		return err
 	}
+	s.agents.Disconnect(pool.ID, r.PathValue("token_id"))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

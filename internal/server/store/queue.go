@@ -230,6 +230,10 @@ type QueueStore interface {
 	ClaimJobs(ctx context.Context, kind JobKind, limit int, lease time.Duration) ([]Job, error)
 	// RetryJob releases a job to be claimed again at runAfter.
 	RetryJob(ctx context.Context, jobID string, runAfter time.Time, lastError string) error
+	// PostponeJob releases a claimed job to be claimed again at runAfter without
+	// counting the claim as an attempt (the work could not start: waiting on
+	// something outside it, like a VCS agent); its last error is kept.
+	PostponeJob(ctx context.Context, jobID string, runAfter time.Time) error
 	// ReleaseJobs hands claimed jobs back unstarted: claimable at once, their
 	// attempt uncounted and their last error kept (no error for one gone).
 	ReleaseJobs(ctx context.Context, jobIDs ...string) error

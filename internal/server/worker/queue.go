@@ -238,6 +238,15 @@ func (s *Worker) rescheduleJob(ctx context.Context, job store.Job, cause error, 
 	}
 }
 
+// postponeJob puts a job back for later without counting the claim as an
+// attempt (its work could not start); errors here only delay it (the lease
+// expires).
+func (s *Worker) postponeJob(ctx context.Context, job store.Job, wait time.Duration) {
+	if err := s.store.PostponeJob(ctx, job.ID, time.Now().Add(wait)); err != nil && !errors.Is(err, context.Canceled) {
+		s.logger.Error("queue: postpone job", "job_id", job.ID, "error", err.Error())
+	}
+}
+
 // releaseJobs hands claimed jobs back unstarted (shutdown, or a lease running
 // out); not with ctx, which may be the cancelled one: they must not wait out the
 // lease. Errors only delay them until the lease ends.

@@ -278,10 +278,11 @@ func (s *Worker) handleStatusJob(ctx context.Context, job store.Job, integration
 		// No agent of the pool is connected to this replica: the status waits in
 		// the queue (any replica may take it next), however long that takes; it is
 		// not an attempt at Bitbucket, so it never abandons the job. Retention
-		// removing the run ends the wait.
+		// removing the run ends the wait. The claim is not counted either: an
+		// outage of any length leaves the job all its attempts for after it.
 		s.logger.Info("commit status waits for a VCS agent", "run_id", run.ID, "pool", noAgent.Pool)
 		s.metrics.StatusPost(product, "waiting")
-		s.rescheduleJob(ctx, job, err, s.agentWait)
+		s.postponeJob(ctx, job, s.agentWait)
 		return false
 	}
 	if job.Attempts >= maxStatusAttempts {

@@ -211,6 +211,13 @@ func (s *Store) RetryJob(ctx context.Context, jobID string, runAfter time.Time, 
 	return err
 }
 
+func (s *Store) PostponeJob(ctx context.Context, jobID string, runAfter time.Time) error {
+	_, err := s.writer.ExecContext(ctx, `UPDATE jobs SET run_after = $1, locked_until = '',
+		attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE id = $2`,
+		formatTime(runAfter), jobID)
+	return err
+}
+
 func (s *Store) ReleaseJobs(ctx context.Context, jobIDs ...string) error {
 	return s.execEachJob(ctx, `UPDATE jobs SET locked_until = '', attempts = attempts - 1
 		WHERE id = $1 AND attempts > 0`, jobIDs)

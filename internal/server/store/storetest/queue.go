@@ -22,6 +22,7 @@ var queueTests = []struct {
 	{"CompleteDeliveriesAllOrNothing", testCompleteDeliveriesAllOrNothing},
 	{"CompleteDeliveriesKeepTheBatchOrder", testCompleteDeliveriesOrder},
 	{"ReleasedJobsKeepTheirAttempts", testReleaseJobs},
+	{"PostponedJobsKeepTheirAttempts", testPostponeJob},
 	{"RunsFinishAndList", testRunsFinishAndList},
 	{"ConcurrentClaimsTakeEachJobOnce", testConcurrentClaims},
 	{"ConcurrentDuplicateDeliveries", testConcurrentDuplicateDeliveries},
@@ -241,6 +242,28 @@ func testReleaseJobs(t *testing.T, s store.Store) {
 	if len(third) != 1 || third[0].ID != first.ID || third[0].Attempts != 2 || third[0].LastError != "bitbucket said 503" || third[0].TakenOver {
 		t.Fatalf("after a release: %+v, want job %s claimable with 2 attempts and its last error", third, first.ID)
 	}
+}
+
+// A job postponed (its work could not start) is claimable again at the time given,
+// not before, with its attempt uncounted and the error of its last real attempt
+// kept, however often it is postponed.
+func testPostponeJob(t *testing.T, s store.Store) {
+	in := must(s.CreateIntegration(ctx(t), cloudIntegration("postpone", store.RootSpaceID)))(t)
+	must(s.RecordDeliveries(ctx(t), []store.Delivery{delivery(in.ID, "pp")}))(t)
+	first := must(s.ClaimJobs(ctx(t), store.JobDelivery, 1, time.Hour))(t)[0]
+	mustNil(t, s.RetryJob(ctx(t), first.ID, time.Now().Add(-time.Second), "bitbucket said 503"))
+	for i := range 20 {
+		got := must(s.ClaimJobs(ctx(t), store.JobDelivery, 1, time.Hour))(t)
+		if len(got) != 1 || got[0].ID != first.ID || got[0].Attempts != 2 || got[0].LastError != "bitbucket said 503" {
+			t.Fatalf("claim %d after postponing: %+v, want job %s with 2 attempts and its last error", i, got, first.ID)
+		}
+		mustNil(t, s.PostponeJob(ctx(t), first.ID, time.Now().Add(-time.Second)))
+	}
+	mustNil(t, s.PostponeJob(ctx(t), first.ID, time.Now().Add(time.Hour)))
+	if got := must(s.ClaimJobs(ctx(t), store.JobDelivery, 1, time.Hour))(t); len(got) != 0 {
+		t.Fatalf("a job postponed for an hour was claimed at once: %+v", got)
+	}
+	mustNil(t, s.PostponeJob(ctx(t), "no-such-job", time.Now()))
 }
 
 func must2[A, B any](a A, b B, err error) func(t *testing.T) (A, B) {

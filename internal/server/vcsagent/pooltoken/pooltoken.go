@@ -51,9 +51,14 @@ type AgentAuthenticator interface {
 }
 
 // AgentDirectory says which agents of a pool are connected now. The agent hub
-// fills it; the API reads it for the pools' answers.
+// fills it; the API reads it for the pools' answers, and cuts off the agents of a
+// token it revoked or a pool it deleted.
 type AgentDirectory interface {
 	ConnectedAgents(poolID string) []apiwire.ConnectedAgent
+	// Disconnect ends the sessions on this replica of poolID's agents that
+	// connected with token tokenID (all of the pool's when tokenID is "").
+	// Other replicas notice when they check the tokens again.
+	Disconnect(poolID, tokenID string)
 }
 
 // NoAgents is the AgentDirectory of a server without an agent hub: no pool has a
@@ -62,6 +67,9 @@ type NoAgents struct{}
 
 // ConnectedAgents implements AgentDirectory.
 func (NoAgents) ConnectedAgents(string) []apiwire.ConnectedAgent { return nil }
+
+// Disconnect implements AgentDirectory.
+func (NoAgents) Disconnect(string, string) {}
 
 // New returns a fresh token for pool poolID, and the row to store (ID, PoolID and
 // SecretHash set). The token is shown once and never stored.
