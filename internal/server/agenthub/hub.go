@@ -62,6 +62,11 @@ type ConnectedAgent struct {
 	InFlight     int
 }
 
+// AddressFailureFactor is how much larger (burst) and faster (refill) the
+// allowance of wrong tokens of one client address, across all token ids, is than
+// that of one token id from it.
+const AddressFailureFactor = 20
+
 // Config configures a Hub.
 type Config struct {
 	Auth   Authenticator
@@ -92,6 +97,10 @@ type Hub struct {
 	refused  *slog.Logger
 	gate     *httpguard.Gate
 	failures *httpguard.FailureLimiter
+	// addressFailures caps what one client address may cost across all token
+	// ids (each id has its own allowance in failures): AddressFailureFactor
+	// times the burst, refilled that many times faster.
+	addressFailures *httpguard.FailureLimiter
 
 	mu     sync.Mutex
 	agents map[string][]*agent // by pool id
@@ -137,6 +146,8 @@ func New(cfg Config) *Hub {
 		refused:  slog.New(httpguard.NewSampledHandler(log.Handler(), httpguard.Sample{PerInterval: 5, Interval: time.Second})),
 		gate:     httpguard.NewGate(cfg.MaxHandshakes),
 		failures: httpguard.NewFailureLimiter(httpguard.FailureLimit{Burst: cfg.FailureBurst, Interval: cfg.FailureInterval}),
+		addressFailures: httpguard.NewFailureLimiter(httpguard.FailureLimit{Burst: cfg.FailureBurst * AddressFailureFactor,
+			Interval: max(cfg.FailureInterval/AddressFailureFactor, time.Millisecond)}),
 		handshakes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orbit_vcs_agent_handshakes_total",
 			Help: "Connection attempts of VCS agents, by outcome: accepted, bad_token, rate_limited, busy, bad_request, error."}, []string{"outcome"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orbit_vcs_agent_requests_total",
@@ -162,7 +173,8 @@ func (h *Hub) Routes() []httpx.Route {
 func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 	client := httpx.ClientAddress(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.cfg.TrustedProxies)
 	limited := failureKey(client, r.Header.Get("Authorization"))
-	if wait := h.failures.RetryAfter(limited); wait > 0 {
+	address := httpguard.ClientKey(client)
+	if wait := max(h.failures.RetryAfter(limited), h.addressFailures.RetryAfter(address)); wait > 0 {
 		h.handshakes.WithLabelValues("rate_limited").Inc()
 		seconds := httpguard.SetRetryAfter(w, wait)
 		return &httpx.Error{Status: http.StatusTooManyRequests, Code: httpx.CodeRateLimited,
@@ -183,6 +195,7 @@ func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || token == "" {
 		h.failures.Failed(limited)
+		h.addressFailures.Failed(address)
 		h.handshakes.WithLabelValues("bad_token").Inc()
 		return httpx.Unauthenticated("a pool token is required (Authorization: Bearer)")
 	}
@@ -195,6 +208,7 @@ func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 	cancel()
 	if errors.Is(err, ErrBadAgentToken) {
 		h.failures.Failed(limited)
+		h.addressFailures.Failed(address)
 		h.handshakes.WithLabelValues("bad_token").Inc()
 		h.refused.Warn("vcs agent: pool token refused", "client", client)
 		return httpx.Unauthenticated("the pool token is not valid (unknown, revoked or expired)")
@@ -246,9 +260,8 @@ func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 // with the token's public id (pooltoken.Parse; none for a header that is no
 // token). Pods behind one address (a NAT) that still hold an old token so use up
 // only that token's allowance, not the address's: an agent with a good token
-// there still connects. A client trying many made-up ids gains nothing from
-// the separate allowances (the secret is 256 random bits), and costs one lookup
-// by id each, within the handshake gate.
+// there still connects. A client trying many made-up ids meets the address's
+// own, larger allowance (addressFailures), so its lookups stay bounded too.
 func failureKey(client, authorization string) string {
 	key := httpguard.ClientKey(client)
 	token, _ := strings.CutPrefix(authorization, "Bearer ")
