@@ -2,25 +2,13 @@ package orbitapi
 
 import (
 	"context"
-	"time"
+
+	"github.com/orbit-iac/terraform-provider-orbit/internal/apiwire"
 )
 
-// Run is one run of a stack (API.md, "Runs").
-type Run struct {
-	ID          string  `json:"id"`
-	StackID     string  `json:"stack_id"`
-	Kind        string  `json:"kind"`
-	Commit      string  `json:"commit"`
-	Branch      string  `json:"branch"`
-	PullRequest *int64  `json:"pull_request"`
-	State       string  `json:"state"`
-	Result      *string `json:"result"`
-	Message     string  `json:"message"`
-	// PageURL is the run's page for API-key holders; set by RunsService.Get only.
-	PageURL   string    `json:"page_url,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
+// Run is one run of a stack (API.md, "Runs"); PageURL is set by RunsService.Get
+// only.
+type Run = apiwire.Run
 
 // RunsService reads /runs.
 type RunsService struct{ client *Client }
