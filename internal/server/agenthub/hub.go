@@ -172,8 +172,8 @@ func (h *Hub) Routes() []httpx.Route {
 // sampled log lines.
 func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 	client := httpx.ClientAddress(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), h.cfg.TrustedProxies)
-	limited := failureKey(client, r.Header.Get("Authorization"))
 	address := httpguard.ClientKey(client)
+	limited := failureKey(address, r.Header.Get("Authorization"))
 	if wait := max(h.failures.RetryAfter(limited), h.addressFailures.RetryAfter(address)); wait > 0 {
 		h.handshakes.WithLabelValues("rate_limited").Inc()
 		seconds := httpguard.SetRetryAfter(w, wait)
@@ -262,8 +262,8 @@ func (h *Hub) connect(w http.ResponseWriter, r *http.Request) error {
 // only that token's allowance, not the address's: an agent with a good token
 // there still connects. A client trying many made-up ids meets the address's
 // own, larger allowance (addressFailures), so its lookups stay bounded too.
-func failureKey(client, authorization string) string {
-	key := httpguard.ClientKey(client)
+func failureKey(address, authorization string) string {
+	key := address
 	token, _ := strings.CutPrefix(authorization, "Bearer ")
 	if id, _, err := pooltoken.Parse(token); err == nil {
 		key += " " + id
